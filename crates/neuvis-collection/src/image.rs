@@ -1,0 +1,114 @@
+//! The image type of a collection: 8-bit RGB over a white background plus a foreground mask.
+
+use crate::error::{CollectionError, Result};
+use std::path::Path;
+
+/// An RGB image with a binary foreground mask.
+///
+/// On disk it is an RGBA PNG whose alpha channel is the mask (255 = foreground, 0 = background);
+/// the RGB channels always hold the final colour over the background, so dropping alpha loses
+/// nothing. Invariants: `rgb.len() == 3·w·h`, `mask.len() == w·h`, mask values are 0 or 255.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaskedImage {
+    width: usize,
+    height: usize,
+    rgb: Vec<u8>,
+    mask: Vec<u8>,
+}
+
+impl MaskedImage {
+    /// Builds an image, checking buffer sizes; mask values are binarized (≥ 128 → 255).
+    pub fn new(width: usize, height: usize, rgb: Vec<u8>, mut mask: Vec<u8>) -> Result<Self> {
+        if width == 0 || height == 0 || rgb.len() != width * height * 3 || mask.len() != width * height {
+            return Err(CollectionError::Invalid(format!(
+                "image {width}x{height} needs {} RGB bytes and {} mask bytes, got {} and {}",
+                width * height * 3,
+                width * height,
+                rgb.len(),
+                mask.len()
+            )));
+        }
+        mask.iter_mut().for_each(|m| *m = if *m >= 128 { 255 } else { 0 });
+        Ok(MaskedImage {
+            width,
+            height,
+            rgb,
+            mask,
+        })
+    }
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+    /// RGB bytes, row-major from the top-left pixel.
+    pub fn rgb(&self) -> &[u8] {
+        &self.rgb
+    }
+    /// Mask bytes (0 or 255), row-major.
+    pub fn mask(&self) -> &[u8] {
+        &self.mask
+    }
+    /// Fraction of foreground pixels.
+    pub fn coverage(&self) -> f64 {
+        self.mask.iter().filter(|&&m| m > 0).count() as f64 / self.mask.len() as f64
+    }
+    /// Interleaved RGBA with the mask as alpha.
+    pub fn to_rgba(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.mask.len() * 4);
+        for (c, m) in self.rgb.chunks_exact(3).zip(&self.mask) {
+            out.extend_from_slice(&[c[0], c[1], c[2], *m]);
+        }
+        out
+    }
+
+    /// Encodes as an RGBA PNG into `w`.
+    pub fn write_png(&self, w: impl std::io::Write) -> std::result::Result<(), image::ImageError> {
+        use image::ImageEncoder;
+        image::codecs::png::PngEncoder::new(w).write_image(
+            &self.to_rgba(),
+            self.width as u32,
+            self.height as u32,
+            image::ExtendedColorType::Rgba8,
+        )
+    }
+
+    /// Writes an RGBA PNG atomically (temporary file in the same directory, then rename).
+    pub fn save_png(&self, path: &Path) -> Result<()> {
+        crate::write_atomic(path, |f| {
+            self.write_png(f).map_err(|e| std::io::Error::other(e.to_string()))
+        })
+    }
+
+    /// Reads a PNG. RGBA: alpha is the mask. RGB or grey without alpha: every pixel is foreground
+    /// except pure white ones (the background colour), which is how other tools' renders are read.
+    pub fn load_png(path: &Path) -> Result<Self> {
+        let img = image::ImageReader::open(path)
+            .map_err(|e| CollectionError::io(path, e))?
+            .with_guessed_format()
+            .map_err(|e| CollectionError::io(path, e))?
+            .decode()
+            .map_err(|e| CollectionError::Image {
+                path: path.to_path_buf(),
+                msg: format!("cannot decode image: {e}"),
+            })?;
+        let has_alpha = img.color().has_alpha();
+        let rgba = img.to_rgba8();
+        let (w, h) = (rgba.width() as usize, rgba.height() as usize);
+        let mut rgb = Vec::with_capacity(w * h * 3);
+        let mut mask = Vec::with_capacity(w * h);
+        for p in rgba.pixels() {
+            rgb.extend_from_slice(&p.0[..3]);
+            let fg = if has_alpha {
+                p.0[3] >= 128
+            } else {
+                p.0[..3] != [255, 255, 255]
+            };
+            mask.push(if fg { 255 } else { 0 });
+        }
+        MaskedImage::new(w, h, rgb, mask)
+    }
+}

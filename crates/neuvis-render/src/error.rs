@@ -1,0 +1,12 @@
+//! Errors of the renderer.
+
+/// Why rendering could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// A transfer function is malformed (the message names the file when there is one).
+    #[error("transfer function: {0}")]
+    Tf(String),
+    /// A render setting is out of range.
+    #[error("render settings: {0}")]
+    Settings(String),
+}

@@ -1,0 +1,269 @@
+//! Transfer functions for DVR: piecewise-linear colour and opacity over scalar values.
+
+use crate::error::RenderError;
+use serde_json::Value;
+use std::path::Path;
+
+/// A piecewise-linear transfer function. Points are `(value, …)` sorted by value; outside the
+/// first/last point the end values hold (ParaView's clamping behaviour).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransferFunction {
+    /// Colour points `(value, [r, g, b])`, components in `[0, 1]`.
+    pub color: Vec<(f32, [f32; 3])>,
+    /// Opacity points `(value, opacity)`, opacity in `[0, 1]` per unit distance.
+    pub opacity: Vec<(f32, f32)>,
+    /// Name, for metadata.
+    pub name: String,
+}
+
+const COOL_TO_WARM: [(f32, [f32; 3]); 3] = [
+    (0.0, [0.231_372_55, 0.298_039_22, 0.752_941_2]),
+    (0.5, [0.865, 0.865, 0.865]),
+    (1.0, [0.705_882_4, 0.015_686_275, 0.149_019_61]),
+];
+
+/// Viridis (matplotlib), sampled at nine points.
+const VIRIDIS: [(f32, [f32; 3]); 9] = [
+    (0.0, [0.267_004, 0.004_874, 0.329_415]),
+    (0.125, [0.282_623, 0.140_926, 0.457_517]),
+    (0.25, [0.253_935, 0.265_254, 0.529_983]),
+    (0.375, [0.206_756, 0.371_758, 0.553_117]),
+    (0.5, [0.163_625, 0.471_133, 0.558_148]),
+    (0.625, [0.127_568, 0.566_949, 0.550_556]),
+    (0.75, [0.134_692, 0.658_636, 0.517_649]),
+    (0.875, [0.344_074, 0.744_160, 0.408_073]),
+    (1.0, [0.993_248, 0.906_157, 0.143_936]),
+];
+
+impl TransferFunction {
+    /// Names accepted by [`TransferFunction::preset`].
+    pub const PRESETS: [&'static str; 3] = ["cool-to-warm", "viridis", "grayscale"];
+
+    /// A built-in preset rescaled to `range`, with a linear opacity ramp from 0 at the low end to
+    /// `max_opacity` at the high end.
+    pub fn preset(name: &str, range: (f32, f32), max_opacity: f32) -> Option<TransferFunction> {
+        let pts: Vec<(f32, [f32; 3])> = match name {
+            "cool-to-warm" | "coolwarm" => COOL_TO_WARM.to_vec(),
+            "viridis" => VIRIDIS.to_vec(),
+            "grayscale" | "gray" | "grey" => vec![(0.0, [0.0; 3]), (1.0, [1.0; 3])],
+            _ => return None,
+        };
+        let (lo, hi) = range;
+        let map = |x: f32| lo + x * (hi - lo);
+        Some(TransferFunction {
+            color: pts.into_iter().map(|(x, c)| (map(x), c)).collect(),
+            opacity: vec![(lo, 0.0), (hi, max_opacity)],
+            name: name.to_string(),
+        })
+    }
+
+    /// Replaces the opacity with points given in normalized `[0, 1]` positions of `range`,
+    /// as `x:o,x:o,…` (e.g. `0:0,0.3:0,0.6:0.8,1:1`).
+    pub fn with_opacity_spec(mut self, spec: &str, range: (f32, f32)) -> Result<Self, RenderError> {
+        let mut pts = Vec::new();
+        for p in spec.split(',') {
+            let (x, o) = p
+                .split_once(':')
+                .and_then(|(x, o)| Some((x.trim().parse::<f32>().ok()?, o.trim().parse::<f32>().ok()?)))
+                .ok_or_else(|| RenderError::Tf(format!("opacity point '{p}' is not 'x:opacity'")))?;
+            if !(0.0..=1.0).contains(&o) || !x.is_finite() {
+                return Err(RenderError::Tf(format!(
+                    "opacity point '{p}': opacity must be in [0, 1]"
+                )));
+            }
+            pts.push((range.0 + x * (range.1 - range.0), o));
+        }
+        self.opacity = pts;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Reads a colour map exported by ParaView (the JSON array written by "Export" in the colour
+    /// map editor / preset dialog): `RGBPoints` = `[x, r, g, b, …]`, optional `Points` =
+    /// `[x, opacity, midpoint, sharpness, …]` (midpoint and sharpness are ignored: opacity is
+    /// interpolated linearly). Values are data values; with `rescale_to`, the points are rescaled
+    /// from their own range onto that range. Without `Points`, opacity ramps linearly 0 → 1.
+    pub fn from_paraview_json(path: &Path, rescale_to: Option<(f32, f32)>) -> Result<Self, RenderError> {
+        let err = |m: String| RenderError::Tf(format!("{}: {m}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))?;
+        let obj = match &v {
+            Value::Array(a) => a.first().ok_or_else(|| err("empty preset array".into()))?,
+            o @ Value::Object(_) => o,
+            _ => return Err(err("expected a ParaView colour-map preset (array of objects)".into())),
+        };
+        let nums = |key: &str| -> Result<Option<Vec<f32>>, RenderError> {
+            match obj.get(key) {
+                None => Ok(None),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|x| {
+                        x.as_f64()
+                            .map(|f| f as f32)
+                            .ok_or_else(|| err(format!("'{key}' holds a non-number")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Some),
+                Some(_) => Err(err(format!("'{key}' is not an array"))),
+            }
+        };
+        let rgb = nums("RGBPoints")?.ok_or_else(|| err("no 'RGBPoints'".into()))?;
+        if rgb.len() < 4 || rgb.len() % 4 != 0 {
+            return Err(err(format!(
+                "'RGBPoints' must hold groups of 4 numbers, got {}",
+                rgb.len()
+            )));
+        }
+        let mut color: Vec<(f32, [f32; 3])> = rgb.chunks(4).map(|c| (c[0], [c[1], c[2], c[3]])).collect();
+        let lo = color.first().map(|c| c.0).unwrap_or(0.0);
+        let hi = color.last().map(|c| c.0).unwrap_or(1.0);
+        let mut opacity = match nums("Points")? {
+            Some(p) if p.len() >= 4 && p.len() % 4 == 0 => p.chunks(4).map(|c| (c[0], c[1])).collect(),
+            Some(p) => return Err(err(format!("'Points' must hold groups of 4 numbers, got {}", p.len()))),
+            None => vec![(lo, 0.0), (hi, 1.0)],
+        };
+        if let Some((a, b)) = rescale_to {
+            let (slo, shi) = (
+                lo.min(opacity.first().map(|p| p.0).unwrap_or(lo)),
+                hi.max(opacity.last().map(|p| p.0).unwrap_or(hi)),
+            );
+            let s = if shi > slo { (b - a) / (shi - slo) } else { 0.0 };
+            color.iter_mut().for_each(|c| c.0 = a + (c.0 - slo) * s);
+            opacity.iter_mut().for_each(|c| c.0 = a + (c.0 - slo) * s);
+        }
+        let name = obj
+            .get("Name")
+            .and_then(Value::as_str)
+            .unwrap_or("paraview")
+            .to_string();
+        let tf = TransferFunction { color, opacity, name };
+        tf.validate().map_err(|e| err(e.to_string()))?;
+        Ok(tf)
+    }
+
+    /// Checks that there are points, that they are sorted by value, finite, and in `[0, 1]`.
+    pub fn validate(&self) -> Result<(), RenderError> {
+        if self.color.is_empty() || self.opacity.is_empty() {
+            return Err(RenderError::Tf(
+                "transfer function needs colour and opacity points".into(),
+            ));
+        }
+        let sorted = |xs: &mut dyn Iterator<Item = f32>| {
+            let v: Vec<f32> = xs.collect();
+            v.iter().all(|x| x.is_finite()) && v.windows(2).all(|w| w[0] <= w[1])
+        };
+        if !sorted(&mut self.color.iter().map(|c| c.0)) || !sorted(&mut self.opacity.iter().map(|c| c.0)) {
+            return Err(RenderError::Tf(
+                "transfer function points must be finite and sorted by value".into(),
+            ));
+        }
+        let in01 = |x: f32| (0.0..=1.0).contains(&x);
+        if !self.color.iter().all(|c| c.1.iter().all(|&v| in01(v))) || !self.opacity.iter().all(|o| in01(o.1)) {
+            return Err(RenderError::Tf("colours and opacities must lie in [0, 1]".into()));
+        }
+        Ok(())
+    }
+
+    /// Colour and opacity at `v` by linear interpolation.
+    pub fn eval(&self, v: f32) -> ([f32; 3], f32) {
+        (
+            interp(&self.color, v, |a, b, t| [0, 1, 2].map(|i| a[i] + (b[i] - a[i]) * t)),
+            interp(&self.opacity, v, |a, b, t| a + (b - a) * t),
+        )
+    }
+
+    /// A lookup table of `n ≥ 2` entries over `range` for the raycaster.
+    pub fn table(&self, range: (f32, f32), n: usize) -> TfTable {
+        let n = n.max(2);
+        let (lo, mut hi) = range;
+        if hi <= lo {
+            hi = lo + 1.0;
+        }
+        let step = (hi - lo) / (n - 1) as f32;
+        let rgba: Vec<[f32; 4]> = (0..n)
+            .map(|i| {
+                let (c, o) = self.eval(lo + i as f32 * step);
+                [c[0], c[1], c[2], o]
+            })
+            .collect();
+        let mut nonzero = Vec::with_capacity(n + 1);
+        nonzero.push(0u32);
+        for e in &rgba {
+            let last = *nonzero.last().unwrap_or(&0);
+            nonzero.push(last + u32::from(e[3] > 0.0));
+        }
+        TfTable {
+            lo,
+            inv_step: 1.0 / step,
+            rgba,
+            nonzero,
+        }
+    }
+}
+
+fn interp<T: Copy>(pts: &[(f32, T)], v: f32, lerp: impl Fn(T, T, f32) -> T) -> T {
+    let first = pts[0];
+    if v <= first.0 || pts.len() == 1 {
+        return first.1;
+    }
+    for w in pts.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if v <= b.0 {
+            let t = if b.0 > a.0 { (v - a.0) / (b.0 - a.0) } else { 1.0 };
+            return lerp(a.1, b.1, t);
+        }
+    }
+    pts[pts.len() - 1].1
+}
+
+/// A sampled transfer function with linear interpolation between entries.
+#[derive(Debug, Clone)]
+pub struct TfTable {
+    lo: f32,
+    inv_step: f32,
+    rgba: Vec<[f32; 4]>,
+    /// Prefix counts of entries with non-zero opacity, for O(1) range queries.
+    nonzero: Vec<u32>,
+}
+
+impl TfTable {
+    /// RGBA at value `v` (clamped to the table's range).
+    #[inline(always)]
+    pub fn lookup(&self, v: f32) -> [f32; 4] {
+        let x = ((v - self.lo) * self.inv_step).max(0.0);
+        let last = self.rgba.len() - 1;
+        let i = (x as usize).min(last - 1);
+        let t = (x - i as f32).min(1.0);
+        let (a, b) = (self.rgba[i], self.rgba[i + 1]);
+        [
+            a[0] + (b[0] - a[0]) * t,
+            a[1] + (b[1] - a[1]) * t,
+            a[2] + (b[2] - a[2]) * t,
+            a[3] + (b[3] - a[3]) * t,
+        ]
+    }
+
+    /// The table for a fixed step: entries become premultiplied `[r·α', g·α', b·α', α']` with the
+    /// opacity corrected for a step of `ratio` unit distances, `α' = 1 − (1 − α)^ratio`.
+    pub fn corrected(&self, ratio: f32) -> TfTable {
+        let mut t = self.clone();
+        for e in &mut t.rgba {
+            let a = if e[3] >= 1.0 {
+                1.0
+            } else {
+                1.0 - (1.0 - e[3]).powf(ratio)
+            };
+            *e = [e[0] * a, e[1] * a, e[2] * a, a];
+        }
+        t
+    }
+
+    /// Whether any value in `[a, b]` can map to a non-zero opacity (conservative).
+    pub fn any_opaque(&self, a: f32, b: f32) -> bool {
+        let last = self.rgba.len() - 1;
+        let idx = |v: f32| ((v - self.lo) * self.inv_step).max(0.0);
+        let i0 = (idx(a).floor() as usize).min(last);
+        let i1 = (idx(b).ceil() as usize).min(last);
+        self.nonzero[i1 + 1] > self.nonzero[i0]
+    }
+}

@@ -1,0 +1,409 @@
+//! The scalar field type: a regular grid of `f32` samples, and its sampling.
+
+use crate::error::{Result, VolumeError};
+
+/// A scalar field on a regular grid (image data in VTK terms).
+///
+/// Invariants, checked by [`ScalarField::new`]: every dimension is ≥ 1, `data.len() == nx·ny·nz`,
+/// spacings are finite and > 0, samples are finite. Sample `(i, j, k)` is at
+/// `data[i + nx·(j + ny·k)]` (x fastest) and sits at world position `origin + spacing ⊙ (i, j, k)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalarField {
+    geom: Geom,
+    dims: [usize; 3],
+    spacing: [f32; 3],
+    origin: [f32; 3],
+    data: Vec<f32>,
+    range: (f32, f32),
+}
+
+impl ScalarField {
+    /// Builds a field, checking the invariants listed on the type.
+    pub fn new(dims: [usize; 3], spacing: [f32; 3], origin: [f32; 3], data: Vec<f32>) -> Result<Self> {
+        let n = checked_count(dims, "field")?;
+        if data.len() != n {
+            return Err(VolumeError::Invalid(format!(
+                "field of {}x{}x{} needs {n} samples, got {}",
+                dims[0],
+                dims[1],
+                dims[2],
+                data.len()
+            )));
+        }
+        if spacing.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(VolumeError::Invalid(format!(
+                "spacing {spacing:?} must be finite and positive"
+            )));
+        }
+        if origin.iter().any(|o| !o.is_finite()) {
+            return Err(VolumeError::Invalid(format!("origin {origin:?} must be finite")));
+        }
+        let range =
+            value_range(&data).ok_or_else(|| VolumeError::Invalid("field contains non-finite samples".to_string()))?;
+        if dims.iter().any(|&d| d > (1 << 24)) {
+            return Err(VolumeError::BadDims {
+                what: "field".into(),
+                msg: format!("dimension above 2^24 in {dims:?}"),
+            });
+        }
+        Ok(ScalarField {
+            geom: Geom::new(dims),
+            dims,
+            spacing,
+            origin,
+            data,
+            range,
+        })
+    }
+
+    /// Builds a field whose samples are `f(x, y, z)` at the world position of each grid point.
+    pub fn from_fn(
+        dims: [usize; 3],
+        spacing: [f32; 3],
+        origin: [f32; 3],
+        f: impl Fn(f32, f32, f32) -> f32 + Sync,
+    ) -> Result<Self> {
+        use rayon::prelude::*;
+        let n = checked_count(dims, "field")?;
+        check_memory(n as u64 * 4, "field")?;
+        let mut data = vec![0f32; n];
+        let [nx, ny, _] = dims;
+        data.par_chunks_mut(nx * ny).enumerate().for_each(|(k, slab)| {
+            let z = origin[2] + spacing[2] * k as f32;
+            for j in 0..ny {
+                let y = origin[1] + spacing[1] * j as f32;
+                for i in 0..nx {
+                    slab[i + nx * j] = f(origin[0] + spacing[0] * i as f32, y, z);
+                }
+            }
+        });
+        ScalarField::new(dims, spacing, origin, data)
+    }
+
+    /// Grid dimensions (nx, ny, nz).
+    pub fn dims(&self) -> [usize; 3] {
+        self.dims
+    }
+    /// Distance between grid points along each axis, in world units.
+    pub fn spacing(&self) -> [f32; 3] {
+        self.spacing
+    }
+    /// World position of sample (0, 0, 0).
+    pub fn origin(&self) -> [f32; 3] {
+        self.origin
+    }
+    /// The samples, x fastest.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+    /// Consumes the field and returns its samples.
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+    /// (min, max) of the samples.
+    pub fn range(&self) -> (f32, f32) {
+        self.range
+    }
+    /// World-space axis-aligned bounds: (min corner, max corner).
+    pub fn bounds(&self) -> ([f32; 3], [f32; 3]) {
+        let hi = [0, 1, 2].map(|a| self.origin[a] + self.spacing[a] * (self.dims[a] - 1) as f32);
+        (self.origin, hi)
+    }
+    /// Sample at grid point (i, j, k).
+    ///
+    /// # Panics
+    /// Panics if the index is outside the grid.
+    #[inline]
+    pub fn at(&self, i: usize, j: usize, k: usize) -> f32 {
+        self.data[i + self.dims[0] * (j + self.dims[1] * k)]
+    }
+
+    /// Trilinear interpolation at continuous index coordinates; coordinates are clamped to the grid
+    /// (NaN counts as 0).
+    #[inline(always)]
+    pub fn sample_index(&self, x: f32, y: f32, z: f32) -> f32 {
+        let g = &self.geom;
+        let (i0, fx) = split_fast(x, g.maxf[0], g.maxi[0]);
+        let (j0, fy) = split_fast(y, g.maxf[1], g.maxi[1]);
+        let (k0, fz) = split_fast(z, g.maxf[2], g.maxi[2]);
+        let (nx, nxy) = (self.dims[0], g.nxy);
+        let base = i0 + nx * j0 + nxy * k0;
+        let (di, dj, dk) = (g.step[0], g.step[1], g.step[2]);
+        let d = &self.data;
+        debug_assert!(base + di + dj + dk < d.len());
+        // SAFETY: `split_fast` returns cell indices ≤ maxi = n−2 (0 for a single-sample axis), and
+        // the offsets di, dj, dk are 0 for single-sample axes, so the largest index read,
+        // base + di + dj + dk, is at most (nx−1) + nx·(ny−1) + nx·ny·(nz−1) = len − 1.
+        let at = |o: usize| unsafe { *d.get_unchecked(base + o) };
+        let c00 = lerp(at(0), at(di), fx);
+        let c10 = lerp(at(dj), at(dj + di), fx);
+        let c01 = lerp(at(dk), at(dk + di), fx);
+        let c11 = lerp(at(dj + dk), at(dj + dk + di), fx);
+        lerp(lerp(c00, c10, fy), lerp(c01, c11, fy), fz)
+    }
+
+    /// Converts a world position to continuous index coordinates.
+    #[inline]
+    pub fn world_to_index(&self, p: [f32; 3]) -> [f32; 3] {
+        [
+            (p[0] - self.origin[0]) / self.spacing[0],
+            (p[1] - self.origin[1]) / self.spacing[1],
+            (p[2] - self.origin[2]) / self.spacing[2],
+        ]
+    }
+
+    /// Trilinear interpolation at a world position (clamped to the bounds).
+    pub fn sample(&self, p: [f32; 3]) -> f32 {
+        let q = self.world_to_index(p);
+        self.sample_index(q[0], q[1], q[2])
+    }
+
+    /// Central-difference gradient (world units) at grid point `(i, j, k)`; one-sided at the
+    /// boundary, zero along an axis with a single sample.
+    #[inline]
+    pub fn grid_gradient(&self, i: usize, j: usize, k: usize) -> [f32; 3] {
+        let idx = [i, j, k];
+        let mut g = [0f32; 3];
+        for a in 0..3 {
+            let n = self.dims[a];
+            if n < 2 {
+                continue;
+            }
+            let (lo, hi) = (idx[a].saturating_sub(1), (idx[a] + 1).min(n - 1));
+            let (mut p0, mut p1) = (idx, idx);
+            p0[a] = lo;
+            p1[a] = hi;
+            let f0 = self.at(p0[0], p0[1], p0[2]);
+            let f1 = self.at(p1[0], p1[1], p1[2]);
+            g[a] = (f1 - f0) / ((hi - lo) as f32 * self.spacing[a]);
+        }
+        g
+    }
+
+    /// Gradient in world units at continuous index coordinates: the central-difference gradients
+    /// of the 8 surrounding grid points, trilinearly interpolated (as VTK's raycasters do), so
+    /// shading normals vary continuously across cell faces.
+    pub fn gradient_index(&self, x: f32, y: f32, z: f32) -> [f32; 3] {
+        let [nx, ny, nz] = self.dims;
+        let g = &self.geom;
+        let (i0, fx) = split_fast(x, g.maxf[0], g.maxi[0]);
+        let (j0, fy) = split_fast(y, g.maxf[1], g.maxi[1]);
+        let (k0, fz) = split_fast(z, g.maxf[2], g.maxi[2]);
+        let (i1, j1, k1) = ((i0 + 1).min(nx - 1), (j0 + 1).min(ny - 1), (k0 + 1).min(nz - 1));
+        let mut g = [0f32; 3];
+        for (k, wk) in [(k0, 1.0 - fz), (k1, fz)] {
+            for (j, wj) in [(j0, 1.0 - fy), (j1, fy)] {
+                for (i, wi) in [(i0, 1.0 - fx), (i1, fx)] {
+                    let w = wi * wj * wk;
+                    if w != 0.0 {
+                        let c = self.grid_gradient(i, j, k);
+                        for a in 0..3 {
+                            g[a] += w * c[a];
+                        }
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    /// Gradient in world units at a world position; see [`ScalarField::gradient_index`].
+    pub fn gradient(&self, p: [f32; 3]) -> [f32; 3] {
+        let q = self.world_to_index(p);
+        self.gradient_index(q[0], q[1], q[2])
+    }
+}
+
+/// Clamps `x` to `[0, maxf]` (NaN → 0) and splits it into a cell index ≤ `maxi` and a fraction.
+#[inline(always)]
+fn split_fast(x: f32, maxf: f32, maxi: usize) -> (usize, f32) {
+    let x = x.max(0.0).min(maxf);
+    // SAFETY: x is finite and in [0, maxf] with maxf < 2^31 (dims are checked on construction).
+    let i = (unsafe { x.to_int_unchecked::<u32>() } as usize).min(maxi);
+    (i, x - i as f32)
+}
+
+#[inline(always)]
+fn lerp(a: f32, b: f32, t: f32) -> f32 {
+    a + (b - a) * t
+}
+
+/// Per-field constants of the sampler.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Geom {
+    /// Largest coordinate per axis, n − 1.
+    maxf: [f32; 3],
+    /// Largest cell index per axis, n − 2 (0 for a single-sample axis).
+    maxi: [usize; 3],
+    /// Offset to the next sample per axis (0 for a single-sample axis).
+    step: [usize; 3],
+    /// nx · ny.
+    nxy: usize,
+}
+
+impl Geom {
+    fn new(d: [usize; 3]) -> Geom {
+        let strides = [1, d[0], d[0] * d[1]];
+        Geom {
+            maxf: d.map(|n| (n - 1) as f32),
+            maxi: d.map(|n| n.saturating_sub(2)),
+            step: [0, 1, 2].map(|a| if d[a] > 1 { strides[a] } else { 0 }),
+            nxy: d[0] * d[1],
+        }
+    }
+}
+
+/// (min, max) of finite data, `None` if any sample is not finite or `data` is empty.
+pub fn value_range(data: &[f32]) -> Option<(f32, f32)> {
+    let mut lo = f32::INFINITY;
+    let mut hi = f32::NEG_INFINITY;
+    for &v in data {
+        if !v.is_finite() {
+            return None;
+        }
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// Number of samples of `dims`, or an error if a dimension is zero or the product overflows.
+pub fn checked_count(dims: [usize; 3], what: &str) -> Result<usize> {
+    if dims.contains(&0) {
+        return Err(VolumeError::BadDims {
+            what: what.to_string(),
+            msg: format!("dimensions {}x{}x{} contain a zero", dims[0], dims[1], dims[2]),
+        });
+    }
+    dims[0]
+        .checked_mul(dims[1])
+        .and_then(|p| p.checked_mul(dims[2]))
+        .filter(|&n| n <= isize::MAX as usize / 8)
+        .ok_or_else(|| VolumeError::BadDims {
+            what: what.to_string(),
+            msg: format!(
+                "dimensions {}x{}x{} overflow the address space",
+                dims[0], dims[1], dims[2]
+            ),
+        })
+}
+
+/// Memory this process may still allocate, in bytes: `MemAvailable` from `/proc/meminfo`, or the
+/// value of the environment variable `NEUVIS_MEMORY_LIMIT_MB` (megabytes) when set, whichever is smaller.
+pub fn available_memory() -> u64 {
+    let mut limit = u64::MAX;
+    if let Ok(s) = std::fs::read_to_string("/proc/meminfo") {
+        if let Some(kb) = s
+            .lines()
+            .find(|l| l.starts_with("MemAvailable:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            limit = kb.saturating_mul(1024);
+        }
+    }
+    if let Some(mb) = std::env::var("NEUVIS_MEMORY_LIMIT_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        limit = limit.min(mb.saturating_mul(1 << 20));
+    }
+    limit
+}
+
+/// Fails with [`VolumeError::BadDims`] if allocating `bytes` would exceed [`available_memory`].
+pub fn check_memory(bytes: u64, what: &str) -> Result<()> {
+    let avail = available_memory();
+    if bytes > avail {
+        return Err(VolumeError::BadDims {
+            what: what.to_string(),
+            msg: format!(
+                "needs {:.1} MiB but only {:.1} MiB of memory are available",
+                bytes as f64 / 1048576.0,
+                avail as f64 / 1048576.0
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks dimensions read from a file: non-zero, no overflow, and `dims × 4` bytes of `f32` fit in memory.
+pub fn check_dims(dims: [usize; 3], what: &str) -> Result<usize> {
+    let n = checked_count(dims, what)?;
+    check_memory(n as u64 * 4, what)?;
+    Ok(n)
+}
+
+/// Parses `N` (a cube) or `NXxNYxNZ` into dimensions.
+pub fn parse_dims(s: &str) -> Option<[usize; 3]> {
+    let parts: Vec<&str> = s.split(['x', 'X', ',']).map(str::trim).collect();
+    let v: Option<Vec<usize>> = parts.iter().map(|p| p.parse().ok()).collect();
+    match v?.as_slice() {
+        [n] => Some([*n; 3]),
+        [a, b, c] => Some([*a, *b, *c]),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linear() -> ScalarField {
+        // f = 2x + 3y - z + 1 on a 5x4x3 grid with spacing (0.5, 1, 2)
+        ScalarField::from_fn([5, 4, 3], [0.5, 1.0, 2.0], [1.0, -1.0, 0.0], |x, y, z| {
+            2.0 * x + 3.0 * y - z + 1.0
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn trilinear_reproduces_linear_functions() {
+        let f = linear();
+        for p in [[1.3, -0.2, 0.7], [2.9, 1.9, 3.9], [1.0, -1.0, 0.0], [2.0, 2.0, 4.0]] {
+            let exact = 2.0 * p[0] + 3.0 * p[1] - p[2] + 1.0;
+            assert!((f.sample(p) - exact).abs() < 1e-5, "{p:?}");
+            let g = f.gradient(p);
+            assert!(
+                (g[0] - 2.0).abs() < 1e-4 && (g[1] - 3.0).abs() < 1e-4 && (g[2] + 1.0).abs() < 1e-4,
+                "{g:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn trilinear_of_bilinear_term_matches_hand_value() {
+        // f = x*y*z is reproduced exactly by trilinear interpolation inside a cell
+        let f = ScalarField::from_fn([2, 2, 2], [1.0; 3], [0.0; 3], |x, y, z| x * y * z).unwrap();
+        assert!((f.sample([0.5, 0.5, 0.5]) - 0.125).abs() < 1e-7);
+        assert!((f.sample([0.25, 1.0, 0.5]) - 0.125).abs() < 1e-7);
+    }
+
+    #[test]
+    fn sampling_clamps_outside() {
+        let f = linear();
+        assert_eq!(f.sample([-10.0, -1.0, 0.0]), f.at(0, 0, 0));
+        assert_eq!(f.sample_index(f32::NAN, 0.0, 0.0), f.at(0, 0, 0));
+    }
+
+    #[test]
+    fn bad_dims_are_errors() {
+        assert!(checked_count([0, 4, 4], "x").is_err());
+        let e = checked_count([usize::MAX / 2, 4, 4], "big.raw").unwrap_err();
+        assert!(
+            e.to_string().contains("big.raw") && e.to_string().contains("overflow"),
+            "{e}"
+        );
+        let e = check_dims([1 << 20, 1 << 20, 1 << 10], "huge.nrrd").unwrap_err();
+        assert!(e.to_string().contains("memory"), "{e}");
+        assert!(ScalarField::new([2, 2, 2], [1.0; 3], [0.0; 3], vec![0.0; 7]).is_err());
+        assert!(ScalarField::new([1, 1, 1], [0.0, 1.0, 1.0], [0.0; 3], vec![0.0]).is_err());
+    }
+
+    #[test]
+    fn parses_dims() {
+        assert_eq!(parse_dims("64"), Some([64; 3]));
+        assert_eq!(parse_dims("4x5x6"), Some([4, 5, 6]));
+        assert_eq!(parse_dims("4x5"), None);
+    }
+}

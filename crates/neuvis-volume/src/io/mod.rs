@@ -1,0 +1,92 @@
+//! Volume readers and writers, and the dispatcher that picks one from a file name.
+
+mod nifti_io;
+mod nrrd;
+mod raw;
+mod vtk_legacy;
+
+pub use nifti_io::read_nifti;
+pub use nrrd::{read_nrrd, write_nrrd};
+pub use raw::{read_raw, RawSpec};
+pub use vtk_legacy::read_vtk_legacy;
+
+use crate::dtype::ReadOptions;
+use crate::error::{Result, VolumeError};
+use crate::field::ScalarField;
+use std::io::Write;
+use std::path::Path;
+
+/// File formats neuvis reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Headerless raw samples (needs a [`RawSpec`]).
+    Raw,
+    /// NRRD, attached (`.nrrd`) or detached (`.nhdr`).
+    Nrrd,
+    /// NIfTI-1 (`.nii`, `.nii.gz`).
+    Nifti,
+    /// VTK legacy (`.vtk`) structured points.
+    VtkLegacy,
+}
+
+impl Format {
+    /// Guesses the format from the file name; `None` when the extension is not known.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".nrrd") || name.ends_with(".nhdr") {
+            Some(Format::Nrrd)
+        } else if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+            Some(Format::Nifti)
+        } else if name.ends_with(".vtk") {
+            Some(Format::VtkLegacy)
+        } else if name.ends_with(".raw") || name.ends_with(".bin") || name.ends_with(".dat") {
+            Some(Format::Raw)
+        } else {
+            None
+        }
+    }
+}
+
+/// Reads one volume file. `raw` must be given for headerless data; when it is given, the file is
+/// read as raw whatever its extension.
+pub fn read_volume(path: &Path, raw: Option<&RawSpec>, opts: &ReadOptions) -> Result<ScalarField> {
+    if let Some(spec) = raw {
+        return read_raw(path, spec, opts);
+    }
+    match Format::from_path(path) {
+        Some(Format::Nrrd) => read_nrrd(path, opts),
+        Some(Format::Nifti) => read_nifti(path, opts),
+        Some(Format::VtkLegacy) => read_vtk_legacy(path, opts),
+        Some(Format::Raw) => Err(VolumeError::format(
+            path,
+            "raw data needs its layout: give --raw-dims NXxNYxNZ and --raw-dtype (u8, i8, u16, i16, u32, f32, f64)",
+        )),
+        None => Err(VolumeError::format(
+            path,
+            "unknown volume file type (expected .nrrd, .nhdr, .nii, .nii.gz, .vtk, or raw with --raw-dims/--raw-dtype)",
+        )),
+    }
+}
+
+/// Writes a file atomically: `write` fills a temporary file in the same directory, which is
+/// renamed over `path` only when it succeeded. On error no file is left behind.
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".neuvis-tmp")
+        .tempfile_in(dir)
+        .map_err(|e| VolumeError::io(path, e))?;
+    let mut w = std::io::BufWriter::new(tmp.as_file());
+    write(&mut w)
+        .and_then(|_| w.flush())
+        .map_err(|e| VolumeError::io(path, e))?;
+    drop(w);
+    tmp.persist(path).map_err(|e| VolumeError::io(path, e.error))?;
+    Ok(())
+}

@@ -1,0 +1,279 @@
+//! NRRD (teem's "nearly raw raster data"): attached and detached headers, raw, gzip and ascii
+//! encodings; writing as NRRD0004 with `space directions` and `space origin`.
+//!
+//! Format reference: <http://teem.sourceforge.net/nrrd/format.html>.
+
+use crate::dtype::{check_finite, decode, DType, Endian, ReadOptions};
+use crate::error::{Result, VolumeError};
+use crate::field::{check_dims, ScalarField};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Longest header we accept; real headers are a few hundred bytes.
+const MAX_HEADER: usize = 1 << 20;
+
+fn nrrd_type(s: &str) -> Option<DType> {
+    Some(match s.trim() {
+        "signed char" | "int8" | "int8_t" => DType::I8,
+        "uchar" | "unsigned char" | "uint8" | "uint8_t" => DType::U8,
+        "short" | "short int" | "signed short" | "signed short int" | "int16" | "int16_t" => DType::I16,
+        "ushort" | "unsigned short" | "unsigned short int" | "uint16" | "uint16_t" => DType::U16,
+        "int" | "signed int" | "int32" | "int32_t" => DType::I32,
+        "uint" | "unsigned int" | "uint32" | "uint32_t" => DType::U32,
+        "longlong"
+        | "long long"
+        | "long long int"
+        | "signed long long"
+        | "signed long long int"
+        | "int64"
+        | "int64_t" => DType::I64,
+        "ulonglong" | "unsigned long long" | "unsigned long long int" | "uint64" | "uint64_t" => DType::U64,
+        "float" => DType::F32,
+        "double" => DType::F64,
+        _ => return None,
+    })
+}
+
+fn parse_vector(s: &str) -> Option<Vec<f32>> {
+    let s = s.trim();
+    let inner = s.strip_prefix('(')?.strip_suffix(')')?;
+    inner.split(',').map(|v| v.trim().parse::<f32>().ok()).collect()
+}
+
+/// Reads a `.nrrd` (attached) or `.nhdr` (detached) file.
+pub fn read_nrrd(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
+    let file = std::fs::File::open(path).map_err(|e| VolumeError::io(path, e))?;
+    let mut rd = BufReader::new(file);
+    let fmt = |m: String| VolumeError::format(path, m);
+    let mut line = String::new();
+    let mut header_len = 0usize;
+    let mut read_line = |rd: &mut BufReader<std::fs::File>, line: &mut String| -> Result<usize> {
+        line.clear();
+        let n = rd.read_line(line).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => VolumeError::format(path, "header is not text"),
+            _ => VolumeError::io(path, e),
+        })?;
+        header_len += n;
+        if header_len > MAX_HEADER {
+            return Err(VolumeError::format(path, "NRRD header longer than 1 MiB"));
+        }
+        Ok(n)
+    };
+    read_line(&mut rd, &mut line)?;
+    if !line.starts_with("NRRD000") {
+        return Err(fmt("not a NRRD file (missing 'NRRD000X' magic)".into()));
+    }
+    let mut fields: HashMap<String, String> = HashMap::new();
+    loop {
+        let n = read_line(&mut rd, &mut line)?;
+        let l = line.trim_end_matches(['\n', '\r']);
+        if n == 0 || l.is_empty() {
+            break;
+        }
+        if l.starts_with('#') || l.contains(":=") {
+            continue;
+        }
+        let (k, v) = l
+            .split_once(": ")
+            .ok_or_else(|| fmt(format!("malformed header line '{l}'")))?;
+        fields.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+    }
+    let get = |k: &str| fields.get(k).map(String::as_str);
+    let dtype_s = get("type").ok_or_else(|| fmt("header lacks 'type'".into()))?;
+    let dtype = nrrd_type(dtype_s).ok_or_else(|| fmt(format!("unsupported NRRD type '{dtype_s}'")))?;
+    let dimension: usize = get("dimension")
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| fmt("header lacks a valid 'dimension'".into()))?;
+    let sizes: Vec<usize> = get("sizes")
+        .ok_or_else(|| fmt("header lacks 'sizes'".into()))?
+        .split_whitespace()
+        .map(|s| s.parse::<usize>().map_err(|_| fmt(format!("bad size '{s}'"))))
+        .collect::<Result<_>>()?;
+    if sizes.len() != dimension {
+        return Err(fmt(format!(
+            "'sizes' has {} entries but dimension is {dimension}",
+            sizes.len()
+        )));
+    }
+    let dims = match sizes.as_slice() {
+        [x, y, z] => [*x, *y, *z],
+        [x, y] => [*x, *y, 1],
+        [1, x, y, z] => [*x, *y, *z],
+        _ => {
+            return Err(fmt(format!(
+                "only 2-D and 3-D scalar NRRDs are supported, got sizes {sizes:?}"
+            )))
+        }
+    };
+    let n = check_dims(dims, &path.display().to_string())?;
+    let skip_axis = usize::from(sizes.len() == 4);
+    let mut spacing = [1f32; 3];
+    let mut origin = [0f32; 3];
+    if let Some(sp) = get("spacings") {
+        for (a, v) in sp.split_whitespace().skip(skip_axis).take(3).enumerate() {
+            if let Ok(x) = v.parse::<f32>() {
+                if x.is_finite() && x > 0.0 {
+                    spacing[a] = x;
+                }
+            }
+        }
+    }
+    if let Some(sd) = get("space directions") {
+        let vecs: Vec<&str> = sd.split_whitespace().filter(|v| *v != "none").collect();
+        for (a, v) in vecs.iter().take(3).enumerate() {
+            let v = parse_vector(v).ok_or_else(|| fmt(format!("bad space direction '{v}'")))?;
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 && norm.is_finite() {
+                spacing[a] = norm;
+            }
+        }
+    }
+    if let Some(o) = get("space origin") {
+        let v = parse_vector(o).ok_or_else(|| fmt(format!("bad space origin '{o}'")))?;
+        for (a, x) in v.into_iter().take(3).enumerate() {
+            origin[a] = x;
+        }
+    }
+    let endian = match get("endian") {
+        Some(e) => Endian::parse(e).ok_or_else(|| fmt(format!("bad endian '{e}'")))?,
+        None => Endian::Little,
+    };
+    let encoding = get("encoding")
+        .ok_or_else(|| fmt("header lacks 'encoding'".into()))?
+        .to_ascii_lowercase();
+    let byte_skip: i64 = get("byte skip").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let line_skip: usize = get("line skip").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let data_file = get("data file").or_else(|| get("datafile"));
+
+    // The byte source: the rest of this file, or a detached data file.
+    let (data_path, mut source): (PathBuf, Box<dyn BufRead>) = match data_file {
+        None => (path.to_path_buf(), Box::new(rd)),
+        Some(df) => {
+            if df.starts_with("LIST") || df.contains('%') {
+                return Err(fmt(format!("multi-file data '{df}' is not supported")));
+            }
+            let p = path.parent().unwrap_or(Path::new(".")).join(df);
+            let f = std::fs::File::open(&p).map_err(|e| VolumeError::io(&p, e))?;
+            (p, Box::new(BufReader::new(f)))
+        }
+    };
+    for _ in 0..line_skip {
+        let mut s = String::new();
+        source.read_line(&mut s).map_err(|e| VolumeError::io(&data_path, e))?;
+    }
+    let nbytes = n * dtype.size();
+    let mut data = match encoding.as_str() {
+        "raw" => {
+            let mut bytes = Vec::new();
+            source
+                .read_to_end(&mut bytes)
+                .map_err(|e| VolumeError::io(&data_path, e))?;
+            let start = if byte_skip == -1 {
+                bytes.len().checked_sub(nbytes)
+            } else {
+                usize::try_from(byte_skip).ok()
+            };
+            let ok = start.filter(|s| bytes.len().checked_sub(*s) == Some(nbytes));
+            let Some(start) = ok else {
+                return Err(VolumeError::SizeMismatch {
+                    path: data_path,
+                    expected: nbytes as u64,
+                    actual: bytes.len().saturating_sub(start.unwrap_or(0)) as u64,
+                    detail: format!("{}x{}x{} {dtype_s}", dims[0], dims[1], dims[2]),
+                });
+            };
+            decode(&bytes[start..], dtype, endian)
+        }
+        "gzip" | "gz" => {
+            let mut dec = flate2::bufread::MultiGzDecoder::new(source);
+            // Read at most one byte more than needed, so a hostile stream cannot exhaust memory.
+            let mut bytes = Vec::with_capacity(nbytes);
+            (&mut dec)
+                .take(nbytes as u64 + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| VolumeError::Truncated {
+                    path: data_path.clone(),
+                    msg: format!("gzip stream: {e}"),
+                })?;
+            let skip = usize::try_from(byte_skip.max(0)).unwrap_or(0);
+            if bytes.len() != nbytes + skip {
+                return Err(VolumeError::Truncated {
+                    path: data_path,
+                    msg: format!(
+                        "gzip stream decompresses to {} bytes, expected {} ({}x{}x{} {dtype_s})",
+                        bytes.len(),
+                        nbytes + skip,
+                        dims[0],
+                        dims[1],
+                        dims[2]
+                    ),
+                });
+            }
+            decode(&bytes[skip..], dtype, endian)
+        }
+        "ascii" | "text" | "txt" => {
+            let mut s = String::new();
+            source
+                .read_to_string(&mut s)
+                .map_err(|e| VolumeError::format(&data_path, format!("ascii data: {e}")))?;
+            let v: Vec<f32> = s
+                .split_whitespace()
+                .map(|t| t.parse::<f64>().map(|x| x as f32))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| VolumeError::format(&data_path, format!("ascii data: {e}")))?;
+            if v.len() != n {
+                return Err(VolumeError::SizeMismatch {
+                    path: data_path,
+                    expected: n as u64,
+                    actual: v.len() as u64,
+                    detail: "ascii values, counted as values not bytes".into(),
+                });
+            }
+            v
+        }
+        other => {
+            return Err(VolumeError::UnknownEncoding {
+                path: path.to_path_buf(),
+                encoding: other.to_string(),
+            })
+        }
+    };
+    check_finite(path, &mut data, opts)?;
+    ScalarField::new(dims, spacing, origin, data)
+}
+
+/// Writes `field` as an attached NRRD (`float`, little endian, raw or gzip encoding), atomically:
+/// the data goes to a temporary file next to `path` that is renamed at the end.
+pub fn write_nrrd(path: &Path, field: &ScalarField, gzip: bool) -> Result<()> {
+    let [nx, ny, nz] = field.dims();
+    let sp = field.spacing();
+    let o = field.origin();
+    let mut header = format!(
+        "NRRD0004\n# written by neuvis\ntype: float\ndimension: 3\nspace dimension: 3\nsizes: {nx} {ny} {nz}\n\
+         space directions: ({},0,0) (0,{},0) (0,0,{})\nspace origin: ({},{},{})\nkinds: domain domain domain\n\
+         endian: little\nencoding: {}\n\n",
+        sp[0],
+        sp[1],
+        sp[2],
+        o[0],
+        o[1],
+        o[2],
+        if gzip { "gzip" } else { "raw" }
+    );
+    let mut bytes: Vec<u8> = Vec::with_capacity(field.data().len() * 4);
+    for v in field.data() {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    crate::io::write_atomic(path, |w| {
+        w.write_all(std::mem::take(&mut header).as_bytes())?;
+        if gzip {
+            let mut enc = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
+            enc.write_all(&bytes)?;
+            enc.finish()?;
+        } else {
+            w.write_all(&bytes)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,230 @@
+//! `neuvis bench`: measured performance against named baselines, printed as a table.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use neuvis_render::{Mode, RenderSettings, Renderer, TransferFunction};
+use neuvis_volume::{Procedural, ScalarField};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Benchmarks.
+#[derive(Subcommand, Debug)]
+pub enum BenchCmd {
+    /// Milliseconds per frame of the IR and DVR raycaster next to VTK's CPU ray caster
+    /// (vtkFixedPointVolumeRayCastMapper), same volume, cameras, transfer function and step.
+    Render(RenderBenchArgs),
+}
+
+/// Options of `neuvis bench render`.
+#[derive(Args, Debug)]
+pub struct RenderBenchArgs {
+    /// Volume edge length (tornado at t = 0).
+    #[arg(long, default_value_t = 256)]
+    pub dims: usize,
+    /// Image edge length.
+    #[arg(long, default_value_t = 512)]
+    pub size: usize,
+    /// Number of views (an orbit at θ = 60° plus the poles' neighbourhood).
+    #[arg(long, default_value_t = 8)]
+    pub views: usize,
+    /// The VTK baseline script.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/vtk_render.py"))]
+    pub vtk_script: PathBuf,
+    /// Python interpreter with the `vtk` package.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+    /// Skip the VTK baseline.
+    #[arg(long)]
+    pub no_vtk: bool,
+    /// Save the first view of each renderer (ours and VTK's) as PNGs in this folder.
+    #[arg(long)]
+    pub save_png: Option<PathBuf>,
+}
+
+/// Runs a benchmark.
+pub fn run(b: &BenchCmd) -> Result<()> {
+    match b {
+        BenchCmd::Render(a) => render_bench(a),
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+fn cameras(n: usize) -> Vec<(f32, f32)> {
+    (0..n)
+        .map(|i| (if i % 2 == 0 { 60.0 } else { 100.0 }, 360.0 * i as f32 / n as f32))
+        .collect()
+}
+
+fn render_bench(a: &RenderBenchArgs) -> Result<()> {
+    if a.dims < 8 || a.size < 8 || a.views == 0 {
+        bail!("--dims and --size must be at least 8 and --views positive");
+    }
+    let threads = rayon::current_num_threads();
+    println!("generating tornado {0}³ (t = 0)…", a.dims);
+    let field = Procedural::Tornado.generate([a.dims; 3], 0.0)?;
+    let (lo, hi) = field.range();
+    let iso = lo + 0.4 * (hi - lo);
+    let tf = TransferFunction::preset("cool-to-warm", (lo, hi), 0.6)
+        .context("preset")?
+        .with_opacity_spec("0:0,0.15:0,0.5:0.35,1:0.9", (lo, hi))?;
+    let modes = [
+        (
+            "iso",
+            Mode::Iso {
+                value: iso,
+                color: [0.85, 0.65, 0.45],
+            },
+        ),
+        (
+            "dvr",
+            Mode::Dvr {
+                tf: tf.clone(),
+                unit_distance: None,
+                shade: false,
+            },
+        ),
+    ];
+    let cams = cameras(a.views);
+    let tmp = tempfile::tempdir()?;
+    let raw = tmp.path().join("volume.f32");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&raw)?);
+        for v in field.data() {
+            f.write_all(&v.to_le_bytes())?;
+        }
+    }
+    if let Some(d) = &a.save_png {
+        std::fs::create_dir_all(d)?;
+    }
+    let mut rows = Vec::new();
+    for (name, mode) in modes {
+        let settings = RenderSettings::new(a.size, a.size, mode.clone());
+        let t0 = Instant::now();
+        let r = Renderer::new(&field, settings.clone())?;
+        let setup_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let first = r.render(cams[0].0, cams[0].1); // warm-up
+        if let Some(d) = &a.save_png {
+            first.save_png(&d.join(format!("neuvis_{name}.png")))?;
+        }
+        let mut ms: Vec<f64> = cams
+            .iter()
+            .map(|&(t, p)| {
+                let t0 = Instant::now();
+                let img = r.render(t, p);
+                std::hint::black_box(img);
+                t0.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        let ours = median(&mut ms);
+        let vtk = if a.no_vtk {
+            Ok(None)
+        } else {
+            run_vtk(a, &field, &r, name, &settings, &raw, &cams, threads, tmp.path())
+        };
+        rows.push((name, setup_ms, ours, vtk));
+    }
+    println!(
+        "\nrender benchmark: tornado {}³ f32, {}² images, {} views, {} threads, step 0.5 voxel\n",
+        a.dims, a.size, a.views, threads
+    );
+    println!("| mode | neuvis ms/frame (median) | neuvis setup ms | VTK FixedPoint ms/frame (median) | neuvis / VTK |");
+    println!("|------|------:|------:|------:|------:|");
+    for (name, setup, ours, vtk) in rows {
+        let (v, ratio) = match vtk {
+            Ok(Some(v)) => (format!("{v:.1}"), format!("{:.2}", ours / v)),
+            Ok(None) => ("skipped".into(), "–".into()),
+            Err(e) => (format!("failed: {e:#}"), "–".into()),
+        };
+        println!("| {} | {ours:.1} | {setup:.1} | {v} | {ratio} |", name.to_uppercase());
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_vtk(
+    a: &RenderBenchArgs,
+    field: &ScalarField,
+    r: &Renderer,
+    name: &str,
+    settings: &RenderSettings,
+    raw: &std::path::Path,
+    cams: &[(f32, f32)],
+    threads: usize,
+    dir: &std::path::Path,
+) -> Result<Option<f64>> {
+    let (lo, hi) = field.bounds();
+    let focal: Vec<f32> = (0..3).map(|k| 0.5 * (lo[k] + hi[k])).collect();
+    let sp = field.spacing();
+    let cams_json: Vec<_> = cams
+        .iter()
+        .map(|&(t, p)| {
+            let c = r.camera(t, p);
+            json!({"eye": c.eye, "focal": focal, "up": c.up, "fov": c.fov_y_deg})
+        })
+        .collect();
+    let ph = settings.phong;
+    let mut job = json!({
+        "raw": raw, "dims": field.dims(), "spacing": sp, "origin": field.origin(),
+        "size": [settings.width, settings.height], "threads": threads, "mode": name,
+        "sample_distance": settings.step * sp[0].min(sp[1]).min(sp[2]),
+        "cameras": cams_json, "range": [field.range().0, field.range().1],
+        "phong": [ph.ambient, ph.diffuse, ph.specular, ph.shininess],
+        "unit_distance": (sp[0] + sp[1] + sp[2]) / 3.0,
+    });
+    match &settings.mode {
+        Mode::Iso { value, color } => {
+            job["iso"] = json!(value);
+            job["color"] = json!(color);
+        }
+        Mode::Dvr { tf, shade, .. } => {
+            job["tf_color"] = json!(tf.color.iter().map(|(x, c)| [*x, c[0], c[1], c[2]]).collect::<Vec<_>>());
+            job["tf_opacity"] = json!(tf.opacity.iter().map(|(x, o)| [*x, *o]).collect::<Vec<_>>());
+            job["shade"] = json!(shade);
+        }
+    }
+    let job_path = dir.join(format!("job_{name}.json"));
+    std::fs::write(&job_path, serde_json::to_vec(&job)?)?;
+    let mut cmd = std::process::Command::new(&a.python);
+    cmd.arg(&a.vtk_script).arg(&job_path);
+    if let Some(d) = &a.save_png {
+        cmd.arg("--save-png").arg(d);
+    }
+    let out = cmd
+        .output()
+        .with_context(|| format!("running {} {}", a.python, a.vtk_script.display()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "VTK script failed: {}",
+            err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message")
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .context("VTK script printed no JSON")?;
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    let mut ms: Vec<f64> = v["ms"]
+        .as_array()
+        .context("no 'ms'")?
+        .iter()
+        .filter_map(|x| x.as_f64())
+        .collect();
+    if ms.is_empty() {
+        bail!("VTK script reported no frames");
+    }
+    Ok(Some(median(&mut ms)))
+}

@@ -1,0 +1,56 @@
+//! `neuvis`: neural representations for scientific visualization, from the command line.
+//!
+//! Subcommands: `render` (ground-truth image collections), `demo` (the README's main job) and
+//! `bench` (measured performance against named baselines). Codec, evaluation, explorer, raycast
+//! and AMR subcommands arrive with their crates.
+#![deny(missing_docs)]
+
+mod bench;
+mod demo;
+mod render;
+mod volume_args;
+
+use clap::{Parser, Subcommand};
+
+/// Neural representations for scientific visualization.
+#[derive(Parser, Debug)]
+#[command(name = "neuvis", version, about, long_about = None)]
+struct Cli {
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Render an image collection (Cinema spec D database) of a volume over (t, θ, φ).
+    Render(Box<render::RenderArgs>),
+    /// Run the end-to-end demo on built-in data and print where the results went.
+    Demo(demo::DemoArgs),
+    /// Measure performance against named baselines and print a comparison table.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
+            eprintln!("warning: could not set thread count: {e}");
+        }
+    }
+    let res = match cli.cmd {
+        Cmd::Render(a) => render::run(&a).map(|s| render::print_summary(&s)),
+        Cmd::Demo(a) => demo::run(&a),
+        Cmd::Bench(b) => bench::run(&b),
+    };
+    match res {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

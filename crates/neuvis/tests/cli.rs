@@ -1,0 +1,243 @@
+//! End-to-end tests of the `neuvis` binary, run as a user would.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn neuvis(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_neuvis"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn count_pngs(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            n += count_pngs(&p);
+        } else if p.extension().is_some_and(|x| x == "png") {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn renders_the_issue_collections_in_both_modes() {
+    let d = tempfile::tempdir().unwrap();
+    for mode in ["iso", "dvr"] {
+        let out = format!("t-{mode}.cdb");
+        let o = neuvis(
+            d.path(),
+            &[
+                "render",
+                "--volume",
+                "tornado",
+                "--mode",
+                mode,
+                "--size",
+                "64",
+                "--theta-step",
+                "45",
+                "--phi-step",
+                "45",
+                "--times",
+                "0:4:1",
+                "-o",
+                &out,
+                "-q",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        let db = d.path().join(&out);
+        assert_eq!(count_pngs(&db), 128);
+        let csv = std::fs::read_to_string(db.join("data.csv")).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 129);
+        assert_eq!(lines[0], "time,theta,phi,FILE");
+        assert!(lines.contains(&"3,135,315,t0003/th135_ph315.png"));
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(db.join("meta.json")).unwrap()).unwrap();
+        assert_eq!(meta["render"]["mode"], mode);
+        assert_eq!(meta["image_size"], serde_json::json!([64, 64]));
+        // the images are 64x64 RGBA with foreground in the middle of a side view
+        let img = image::open(db.join("t0001/th090_ph045.png")).unwrap().to_rgba8();
+        assert_eq!(img.dimensions(), (64, 64));
+        assert_eq!(img.get_pixel(32, 32).0[3], 255, "centre pixel is foreground");
+        assert_eq!(img.get_pixel(0, 0).0, [255, 255, 255, 0], "corner is white background");
+    }
+}
+
+#[test]
+fn resume_renders_only_what_is_missing() {
+    let d = tempfile::tempdir().unwrap();
+    let args = [
+        "render",
+        "--volume",
+        "marschner-lobb",
+        "--size",
+        "24",
+        "--theta-step",
+        "90",
+        "--phi-step",
+        "90",
+        "-o",
+        "ml.cdb",
+        "-q",
+    ];
+    let o = neuvis(d.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    // simulate a run killed after some images: the partial directory without data.csv and
+    // with two images missing
+    std::fs::rename(d.path().join("ml.cdb"), d.path().join(".ml.cdb.partial")).unwrap();
+    std::fs::remove_file(d.path().join(".ml.cdb.partial/data.csv")).unwrap();
+    std::fs::remove_file(d.path().join(".ml.cdb.partial/t0000/th000_ph090.png")).unwrap();
+    std::fs::remove_file(d.path().join(".ml.cdb.partial/t0000/th090_ph180.png")).unwrap();
+    let o = neuvis(d.path(), &args);
+    assert!(!o.status.success() && text(&o).contains("--resume"), "{}", text(&o));
+    let mut with_resume = args.to_vec();
+    with_resume.push("--resume");
+    let o = neuvis(d.path(), &with_resume);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("wrote 8 images (2 rendered now)"), "{}", text(&o));
+    assert_eq!(count_pngs(&d.path().join("ml.cdb")), 8);
+    assert!(!d.path().join(".ml.cdb.partial").exists());
+}
+
+#[test]
+fn bad_inputs_fail_cleanly_without_output() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("v.raw"), vec![0u8; 100]).unwrap();
+    let nan: Vec<u8> = (0..8)
+        .flat_map(|i| if i == 5 { f32::NAN } else { i as f32 }.to_le_bytes())
+        .collect();
+    std::fs::write(d.path().join("nan.raw"), nan).unwrap();
+    std::fs::write(
+        d.path().join("bad.nrrd"),
+        "NRRD0004\ntype: float\ndimension: 3\nsizes: 2 2 2\nencoding: lz4\n\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("tf.json"), "{oops").unwrap();
+    let base = ["render", "--size", "16", "--phi-step", "90", "-o", "out.cdb", "-q"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--volume", "missing.nrrd"], "missing.nrrd"),
+        (vec!["--volume", "v.raw"], "--raw-dims"),
+        (
+            vec!["--volume", "v.raw", "--raw-dims", "4x4x4", "--raw-dtype", "u16"],
+            "v.raw: file holds 100 bytes",
+        ),
+        (
+            vec!["--volume", "v.raw", "--raw-dims", "4x4x4", "--raw-dtype", "q8"],
+            "--raw-dtype 'q8'",
+        ),
+        (
+            vec!["--volume", "nan.raw", "--raw-dims", "2x2x2", "--raw-dtype", "f32"],
+            "1 non-finite",
+        ),
+        (vec!["--volume", "bad.nrrd"], "encoding 'lz4'"),
+        (
+            vec!["--volume", "tornado", "--dims", "16", "--times", "0:60"],
+            "out of range",
+        ),
+        (vec!["--volume", "tornado", "--dims", "0"], "zero"),
+        (vec!["--volume", "tornado", "--dims", "100000"], "memory"),
+        (
+            vec![
+                "--volume", "tornado", "--dims", "16", "--mode", "dvr", "--tf", "tf.json",
+            ],
+            "tf.json",
+        ),
+        (
+            vec![
+                "--volume", "tornado", "--dims", "16", "--mode", "dvr", "--tf", "rainbowz",
+            ],
+            "not a preset",
+        ),
+        (vec!["--volume", "tornado", "--dims", "16", "--size", "0"], "--size"),
+        (
+            vec!["--volume", "tornado", "--dims", "16", "--theta-step", "-5"],
+            "angle step",
+        ),
+        (
+            vec!["--volume", "tornado", "--dims", "16", "--cameras", "nocams.csv"],
+            "nocams.csv",
+        ),
+    ];
+    for (extra, msg) in cases {
+        let mut args = base.to_vec();
+        args.extend(extra.iter());
+        if !extra.contains(&"--theta-step") {
+            args.extend(["--theta-step", "90"]);
+        }
+        let o = neuvis(d.path(), &args);
+        let t = text(&o);
+        assert!(!o.status.success(), "{extra:?} succeeded: {t}");
+        assert!(t.contains(msg), "{extra:?}: expected '{msg}' in: {t}");
+        assert!(!t.contains("panicked"), "{extra:?} panicked: {t}");
+        assert!(
+            !d.path().join("out.cdb").exists() && !d.path().join(".out.cdb.partial").exists(),
+            "{extra:?} left output"
+        );
+    }
+    // --nan-to makes the NaN volume usable
+    let mut args = base.to_vec();
+    args.extend([
+        "--theta-step",
+        "90",
+        "--volume",
+        "nan.raw",
+        "--raw-dims",
+        "2x2x2",
+        "--raw-dtype",
+        "f32",
+        "--nan-to",
+        "0",
+    ]);
+    let o = neuvis(d.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn reads_volume_files_and_camera_lists() {
+    let d = tempfile::tempdir().unwrap();
+    // two NIfTI-free formats, written here: a NRRD series and a camera list
+    for t in 0..2 {
+        let mut bytes = b"NRRD0004\ntype: uchar\ndimension: 3\nsizes: 8 8 8\nencoding: raw\n\n".to_vec();
+        bytes.extend((0..512).map(|i| ((i % 8) * 30 + t * 10) as u8));
+        std::fs::write(d.path().join(format!("s{t}.nrrd")), bytes).unwrap();
+    }
+    std::fs::write(d.path().join("cams.csv"), "theta,phi\n10,20\n170,350\n").unwrap();
+    let o = neuvis(
+        d.path(),
+        &[
+            "render",
+            "--volume",
+            "s*.nrrd",
+            "--iso",
+            "100",
+            "--cameras",
+            "cams.csv",
+            "--size",
+            "20x12",
+            "-o",
+            "s.cdb",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = std::fs::read_to_string(d.path().join("s.cdb/data.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5);
+    assert!(csv.contains("1,170,350,t0001/th170_ph350.png"));
+    let img = image::open(d.path().join("s.cdb/t0001/th010_ph020.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (20, 12));
+}
