@@ -29,6 +29,9 @@ pub struct RenderBenchArgs {
     /// Number of views (an orbit at θ = 60° plus the poles' neighbourhood).
     #[arg(long, default_value_t = 8)]
     pub views: usize,
+    /// Empty-space-skipping brick edge in cells.
+    #[arg(long, default_value_t = 8)]
+    pub brick: usize,
     /// The VTK baseline script.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/vtk_render.py"))]
     pub vtk_script: PathBuf,
@@ -109,7 +112,8 @@ fn render_bench(a: &RenderBenchArgs) -> Result<()> {
     }
     let mut rows = Vec::new();
     for (name, mode) in modes {
-        let settings = RenderSettings::new(a.size, a.size, mode.clone());
+        let mut settings = RenderSettings::new(a.size, a.size, mode.clone());
+        settings.brick = a.brick;
         let t0 = Instant::now();
         let r = Renderer::new(&field, settings.clone())?;
         let setup_ms = t0.elapsed().as_secs_f64() * 1e3;
