@@ -41,17 +41,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             "tornado-dvr.cdb"
         };
         let args = RenderArgs {
-            volume: VolumeArgs {
-                volume: vec!["tornado".into()],
-                dims: None,
-                seed: 0,
-                raw_dims: None,
-                raw_dtype: "u8".into(),
-                raw_endian: "little".into(),
-                raw_skip: 0,
-                raw_spacing: None,
-                nan_to: None,
-            },
+            volume: VolumeArgs::procedural("tornado"),
             mode,
             iso: (mode == ModeArg::Iso).then_some(0.17),
             color: "0.85,0.65,0.45".into(),

@@ -1,12 +1,13 @@
 //! `neuvis`: neural representations for scientific visualization, from the command line.
 //!
-//! Subcommands: `render` (ground-truth image collections), `demo` (the README's main job) and
+//! Subcommands: `render` (ground-truth image collections), `eval` (image metrics), `demo` (the README's main job) and
 //! `bench` (measured performance against named baselines). Codec, evaluation, explorer, raycast
 //! and AMR subcommands arrive with their crates.
 #![deny(missing_docs)]
 
 mod bench;
 mod demo;
+mod eval;
 mod render;
 mod volume_args;
 
@@ -27,6 +28,8 @@ struct Cli {
 enum Cmd {
     /// Render an image collection (Cinema spec D database) of a volume over (t, θ, φ).
     Render(Box<render::RenderArgs>),
+    /// Compare two image collections: PSNR, SSIM, MS-SSIM, FLIP, worst images, difference images.
+    Eval(eval::EvalArgs),
     /// Run the end-to-end demo on built-in data and print where the results went.
     Demo(demo::DemoArgs),
     /// Measure performance against named baselines and print a comparison table.
@@ -43,6 +46,7 @@ fn main() -> std::process::ExitCode {
     }
     let res = match cli.cmd {
         Cmd::Render(a) => render::run(&a).map(|s| render::print_summary(&s)),
+        Cmd::Eval(a) => eval::run(&a).map(|_| ()),
         Cmd::Demo(a) => demo::run(&a),
         Cmd::Bench(b) => bench::run(&b),
     };

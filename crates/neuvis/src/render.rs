@@ -88,6 +88,34 @@ pub struct RenderArgs {
     pub quiet: bool,
 }
 
+impl RenderArgs {
+    /// Tornado IR at t = 0 over the full orbit grid, quiet: collections for benchmarks.
+    pub fn for_bench(out: &std::path::Path, size: &str, angle_step: f64, iso: &str) -> RenderArgs {
+        RenderArgs {
+            volume: VolumeArgs::procedural("tornado"),
+            mode: ModeArg::Iso,
+            iso: iso.parse().ok(),
+            color: "0.85,0.65,0.45".into(),
+            tf: "cool-to-warm".into(),
+            opacity: None,
+            tf_range: None,
+            tf_rescale: false,
+            shade: false,
+            size: size.into(),
+            theta_step: angle_step,
+            phi_step: angle_step,
+            cameras: None,
+            times: "0".into(),
+            fov: 30.0,
+            step: 0.5,
+            output: out.to_path_buf(),
+            resume: false,
+            overwrite: true,
+            quiet: true,
+        }
+    }
+}
+
 /// What a render run did.
 #[derive(Debug, Clone)]
 pub struct RenderSummary {

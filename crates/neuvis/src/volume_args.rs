@@ -38,6 +38,21 @@ pub struct VolumeArgs {
 }
 
 impl VolumeArgs {
+    /// A procedural field at its default size.
+    pub fn procedural(name: &str) -> VolumeArgs {
+        VolumeArgs {
+            volume: vec![name.to_string()],
+            dims: None,
+            seed: 0,
+            raw_dims: None,
+            raw_dtype: "u8".into(),
+            raw_endian: "little".into(),
+            raw_skip: 0,
+            raw_spacing: None,
+            nan_to: None,
+        }
+    }
+
     /// Opens the series these options describe.
     pub fn open(&self) -> Result<Box<dyn FieldSeries>> {
         let dims = match &self.dims {

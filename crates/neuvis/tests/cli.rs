@@ -241,3 +241,83 @@ fn reads_volume_files_and_camera_lists() {
     let img = image::open(d.path().join("s.cdb/t0001/th010_ph020.png")).unwrap();
     assert_eq!((img.width(), img.height()), (20, 12));
 }
+
+#[test]
+fn eval_reports_metrics_and_rejects_mismatches() {
+    let d = tempfile::tempdir().unwrap();
+    let render = |out: &str, iso: &str, extra: &[&str]| {
+        let size = if extra.contains(&"--size") {
+            vec![]
+        } else {
+            vec!["--size", "48"]
+        };
+        let mut args = vec!["render", "--volume", "tornado", "--dims", "32"];
+        args.extend(size);
+        args.extend([
+            "--theta-step",
+            "90",
+            "--phi-step",
+            "180",
+            "--times",
+            "0:2",
+            "--iso",
+            iso,
+            "-o",
+            out,
+            "-q",
+        ]);
+        args.extend(extra);
+        let o = neuvis(d.path(), &args);
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    render("a.cdb", "0.17", &[]);
+    render("b.cdb", "0.18", &[]);
+    let o = neuvis(
+        d.path(),
+        &[
+            "eval",
+            "a.cdb",
+            "b.cdb",
+            "--csv",
+            "s.csv",
+            "--diff-images",
+            "diffs",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("8 image pairs of 48x48")
+            && t.contains("| PSNR")
+            && t.contains("MS-SSIM (3 scales)")
+            && t.contains("worst 5 by PSNR"),
+        "{t}"
+    );
+    let csv = std::fs::read_to_string(d.path().join("s.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 9);
+    assert_eq!(std::fs::read_dir(d.path().join("diffs")).unwrap().count(), 8);
+    // a collection with other parameters, other sizes, a missing image, a model file
+    std::fs::write(d.path().join("cams.csv"), "0,0\n0,180\n90,0\n90,90\n").unwrap();
+    render("c.cdb", "0.17", &["--cameras", "cams.csv"]);
+    let o = neuvis(d.path(), &["eval", "a.cdb", "c.cdb", "-q"]);
+    let t = text(&o);
+    assert!(
+        !o.status.success() && t.contains("only in a.cdb (2)") && t.contains("only in c.cdb (2): t=0 θ=90 φ=90"),
+        "{t}"
+    );
+    render("e.cdb", "0.17", &["--size", "40"]);
+    let o = neuvis(d.path(), &["eval", "a.cdb", "e.cdb", "-q"]);
+    assert!(!o.status.success() && text(&o).contains("is 48x48 but"), "{}", text(&o));
+    std::fs::remove_file(d.path().join("b.cdb/t0001/th090_ph180.png")).unwrap();
+    let o = neuvis(d.path(), &["eval", "a.cdb", "b.cdb", "-q"]);
+    assert!(
+        !o.status.success() && text(&o).contains("t0001/th090_ph180.png"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(d.path().join("m.nrvi"), b"x").unwrap();
+    let o = neuvis(d.path(), &["eval", "a.cdb", "m.nrvi", "-q"]);
+    assert!(!o.status.success() && text(&o).contains("m.nrvi"), "{}", text(&o));
+    assert!(!text(&o).contains("panicked"));
+}

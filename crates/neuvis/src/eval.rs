@@ -1,0 +1,127 @@
+//! `neuvis eval`: compare two image collections with PSNR, SSIM, MS-SSIM and FLIP.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use neuvis_collection::CinemaDb;
+use neuvis_metrics::eval::{evaluate, means, Scores};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Options of `neuvis eval`.
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// Reference collection (Cinema spec D directory).
+    pub reference: PathBuf,
+    /// Test collection, paired with the reference by (time, θ, φ).
+    pub test: PathBuf,
+    /// Write per-image scores to this CSV file.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Write a CIELUV difference image per pair into this directory.
+    #[arg(long)]
+    pub diff_images: Option<PathBuf>,
+    /// ΔE*uv mapped to the top (red) of the difference colour scale.
+    #[arg(long, default_value_t = 40.0)]
+    pub max_delta_e: f32,
+    /// How many of the worst images (lowest PSNR) to list.
+    #[arg(long, default_value_t = 5)]
+    pub worst: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn open(p: &Path) -> Result<CinemaDb> {
+    if p.extension().is_some_and(|e| e == "nrvi") {
+        bail!("{}: .nrvi model files can be evaluated once the NeRVI codec lands (issue #4); decompress it to a .cdb first", p.display());
+    }
+    Ok(CinemaDb::open(p)?)
+}
+
+fn diff_name(file: &str) -> String {
+    file.replace(['/', '\\'], "_")
+}
+
+/// Runs `neuvis eval`; returns the scores.
+pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
+    let (ra, rb) = (open(&a.reference)?, open(&a.test)?);
+    if !(a.max_delta_e > 0.0 && a.max_delta_e.is_finite()) {
+        bail!("--max-delta-e must be positive");
+    }
+    if let Some(d) = &a.diff_images {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
+    let n = ra.entries.len();
+    let pb = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(n as u64)
+    };
+    pb.set_style(
+        ProgressStyle::with_template("[{elapsed_precise}] {bar:40} {pos}/{len} pairs, {per_sec}, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let t0 = Instant::now();
+    let scores = evaluate(&ra, &rb, |s, ia, ib| {
+        if let Some(d) = &a.diff_images {
+            let img = neuvis_metrics::difference_image(ia, ib, a.max_delta_e)?;
+            img.save_png(&d.join(diff_name(&s.file_a)))?;
+        }
+        pb.inc(1);
+        Ok(())
+    })?;
+    pb.finish_and_clear();
+    let secs = t0.elapsed().as_secs_f64();
+    if let Some(p) = &a.csv {
+        let mut text = String::from("time,theta,phi,psnr,ssim,ms_ssim,ms_ssim_scales,flip,file_reference,file_test\n");
+        for s in &scores {
+            text.push_str(&format!(
+                "{},{},{},{:.6},{:.6},{:.6},{},{:.6},{},{}\n",
+                s.time, s.theta, s.phi, s.psnr, s.ssim, s.ms_ssim, s.ms_ssim_scales, s.flip, s.file_a, s.file_b
+            ));
+        }
+        neuvis_collection::write_atomic(p, |w| w.write_all(text.as_bytes()))?;
+    }
+    let (p, s, m, f) = means(&scores);
+    let (w, h) = ra.load(0).map(|i| (i.width(), i.height())).unwrap_or((0, 0));
+    println!(
+        "{} vs {}: {} image pairs of {w}x{h}, evaluated in {secs:.1} s ({:.0} pairs/s)\n",
+        a.reference.display(),
+        a.test.display(),
+        scores.len(),
+        scores.len() as f64 / secs.max(1e-9)
+    );
+    println!("| metric | mean |");
+    println!("|---|---:|");
+    println!("| PSNR (dB, mean of per-image) | {p:.3} |");
+    println!("| SSIM | {s:.5} |");
+    println!(
+        "| MS-SSIM ({} scales) | {m:.5} |",
+        scores.first().map(|x| x.ms_ssim_scales).unwrap_or(0)
+    );
+    println!("| FLIP (mean error, lower is better) | {f:.5} |");
+    let mut worst: Vec<&Scores> = scores.iter().collect();
+    worst.sort_by(|x, y| x.psnr.total_cmp(&y.psnr));
+    println!("\nworst {} by PSNR:", a.worst.min(worst.len()));
+    println!("| time | θ | φ | PSNR | SSIM | MS-SSIM | FLIP | file |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---|");
+    for x in worst.iter().take(a.worst) {
+        println!(
+            "| {} | {} | {} | {:.2} | {:.4} | {:.4} | {:.4} | {} |",
+            x.time, x.theta, x.phi, x.psnr, x.ssim, x.ms_ssim, x.flip, x.file_a
+        );
+    }
+    if let Some(p) = &a.csv {
+        println!("\nper-image scores: {}", p.display());
+    }
+    if let Some(d) = &a.diff_images {
+        println!(
+            "difference images (ΔE*uv 0 → {} white → purple → blue → green → yellow → red): {}",
+            a.max_delta_e,
+            d.display()
+        );
+    }
+    Ok(scores)
+}
