@@ -1,0 +1,198 @@
+//! The shape of a NeRVI/NeRV network, serializable into the `.nrvi` container.
+
+use serde::{Deserialize, Serialize};
+
+/// Which network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// NeRVI: SIREN residual MLP blocks, RGB + mask head, masked loss.
+    Nervi,
+    /// NeRV baseline: GELU MLP, RGB head only, loss over all pixels.
+    Nerv,
+}
+
+/// Everything that determines a network's layers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetConfig {
+    /// NeRVI or NeRV.
+    pub arch: Arch,
+    /// Number of input parameters (t, θ, φ).
+    pub inputs: usize,
+    /// Positional-encoding levels L.
+    pub pe_levels: usize,
+    /// Positional-encoding base c.
+    pub pe_base: f64,
+    /// SIREN frequency ω₀.
+    pub omega0: f64,
+    /// MLP width c₁ (output of the first block).
+    pub c1: usize,
+    /// Channels of the reshaped MLP output C₀ (Table 1: 4·c₁).
+    pub c0: usize,
+    /// Output channels of the first upscale block c₂ (halved per block).
+    pub c2: usize,
+    /// Floor of the halving channel count.
+    pub c_min: usize,
+    /// Height of the reshaped MLP output.
+    pub h0: usize,
+    /// Width of the reshaped MLP output.
+    pub w0: usize,
+    /// Upscale factor of each block; `h0·∏r = H`, `w0·∏r = W`.
+    pub factors: Vec<usize>,
+}
+
+/// Why no network fits a request.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    /// The image size does not factor into small upscale steps.
+    #[error("image size {width}x{height} cannot be reached by upscale steps of 2, 3, 4 and 5 from a small start grid: {why}")]
+    Size {
+        /// Width.
+        width: usize,
+        /// Height.
+        height: usize,
+        /// Details.
+        why: String,
+    },
+    /// A width is zero or absurd.
+    #[error("network widths must be between 1 and 65536 (c1 {c1}, c0 {c0}, c2 {c2})")]
+    Widths {
+        /// c₁.
+        c1: usize,
+        /// C₀.
+        c0: usize,
+        /// c₂.
+        c2: usize,
+    },
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Upscale factors for an image size: `(h0, w0, factors)`. The total factor `P` is the largest
+/// divisor of gcd(W, H) made of 2s, 3s and 5s that leaves a start grid of at least 2 in both
+/// directions; 2s are paired into 4s for the first two blocks (as NeRVI's Table 1 does), factors in
+/// decreasing order. E.g. 1024² → 2×2 start, [4, 4, 2, 2, 2, 2, 2]; 64² → 2×2, [4, 4, 2];
+/// 192×176 → 12×11, [4, 4].
+pub fn upscale_plan(width: usize, height: usize) -> Result<(usize, usize, Vec<usize>), ConfigError> {
+    let err = |why: String| ConfigError::Size { width, height, why };
+    if width == 0 || height == 0 || width > 16384 || height > 16384 {
+        return Err(err("sizes must be between 1 and 16384".into()));
+    }
+    let g = gcd(width, height);
+    let smooth = |mut d: usize| {
+        for p in [2, 3, 5] {
+            while d % p == 0 {
+                d /= p;
+            }
+        }
+        d == 1
+    };
+    let p = (1..=g)
+        .rev()
+        .find(|&d| g % d == 0 && smooth(d) && width / d >= 2 && height / d >= 2)
+        .unwrap_or(1);
+    let (h0, w0) = (height / p, width / p);
+    if p < 4 {
+        return Err(err(format!("the largest usable total upscale factor is {p}")));
+    }
+    if h0 * w0 > 1024 {
+        return Err(err(format!("the start grid would be {w0}x{h0}")));
+    }
+    let mut rest = p;
+    let mut f = Vec::new();
+    while f.len() < 2 && rest % 4 == 0 {
+        f.push(4);
+        rest /= 4;
+    }
+    for q in [5, 3, 2] {
+        while rest % q == 0 {
+            f.push(q);
+            rest /= q;
+        }
+    }
+    f.sort_unstable_by(|a, b| b.cmp(a));
+    Ok((h0, w0, f))
+}
+
+impl NetConfig {
+    /// A network for `width × height` images with MLP width `c1`, reshaped channels `c0` and first
+    /// upscale channels `c2`; the rest at the paper's values (L = 4, c = 2, ω₀ = 30, floor 8).
+    pub fn for_image(
+        arch: Arch,
+        width: usize,
+        height: usize,
+        c1: usize,
+        c0: usize,
+        c2: usize,
+    ) -> Result<Self, ConfigError> {
+        if [c1, c0, c2].iter().any(|&c| c == 0 || c > 65536) {
+            return Err(ConfigError::Widths { c1, c0, c2 });
+        }
+        let (h0, w0, factors) = upscale_plan(width, height)?;
+        Ok(NetConfig {
+            arch,
+            inputs: 3,
+            pe_levels: 4,
+            pe_base: 2.0,
+            omega0: 30.0,
+            c1,
+            c0,
+            c2,
+            c_min: 8,
+            h0,
+            w0,
+            factors,
+        })
+    }
+
+    /// Positional-encoding features: `2 · L · inputs`.
+    pub fn pe_dim(&self) -> usize {
+        2 * self.pe_levels * self.inputs
+    }
+
+    /// Width of the second MLP block's output, `C₀ · h₀ · w₀`.
+    pub fn mlp_out(&self) -> usize {
+        self.c0 * self.h0 * self.w0
+    }
+
+    /// Output channels of upscale block `i`.
+    pub fn block_channels(&self, i: usize) -> usize {
+        (self.c2 >> i.min(63)).max(self.c_min)
+    }
+
+    /// Head output channels: RGB + mask for NeRVI, RGB for NeRV.
+    pub fn out_channels(&self) -> usize {
+        match self.arch {
+            Arch::Nervi => 4,
+            Arch::Nerv => 3,
+        }
+    }
+
+    /// Output image size (width, height).
+    pub fn image_size(&self) -> (usize, usize) {
+        let p: usize = self.factors.iter().product();
+        (self.w0 * p, self.h0 * p)
+    }
+
+    /// Number of trainable parameters, computed from the shapes (checked against burn's count in
+    /// the tests).
+    pub fn param_count(&self) -> usize {
+        let pe = self.pe_dim();
+        let d = self.mlp_out();
+        let skip = |i: usize, o: usize| if self.arch == Arch::Nervi && i != o { i * o } else { 0 };
+        let mut n = pe * self.c1 + self.c1 + skip(pe, self.c1) + self.c1 * d + d + skip(self.c1, d);
+        let mut cin = self.c0;
+        for (i, &r) in self.factors.iter().enumerate() {
+            let cout = self.block_channels(i) * r * r;
+            n += 9 * cin * cout + cout;
+            cin = self.block_channels(i);
+        }
+        n + 9 * cin * self.out_channels() + self.out_channels()
+    }
+}
