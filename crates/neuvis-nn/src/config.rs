@@ -87,7 +87,7 @@ pub fn upscale_plan(width: usize, height: usize) -> Result<(usize, usize, Vec<us
     let g = gcd(width, height);
     let smooth = |mut d: usize| {
         for p in [2, 3, 5] {
-            while d % p == 0 {
+            while d.is_multiple_of(p) {
                 d /= p;
             }
         }
@@ -95,7 +95,7 @@ pub fn upscale_plan(width: usize, height: usize) -> Result<(usize, usize, Vec<us
     };
     let p = (1..=g)
         .rev()
-        .find(|&d| g % d == 0 && smooth(d) && width / d >= 2 && height / d >= 2)
+        .find(|&d| g.is_multiple_of(d) && smooth(d) && width / d >= 2 && height / d >= 2)
         .unwrap_or(1);
     let (h0, w0) = (height / p, width / p);
     if p < 4 {
