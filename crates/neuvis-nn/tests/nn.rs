@@ -33,7 +33,7 @@ fn param_count_matches_burn_and_shapes_are_right() {
         let x = Tensor::<2>::zeros([3, cfg.pe_dim()], &device);
         let out = net.forward(x.clone());
         assert_eq!(out.dims(), [3, cfg.out_channels(), h, w]);
-        let v = out.into_data().to_vec::<f32>().unwrap();
+        let v = out.into_data().try_to_vec::<f32>().unwrap();
         assert!(v.iter().all(|&p| p > 0.0 && p < 1.0), "sigmoid output");
         let (img, mask) = net.infer(x, [1.0, 1.0, 1.0]);
         assert_eq!(img.dims(), [3, 3, h, w]);
@@ -48,7 +48,7 @@ fn seeded_initialization_is_reproducible() {
     let cfg = NetConfig::for_image(Arch::Nervi, 32, 32, 8, 16, 16).unwrap();
     let weights = |seed| {
         let net = NerviNet::new(&cfg, seed, &Device::flex());
-        net.mlp[0].fc.weight.val().into_data().to_vec::<f32>().unwrap()
+        net.mlp[0].fc.weight.val().into_data().try_to_vec::<f32>().unwrap()
     };
     assert_eq!(weights(3), weights(3));
     assert_ne!(weights(3), weights(4));
