@@ -67,6 +67,7 @@ fn uniform_linear(rng: &mut SplitMix64, din: usize, dout: usize, bound: f64, bia
 fn conv3(rng: &mut SplitMix64, cin: usize, cout: usize, device: &Device) -> Conv2d {
     let mut conv = Conv2dConfig::new([cin, cout], [3, 3])
         .with_padding(PaddingConfig2d::Same)
+        .with_initializer(burn::nn::Initializer::Zeros)
         .init(device);
     let k = 1.0 / ((cin * 9) as f64).sqrt();
     conv.weight = param(rng, [cout, cin, 3, 3], k, device);

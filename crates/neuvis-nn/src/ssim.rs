@@ -1,26 +1,44 @@
 //! Differentiable SSIM for training (values in `[0, 1]`, data range 1).
 
 use burn::prelude::*;
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
 
-/// The 11-tap Gaussian window (σ = 1.5) as a depthwise `[C, 1, 11, 11]` kernel.
-fn window(channels: usize, device: &Device) -> Tensor<4> {
+/// The normalized 11-tap Gaussian (σ = 1.5).
+fn taps() -> [f32; 11] {
     let mut g = [0f32; 11];
     for (i, v) in g.iter_mut().enumerate() {
         let x = i as f32 - 5.0;
         *v = (-(x * x) / (2.0 * 1.5 * 1.5)).exp();
     }
     let s: f32 = g.iter().sum();
-    let mut k = Vec::with_capacity(channels * 121);
-    for _ in 0..channels {
-        for a in g {
-            for b in g {
-                k.push(a * b / (s * s));
-            }
+    g.map(|v| v / s)
+}
+
+/// The banded `[n, n − 10]` matrix whose column `j` holds the taps at rows `j..j+11`.
+fn band(n: usize, device: &Device) -> Tensor<2> {
+    let g = taps();
+    let m = n - 10;
+    let mut v = vec![0f32; n * m];
+    for j in 0..m {
+        for (k, &gk) in g.iter().enumerate() {
+            v[(j + k) * m + j] = gk;
         }
     }
-    Tensor::<1>::from_floats(k.as_slice(), device).reshape([channels, 1, 11, 11])
+    Tensor::<1>::from_floats(v.as_slice(), device).reshape([n, m])
+}
+
+/// Separable Gaussian filtering over the valid region as two matrix products with banded
+/// matrices (`X·G_w`, then `G_hᵀ·X`). Written this way (instead of an 11×11 depthwise `conv2d`) the
+/// backward pass is matrix products too: on burn's flex CPU backend the conv2d input gradient went
+/// through a generic transposed-convolution loop that took a quarter of every NeRVI training step,
+/// and shifted slices were slower still (strided element loops).
+fn gaussian_valid(t: Tensor<4>) -> Tensor<4> {
+    let [b, c, h, w] = t.dims();
+    let device = t.device();
+    let (gw, gh) = (band(w, &device), band(h, &device));
+    let x = t.reshape([b * c * h, w]).matmul(gw); // [bch, w']
+    let x = x.reshape([b * c, h, w - 10]);
+    let ght = gh.transpose().unsqueeze::<3>().expand([b * c, h - 10, h]);
+    ght.matmul(x).reshape([b, c, h - 10, w - 10])
 }
 
 /// Mean SSIM of `x` and `y` (`[B, C, H, W]`, values in `[0, 1]`) with an 11×11 Gaussian window
@@ -29,11 +47,7 @@ fn window(channels: usize, device: &Device) -> Tensor<4> {
 /// # Panics
 /// Panics (in burn's shape checks) if H or W is below 11.
 pub fn ssim(x: Tensor<4>, y: Tensor<4>) -> Tensor<1> {
-    let [_, c, _, _] = x.dims();
-    let device = x.device();
-    let w = window(c, &device);
-    let opts = || ConvOptions::new([1, 1], [0, 0], [1, 1], c);
-    let f = |t: Tensor<4>| conv2d(t, w.clone(), None, opts());
+    let f = gaussian_valid;
     let (c1, c2) = (0.01f32 * 0.01, 0.03f32 * 0.03);
     let mx = f(x.clone());
     let my = f(y.clone());

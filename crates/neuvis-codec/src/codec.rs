@@ -1,0 +1,235 @@
+//! From a trained network to a `.nrvi` file and back to images.
+
+use crate::container::{Header, Nrvi, TensorInfo};
+use crate::dataset::{encode_params, Dataset};
+use crate::quant::{dequantize, quantize};
+use crate::weights::{collect, load, FlatTensor};
+use crate::CodecError;
+use burn::prelude::*;
+use neuvis_collection::MaskedImage;
+use neuvis_nn::{Arch, NerviNet, NetConfig};
+
+/// Quantizes every tensor of `net` to `bits` and assembles the container.
+pub fn build_container(
+    net: &NerviNet,
+    cfg: &NetConfig,
+    data: &Dataset,
+    bits: u32,
+    source: serde_json::Value,
+) -> Result<Nrvi, CodecError> {
+    if !(1..=16).contains(&bits) {
+        return Err(CodecError::Input(format!("--bits {bits} must be in 1..=16")));
+    }
+    let mut tensors = Vec::new();
+    let mut symbols = Vec::new();
+    for t in collect(net) {
+        if t.data.iter().any(|v| !v.is_finite()) {
+            return Err(CodecError::Diverged(format!("weights of {} are not finite", t.name)));
+        }
+        let (q, min, max) = quantize(&t.data, bits);
+        symbols.extend(q);
+        tensors.push(TensorInfo {
+            name: t.name,
+            shape: t.shape,
+            min,
+            max,
+        });
+    }
+    Ok(Nrvi {
+        header: Header {
+            net: cfg.clone(),
+            width: data.width,
+            height: data.height,
+            background: [255, 255, 255],
+            params: data.space.clone(),
+            grid: data.grid(),
+            bits,
+            tensors,
+            raw_bytes: data.raw_bytes(),
+            source,
+        },
+        symbols,
+    })
+}
+
+/// The dequantized tensors of a container, in network order.
+pub fn dequantized(file: &Nrvi) -> Vec<FlatTensor> {
+    let mut off = 0;
+    file.header
+        .tensors
+        .iter()
+        .map(|t| {
+            let n: usize = t.shape.iter().product();
+            let data = dequantize(&file.symbols[off..off + n], t.min, t.max, file.header.bits);
+            off += n;
+            FlatTensor {
+                name: t.name.clone(),
+                shape: t.shape.clone(),
+                data,
+            }
+        })
+        .collect()
+}
+
+/// A network ready to decode images.
+pub struct Decoder {
+    /// The container's header.
+    pub header: Header,
+    net: NerviNet,
+    device: Device,
+}
+
+impl Decoder {
+    /// Builds the network of `file` with its dequantized weights on `device`.
+    pub fn new(file: &Nrvi, device: &Device) -> Result<Decoder, CodecError> {
+        let net = NerviNet::new(&file.header.net, 0, device);
+        let net = load(net, &dequantized(file), device).map_err(CodecError::Format)?;
+        Ok(Decoder {
+            header: file.header.clone(),
+            net,
+            device: device.clone(),
+        })
+    }
+
+    /// Wraps an in-memory network (e.g. straight after training).
+    pub fn from_net(header: Header, net: NerviNet, device: &Device) -> Decoder {
+        Decoder {
+            header,
+            net,
+            device: device.clone(),
+        }
+    }
+
+    /// Whether `p` lies on the training grid (within 1e-6).
+    pub fn on_grid(&self, p: [f64; 3]) -> bool {
+        let g = &self.header.grid;
+        let has = |v: &[f64], x: f64| v.iter().any(|&y| (y - x).abs() < 1e-6);
+        if g.explicit.is_empty() {
+            has(&g.times, p[0]) && has(&g.thetas, p[1]) && has(&g.phis, p[2])
+        } else {
+            g.explicit.iter().any(|q| (0..3).all(|k| (q[k] - p[k]).abs() < 1e-6))
+        }
+    }
+
+    /// Checks that `p` lies inside the trained parameter ranges (φ is periodic and always valid).
+    pub fn check_range(&self, p: [f64; 3]) -> Result<(), CodecError> {
+        let s = &self.header.params;
+        let eps = 1e-9;
+        if !p.iter().all(|v| v.is_finite()) {
+            return Err(CodecError::Input("parameters must be finite".into()));
+        }
+        if p[0] < s.time[0] - eps || p[0] > s.time[1] + eps {
+            return Err(CodecError::Input(format!(
+                "time {} is outside the trained range [{}, {}]",
+                p[0], s.time[0], s.time[1]
+            )));
+        }
+        if !(0.0 - eps..=180.0 + eps).contains(&p[1]) {
+            return Err(CodecError::Input(format!("θ {} is outside [0, 180]", p[1])));
+        }
+        Ok(())
+    }
+
+    /// Decodes images for `params` (in batches of `batch`): the composited image over the background
+    /// and the mask (NeRVI: predicted mask > 0.5; NeRV: pixels that differ from the background).
+    pub fn decode(&self, params: &[[f64; 3]], batch: usize) -> Result<Vec<MaskedImage>, CodecError> {
+        let h = &self.header;
+        let net = &h.net;
+        let (w, hh) = (h.width, h.height);
+        let hw = w * hh;
+        let bg = h.background.map(|c| c as f32 / 255.0);
+        let mut out = Vec::with_capacity(params.len());
+        for chunk in params.chunks(batch.max(1)) {
+            for p in chunk {
+                self.check_range(*p)?;
+            }
+            let mut x = Vec::with_capacity(chunk.len() * net.pe_dim());
+            for p in chunk {
+                let mut q = *p;
+                q[2] = q[2].rem_euclid(360.0);
+                x.extend(encode_params(&h.params, q, net.pe_base, net.pe_levels));
+            }
+            let xt = Tensor::<1>::from_floats(x.as_slice(), &self.device).reshape([chunk.len(), net.pe_dim()]);
+            let (img, mask) = self.net.infer(xt, bg);
+            let img = img
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .map_err(|e| CodecError::Format(format!("{e:?}")))?;
+            let mask = match mask {
+                Some(m) => Some(
+                    m.into_data()
+                        .convert::<f32>()
+                        .try_to_vec::<f32>()
+                        .map_err(|e| CodecError::Format(format!("{e:?}")))?,
+                ),
+                None => None,
+            };
+            for b in 0..chunk.len() {
+                let mut rgb = vec![0u8; hw * 3];
+                let mut m = vec![0u8; hw];
+                for p in 0..hw {
+                    for c in 0..3 {
+                        rgb[3 * p + c] = (img[(b * 3 + c) * hw + p].clamp(0.0, 1.0) * 255.0).round() as u8;
+                    }
+                    m[p] = match &mask {
+                        Some(mv) => {
+                            if mv[b * hw + p] > 0.5 {
+                                255
+                            } else {
+                                0
+                            }
+                        }
+                        None => {
+                            if (0..3).any(|c| rgb[3 * p + c].abs_diff(h.background[c]) > 2) {
+                                255
+                            } else {
+                                0
+                            }
+                        }
+                    };
+                }
+                out.push(MaskedImage::new(w, hh, rgb, m).map_err(|e| CodecError::Format(e.to_string()))?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Predicted file size in bytes for a network: weights at `bits` after Huffman coding (estimated at
+/// 90 % of the fixed-length size, which is what we measure on trained NeRVI weights at 9 bits) plus
+/// the header.
+pub fn predicted_bytes(cfg: &NetConfig, bits: u32, header_bytes: usize) -> f64 {
+    cfg.param_count() as f64 * bits as f64 / 8.0 * 0.9 + header_bytes as f64
+}
+
+/// Picks widths for a target file size: `c1 = c0 = c2 = s` (MLP width, reshaped channels and first
+/// upscale channels equal), the largest `s` whose predicted size fits `target_bytes`. Errors when
+/// even `s = 4` is too large.
+pub fn size_for_target(
+    arch: Arch,
+    width: usize,
+    height: usize,
+    bits: u32,
+    target_bytes: f64,
+    header_bytes: usize,
+) -> Result<NetConfig, CodecError> {
+    let mut best = None;
+    for s in 4..=2048 {
+        let cfg = NetConfig::for_image(arch, width, height, s, s, s).map_err(|e| CodecError::Input(e.to_string()))?;
+        if predicted_bytes(&cfg, bits, header_bytes) <= target_bytes {
+            best = Some(cfg);
+        } else {
+            break;
+        }
+    }
+    best.ok_or_else(|| {
+        CodecError::Input(format!(
+            "no network fits {:.0} bytes (the smallest needs {:.0}); ask for a lower --ratio",
+            target_bytes,
+            NetConfig::for_image(arch, width, height, 4, 4, 4)
+                .map(|c| predicted_bytes(&c, bits, header_bytes))
+                .unwrap_or(0.0)
+        ))
+    })
+}

@@ -1,0 +1,357 @@
+//! The `.nrvi` file: a compressed NeRVI/NeRV model and everything needed to decode images from it.
+//!
+//! Layout (little endian):
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 4 | magic `NRVI` |
+//! | 2 | format version (1) |
+//! | 2 | reserved (0) |
+//! | 4 | header length `h` (≤ 1 MiB) |
+//! | h | header: UTF-8 JSON [`Header`] (network config, image size, background, parameter normalization, training grid, bits, per-tensor shapes and ranges) |
+//! | 4 | number of Huffman table entries `k` (1 ≤ k ≤ 65536) |
+//! | 3k | entries `(symbol u16, code length u8)`, symbols increasing |
+//! | 8 | number of coded symbols (= total weights) |
+//! | 8 | number of payload bits `b` |
+//! | ⌈b/8⌉ | payload: MSB-first canonical Huffman codes |
+//! | 4 | CRC-32 (IEEE) of all preceding bytes |
+//!
+//! Reading checks the CRC first, then every length against the bytes present and against hard
+//! limits, so a damaged or hostile file gives an error without a panic or an absurd allocation.
+
+use crate::huffman::Code;
+use crate::CodecError;
+use neuvis_nn::NetConfig;
+use serde::{Deserialize, Serialize};
+
+/// File magic.
+pub const MAGIC: &[u8; 4] = b"NRVI";
+/// Current format version.
+pub const VERSION: u16 = 1;
+const MAX_HEADER: usize = 1 << 20;
+/// Largest number of weights a file may claim.
+pub const MAX_WEIGHTS: u64 = 1 << 31;
+
+/// Shape and quantization range of one weight tensor, in network order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TensorInfo {
+    /// Parameter path, e.g. `ups.0.conv.weight`.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Quantization range minimum.
+    pub min: f32,
+    /// Quantization range maximum.
+    pub max: f32,
+}
+
+/// How (t, θ, φ) are normalized to `[−1, 1]` before positional encoding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamSpace {
+    /// Time range of the training grid `[t_min, t_max]` (a single time maps to 0).
+    pub time: [f64; 2],
+    /// θ range in degrees: `[0, 180]`.
+    pub theta: [f64; 2],
+    /// φ range in degrees: `[0, 360]` (φ is periodic).
+    pub phi: [f64; 2],
+}
+
+impl ParamSpace {
+    /// Normalizes `(t, θ, φ)` to `[−1, 1]³`.
+    pub fn normalize(&self, p: [f64; 3]) -> [f64; 3] {
+        let n = |x: f64, r: [f64; 2]| {
+            if r[1] > r[0] {
+                2.0 * (x - r[0]) / (r[1] - r[0]) - 1.0
+            } else {
+                0.0
+            }
+        };
+        [n(p[0], self.time), n(p[1], self.theta), n(p[2], self.phi)]
+    }
+}
+
+/// The parameters a model was trained on: the product `times × thetas × phis` (time-major, as
+/// `neuvis render` writes them) stored as three short lists, or an explicit list otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grid {
+    /// Distinct times, increasing.
+    pub times: Vec<f64>,
+    /// Distinct θ, increasing.
+    pub thetas: Vec<f64>,
+    /// Distinct φ, increasing.
+    pub phis: Vec<f64>,
+    /// The explicit list when the parameters are not the full product (empty otherwise).
+    pub explicit: Vec<[f64; 3]>,
+}
+
+impl Grid {
+    /// Stores `params` compactly: as lists when they are exactly the product in time-major order.
+    pub fn from_params(params: &[[f64; 3]]) -> Grid {
+        let uniq = |k: usize| {
+            let mut v: Vec<f64> = params.iter().map(|p| p[k]).collect();
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            v
+        };
+        let mut g = Grid {
+            times: uniq(0),
+            thetas: uniq(1),
+            phis: uniq(2),
+            explicit: Vec::new(),
+        };
+        if g.params() != params {
+            g.explicit = params.to_vec();
+        }
+        g
+    }
+
+    /// Every (t, θ, φ) of the grid, in training order.
+    pub fn params(&self) -> Vec<[f64; 3]> {
+        if !self.explicit.is_empty() {
+            return self.explicit.clone();
+        }
+        let mut out = Vec::with_capacity(self.len());
+        for &t in &self.times {
+            for &a in &self.thetas {
+                for &b in &self.phis {
+                    out.push([t, a, b]);
+                }
+            }
+        }
+        out
+    }
+
+    /// Number of grid points.
+    pub fn len(&self) -> usize {
+        if self.explicit.is_empty() {
+            self.times.len() * self.thetas.len() * self.phis.len()
+        } else {
+            self.explicit.len()
+        }
+    }
+
+    /// Whether the grid is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The JSON header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Network shape.
+    pub net: NetConfig,
+    /// Image width.
+    pub width: usize,
+    /// Image height.
+    pub height: usize,
+    /// Background colour composited under the mask.
+    pub background: [u8; 3],
+    /// Parameter normalization.
+    pub params: ParamSpace,
+    /// The training grid.
+    pub grid: Grid,
+    /// Quantization bits.
+    pub bits: u32,
+    /// Weight tensors in network order.
+    pub tensors: Vec<TensorInfo>,
+    /// Bytes of the raw RGB images the model represents (N·H·W·3).
+    pub raw_bytes: u64,
+    /// Where the training collection came from, and how it was trained (informational).
+    pub source: serde_json::Value,
+}
+
+/// A decoded container: header and quantized symbols.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nrvi {
+    /// The header.
+    pub header: Header,
+    /// Quantized weights of all tensors, concatenated in order.
+    pub symbols: Vec<u16>,
+}
+
+fn fmt(msg: impl Into<String>) -> CodecError {
+    CodecError::Format(msg.into())
+}
+
+/// CRC-32 (IEEE 802.3, as zlib and PNG) of `data`.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut c = flate2::Crc::new();
+    c.update(data);
+    c.sum()
+}
+
+impl Nrvi {
+    /// Serializes the container.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CodecError> {
+        let header = serde_json::to_vec(&self.header).map_err(|e| fmt(format!("header: {e}")))?;
+        if header.len() > MAX_HEADER {
+            return Err(fmt(format!(
+                "header of {} bytes exceeds 1 MiB (training grid too large)",
+                header.len()
+            )));
+        }
+        let code = Code::from_symbols(&self.symbols);
+        let (payload, bits) = code.encode(&self.symbols);
+        let mut out = Vec::with_capacity(payload.len() + header.len() + 64);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(code.lengths.len() as u32).to_le_bytes());
+        for &(s, l) in &code.lengths {
+            out.extend_from_slice(&s.to_le_bytes());
+            out.push(l);
+        }
+        out.extend_from_slice(&(self.symbols.len() as u64).to_le_bytes());
+        out.extend_from_slice(&bits.to_le_bytes());
+        out.extend_from_slice(&payload);
+        let crc = crc32(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        Ok(out)
+    }
+
+    /// Parses and validates a container.
+    pub fn from_bytes(data: &[u8]) -> Result<Nrvi, CodecError> {
+        if data.len() < 4 || &data[..4] != MAGIC {
+            return Err(fmt("not a .nrvi file (wrong magic)"));
+        }
+        if data.len() < 12 + 4 + 16 + 4 {
+            return Err(fmt(format!("truncated: {} bytes", data.len())));
+        }
+        let body = &data[..data.len() - 4];
+        let stored = u32::from_le_bytes(data[data.len() - 4..].try_into().expect("4 bytes"));
+        if crc32(body) != stored {
+            return Err(fmt("CRC mismatch: the file is damaged or truncated"));
+        }
+        let mut r = Reader { d: body, pos: 4 };
+        let version = r.u16()?;
+        if version != VERSION {
+            return Err(fmt(format!(
+                "format version {version} is not supported (this neuvis reads {VERSION})"
+            )));
+        }
+        r.u16()?;
+        let hlen = r.u32()? as usize;
+        if hlen > MAX_HEADER {
+            return Err(fmt(format!("header length {hlen} exceeds 1 MiB")));
+        }
+        let header: Header = serde_json::from_slice(r.take(hlen)?).map_err(|e| fmt(format!("invalid header: {e}")))?;
+        validate_header(&header)?;
+        let k = r.u32()? as usize;
+        if k == 0 || k > 1 << 16 {
+            return Err(fmt(format!("Huffman table with {k} entries")));
+        }
+        let table = r.take(3 * k)?;
+        let lengths: Vec<(u16, u8)> = table
+            .chunks_exact(3)
+            .map(|c| (u16::from_le_bytes([c[0], c[1]]), c[2]))
+            .collect();
+        let code = Code { lengths };
+        code.validate().map_err(|e| fmt(e.to_string()))?;
+        if code.lengths.iter().any(|&(s, _)| (s as u64) >= 1u64 << header.bits) {
+            return Err(fmt(format!("Huffman table holds symbols beyond {} bits", header.bits)));
+        }
+        let n = r.u64()?;
+        let expected: u64 = header
+            .tensors
+            .iter()
+            .map(|t| t.shape.iter().product::<usize>() as u64)
+            .sum();
+        if n != expected {
+            return Err(fmt(format!("{n} coded weights but the tensors hold {expected}")));
+        }
+        let bits = r.u64()?;
+        let rest = r.rest();
+        if bits > rest.len() as u64 * 8 || bits.div_ceil(8) != rest.len() as u64 {
+            return Err(fmt(format!(
+                "payload claims {bits} bits but {} bytes are present",
+                rest.len()
+            )));
+        }
+        let symbols = code.decode(rest, bits, n as usize).map_err(|e| fmt(e.to_string()))?;
+        Ok(Nrvi { header, symbols })
+    }
+}
+
+fn validate_header(h: &Header) -> Result<(), CodecError> {
+    if !(1..=16).contains(&h.bits) {
+        return Err(fmt(format!("bits {} outside 1..=16", h.bits)));
+    }
+    let (w, hh) = h.net.image_size();
+    if (w, hh) != (h.width, h.height) || w == 0 || hh == 0 {
+        return Err(fmt(format!(
+            "network output {w}x{hh} does not match image size {}x{}",
+            h.width, h.height
+        )));
+    }
+    if h.net.param_count() as u64 > MAX_WEIGHTS
+        || h.net.c0 > 65536
+        || h.net.c1 > 65536
+        || h.net.c2 > 65536
+        || h.net.factors.len() > 16
+    {
+        return Err(fmt("network too large"));
+    }
+    let mut total = 0u64;
+    for t in &h.tensors {
+        let n = t
+            .shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+            .ok_or_else(|| fmt("tensor shape overflows"))?;
+        total = total.checked_add(n).ok_or_else(|| fmt("tensor sizes overflow"))?;
+        if !(t.min.is_finite() && t.max.is_finite() && t.min <= t.max) {
+            return Err(fmt(format!("tensor {} has an invalid range", t.name)));
+        }
+    }
+    if total != h.net.param_count() as u64 || total > MAX_WEIGHTS {
+        return Err(fmt(format!(
+            "tensors hold {total} weights, the network needs {}",
+            h.net.param_count()
+        )));
+    }
+    let g = &h.grid;
+    let finite = g
+        .times
+        .iter()
+        .chain(&g.thetas)
+        .chain(&g.phis)
+        .chain(g.explicit.iter().flatten())
+        .all(|v| v.is_finite());
+    if g.is_empty() || !finite || (g.explicit.is_empty() && g.len() > 10_000_000) {
+        return Err(fmt("empty, non-finite or absurd training grid"));
+    }
+    Ok(())
+}
+
+struct Reader<'a> {
+    d: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.d.len())
+            .ok_or_else(|| fmt(format!("truncated: needs {n} more bytes at offset {}", self.pos)))?;
+        let s = &self.d[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u16(&mut self) -> Result<u16, CodecError> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+    }
+    fn u32(&mut self) -> Result<u32, CodecError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> Result<u64, CodecError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn rest(&self) -> &'a [u8] {
+        &self.d[self.pos..]
+    }
+}

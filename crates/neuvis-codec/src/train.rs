@@ -1,0 +1,294 @@
+//! Training a NeRVI/NeRV network on a [`Dataset`]: loss eq. 2, Adam, warm-up + cosine learning
+//! rate, seeded shuffling, atomic checkpoints and exact resume.
+
+use crate::dataset::{encode_params, Dataset};
+use crate::CodecError;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use neuvis_nn::{Arch, NerviNet, NetConfig};
+use neuvis_volume::procedural::SplitMix64;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Training hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Network shape.
+    pub net: NetConfig,
+    /// Epochs.
+    pub epochs: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Fraction of all steps spent warming up linearly to the peak (NeRV: 0.2).
+    pub warmup: f64,
+    /// Images per step.
+    pub batch: usize,
+    /// Seed of the initialization and of the shuffling.
+    pub seed: u64,
+    /// α of eq. 2 (0.7).
+    pub alpha: f64,
+}
+
+/// What happened in one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    /// Epoch number (1-based).
+    pub epoch: usize,
+    /// Mean loss over the epoch.
+    pub loss: f64,
+    /// PSNR of the composited predictions over the epoch's batches (before quantization).
+    pub psnr: f64,
+    /// Learning rate at the end of the epoch.
+    pub lr: f64,
+}
+
+/// Saved between epochs so an interrupted run can continue exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CheckpointState {
+    options: TrainOptions,
+    epochs_done: usize,
+    history: Vec<EpochStats>,
+}
+
+/// Where and how often to checkpoint.
+#[derive(Debug, Clone)]
+pub struct Checkpointing {
+    /// Directory of the checkpoint (replaced atomically).
+    pub dir: PathBuf,
+    /// Write one every this many epochs (0: never).
+    pub every: usize,
+    /// Continue from an existing checkpoint with the same options.
+    pub resume: bool,
+}
+
+/// Learning rate at global step `s` of `total`: linear warm-up over the first `warmup·total` steps,
+/// then cosine decay to 0 (NeRV's schedule).
+pub fn learning_rate(lr: f64, warmup: f64, s: usize, total: usize) -> f64 {
+    let w = ((warmup * total as f64).round() as usize).min(total);
+    if s < w {
+        lr * (s + 1) as f64 / w as f64
+    } else {
+        let span = (total - w).max(1) as f64;
+        0.5 * lr * (1.0 + (std::f64::consts::PI * (s - w) as f64 / span).cos())
+    }
+}
+
+/// The image order of epoch `e` (0-based): a Fisher–Yates shuffle seeded by (seed, e), so a resumed
+/// run sees exactly the batches the uninterrupted run would have.
+pub fn epoch_order(n: usize, seed: u64, e: usize) -> Vec<usize> {
+    let mut rng = SplitMix64(seed ^ (e as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+    v
+}
+
+/// Tensors of one batch: encoded parameters `[B, F]`, RGB `[B, 3, H, W]` and mask `[B, 1, H, W]` in `[0, 1]`.
+pub fn batch_tensors(
+    data: &Dataset,
+    idx: &[usize],
+    net: &NetConfig,
+    device: &Device,
+) -> (Tensor<2>, Tensor<4>, Tensor<4>) {
+    let (w, h) = (data.width, data.height);
+    let hw = w * h;
+    let mut x = Vec::with_capacity(idx.len() * net.pe_dim());
+    let mut rgb = vec![0f32; idx.len() * 3 * hw];
+    let mut mask = vec![0f32; idx.len() * hw];
+    for (b, &i) in idx.iter().enumerate() {
+        x.extend(encode_params(&data.space, data.params[i], net.pe_base, net.pe_levels));
+        let src = &data.rgb[i];
+        for p in 0..hw {
+            for c in 0..3 {
+                rgb[(b * 3 + c) * hw + p] = src[3 * p + c] as f32 / 255.0;
+            }
+            mask[b * hw + p] = data.mask[i][p] as f32 / 255.0;
+        }
+    }
+    let n = idx.len();
+    (
+        Tensor::<1>::from_floats(x.as_slice(), device).reshape([n, net.pe_dim()]),
+        Tensor::<1>::from_floats(rgb.as_slice(), device).reshape([n, 3, h, w]),
+        Tensor::<1>::from_floats(mask.as_slice(), device).reshape([n, 1, h, w]),
+    )
+}
+
+/// Loss eq. 2 and the batch MSE of the composited image (for the running PSNR).
+///
+/// NeRVI: `α(‖M ⊙ (f − I)‖₁ + ‖M̂ − M‖₁) + (1 − α)(1 − SSIM(f, I))`, means over pixels;
+/// NeRV: `α‖f − I‖₁ + (1 − α)(1 − SSIM(f, I))` over all pixels.
+pub fn loss(out: Tensor<4>, rgb: Tensor<4>, mask: Tensor<4>, arch: Arch, alpha: f64) -> (Tensor<1>, Tensor<1>) {
+    let [b, _, h, w] = out.dims();
+    let f = out.clone().slice([0..b, 0..3, 0..h, 0..w]);
+    let ssim = neuvis_nn::ssim::ssim(f.clone(), rgb.clone());
+    match arch {
+        Arch::Nervi => {
+            let m = out.slice([0..b, 3..4, 0..h, 0..w]);
+            let l_img = ((f.clone() - rgb.clone()) * mask.clone()).abs().mean();
+            let l_mask = (m.clone() - mask).abs().mean();
+            let comp = f.detach() * m.clone().detach() + (m.detach().neg() + 1.0);
+            let mse = (comp - rgb).powf_scalar(2.0).mean();
+            ((l_img + l_mask) * alpha + (ssim.neg() + 1.0) * (1.0 - alpha), mse)
+        }
+        Arch::Nerv => {
+            let l1 = (f.clone() - rgb.clone()).abs().mean();
+            let mse = (f.detach() - rgb).powf_scalar(2.0).mean();
+            (l1 * alpha + (ssim.neg() + 1.0) * (1.0 - alpha), mse)
+        }
+    }
+}
+
+fn save_checkpoint(
+    ck: &Checkpointing,
+    net: &NerviNet,
+    optim: &ModuleOptimizer,
+    state: &CheckpointState,
+) -> Result<(), CodecError> {
+    let io = |e: std::io::Error| CodecError::Io {
+        path: ck.dir.clone(),
+        source: e,
+    };
+    let tmp = ck.dir.with_extension("tmp-ckpt");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io)?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io)?;
+    net.clone()
+        .into_record()
+        .save(tmp.join("model.bin"))
+        .map_err(|e| CodecError::Checkpoint(format!("saving model: {e:?}")))?;
+    optim
+        .save(tmp.join("optim.bin"))
+        .map_err(|e| CodecError::Checkpoint(format!("saving optimizer: {e:?}")))?;
+    let json = serde_json::to_vec_pretty(state).map_err(|e| CodecError::Checkpoint(e.to_string()))?;
+    std::fs::write(tmp.join("state.json"), json).map_err(io)?;
+    // replace the old checkpoint: rename it away, move the new one in, then delete the old one
+    let old = ck.dir.with_extension("old-ckpt");
+    if ck.dir.exists() {
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(&ck.dir, &old).map_err(io)?;
+    }
+    std::fs::rename(&tmp, &ck.dir).map_err(io)?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+fn load_checkpoint(
+    dir: &Path,
+    opts: &TrainOptions,
+    device: &Device,
+) -> Result<Option<(NerviNet, ModuleOptimizer, CheckpointState)>, CodecError> {
+    let state_path = dir.join("state.json");
+    if !state_path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&state_path).map_err(|e| CodecError::Io {
+        path: state_path.clone(),
+        source: e,
+    })?;
+    let state: CheckpointState =
+        serde_json::from_str(&text).map_err(|e| CodecError::Checkpoint(format!("{}: {e}", state_path.display())))?;
+    if &state.options != opts {
+        return Err(CodecError::Checkpoint(format!(
+            "{} was made with other options ({}); delete it or repeat them",
+            dir.display(),
+            serde_json::to_string(&state.options).unwrap_or_default()
+        )));
+    }
+    let record =
+        ModuleRecord::load(dir.join("model.bin")).map_err(|e| CodecError::Checkpoint(format!("model.bin: {e:?}")))?;
+    let net = NerviNet::new(&opts.net, opts.seed, device).load_record(record);
+    let optim = AdamConfig::new()
+        .init()
+        .load(dir.join("optim.bin"))
+        .map_err(|e| CodecError::Checkpoint(format!("optim.bin: {e:?}")))?;
+    Ok(Some((net, optim, state)))
+}
+
+/// Trains a network on `data`. `progress(epoch, step_in_epoch, steps_per_epoch, loss, psnr)` is
+/// called after every step. With `ck`, a checkpoint is written every `ck.every` epochs, and with
+/// `ck.resume` training continues from it (same weights, optimizer state and batch order).
+pub fn train(
+    data: &Dataset,
+    opts: &TrainOptions,
+    device: &Device,
+    ck: Option<&Checkpointing>,
+    mut progress: impl FnMut(usize, usize, usize, f64, f64),
+) -> Result<(NerviNet, Vec<EpochStats>), CodecError> {
+    if data.is_empty() || opts.batch == 0 || opts.epochs == 0 {
+        return Err(CodecError::Input(
+            "training needs images, a batch of at least 1 and at least 1 epoch".into(),
+        ));
+    }
+    if !(opts.lr > 0.0 && opts.lr.is_finite())
+        || !(0.0..=1.0).contains(&opts.warmup)
+        || !(0.0..=1.0).contains(&opts.alpha)
+    {
+        return Err(CodecError::Input(
+            "lr must be positive, warmup and alpha in [0, 1]".into(),
+        ));
+    }
+    let ad = device.clone().autodiff();
+    let mut start = 0;
+    let mut history = Vec::new();
+    let (mut net, mut optim) = (
+        NerviNet::new(&opts.net, opts.seed, &ad),
+        AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).init(),
+    );
+    if let Some(ck) = ck.filter(|c| c.resume) {
+        if let Some((n, o, s)) = load_checkpoint(&ck.dir, opts, &ad)? {
+            net = n;
+            optim = o;
+            start = s.epochs_done;
+            history = s.history;
+        }
+    }
+    let n = data.len();
+    let per_epoch = n.div_ceil(opts.batch);
+    let total = per_epoch * opts.epochs;
+    for e in start..opts.epochs {
+        let order = epoch_order(n, opts.seed, e);
+        let (mut loss_sum, mut mse_sum) = (0.0, 0.0);
+        let mut lr = 0.0;
+        for (k, idx) in order.chunks(opts.batch).enumerate() {
+            let (x, rgb, mask) = batch_tensors(data, idx, &opts.net, &ad);
+            let out = net.forward(x);
+            let (l, mse) = loss(out, rgb, mask, opts.net.arch, opts.alpha);
+            let grads = GradientsParams::from_grads(l.backward(), &net);
+            lr = learning_rate(opts.lr, opts.warmup, e * per_epoch + k, total);
+            net = optim.step(lr, net, grads);
+            let lv = l.into_scalar::<f32>() as f64;
+            let mv = mse.into_scalar::<f32>() as f64;
+            if !lv.is_finite() {
+                return Err(CodecError::Diverged(format!(
+                    "loss became {lv} in epoch {} (try a lower --lr)",
+                    e + 1
+                )));
+            }
+            loss_sum += lv * idx.len() as f64;
+            mse_sum += mv * idx.len() as f64;
+            progress(e + 1, k + 1, per_epoch, lv, -10.0 * (mv.max(1e-12)).log10());
+        }
+        history.push(EpochStats {
+            epoch: e + 1,
+            loss: loss_sum / n as f64,
+            psnr: -10.0 * (mse_sum / n as f64).max(1e-12).log10(),
+            lr,
+        });
+        if let Some(ck) = ck {
+            if ck.every > 0 && ((e + 1) % ck.every == 0 || e + 1 == opts.epochs) {
+                let state = CheckpointState {
+                    options: opts.clone(),
+                    epochs_done: e + 1,
+                    history: history.clone(),
+                };
+                save_checkpoint(ck, &net, &optim, &state)?;
+            }
+        }
+    }
+    Ok((net.valid(), history))
+}
