@@ -197,10 +197,10 @@ impl Decoder {
 }
 
 /// Predicted file size in bytes for a network: weights at `bits` after Huffman coding (estimated at
-/// 90 % of the fixed-length size, which is what we measure on trained NeRVI weights at 9 bits) plus
+/// 95 % of the fixed-length size, which is what we measure on trained NeRVI weights at 9 bits) plus
 /// the header.
 pub fn predicted_bytes(cfg: &NetConfig, bits: u32, header_bytes: usize) -> f64 {
-    cfg.param_count() as f64 * bits as f64 / 8.0 * 0.9 + header_bytes as f64
+    cfg.param_count() as f64 * bits as f64 / 8.0 * 0.95 + header_bytes as f64
 }
 
 /// Picks widths for a target file size: `c1 = c0 = c2 = s` (MLP width, reshaped channels and first

@@ -224,10 +224,9 @@ pub fn train(
             "training needs images, a batch of at least 1 and at least 1 epoch".into(),
         ));
     }
-    if !(opts.lr > 0.0 && opts.lr.is_finite())
-        || !(0.0..=1.0).contains(&opts.warmup)
-        || !(0.0..=1.0).contains(&opts.alpha)
-    {
+    let valid =
+        opts.lr > 0.0 && opts.lr.is_finite() && (0.0..=1.0).contains(&opts.warmup) && (0.0..=1.0).contains(&opts.alpha);
+    if !valid {
         return Err(CodecError::Input(
             "lr must be positive, warmup and alpha in [0, 1]".into(),
         ));

@@ -1,9 +1,13 @@
-//! `neuvis demo`: the README's main job on built-in data.
+//! `neuvis demo`: the README's main job on built-in data. Renders a tornado isosurface collection,
+//! compresses it with NeRVI, decodes it, evaluates it, and writes side-by-side pictures.
 
+use crate::codec_cmd::{self, ArchArg, CompressArgs, DecompressArgs};
+use crate::eval::{self, EvalArgs};
 use crate::render::{self, ModeArg, RenderArgs};
 use crate::volume_args::VolumeArgs;
 use anyhow::Result;
 use clap::Args;
+use neuvis_collection::CinemaDb;
 use std::path::PathBuf;
 
 /// Options of `neuvis demo`.
@@ -15,69 +19,146 @@ pub struct DemoArgs {
     /// Image size.
     #[arg(long, default_value = "64")]
     pub size: String,
-    /// Angle step for θ and φ in degrees.
-    #[arg(long, default_value_t = 30.0)]
+    /// Angle step for θ and φ in degrees (18° gives 10 × 20 = 200 views per time step).
+    #[arg(long, default_value_t = 18.0)]
     pub angle_step: f64,
     /// Time steps of the tornado.
-    #[arg(long, default_value = "0:48:12")]
+    #[arg(long, default_value = "0,24")]
     pub times: String,
+    /// Training epochs.
+    #[arg(long, default_value_t = 40)]
+    pub epochs: usize,
+    /// Target compression ratio.
+    #[arg(long, default_value_t = 100.0)]
+    pub ratio: f64,
 }
 
-/// Runs the demo: renders IR and DVR collections of the tornado.
+/// Runs the demo.
 pub fn run(a: &DemoArgs) -> Result<()> {
     std::fs::create_dir_all(&a.output)?;
     println!(
-        "neuvis demo: tornado 128³, times {}, θ/φ every {}°, {} px images → {}",
+        "neuvis demo: tornado 128³ isosurfaces at times {}, θ/φ every {}°, {} px images, NeRVI at ratio ≈ {}, {} epochs → {}",
         a.times,
         a.angle_step,
         a.size,
+        a.ratio,
+        a.epochs,
         a.output.display()
     );
-    let mut rows = Vec::new();
-    for mode in [ModeArg::Iso, ModeArg::Dvr] {
-        let name = if mode == ModeArg::Iso {
-            "tornado-ir.cdb"
-        } else {
-            "tornado-dvr.cdb"
+    let gt = a.output.join("tornado-ir.cdb");
+    let mut r = RenderArgs::for_bench(&gt, &a.size, a.angle_step, "0.17");
+    r.volume = VolumeArgs::procedural("tornado");
+    r.mode = ModeArg::Iso;
+    r.times = a.times.clone();
+    r.quiet = false;
+    let rs = render::run(&r)?;
+    println!("1/4 rendered {} images in {:.1} s", rs.images, rs.seconds);
+
+    let model = a.output.join("tornado-ir.nrvi");
+    let c = CompressArgs {
+        input: gt.clone(),
+        output: model.clone(),
+        arch: ArchArg::Nervi,
+        ratio: a.ratio,
+        c1: None,
+        c0: None,
+        c2: None,
+        bits: 9,
+        epochs: a.epochs,
+        lr: 1e-3,
+        warmup: 0.2,
+        batch: 16,
+        seed: 0,
+        checkpoint_every: 10,
+        resume: false,
+        device: "cpu".into(),
+        quiet: false,
+    };
+    let cr = codec_cmd::compress(&c)?;
+    println!(
+        "2/4 compressed: {} bytes, ratio {:.1}, trained in {:.1} s",
+        cr.file_bytes,
+        cr.ratio(),
+        cr.train_seconds
+    );
+
+    let decoded = a.output.join("tornado-ir-decoded.cdb");
+    let d = DecompressArgs {
+        model: model.clone(),
+        output: decoded.clone(),
+        params: vec![],
+        batch: 16,
+        device: "cpu".into(),
+        overwrite: true,
+        quiet: true,
+    };
+    let (n, decode_s) = codec_cmd::decompress(&d)?;
+    println!("3/4 decoded {n} images in {decode_s:.2} s");
+
+    let diffs = a.output.join("differences");
+    let e = EvalArgs {
+        reference: gt.clone(),
+        test: decoded.clone(),
+        csv: Some(a.output.join("scores.csv")),
+        diff_images: Some(diffs.clone()),
+        max_delta_e: 40.0,
+        worst: 3,
+        quiet: true,
+    };
+    println!("4/4 evaluation:");
+    let scores = eval::run(&e)?;
+    let (p, s, m, f) = neuvis_metrics::eval::means(&scores);
+
+    // side-by-side pictures: ground truth | decoded | difference, for a few views
+    let side = a.output.join("side-by-side");
+    std::fs::create_dir_all(&side)?;
+    let (ga, da) = (CinemaDb::open(&gt)?, CinemaDb::open(&decoded)?);
+    let step = (ga.entries.len() / 6).max(1);
+    for i in (0..ga.entries.len()).step_by(step).take(6) {
+        let g = ga.load(i)?;
+        let j = da
+            .entries
+            .iter()
+            .position(|x| x.file == ga.entries[i].file)
+            .unwrap_or(i);
+        let dd = da.load(j)?;
+        let diff = neuvis_metrics::difference_image(&g, &dd, 40.0)?;
+        let (w, h) = (g.width(), diff.height);
+        let mut strip = vec![255u8; 3 * w * 3 * h];
+        for y in 0..h {
+            for x in 0..w {
+                let dst = |k: usize| 3 * (y * 3 * w + k * w + x);
+                if y < g.height() {
+                    strip[dst(0)..dst(0) + 3].copy_from_slice(&g.rgb()[3 * (y * w + x)..3 * (y * w + x) + 3]);
+                    strip[dst(1)..dst(1) + 3].copy_from_slice(&dd.rgb()[3 * (y * w + x)..3 * (y * w + x) + 3]);
+                }
+                strip[dst(2)..dst(2) + 3].copy_from_slice(&diff.rgb[3 * (y * w + x)..3 * (y * w + x) + 3]);
+            }
+        }
+        let img = neuvis_metrics::diff::RgbImage {
+            width: 3 * w,
+            height: h,
+            rgb: strip,
         };
-        let args = RenderArgs {
-            volume: VolumeArgs::procedural("tornado"),
-            mode,
-            iso: (mode == ModeArg::Iso).then_some(0.17),
-            color: "0.85,0.65,0.45".into(),
-            tf: "cool-to-warm".into(),
-            opacity: Some("0:0,0.15:0,0.5:0.35,1:0.9".into()),
-            tf_range: None,
-            tf_rescale: false,
-            shade: false,
-            size: a.size.clone(),
-            theta_step: a.angle_step,
-            phi_step: a.angle_step,
-            cameras: None,
-            times: a.times.clone(),
-            fov: 30.0,
-            step: 0.5,
-            output: a.output.join(name),
-            resume: false,
-            overwrite: true,
-            quiet: false,
-        };
-        let s = render::run(&args)?;
-        rows.push((if mode == ModeArg::Iso { "IR" } else { "DVR" }, s));
+        img.save_png(&side.join(ga.entries[i].file.replace('/', "_")))?;
     }
-    println!("\n| mode | images | size | seconds | images/s | database |");
-    println!("|------|-------:|------|--------:|---------:|----------|");
-    for (m, s) in &rows {
-        println!(
-            "| {m} | {} | {}x{} | {:.1} | {:.1} | {} |",
-            s.images,
-            s.width,
-            s.height,
-            s.seconds,
-            s.images as f64 / s.seconds.max(1e-9),
-            s.output.display()
-        );
-    }
-    println!("\nOpen the PNGs listed in each data.csv, or load the .cdb folders in a Cinema viewer.");
+
+    println!("\n| data | images | size | PSNR (dB) | SSIM | MS-SSIM | FLIP | ratio | file (bytes) | train (s) | decode (s) |");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| tornado IR | {} | {}x{} | {p:.2} | {s:.4} | {m:.4} | {f:.4} | {:.1} | {} | {:.1} | {decode_s:.2} |",
+        scores.len(),
+        rs.width,
+        rs.height,
+        cr.ratio(),
+        cr.file_bytes,
+        cr.train_seconds
+    );
+    println!(
+        "\nground truth | decoded | difference pictures: {}\nall difference images: {}\nper-image scores: {}",
+        side.display(),
+        diffs.display(),
+        a.output.join("scores.csv").display()
+    );
     Ok(())
 }

@@ -33,11 +33,48 @@ pub struct EvalArgs {
     pub quiet: bool,
 }
 
-fn open(p: &Path) -> Result<CinemaDb> {
-    if p.extension().is_some_and(|e| e == "nrvi") {
-        bail!("{}: .nrvi model files can be evaluated once the NeRVI codec lands (issue #4); decompress it to a .cdb first", p.display());
+fn is_model(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "nrvi")
+}
+
+/// Decodes `model` at the parameters of `db` into a temporary collection.
+fn decode_like(model: &Path, db: &CinemaDb, dir: &Path) -> Result<(CinemaDb, u64, u64)> {
+    let file = crate::codec_cmd::read_model(model)?;
+    let dec = neuvis_codec::Decoder::new(&file, &neuvis_nn::device::device("cpu").map_err(anyhow::Error::msg)?)?;
+    let params: Vec<[f64; 3]> = db.entries.iter().map(|e| [e.time, e.theta, e.phi]).collect();
+    let out = dir.join("decoded.cdb");
+    let mut times: Vec<f64> = params.iter().map(|p| p[0]).collect();
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    let views: Vec<neuvis_collection::View> = params
+        .iter()
+        .map(|p| neuvis_collection::View {
+            step: times.iter().position(|&t| t == p[0]).unwrap_or(0),
+            time: p[0],
+            theta: p[1],
+            phi: p[2],
+        })
+        .collect();
+    let mut w = neuvis_collection::DbWriter::create(
+        &out,
+        &serde_json::json!({"decoded_from": model.display().to_string()}),
+        false,
+        false,
+    )?;
+    w.prepare(&views)?;
+    for chunk in views.chunks(64) {
+        let p: Vec<[f64; 3]> = chunk.iter().map(|v| [v.time, v.theta, v.phi]).collect();
+        let imgs = dec
+            .decode(&p, 16)
+            .with_context(|| format!("decoding {}", model.display()))?;
+        for (v, im) in chunk.iter().zip(&imgs) {
+            w.write(v, im)?;
+            w.push(*v);
+        }
     }
-    Ok(CinemaDb::open(p)?)
+    w.finish()?;
+    let size = std::fs::metadata(model).map(|m| m.len()).unwrap_or(0);
+    Ok((CinemaDb::open(&out)?, size, file.header.raw_bytes))
 }
 
 fn diff_name(file: &str) -> String {
@@ -46,7 +83,24 @@ fn diff_name(file: &str) -> String {
 
 /// Runs `neuvis eval`; returns the scores.
 pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
-    let (ra, rb) = (open(&a.reference)?, open(&a.test)?);
+    let tmp = tempfile::tempdir()?;
+    let mut model_info = None;
+    let (ra, rb) = match (is_model(&a.reference), is_model(&a.test)) {
+        (false, false) => (CinemaDb::open(&a.reference)?, CinemaDb::open(&a.test)?),
+        (false, true) => {
+            let ra = CinemaDb::open(&a.reference)?;
+            let (rb, size, raw) = decode_like(&a.test, &ra, tmp.path())?;
+            model_info = Some((a.test.clone(), size, raw));
+            (ra, rb)
+        }
+        (true, false) => {
+            let rb = CinemaDb::open(&a.test)?;
+            let (ra, size, raw) = decode_like(&a.reference, &rb, tmp.path())?;
+            model_info = Some((a.reference.clone(), size, raw));
+            (ra, rb)
+        }
+        (true, true) => bail!("give at least one image collection: two models have no common ground truth"),
+    };
     if !(a.max_delta_e > 0.0 && a.max_delta_e.is_finite()) {
         bail!("--max-delta-e must be positive");
     }
@@ -102,6 +156,13 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         scores.first().map(|x| x.ms_ssim_scales).unwrap_or(0)
     );
     println!("| FLIP (mean error, lower is better) | {f:.5} |");
+    if let Some((path, size, raw)) = &model_info {
+        println!("| model file {} (bytes) | {size} |", path.display());
+        println!(
+            "| compression ratio (raw RGB / file) | {:.1} |",
+            *raw as f64 / (*size).max(1) as f64
+        );
+    }
     let mut worst: Vec<&Scores> = scores.iter().collect();
     worst.sort_by(|x, y| x.psnr.total_cmp(&y.psnr));
     println!("\nworst {} by PSNR:", a.worst.min(worst.len()));

@@ -1,11 +1,13 @@
 //! `neuvis`: neural representations for scientific visualization, from the command line.
 //!
-//! Subcommands: `render` (ground-truth image collections), `eval` (image metrics), `demo` (the README's main job) and
+//! Subcommands: `render` (ground-truth image collections), `compress` / `decompress` (the NeRVI
+//! codec), `eval` (image metrics), `demo` (the README's main job) and
 //! `bench` (measured performance against named baselines). Codec, evaluation, explorer, raycast
 //! and AMR subcommands arrive with their crates.
 #![deny(missing_docs)]
 
 mod bench;
+mod codec_cmd;
 mod demo;
 mod eval;
 mod render;
@@ -28,6 +30,10 @@ struct Cli {
 enum Cmd {
     /// Render an image collection (Cinema spec D database) of a volume over (t, θ, φ).
     Render(Box<render::RenderArgs>),
+    /// Compress an image collection into a .nrvi model (NeRVI or NeRV).
+    Compress(Box<codec_cmd::CompressArgs>),
+    /// Decode images from a .nrvi model (its training grid or any parameters).
+    Decompress(codec_cmd::DecompressArgs),
     /// Compare two image collections: PSNR, SSIM, MS-SSIM, FLIP, worst images, difference images.
     Eval(eval::EvalArgs),
     /// Run the end-to-end demo on built-in data and print where the results went.
@@ -46,6 +52,8 @@ fn main() -> std::process::ExitCode {
     }
     let res = match cli.cmd {
         Cmd::Render(a) => render::run(&a).map(|s| render::print_summary(&s)),
+        Cmd::Compress(a) => codec_cmd::compress(&a).map(|r| codec_cmd::print_compress(&r)),
+        Cmd::Decompress(a) => codec_cmd::decompress(&a).map(|_| ()),
         Cmd::Eval(a) => eval::run(&a).map(|_| ()),
         Cmd::Demo(a) => demo::run(&a),
         Cmd::Bench(b) => bench::run(&b),

@@ -321,3 +321,113 @@ fn eval_reports_metrics_and_rejects_mismatches() {
     assert!(!o.status.success() && text(&o).contains("m.nrvi"), "{}", text(&o));
     assert!(!text(&o).contains("panicked"));
 }
+
+#[test]
+fn compress_decompress_round_trip_and_bad_inputs() {
+    let d = tempfile::tempdir().unwrap();
+    let o = neuvis(
+        d.path(),
+        &[
+            "render",
+            "--volume",
+            "marschner-lobb",
+            "--dims",
+            "24",
+            "--size",
+            "32",
+            "--theta-step",
+            "60",
+            "--phi-step",
+            "90",
+            "--iso",
+            "0.5",
+            "-o",
+            "ml.cdb",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = neuvis(
+        d.path(),
+        &[
+            "compress", "ml.cdb", "-o", "ml.nrvi", "--c1", "8", "--epochs", "3", "--batch", "4", "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("wrote ml.nrvi") && t.contains("ratio") && t.contains("bits/pixel"),
+        "{t}"
+    );
+    assert!(
+        !d.path().join(".ml.nrvi.ckpt").exists(),
+        "checkpoint removed after success"
+    );
+    let o = neuvis(d.path(), &["decompress", "ml.nrvi", "-o", "out.cdb", "-q"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(count_pngs(&d.path().join("out.cdb")), 12);
+    let o = neuvis(
+        d.path(),
+        &[
+            "decompress",
+            "ml.nrvi",
+            "-o",
+            "unseen.cdb",
+            "--params",
+            "0,30,45",
+            "--params",
+            "0,95,400",
+            "-q",
+        ],
+    );
+    assert!(
+        o.status.success() && text(&o).contains("2 at unseen parameters"),
+        "{}",
+        text(&o)
+    );
+    let o = neuvis(d.path(), &["eval", "ml.cdb", "ml.nrvi", "-q"]);
+    assert!(
+        o.status.success() && text(&o).contains("compression ratio"),
+        "{}",
+        text(&o)
+    );
+    // bad requests and damaged files
+    let mut bytes = std::fs::read(d.path().join("ml.nrvi")).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(d.path().join("bad.nrvi"), &bytes).unwrap();
+    std::fs::write(d.path().join("short.nrvi"), &bytes[..40]).unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["decompress", "bad.nrvi", "-o", "x.cdb"], "CRC"),
+        (vec!["decompress", "short.nrvi", "-o", "x.cdb"], "short.nrvi"),
+        (vec!["decompress", "nothere.nrvi", "-o", "x.cdb"], "nothere.nrvi"),
+        (
+            vec!["decompress", "ml.nrvi", "-o", "x.cdb", "--params", "0,200,0"],
+            "outside [0, 180]",
+        ),
+        (
+            vec!["decompress", "ml.nrvi", "-o", "x.cdb", "--params", "7,20,0"],
+            "time 7 is outside",
+        ),
+        (
+            vec!["decompress", "ml.nrvi", "-o", "x.cdb", "--params", "1,2"],
+            "expected t,theta,phi",
+        ),
+        (vec!["compress", "nope.cdb", "-o", "y.nrvi"], "nope.cdb"),
+        (vec!["compress", "ml.cdb", "-o", "y.nrvi", "--bits", "0"], "--bits"),
+        (
+            vec!["compress", "ml.cdb", "-o", "y.nrvi", "--ratio", "1000000"],
+            "no network fits",
+        ),
+        (vec!["compress", "ml.cdb", "-o", "y.txt"], ".nrvi"),
+    ];
+    for (args, msg) in cases {
+        let o = neuvis(d.path(), &args);
+        let t = text(&o);
+        assert!(
+            !o.status.success() && t.contains(msg) && !t.contains("panicked"),
+            "{args:?}: {t}"
+        );
+    }
+    assert!(!d.path().join("x.cdb").exists() && !d.path().join("y.nrvi").exists());
+}

@@ -1,0 +1,372 @@
+//! `neuvis compress` and `neuvis decompress`.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use neuvis_codec::codec::{build_container, size_for_target, Decoder};
+use neuvis_codec::train::{train, Checkpointing, EpochStats, TrainOptions};
+use neuvis_codec::{Dataset, Nrvi};
+use neuvis_collection::{CinemaDb, DbWriter, View};
+use neuvis_nn::{Arch, NetConfig};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Network family.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchArg {
+    /// NeRVI: SIREN residual MLP, RGB + mask head, masked loss.
+    Nervi,
+    /// NeRV baseline: GELU MLP, RGB head, loss over all pixels.
+    Nerv,
+}
+
+/// Options of `neuvis compress`.
+#[derive(Args, Debug, Clone)]
+pub struct CompressArgs {
+    /// Input collection (Cinema spec D directory).
+    pub input: PathBuf,
+    /// Output model file (.nrvi).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Network family.
+    #[arg(long, value_enum, default_value = "nervi")]
+    pub arch: ArchArg,
+    /// Target compression ratio raw/file; picks c1 = c0 = c2 (ignored when --c1 is given).
+    #[arg(long, default_value_t = 200.0)]
+    pub ratio: f64,
+    /// MLP width c1 (explicit size instead of --ratio).
+    #[arg(long)]
+    pub c1: Option<usize>,
+    /// Channels of the reshaped MLP output C0 (default 4·c1, as NeRVI's Table 1).
+    #[arg(long)]
+    pub c0: Option<usize>,
+    /// Output channels of the first upscale block c2, halved per block (default 2·c1).
+    #[arg(long)]
+    pub c2: Option<usize>,
+    /// Quantization bits per weight (1–16).
+    #[arg(long, default_value_t = 9)]
+    pub bits: u32,
+    /// Training epochs.
+    #[arg(long, default_value_t = 100)]
+    pub epochs: usize,
+    /// Peak learning rate (Adam, warm-up then cosine decay).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Fraction of the steps used for linear warm-up.
+    #[arg(long, default_value_t = 0.2)]
+    pub warmup: f64,
+    /// Images per step.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Seed of the initialization and the shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write a checkpoint every this many epochs (0: never).
+    #[arg(long, default_value_t = 10)]
+    pub checkpoint_every: usize,
+    /// Continue an interrupted run from its checkpoint (same options required).
+    #[arg(long)]
+    pub resume: bool,
+    /// Compute device: cpu (always), cuda / rocm / wgpu when built with that feature.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// What a compression run produced.
+#[derive(Debug, Clone)]
+pub struct CompressReport {
+    pub output: PathBuf,
+    pub params: usize,
+    pub file_bytes: u64,
+    pub raw_bytes: u64,
+    pub pixels: u64,
+    pub train_seconds: f64,
+    pub history: Vec<EpochStats>,
+}
+
+impl CompressReport {
+    /// raw / file.
+    pub fn ratio(&self) -> f64 {
+        self.raw_bytes as f64 / self.file_bytes as f64
+    }
+    /// File bits per image pixel.
+    pub fn bpp(&self) -> f64 {
+        self.file_bytes as f64 * 8.0 / self.pixels as f64
+    }
+}
+
+fn checkpoint_dir(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.with_file_name(format!(".{name}.ckpt"))
+}
+
+/// Runs `neuvis compress`.
+pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
+    if !(1..=16).contains(&a.bits) {
+        bail!("--bits {} must be in 1..=16", a.bits);
+    }
+    if a.batch == 0 || a.epochs == 0 {
+        bail!("--batch and --epochs must be at least 1");
+    }
+    if a.output.extension().is_none_or(|e| e != "nrvi") {
+        bail!("{}: the output file should end in .nrvi", a.output.display());
+    }
+    let device = neuvis_nn::device::device(&a.device).map_err(anyhow::Error::msg)?;
+    let db = CinemaDb::open(&a.input)?;
+    let data = Dataset::load(&db)?;
+    let arch = if a.arch == ArchArg::Nervi {
+        Arch::Nervi
+    } else {
+        Arch::Nerv
+    };
+    // header estimate: JSON of config, grid lists and per-tensor ranges
+    let header_estimate = 1500
+        + 12 * (data.grid().times.len()
+            + data.grid().thetas.len()
+            + data.grid().phis.len()
+            + data.grid().explicit.len() * 3);
+    let net = match a.c1 {
+        Some(c1) => NetConfig::for_image(
+            arch,
+            data.width,
+            data.height,
+            c1,
+            a.c0.unwrap_or(4 * c1),
+            a.c2.unwrap_or(2 * c1),
+        )?,
+        None => {
+            if !(a.ratio > 1.0 && a.ratio.is_finite()) {
+                bail!("--ratio must be greater than 1");
+            }
+            size_for_target(
+                arch,
+                data.width,
+                data.height,
+                a.bits,
+                data.raw_bytes() as f64 / a.ratio,
+                header_estimate,
+            )?
+        }
+    };
+    let predicted = neuvis_codec::codec::predicted_bytes(&net, a.bits, header_estimate);
+    println!(
+        "{}: {} images of {}x{} ({:.1} MB raw) → {:?} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters, predicted {:.1} kB (ratio ≈ {:.0})",
+        a.input.display(),
+        data.len(),
+        data.width,
+        data.height,
+        data.raw_bytes() as f64 / 1e6,
+        arch,
+        net.c1,
+        net.c0,
+        net.c2,
+        net.w0,
+        net.h0,
+        net.factors,
+        net.param_count(),
+        predicted / 1e3,
+        data.raw_bytes() as f64 / predicted
+    );
+    let opts = TrainOptions {
+        net: net.clone(),
+        epochs: a.epochs,
+        lr: a.lr,
+        warmup: a.warmup,
+        batch: a.batch,
+        seed: a.seed,
+        alpha: 0.7,
+    };
+    let ck = Checkpointing {
+        dir: checkpoint_dir(&a.output),
+        every: a.checkpoint_every,
+        resume: a.resume,
+    };
+    if ck.dir.exists() && !a.resume {
+        bail!(
+            "{}: a checkpoint of an interrupted run exists; pass --resume to continue it or delete it",
+            ck.dir.display()
+        );
+    }
+    let steps = (data.len().div_ceil(a.batch) * a.epochs) as u64;
+    let pb = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(steps)
+    };
+    pb.set_style(
+        ProgressStyle::with_template("[{elapsed_precise}] {bar:30} epoch {msg}, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let t0 = Instant::now();
+    let mut running = (0.0, 0.0);
+    let (trained, history) = train(&data, &opts, &device, Some(&ck), |e, k, per, loss, psnr| {
+        running = if k == 1 {
+            (loss, psnr)
+        } else {
+            (0.9 * running.0 + 0.1 * loss, 0.9 * running.1 + 0.1 * psnr)
+        };
+        pb.set_position(((e - 1) * per + k) as u64);
+        pb.set_message(format!(
+            "{e}/{}: loss {:.4}, PSNR {:.2} dB",
+            a.epochs, running.0, running.1
+        ));
+    })?;
+    pb.finish_and_clear();
+    let train_seconds = t0.elapsed().as_secs_f64();
+    let source = json!({
+        "collection": a.input.display().to_string(),
+        "images": data.len(),
+        "epochs": a.epochs, "lr": a.lr, "batch": a.batch, "seed": a.seed, "warmup": a.warmup,
+        "train_seconds": train_seconds,
+        "final_train_psnr": history.last().map(|h| h.psnr),
+        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
+    });
+    let file = build_container(&trained, &net, &data, a.bits, source)?;
+    let bytes = file.to_bytes()?;
+    neuvis_collection::write_atomic(&a.output, |w| std::io::Write::write_all(w, &bytes))?;
+    if ck.dir.exists() {
+        let _ = std::fs::remove_dir_all(&ck.dir);
+    }
+    let report = CompressReport {
+        output: a.output.clone(),
+        params: net.param_count(),
+        file_bytes: bytes.len() as u64,
+        raw_bytes: data.raw_bytes(),
+        pixels: (data.len() * data.width * data.height) as u64,
+        train_seconds,
+        history,
+    };
+    Ok(report)
+}
+
+/// Prints the compression summary.
+pub fn print_compress(r: &CompressReport) {
+    println!(
+        "wrote {}: {} bytes, ratio {:.1}, {:.4} bits/pixel, {} parameters, trained {} epochs in {:.1} s (final training PSNR {:.2} dB before quantization)",
+        r.output.display(),
+        r.file_bytes,
+        r.ratio(),
+        r.bpp(),
+        r.params,
+        r.history.len(),
+        r.train_seconds,
+        r.history.last().map(|h| h.psnr).unwrap_or(f64::NAN)
+    );
+}
+
+/// Options of `neuvis decompress`.
+#[derive(Args, Debug, Clone)]
+pub struct DecompressArgs {
+    /// Model file (.nrvi).
+    pub model: PathBuf,
+    /// Output collection (Cinema spec D directory).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Decode these parameters "t,θ,φ" (repeatable) instead of the training grid; values between
+    /// grid points are interpolated by the network.
+    #[arg(long = "params", value_name = "T,THETA,PHI", allow_hyphen_values = true)]
+    pub params: Vec<String>,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Compute device.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Reads a `.nrvi` file with a clear error naming it.
+pub fn read_model(path: &Path) -> Result<Nrvi> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Nrvi::from_bytes(&bytes).with_context(|| format!("{}", path.display()))
+}
+
+/// Runs `neuvis decompress`; returns (images, seconds spent decoding).
+pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
+    let file = read_model(&a.model)?;
+    let device = neuvis_nn::device::device(&a.device).map_err(anyhow::Error::msg)?;
+    let dec = Decoder::new(&file, &device)?;
+    let params: Vec<[f64; 3]> = if a.params.is_empty() {
+        dec.header.grid.params()
+    } else {
+        a.params
+            .iter()
+            .map(|s| {
+                let v: Vec<f64> = s
+                    .split(',')
+                    .map(|x| x.trim().parse::<f64>())
+                    .collect::<Result<_, _>>()
+                    .with_context(|| format!("--params '{s}'"))?;
+                let [t, th, ph] = v[..] else {
+                    bail!("--params '{s}': expected t,theta,phi")
+                };
+                dec.check_range([t, th, ph])?;
+                Ok([t, th, ph])
+            })
+            .collect::<Result<_>>()?
+    };
+    let mut times: Vec<f64> = params.iter().map(|p| p[0]).collect();
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    let views: Vec<View> = params
+        .iter()
+        .map(|p| View {
+            step: times.iter().position(|&t| t == p[0]).unwrap_or(0),
+            time: p[0],
+            theta: p[1],
+            phi: p[2],
+        })
+        .collect();
+    let unseen = params.iter().filter(|p| !dec.on_grid(**p)).count();
+    let meta = json!({
+        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
+        "decoded_from": a.model.display().to_string(),
+        "image_size": [dec.header.width, dec.header.height],
+        "background": dec.header.background,
+        "mask": "alpha channel: predicted mask > 0.5 (NeRVI) or non-background pixels (NeRV)",
+        "unseen_parameters": unseen,
+    });
+    let mut w = DbWriter::create(&a.output, &meta, false, a.overwrite)?;
+    w.prepare(&views)?;
+    let pb = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(views.len() as u64)
+    };
+    let t0 = Instant::now();
+    let mut decode_s = 0.0;
+    for chunk in views.chunks(a.batch.max(1) * 4) {
+        let p: Vec<[f64; 3]> = chunk.iter().map(|v| [v.time, v.theta, v.phi]).collect();
+        let td = Instant::now();
+        let imgs = dec.decode(&p, a.batch)?;
+        decode_s += td.elapsed().as_secs_f64();
+        for (v, im) in chunk.iter().zip(&imgs) {
+            w.write(v, im)?;
+            w.push(*v);
+        }
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
+    w.finish()?;
+    println!(
+        "decoded {} images ({} at unseen parameters) to {} in {:.1} s ({:.1} images/s decoding)",
+        views.len(),
+        unseen,
+        a.output.display(),
+        t0.elapsed().as_secs_f64(),
+        views.len() as f64 / decode_s.max(1e-9)
+    );
+    Ok((views.len(), decode_s))
+}
