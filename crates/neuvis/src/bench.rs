@@ -18,6 +18,60 @@ pub enum BenchCmd {
     /// Images per second of the metrics on a rendered collection, next to the Python reference
     /// implementations (scikit-image, pytorch-msssim, flip-evaluator) on the same images.
     Metrics(MetricsBenchArgs),
+    /// Milliseconds per NeRVI training step in neuvis (burn, flex CPU backend) next to the same
+    /// network, loss and optimizer in PyTorch on the CPU with the same thread count.
+    Train(TrainBenchArgs),
+    /// Decoded images per second at a given size (target: ≥ 100 images/s at 256² on 2 cores).
+    Decode(DecodeBenchArgs),
+}
+
+/// Options of `neuvis bench decode`.
+#[derive(Args, Debug)]
+pub struct DecodeBenchArgs {
+    /// Image edge length.
+    #[arg(long, default_value_t = 256)]
+    pub size: usize,
+    /// Network width s (c1 = C0 = c2 = s); default: the width `--ratio 500` picks for 800 views.
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Images to decode.
+    #[arg(long, default_value_t = 160)]
+    pub images: usize,
+}
+
+/// Options of `neuvis bench train`.
+#[derive(Args, Debug)]
+pub struct TrainBenchArgs {
+    /// Image edge length.
+    #[arg(long, default_value_t = 128)]
+    pub size: usize,
+    /// MLP width c1.
+    #[arg(long, default_value_t = 128)]
+    pub c1: usize,
+    /// Channels at the start grid C0.
+    #[arg(long, default_value_t = 256)]
+    pub c0: usize,
+    /// First upscale block channels c2.
+    #[arg(long, default_value_t = 256)]
+    pub c2: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Timed steps (after 2 warm-up steps).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// The PyTorch baseline script.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/torch_train.py"))]
+    pub script: PathBuf,
+    /// Python with torch (Debian python3-torch).
+    #[arg(long, default_value = "/usr/bin/python3")]
+    pub python: String,
+    /// Skip the PyTorch baseline.
+    #[arg(long)]
+    pub no_torch: bool,
 }
 
 /// Options of `neuvis bench metrics`.
@@ -77,6 +131,8 @@ pub fn run(b: &BenchCmd) -> Result<()> {
     match b {
         BenchCmd::Render(a) => render_bench(a),
         BenchCmd::Metrics(a) => metrics_bench(a),
+        BenchCmd::Train(a) => train_bench(a),
+        BenchCmd::Decode(a) => decode_bench(a),
     }
 }
 
@@ -364,5 +420,121 @@ fn metrics_bench(a: &MetricsBenchArgs) -> Result<()> {
             None => println!("| {name} | {ms:.2} | – | {what} | – |"),
         }
     }
+    Ok(())
+}
+
+fn train_bench(a: &TrainBenchArgs) -> Result<()> {
+    use burn::optim::{AdamConfig, GradientsParams};
+    use burn::prelude::{Device, Tensor};
+    use neuvis_nn::{Arch, NerviNet, NetConfig};
+    let cfg = NetConfig::for_image(Arch::Nervi, a.size, a.size, a.c1, a.c0, a.c2)?;
+    let threads = rayon::current_num_threads();
+    let device = Device::flex().autodiff();
+    let mut net = NerviNet::new(&cfg, 0, &device);
+    let mut optim = AdamConfig::new().init();
+    let mut rng = neuvis_volume::procedural::SplitMix64(1);
+    let mut rand = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(0.0, 1.0) as f32).collect() };
+    let (b, s) = (a.batch, a.size);
+    let x = Tensor::<1>::from_floats(rand(b * cfg.pe_dim()).as_slice(), &device).reshape([b, cfg.pe_dim()]) * 2.0 - 1.0;
+    let img = Tensor::<1>::from_floats(rand(b * 3 * s * s).as_slice(), &device).reshape([b, 3, s, s]);
+    let mask: Vec<f32> = rand(b * s * s).into_iter().map(|v| if v > 0.5 { 1.0 } else { 0.0 }).collect();
+    let mask = Tensor::<1>::from_floats(mask.as_slice(), &device).reshape([b, 1, s, s]);
+    let mut ms = Vec::new();
+    for step in 0..a.steps + 2 {
+        let t0 = Instant::now();
+        let out = net.forward(x.clone());
+        let (l, _) = neuvis_codec::train::loss(out, img.clone(), mask.clone(), Arch::Nervi, 0.7);
+        let grads = GradientsParams::from_grads(l.backward(), &net);
+        net = optim.step(1e-4, net, grads);
+        let _ = l.into_scalar::<f32>();
+        if step >= 2 {
+            ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let ours = median(&mut ms);
+    let torch = if a.no_torch {
+        None
+    } else {
+        let tmp = tempfile::tempdir()?;
+        let job = tmp.path().join("job.json");
+        std::fs::write(
+            &job,
+            serde_json::to_vec(&json!({"size": s, "c1": a.c1, "c0": a.c0, "c2": a.c2, "factors": cfg.factors, "h0": cfg.h0, "w0": cfg.w0, "batch": b, "steps": a.steps, "threads": threads}))?,
+        )?;
+        match std::process::Command::new(&a.python).arg(&a.script).arg(&job).output() {
+            Ok(o) if o.status.success() => {
+                let t = String::from_utf8_lossy(&o.stdout);
+                let v: Option<serde_json::Value> = t.lines().rev().find(|l| l.starts_with('{')).and_then(|l| serde_json::from_str(l).ok());
+                v.map(|v| {
+                    let mut m: Vec<f64> = v["ms"].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default();
+                    (median(&mut m), v["torch"].as_str().unwrap_or("?").to_string(), v["params"].as_u64().unwrap_or(0))
+                })
+            }
+            Ok(o) => {
+                println!("PyTorch script failed: {}", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or(""));
+                None
+            }
+            Err(e) => {
+                println!("PyTorch script not run: {e}");
+                None
+            }
+        }
+    };
+    println!(
+        "\ntrain-step benchmark: NeRVI c1={} C0={} at {}x{}, c2={}, upscale {:?} to {s}², batch {b}, {} parameters, {threads} threads, median of {} steps\n",
+        a.c1, a.c0, cfg.w0, cfg.h0, a.c2, cfg.factors, cfg.param_count(), a.steps
+    );
+    println!("| framework | ms/step | neuvis / PyTorch |");
+    println!("|---|---:|---:|");
+    match torch {
+        Some((t, ver, params)) => {
+            println!("| neuvis (burn 0.22.1, flex) | {ours:.1} | {:.2} |", ours / t);
+            println!("| PyTorch {ver} CPU ({params} parameters) | {t:.1} | 1.00 |");
+        }
+        None => println!("| neuvis (burn 0.22.1, flex) | {ours:.1} | – |"),
+    }
+    Ok(())
+}
+
+fn decode_bench(a: &DecodeBenchArgs) -> Result<()> {
+    use neuvis_codec::codec::{size_for_target, Decoder};
+    use neuvis_codec::container::{Grid, Header, ParamSpace};
+    use neuvis_nn::{Arch, NerviNet, NetConfig};
+    let raw = 800.0 * (a.size * a.size * 3) as f64;
+    let cfg = match a.width {
+        Some(s) => NetConfig::for_image(Arch::Nervi, a.size, a.size, s, s, s)?,
+        None => size_for_target(Arch::Nervi, a.size, a.size, 9, raw / 500.0, 2000)?,
+    };
+    let device = burn::prelude::Device::flex();
+    let net = NerviNet::new(&cfg, 0, &device);
+    let params: Vec<[f64; 3]> = (0..a.images).map(|i| [0.0, (i * 7 % 180) as f64, (i * 13 % 360) as f64]).collect();
+    let header = Header {
+        net: cfg.clone(),
+        width: a.size,
+        height: a.size,
+        background: [255; 3],
+        params: ParamSpace { time: [0.0, 0.0], theta: [0.0, 180.0], phi: [0.0, 360.0] },
+        grid: Grid::from_params(&params),
+        bits: 9,
+        tensors: vec![],
+        raw_bytes: 0,
+        source: json!({}),
+    };
+    let dec = Decoder::from_net(header, net, &device);
+    dec.decode(&params[..a.batch.min(params.len())], a.batch)?; // warm-up
+    let t0 = Instant::now();
+    let imgs = dec.decode(&params, a.batch)?;
+    let s = t0.elapsed().as_secs_f64();
+    println!(
+        "\ndecode benchmark: NeRVI width {} ({} parameters, ≈ ratio 500 for 800 views), {}² images, batch {}, {} threads\n",
+        cfg.c1,
+        cfg.param_count(),
+        a.size,
+        a.batch,
+        rayon::current_num_threads()
+    );
+    println!("| images | seconds | images/s | target |");
+    println!("|---:|---:|---:|---:|");
+    println!("| {} | {s:.2} | {:.1} | ≥ 100 |", imgs.len(), imgs.len() as f64 / s);
     Ok(())
 }
