@@ -122,7 +122,7 @@ pub fn upscale_plan(width: usize, height: usize) -> Result<(usize, usize, Vec<us
 
 impl NetConfig {
     /// A network for `width × height` images with MLP width `c1`, reshaped channels `c0` and first
-    /// upscale channels `c2`; the rest at the paper's values (L = 4, c = 2, ω₀ = 30, floor 8).
+    /// upscale channels `c2`; the rest at the paper's values (L = 4, c = 2, ω₀ = 30), channel floor min(8, c2).
     pub fn for_image(
         arch: Arch,
         width: usize,
@@ -144,7 +144,7 @@ impl NetConfig {
             c1,
             c0,
             c2,
-            c_min: 8,
+            c_min: 8.min(c2),
             h0,
             w0,
             factors,

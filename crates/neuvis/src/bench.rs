@@ -437,7 +437,10 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
     let (b, s) = (a.batch, a.size);
     let x = Tensor::<1>::from_floats(rand(b * cfg.pe_dim()).as_slice(), &device).reshape([b, cfg.pe_dim()]) * 2.0 - 1.0;
     let img = Tensor::<1>::from_floats(rand(b * 3 * s * s).as_slice(), &device).reshape([b, 3, s, s]);
-    let mask: Vec<f32> = rand(b * s * s).into_iter().map(|v| if v > 0.5 { 1.0 } else { 0.0 }).collect();
+    let mask: Vec<f32> = rand(b * s * s)
+        .into_iter()
+        .map(|v| if v > 0.5 { 1.0 } else { 0.0 })
+        .collect();
     let mask = Tensor::<1>::from_floats(mask.as_slice(), &device).reshape([b, 1, s, s]);
     let mut ms = Vec::new();
     for step in 0..a.steps + 2 {
@@ -459,19 +462,35 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
         let job = tmp.path().join("job.json");
         std::fs::write(
             &job,
-            serde_json::to_vec(&json!({"size": s, "c1": a.c1, "c0": a.c0, "c2": a.c2, "factors": cfg.factors, "h0": cfg.h0, "w0": cfg.w0, "batch": b, "steps": a.steps, "threads": threads}))?,
+            serde_json::to_vec(
+                &json!({"size": s, "c1": a.c1, "c0": a.c0, "c2": a.c2, "factors": cfg.factors, "h0": cfg.h0, "w0": cfg.w0, "batch": b, "steps": a.steps, "threads": threads}),
+            )?,
         )?;
         match std::process::Command::new(&a.python).arg(&a.script).arg(&job).output() {
             Ok(o) if o.status.success() => {
                 let t = String::from_utf8_lossy(&o.stdout);
-                let v: Option<serde_json::Value> = t.lines().rev().find(|l| l.starts_with('{')).and_then(|l| serde_json::from_str(l).ok());
+                let v: Option<serde_json::Value> = t
+                    .lines()
+                    .rev()
+                    .find(|l| l.starts_with('{'))
+                    .and_then(|l| serde_json::from_str(l).ok());
                 v.map(|v| {
-                    let mut m: Vec<f64> = v["ms"].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default();
-                    (median(&mut m), v["torch"].as_str().unwrap_or("?").to_string(), v["params"].as_u64().unwrap_or(0))
+                    let mut m: Vec<f64> = v["ms"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                        .unwrap_or_default();
+                    (
+                        median(&mut m),
+                        v["torch"].as_str().unwrap_or("?").to_string(),
+                        v["params"].as_u64().unwrap_or(0),
+                    )
                 })
             }
             Ok(o) => {
-                println!("PyTorch script failed: {}", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or(""));
+                println!(
+                    "PyTorch script failed: {}",
+                    String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
+                );
                 None
             }
             Err(e) => {
@@ -507,13 +526,19 @@ fn decode_bench(a: &DecodeBenchArgs) -> Result<()> {
     };
     let device = burn::prelude::Device::flex();
     let net = NerviNet::new(&cfg, 0, &device);
-    let params: Vec<[f64; 3]> = (0..a.images).map(|i| [0.0, (i * 7 % 180) as f64, (i * 13 % 360) as f64]).collect();
+    let params: Vec<[f64; 3]> = (0..a.images)
+        .map(|i| [0.0, (i * 7 % 180) as f64, (i * 13 % 360) as f64])
+        .collect();
     let header = Header {
         net: cfg.clone(),
         width: a.size,
         height: a.size,
         background: [255; 3],
-        params: ParamSpace { time: [0.0, 0.0], theta: [0.0, 180.0], phi: [0.0, 360.0] },
+        params: ParamSpace {
+            time: [0.0, 0.0],
+            theta: [0.0, 180.0],
+            phi: [0.0, 360.0],
+        },
         grid: Grid::from_params(&params),
         bits: 9,
         tensors: vec![],
