@@ -317,6 +317,40 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
             })
             .collect::<Result<_>>()?
     };
+    let unseen = params.iter().filter(|p| !dec.on_grid(**p)).count();
+    let meta = json!({
+        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
+        "decoded_from": a.model.display().to_string(),
+        "image_size": [dec.header.width, dec.header.height],
+        "background": dec.header.background,
+        "mask": "alpha channel: predicted mask > 0.5 (NeRVI) or non-background pixels (NeRV)",
+        "unseen_parameters": unseen,
+    });
+    let t0 = Instant::now();
+    let decode_s = decode_to_db(&dec, &params, &a.output, &meta, a.overwrite, a.batch, a.quiet)?;
+    let views_len = params.len();
+    println!(
+        "decoded {} images ({} at unseen parameters) to {} in {:.1} s ({:.1} images/s decoding)",
+        views_len,
+        unseen,
+        a.output.display(),
+        t0.elapsed().as_secs_f64(),
+        views_len as f64 / decode_s.max(1e-9)
+    );
+    Ok((views_len, decode_s))
+}
+
+/// Decodes `params` into a new Cinema database at `out` (time steps numbered by sorted distinct
+/// time); returns the seconds spent in the network.
+pub fn decode_to_db(
+    dec: &Decoder,
+    params: &[[f64; 3]],
+    out: &Path,
+    meta: &serde_json::Value,
+    overwrite: bool,
+    batch: usize,
+    quiet: bool,
+) -> Result<f64> {
     let mut times: Vec<f64> = params.iter().map(|p| p[0]).collect();
     times.sort_by(f64::total_cmp);
     times.dedup();
@@ -329,28 +363,18 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
             phi: p[2],
         })
         .collect();
-    let unseen = params.iter().filter(|p| !dec.on_grid(**p)).count();
-    let meta = json!({
-        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
-        "decoded_from": a.model.display().to_string(),
-        "image_size": [dec.header.width, dec.header.height],
-        "background": dec.header.background,
-        "mask": "alpha channel: predicted mask > 0.5 (NeRVI) or non-background pixels (NeRV)",
-        "unseen_parameters": unseen,
-    });
-    let mut w = DbWriter::create(&a.output, &meta, false, a.overwrite)?;
+    let mut w = DbWriter::create(out, meta, false, overwrite)?;
     w.prepare(&views)?;
-    let pb = if a.quiet {
+    let pb = if quiet {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(views.len() as u64)
     };
-    let t0 = Instant::now();
     let mut decode_s = 0.0;
-    for chunk in views.chunks(a.batch.max(1) * 4) {
+    for chunk in views.chunks(batch.max(1) * 4) {
         let p: Vec<[f64; 3]> = chunk.iter().map(|v| [v.time, v.theta, v.phi]).collect();
         let td = Instant::now();
-        let imgs = dec.decode(&p, a.batch)?;
+        let imgs = dec.decode(&p, batch)?;
         decode_s += td.elapsed().as_secs_f64();
         for (v, im) in chunk.iter().zip(&imgs) {
             w.write(v, im)?;
@@ -360,13 +384,5 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
     }
     pb.finish_and_clear();
     w.finish()?;
-    println!(
-        "decoded {} images ({} at unseen parameters) to {} in {:.1} s ({:.1} images/s decoding)",
-        views.len(),
-        unseen,
-        a.output.display(),
-        t0.elapsed().as_secs_f64(),
-        views.len() as f64 / decode_s.max(1e-9)
-    );
-    Ok((views.len(), decode_s))
+    Ok(decode_s)
 }

@@ -43,36 +43,9 @@ fn decode_like(model: &Path, db: &CinemaDb, dir: &Path) -> Result<(CinemaDb, u64
     let dec = neuvis_codec::Decoder::new(&file, &neuvis_nn::device::device("cpu").map_err(anyhow::Error::msg)?)?;
     let params: Vec<[f64; 3]> = db.entries.iter().map(|e| [e.time, e.theta, e.phi]).collect();
     let out = dir.join("decoded.cdb");
-    let mut times: Vec<f64> = params.iter().map(|p| p[0]).collect();
-    times.sort_by(f64::total_cmp);
-    times.dedup();
-    let views: Vec<neuvis_collection::View> = params
-        .iter()
-        .map(|p| neuvis_collection::View {
-            step: times.iter().position(|&t| t == p[0]).unwrap_or(0),
-            time: p[0],
-            theta: p[1],
-            phi: p[2],
-        })
-        .collect();
-    let mut w = neuvis_collection::DbWriter::create(
-        &out,
-        &serde_json::json!({"decoded_from": model.display().to_string()}),
-        false,
-        false,
-    )?;
-    w.prepare(&views)?;
-    for chunk in views.chunks(64) {
-        let p: Vec<[f64; 3]> = chunk.iter().map(|v| [v.time, v.theta, v.phi]).collect();
-        let imgs = dec
-            .decode(&p, 16)
-            .with_context(|| format!("decoding {}", model.display()))?;
-        for (v, im) in chunk.iter().zip(&imgs) {
-            w.write(v, im)?;
-            w.push(*v);
-        }
-    }
-    w.finish()?;
+    let meta = serde_json::json!({"decoded_from": model.display().to_string()});
+    crate::codec_cmd::decode_to_db(&dec, &params, &out, &meta, false, 16, true)
+        .with_context(|| format!("decoding {}", model.display()))?;
     let size = std::fs::metadata(model).map(|m| m.len()).unwrap_or(0);
     Ok((CinemaDb::open(&out)?, size, file.header.raw_bytes))
 }
