@@ -1,4 +1,7 @@
 //! Quick training experiment: `cargo run --release -p neuvis-codec --example quick -- DB.cdb c1 c0 c2 epochs lr batch`
+//!
+//! Environment overrides for hyper-parameter searches: `NERV=1` (NeRV baseline), `OMEGA=ω₀`,
+//! `FACTORS=2,2,2,2` (upscale plan; the start grid follows), `WARMUP=fraction`, `SEED=n`.
 use burn::prelude::Device;
 use neuvis_codec::train::{train, TrainOptions};
 use neuvis_codec::Dataset;
@@ -15,22 +18,39 @@ fn main() {
     } else {
         Arch::Nervi
     };
-    let net = NetConfig::for_image(arch, data.width, data.height, p(1), p(2), p(3)).unwrap();
+    let mut net = NetConfig::for_image(arch, data.width, data.height, p(1), p(2), p(3)).unwrap();
+    let env = |k: &str| std::env::var(k).ok();
+    if let Some(w) = env("OMEGA") {
+        net.omega0 = w.parse().unwrap();
+    }
+    if let Some(f) = env("FACTORS") {
+        net.factors = f.split(',').map(|x| x.parse().unwrap()).collect();
+        let prod: usize = net.factors.iter().product();
+        assert!(
+            data.width.is_multiple_of(prod) && data.height.is_multiple_of(prod),
+            "factors do not divide the size"
+        );
+        net.h0 = data.height / prod;
+        net.w0 = data.width / prod;
+    }
     println!(
-        "{} images {}x{}, params {}, factors {:?}",
+        "{} images {}x{}, params {}, start {}x{}, factors {:?}, omega0 {}",
         data.len(),
         data.width,
         data.height,
         net.param_count(),
-        net.factors
+        net.w0,
+        net.h0,
+        net.factors,
+        net.omega0
     );
     let opts = TrainOptions {
         net,
         epochs: p(4),
         lr: a[5].parse().unwrap(),
-        warmup: 0.2,
+        warmup: env("WARMUP").map_or(0.2, |w| w.parse().unwrap()),
         batch: p(6),
-        seed: 1,
+        seed: env("SEED").map_or(1, |w| w.parse().unwrap()),
         alpha: 0.7,
     };
     let t0 = Instant::now();

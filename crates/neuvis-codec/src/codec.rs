@@ -1,6 +1,7 @@
 //! From a trained network to a `.nrvi` file and back to images.
 
 use crate::container::{Header, Nrvi, TensorInfo};
+use crate::cpu::CpuNet;
 use crate::dataset::{encode_params, Dataset};
 use crate::quant::{dequantize, quantize};
 use crate::weights::{collect, load, FlatTensor};
@@ -75,28 +76,64 @@ pub fn dequantized(file: &Nrvi) -> Vec<FlatTensor> {
 pub struct Decoder {
     /// The container's header.
     pub header: Header,
-    net: NerviNet,
-    device: Device,
+    engine: Engine,
+}
+
+/// Where the forward pass runs: the direct CPU engine ([`crate::cpu`]) on the CPU device, burn on
+/// the others (GPUs).
+enum Engine {
+    Cpu(CpuNet),
+    Burn { net: NerviNet, device: Device },
 }
 
 impl Decoder {
-    /// Builds the network of `file` with its dequantized weights on `device`.
+    /// Builds the network of `file` with its dequantized weights for `device`.
     pub fn new(file: &Nrvi, device: &Device) -> Result<Decoder, CodecError> {
-        let net = NerviNet::new(&file.header.net, 0, device);
-        let net = load(net, &dequantized(file), device).map_err(CodecError::Format)?;
+        let tensors = dequantized(file);
+        let engine = if *device == Device::flex() {
+            Engine::Cpu(CpuNet::new(&file.header.net, &tensors).map_err(CodecError::Format)?)
+        } else {
+            let net = NerviNet::new(&file.header.net, 0, device);
+            let net = load(net, &tensors, device).map_err(CodecError::Format)?;
+            Engine::Burn {
+                net,
+                device: device.clone(),
+            }
+        };
         Ok(Decoder {
             header: file.header.clone(),
-            net,
-            device: device.clone(),
+            engine,
         })
     }
 
     /// Wraps an in-memory network (e.g. straight after training).
-    pub fn from_net(header: Header, net: NerviNet, device: &Device) -> Decoder {
+    pub fn from_net(header: Header, net: NerviNet, device: &Device) -> Result<Decoder, CodecError> {
+        let engine = if *device == Device::flex() {
+            Engine::Cpu(CpuNet::new(&header.net, &collect(&net)).map_err(CodecError::Format)?)
+        } else {
+            Engine::Burn {
+                net,
+                device: device.clone(),
+            }
+        };
+        Ok(Decoder { header, engine })
+    }
+
+    /// Forces burn's forward pass on `device` (the reference the CPU engine is tested against).
+    pub fn with_burn(file: &Nrvi, device: &Device) -> Result<Decoder, CodecError> {
+        let net = NerviNet::new(&file.header.net, 0, device);
+        let net = load(net, &dequantized(file), device).map_err(CodecError::Format)?;
+        Ok(Decoder::burn_reference(file.header.clone(), net, device))
+    }
+
+    /// Wraps an in-memory network, always decoding with burn's forward pass on `device`.
+    pub fn burn_reference(header: Header, net: NerviNet, device: &Device) -> Decoder {
         Decoder {
             header,
-            net,
-            device: device.clone(),
+            engine: Engine::Burn {
+                net,
+                device: device.clone(),
+            },
         }
     }
 
@@ -130,69 +167,73 @@ impl Decoder {
         Ok(())
     }
 
-    /// Decodes images for `params` (in batches of `batch`): the composited image over the background
+    /// Decodes images for `params` (in batches of `batch` on burn devices; one image per thread on the CPU): the composited image over the background
     /// and the mask (NeRVI: predicted mask > 0.5; NeRV: pixels that differ from the background).
     pub fn decode(&self, params: &[[f64; 3]], batch: usize) -> Result<Vec<MaskedImage>, CodecError> {
+        use rayon::prelude::*;
+        for p in params {
+            self.check_range(*p)?;
+        }
         let h = &self.header;
         let net = &h.net;
-        let (w, hh) = (h.width, h.height);
-        let hw = w * hh;
-        let bg = h.background.map(|c| c as f32 / 255.0);
-        let mut out = Vec::with_capacity(params.len());
-        for chunk in params.chunks(batch.max(1)) {
-            for p in chunk {
-                self.check_range(*p)?;
-            }
-            let mut x = Vec::with_capacity(chunk.len() * net.pe_dim());
-            for p in chunk {
-                let mut q = *p;
-                q[2] = q[2].rem_euclid(360.0);
-                x.extend(encode_params(&h.params, q, net.pe_base, net.pe_levels));
-            }
-            let xt = Tensor::<1>::from_floats(x.as_slice(), &self.device).reshape([chunk.len(), net.pe_dim()]);
-            let (img, mask) = self.net.infer(xt, bg);
-            let img = img
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .map_err(|e| CodecError::Format(format!("{e:?}")))?;
-            let mask = match mask {
-                Some(m) => Some(
-                    m.into_data()
+        let encode = |p: &[f64; 3]| {
+            let mut q = *p;
+            q[2] = q[2].rem_euclid(360.0);
+            encode_params(&h.params, q, net.pe_base, net.pe_levels)
+        };
+        let hw = h.width * h.height;
+        match &self.engine {
+            Engine::Cpu(cpu) => params
+                .par_iter()
+                .map(|p| {
+                    let out = cpu.forward(&encode(p));
+                    self.to_image(&out[..3 * hw], (out.len() == 4 * hw).then(|| &out[3 * hw..]))
+                })
+                .collect(),
+            Engine::Burn { net: bnet, device } => {
+                let mut out = Vec::with_capacity(params.len());
+                for chunk in params.chunks(batch.max(1)) {
+                    let x: Vec<f32> = chunk.iter().flat_map(&encode).collect();
+                    let xt = Tensor::<1>::from_floats(x.as_slice(), device).reshape([chunk.len(), net.pe_dim()]);
+                    let y = bnet
+                        .forward(xt)
+                        .into_data()
                         .convert::<f32>()
                         .try_to_vec::<f32>()
-                        .map_err(|e| CodecError::Format(format!("{e:?}")))?,
-                ),
-                None => None,
-            };
-            for b in 0..chunk.len() {
-                let mut rgb = vec![0u8; hw * 3];
-                let mut m = vec![0u8; hw];
-                for p in 0..hw {
-                    for c in 0..3 {
-                        rgb[3 * p + c] = (img[(b * 3 + c) * hw + p].clamp(0.0, 1.0) * 255.0).round() as u8;
+                        .map_err(|e| CodecError::Format(format!("{e:?}")))?;
+                    let c = net.out_channels();
+                    for b in 0..chunk.len() {
+                        let one = &y[b * c * hw..(b + 1) * c * hw];
+                        out.push(self.to_image(&one[..3 * hw], (c == 4).then(|| &one[3 * hw..]))?);
                     }
-                    m[p] = match &mask {
-                        Some(mv) => {
-                            if mv[b * hw + p] > 0.5 {
-                                255
-                            } else {
-                                0
-                            }
-                        }
-                        None => {
-                            if (0..3).any(|c| rgb[3 * p + c].abs_diff(h.background[c]) > 2) {
-                                255
-                            } else {
-                                0
-                            }
-                        }
-                    };
                 }
-                out.push(MaskedImage::new(w, hh, rgb, m).map_err(|e| CodecError::Format(e.to_string()))?);
+                Ok(out)
             }
         }
-        Ok(out)
+    }
+
+    /// Composites the network output (RGB planes `f`, mask plane `m̂` for NeRVI) into an image:
+    /// `M̂ ⊙ f + (1 − M̂) ⊙ background`, mask `M̂ > 0.5`; NeRV: `f`, mask where it differs from the
+    /// background by more than 2 levels.
+    fn to_image(&self, f: &[f32], m: Option<&[f32]>) -> Result<MaskedImage, CodecError> {
+        let h = &self.header;
+        let hw = h.width * h.height;
+        let bg = h.background.map(|c| c as f32 / 255.0);
+        let mut rgb = vec![0u8; hw * 3];
+        let mut mask = vec![0u8; hw];
+        for p in 0..hw {
+            let a = m.map_or(1.0, |m| m[p]);
+            for c in 0..3 {
+                let v = a * f[c * hw + p] + (1.0 - a) * bg[c];
+                rgb[3 * p + c] = (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8 // round half up; v ≥ 0;
+            }
+            let on = match m {
+                Some(m) => m[p] > 0.5,
+                None => (0..3).any(|c| rgb[3 * p + c].abs_diff(h.background[c]) > 2),
+            };
+            mask[p] = if on { 255 } else { 0 };
+        }
+        MaskedImage::new(h.width, h.height, rgb, mask).map_err(|e| CodecError::Format(e.to_string()))
     }
 }
 

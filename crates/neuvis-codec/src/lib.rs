@@ -15,6 +15,7 @@
 
 pub mod codec;
 pub mod container;
+pub mod cpu;
 pub mod dataset;
 pub mod huffman;
 pub mod quant;

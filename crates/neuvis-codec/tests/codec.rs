@@ -93,9 +93,23 @@ fn learns_well_above_the_mean_image_and_survives_the_container() {
     // bit-exact against the in-memory quantized model
     let in_mem = load(NerviNet::new(&opts(1).net, 99, &device), &dequantized(&file), &device).unwrap();
     let same = Decoder::from_net(file.header.clone(), in_mem, &device)
+        .unwrap()
         .decode(&data.params, 16)
         .unwrap();
     assert_eq!(same, imgs);
+    // the direct CPU engine agrees with burn's forward pass (the reference): rounding to 8 bits
+    // may differ by one level where the two float summation orders straddle a half level
+    let burn = Decoder::with_burn(&parsed, &device)
+        .unwrap()
+        .decode(&data.params, 5)
+        .unwrap();
+    let (mut max_diff, mut mask_diff) = (0u8, 0usize);
+    for (a, b) in burn.iter().zip(&imgs) {
+        max_diff = max_diff.max(a.rgb().iter().zip(b.rgb()).map(|(x, y)| x.abs_diff(*y)).max().unwrap());
+        mask_diff += a.mask().iter().zip(b.mask()).filter(|(x, y)| x != y).count();
+    }
+    assert!(max_diff <= 1, "CPU engine vs burn: {max_diff} levels");
+    assert!(mask_diff <= n * 32 * 32 / 1000, "{mask_diff} mask pixels differ");
     // the file is much smaller than the raw images only for real collections; here just check accounting
     assert_eq!(file.header.raw_bytes, (n * 32 * 32 * 3) as u64);
     // quantized weights are within half a step of the trained ones

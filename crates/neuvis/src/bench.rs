@@ -545,21 +545,27 @@ fn decode_bench(a: &DecodeBenchArgs) -> Result<()> {
         raw_bytes: 0,
         source: json!({}),
     };
-    let dec = Decoder::from_net(header, net, &device);
-    dec.decode(&params[..a.batch.min(params.len())], a.batch)?; // warm-up
-    let t0 = Instant::now();
-    let imgs = dec.decode(&params, a.batch)?;
-    let s = t0.elapsed().as_secs_f64();
+    let burn_dec = Decoder::burn_reference(header.clone(), net.clone(), &device);
+    let dec = Decoder::from_net(header, net, &device)?;
+    let mut rows = Vec::new();
+    for (name, d) in [("neuvis CPU engine", &dec), ("burn-flex forward (baseline)", &burn_dec)] {
+        d.decode(&params[..a.batch.min(params.len())], a.batch)?; // warm-up
+        let t0 = Instant::now();
+        let imgs = d.decode(&params, a.batch)?;
+        rows.push((name, imgs.len(), t0.elapsed().as_secs_f64()));
+    }
     println!(
-        "\ndecode benchmark: NeRVI width {} ({} parameters, ≈ ratio 500 for 800 views), {}² images, batch {}, {} threads\n",
+        "\ndecode benchmark: NeRVI width {} ({} parameters, ≈ ratio 500 for 800 views), {}² images, burn batch {}, {} threads\n",
         cfg.c1,
         cfg.param_count(),
         a.size,
         a.batch,
         rayon::current_num_threads()
     );
-    println!("| images | seconds | images/s | target |");
-    println!("|---:|---:|---:|---:|");
-    println!("| {} | {s:.2} | {:.1} | ≥ 100 |", imgs.len(), imgs.len() as f64 / s);
+    println!("| engine | images | seconds | images/s | target |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, n, s) in rows {
+        println!("| {name} | {n} | {s:.2} | {:.1} | ≥ 100 |", n as f64 / s);
+    }
     Ok(())
 }
