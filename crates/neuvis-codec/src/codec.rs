@@ -8,7 +8,7 @@ use crate::weights::{collect, load, FlatTensor};
 use crate::CodecError;
 use burn::prelude::*;
 use neuvis_collection::MaskedImage;
-use neuvis_nn::{Arch, NerviNet, NetConfig};
+use neuvis_nn::{Arch, NerviNet, NetConfig, Plan};
 
 /// Quantizes every tensor of `net` to `bits` and assembles the container.
 pub fn build_container(
@@ -244,9 +244,9 @@ pub fn predicted_bytes(cfg: &NetConfig, bits: u32, header_bytes: usize) -> f64 {
     cfg.param_count() as f64 * bits as f64 / 8.0 * 0.95 + header_bytes as f64
 }
 
-/// Picks widths for a target file size: `c1 = c0 = c2 = s` (MLP width, reshaped channels and first
-/// upscale channels equal), the largest `s` whose predicted size fits `target_bytes`. Errors when
-/// even `s = 4` is too large.
+/// Picks widths for a target file size: `c1 = c2 = s` (MLP width and first upscale channels) and
+/// `C0 = s` for the paper plan or `⌈s/2⌉` for a start-grid plan, the largest `s` whose predicted
+/// size fits `target_bytes`. Errors when even `s = 4` is too large.
 pub fn size_for_target(
     arch: Arch,
     width: usize,
@@ -254,10 +254,17 @@ pub fn size_for_target(
     bits: u32,
     target_bytes: f64,
     header_bytes: usize,
+    plan: Plan,
 ) -> Result<NetConfig, CodecError> {
     let mut best = None;
+    let make = |s: usize| {
+        // Table 1's widths for the paper plan; with a larger start grid the reshaped MLP output
+        // C0·h0·w0 grows with the grid, so C0 = ⌈s/2⌉ keeps the MLP from taking most of the budget
+        let c0 = if plan == Plan::Paper { s } else { s.div_ceil(2) };
+        NetConfig::for_image_plan(arch, width, height, s, c0, s, plan).map_err(|e| CodecError::Input(e.to_string()))
+    };
     for s in 4..=2048 {
-        let cfg = NetConfig::for_image(arch, width, height, s, s, s).map_err(|e| CodecError::Input(e.to_string()))?;
+        let cfg = make(s)?;
         if predicted_bytes(&cfg, bits, header_bytes) <= target_bytes {
             best = Some(cfg);
         } else {
@@ -268,9 +275,7 @@ pub fn size_for_target(
         CodecError::Input(format!(
             "no network fits {:.0} bytes (the smallest needs {:.0}); ask for a lower --ratio",
             target_bytes,
-            NetConfig::for_image(arch, width, height, 4, 4, 4)
-                .map(|c| predicted_bytes(&c, bits, header_bytes))
-                .unwrap_or(0.0)
+            make(4).map(|c| predicted_bytes(&c, bits, header_bytes)).unwrap_or(0.0)
         ))
     })
 }

@@ -120,21 +120,90 @@ pub fn upscale_plan(width: usize, height: usize) -> Result<(usize, usize, Vec<us
     Ok((h0, w0, f))
 }
 
+/// How the start grid and the upscale factors are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Plan {
+    /// NeRVI's Table 1: the smallest start grid (≥ 2×2), 4s for the first two blocks
+    /// ([`upscale_plan`]).
+    Paper,
+    /// The smallest total factor that leaves a start grid of at least `n` pixels on its short side,
+    /// in steps of 2 (3 and 5 where the size needs them) ([`start_plan`]). Small networks learn
+    /// much better from an 8×8 start than from 2×2 (BENCHMARKS.md, codec section).
+    Start(usize),
+}
+
+/// Upscale factors for a start grid of at least `start` pixels on the short side: `(h0, w0,
+/// factors)` with the total factor `P` the largest 2/3/5-smooth divisor of gcd(W, H) for which
+/// `min(H, W)/P ≥ start`, split into prime steps (largest first). E.g. 64² with start 8 → 8×8,
+/// [2, 2, 2]; 1024² → 8×8, [2; 7]; 96² → 8×8, [3, 2, 2]; 192×176 → 12×11, [2, 2, 2, 2].
+pub fn start_plan(width: usize, height: usize, start: usize) -> Result<(usize, usize, Vec<usize>), ConfigError> {
+    let err = |why: String| ConfigError::Size { width, height, why };
+    if width == 0 || height == 0 || width > 16384 || height > 16384 {
+        return Err(err("sizes must be between 1 and 16384".into()));
+    }
+    let start = start.max(1);
+    let g = gcd(width, height);
+    let smooth = |mut d: usize| {
+        for p in [2, 3, 5] {
+            while d.is_multiple_of(p) {
+                d /= p;
+            }
+        }
+        d == 1
+    };
+    let p = (2..=g)
+        .rev()
+        .find(|&d| g.is_multiple_of(d) && smooth(d) && width.min(height) / d >= start)
+        .ok_or_else(|| {
+            err(format!(
+                "no upscale step of 2, 3 or 5 leaves a start grid of at least {start} pixels"
+            ))
+        })?;
+    let (h0, w0) = (height / p, width / p);
+    if h0 * w0 > 4096 {
+        return Err(err(format!("the start grid would be {w0}x{h0}")));
+    }
+    let mut rest = p;
+    let mut f = Vec::new();
+    for q in [5, 3, 2] {
+        while rest % q == 0 {
+            f.push(q);
+            rest /= q;
+        }
+    }
+    Ok((h0, w0, f))
+}
+
 impl NetConfig {
-    /// A network for `width × height` images with MLP width `c1`, reshaped channels `c0` and first
-    /// upscale channels `c2`; the rest at the paper's values (L = 4, c = 2, ω₀ = 30), channel floor min(8, c2).
-    pub fn for_image(
+    /// Like [`NetConfig::for_image`], with the start grid and factors chosen by `plan`.
+    pub fn for_image_plan(
         arch: Arch,
         width: usize,
         height: usize,
         c1: usize,
         c0: usize,
         c2: usize,
+        plan: Plan,
+    ) -> Result<Self, ConfigError> {
+        let (h0, w0, factors) = match plan {
+            Plan::Paper => upscale_plan(width, height)?,
+            Plan::Start(n) => start_plan(width, height, n)?,
+        };
+        NetConfig::from_parts(arch, c1, c0, c2, h0, w0, factors)
+    }
+
+    fn from_parts(
+        arch: Arch,
+        c1: usize,
+        c0: usize,
+        c2: usize,
+        h0: usize,
+        w0: usize,
+        factors: Vec<usize>,
     ) -> Result<Self, ConfigError> {
         if [c1, c0, c2].iter().any(|&c| c == 0 || c > 65536) {
             return Err(ConfigError::Widths { c1, c0, c2 });
         }
-        let (h0, w0, factors) = upscale_plan(width, height)?;
         Ok(NetConfig {
             arch,
             inputs: 3,
@@ -149,6 +218,19 @@ impl NetConfig {
             w0,
             factors,
         })
+    }
+
+    /// A network for `width × height` images with MLP width `c1`, reshaped channels `c0` and first
+    /// upscale channels `c2`; the rest at the paper's values (L = 4, c = 2, ω₀ = 30), channel floor min(8, c2).
+    pub fn for_image(
+        arch: Arch,
+        width: usize,
+        height: usize,
+        c1: usize,
+        c0: usize,
+        c2: usize,
+    ) -> Result<Self, ConfigError> {
+        NetConfig::for_image_plan(arch, width, height, c1, c0, c2, Plan::Paper)
     }
 
     /// Positional-encoding features: `2 · L · inputs`.

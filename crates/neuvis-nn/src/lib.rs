@@ -19,5 +19,5 @@ pub mod encoding;
 pub mod net;
 pub mod ssim;
 
-pub use config::{Arch, NetConfig};
+pub use config::{Arch, NetConfig, Plan};
 pub use net::NerviNet;

@@ -19,6 +19,23 @@ fn upscale_plans() {
 }
 
 #[test]
+fn start_plans() {
+    use neuvis_nn::config::start_plan;
+    assert_eq!(start_plan(64, 64, 8).unwrap(), (8, 8, vec![2, 2, 2]));
+    assert_eq!(start_plan(1024, 1024, 8).unwrap(), (8, 8, vec![2; 7]));
+    assert_eq!(start_plan(96, 96, 8).unwrap(), (8, 8, vec![3, 2, 2]));
+    assert_eq!(start_plan(192, 176, 8).unwrap(), (11, 12, vec![2, 2, 2, 2]));
+    assert_eq!(start_plan(20, 20, 8).unwrap(), (10, 10, vec![2]));
+    assert_eq!(start_plan(64, 64, 2).unwrap(), (2, 2, vec![2, 2, 2, 2, 2]));
+    let e = start_plan(8, 8, 8).unwrap_err().to_string();
+    assert!(e.contains("at least 8 pixels"), "{e}");
+    assert!(start_plan(97, 83, 8).is_err());
+    // the network built on a start plan produces the image size
+    let cfg = NetConfig::for_image_plan(Arch::Nervi, 96, 64, 8, 4, 8, neuvis_nn::Plan::Start(8)).unwrap();
+    assert_eq!(cfg.image_size(), (96, 64));
+}
+
+#[test]
 fn param_count_matches_burn_and_shapes_are_right() {
     let device = Device::flex();
     for (arch, w, h, c1, c0, c2) in [

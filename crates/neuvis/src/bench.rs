@@ -23,6 +23,8 @@ pub enum BenchCmd {
     Train(TrainBenchArgs),
     /// Decoded images per second at a given size (target: ≥ 100 images/s at 256² on 2 cores).
     Decode(DecodeBenchArgs),
+    /// Explorer frame latency (cold, cached) and frames/s while animating, over real HTTP.
+    Serve(crate::bench_serve::ServeBenchArgs),
 }
 
 /// Options of `neuvis bench decode`.
@@ -31,7 +33,8 @@ pub struct DecodeBenchArgs {
     /// Image edge length.
     #[arg(long, default_value_t = 256)]
     pub size: usize,
-    /// Network width s (c1 = C0 = c2 = s); default: the width `--ratio 500` picks for 800 views.
+    /// Network width s (c1 = c2 = s, C0 = ⌈s/2⌉, 8×8 start); default: the width `--ratio 500`
+    /// picks for 800 views.
     #[arg(long)]
     pub width: Option<usize>,
     /// Images per forward pass.
@@ -133,6 +136,7 @@ pub fn run(b: &BenchCmd) -> Result<()> {
         BenchCmd::Metrics(a) => metrics_bench(a),
         BenchCmd::Train(a) => train_bench(a),
         BenchCmd::Decode(a) => decode_bench(a),
+        BenchCmd::Serve(a) => crate::bench_serve::run(a),
     }
 }
 
@@ -515,36 +519,52 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn decode_bench(a: &DecodeBenchArgs) -> Result<()> {
-    use neuvis_codec::codec::{size_for_target, Decoder};
+/// A randomly initialized NeRVI network of the size `--ratio 500` picks for 800 views of
+/// `size`² (or of width `width`), with a header for the grid t = 0, θ and φ in steps of `step`°.
+pub(crate) fn synthetic_model(
+    size: usize,
+    width: Option<usize>,
+    step: usize,
+) -> Result<(neuvis_codec::container::Header, neuvis_nn::NerviNet, Vec<[f64; 3]>)> {
+    use neuvis_codec::codec::size_for_target;
     use neuvis_codec::container::{Grid, Header, ParamSpace};
-    use neuvis_nn::{Arch, NerviNet, NetConfig};
-    let raw = 800.0 * (a.size * a.size * 3) as f64;
-    let cfg = match a.width {
-        Some(s) => NetConfig::for_image(Arch::Nervi, a.size, a.size, s, s, s)?,
-        None => size_for_target(Arch::Nervi, a.size, a.size, 9, raw / 500.0, 2000)?,
+    use neuvis_nn::{Arch, NerviNet, NetConfig, Plan};
+    let raw = 800.0 * (size * size * 3) as f64;
+    let cfg = match width {
+        Some(s) => NetConfig::for_image_plan(Arch::Nervi, size, size, s, s.div_ceil(2), s, Plan::Start(8))?,
+        None => size_for_target(Arch::Nervi, size, size, 9, raw / 500.0, 2000, Plan::Start(8))?,
     };
-    let device = burn::prelude::Device::flex();
-    let net = NerviNet::new(&cfg, 0, &device);
-    let params: Vec<[f64; 3]> = (0..a.images)
-        .map(|i| [0.0, (i * 7 % 180) as f64, (i * 13 % 360) as f64])
+    let net = NerviNet::new(&cfg, 0, &burn::prelude::Device::flex());
+    let grid: Vec<[f64; 3]> = (0..=180 / step)
+        .flat_map(|i| (0..360 / step).map(move |j| [0.0, (i * step) as f64, (j * step) as f64]))
         .collect();
     let header = Header {
-        net: cfg.clone(),
-        width: a.size,
-        height: a.size,
+        net: cfg,
+        width: size,
+        height: size,
         background: [255; 3],
         params: ParamSpace {
             time: [0.0, 0.0],
             theta: [0.0, 180.0],
             phi: [0.0, 360.0],
         },
-        grid: Grid::from_params(&params),
+        grid: Grid::from_params(&grid),
         bits: 9,
         tensors: vec![],
-        raw_bytes: 0,
+        raw_bytes: (grid.len() * size * size * 3) as u64,
         source: json!({}),
     };
+    Ok((header, net, grid))
+}
+
+fn decode_bench(a: &DecodeBenchArgs) -> Result<()> {
+    use neuvis_codec::codec::Decoder;
+    let (header, net, _) = synthetic_model(a.size, a.width, 9)?;
+    let cfg = header.net.clone();
+    let device = burn::prelude::Device::flex();
+    let params: Vec<[f64; 3]> = (0..a.images)
+        .map(|i| [0.0, (i * 7 % 180) as f64, (i * 13 % 360) as f64])
+        .collect();
     let burn_dec = Decoder::burn_reference(header.clone(), net.clone(), &device);
     let dec = Decoder::from_net(header, net, &device)?;
     let mut rows = Vec::new();

@@ -7,7 +7,7 @@ use neuvis_codec::codec::{build_container, size_for_target, Decoder};
 use neuvis_codec::train::{train, Checkpointing, EpochStats, TrainOptions};
 use neuvis_codec::{Dataset, Nrvi};
 use neuvis_collection::{CinemaDb, DbWriter, View};
-use neuvis_nn::{Arch, NetConfig};
+use neuvis_nn::{Arch, NetConfig, Plan};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -38,12 +38,20 @@ pub struct CompressArgs {
     /// MLP width c1 (explicit size instead of --ratio).
     #[arg(long)]
     pub c1: Option<usize>,
-    /// Channels of the reshaped MLP output C0 (default 4·c1, as NeRVI's Table 1).
+    /// Channels of the reshaped MLP output C0 (default ⌈c1/2⌉; 4·c1 with --paper-plan, as Table 1).
     #[arg(long)]
     pub c0: Option<usize>,
-    /// Output channels of the first upscale block c2, halved per block (default 2·c1).
+    /// Output channels of the first upscale block c2, halved per block (default c1; 2·c1 with
+    /// --paper-plan).
     #[arg(long)]
     pub c2: Option<usize>,
+    /// Smallest side of the start grid the MLP output is reshaped to; upscale steps of 2 (3, 5
+    /// where the size needs them) go from there to the image size.
+    #[arg(long, default_value_t = 8)]
+    pub start_grid: usize,
+    /// NeRVI's Table 1 plan instead: 2×2 start grid, 4× steps first (better for wide networks).
+    #[arg(long)]
+    pub paper_plan: bool,
     /// Quantization bits per weight (1–16).
     #[arg(long, default_value_t = 9)]
     pub bits: u32,
@@ -51,7 +59,7 @@ pub struct CompressArgs {
     #[arg(long, default_value_t = 100)]
     pub epochs: usize,
     /// Peak learning rate (Adam, warm-up then cosine decay).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 3e-3)]
     pub lr: f64,
     /// Fraction of the steps used for linear warm-up.
     #[arg(long, default_value_t = 0.2)]
@@ -132,14 +140,20 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
             + data.grid().thetas.len()
             + data.grid().phis.len()
             + data.grid().explicit.len() * 3);
+    let plan = if a.paper_plan {
+        Plan::Paper
+    } else {
+        Plan::Start(a.start_grid)
+    };
     let net = match a.c1 {
-        Some(c1) => NetConfig::for_image(
+        Some(c1) => NetConfig::for_image_plan(
             arch,
             data.width,
             data.height,
             c1,
-            a.c0.unwrap_or(4 * c1),
-            a.c2.unwrap_or(2 * c1),
+            a.c0.unwrap_or(if a.paper_plan { 4 * c1 } else { c1.div_ceil(2) }),
+            a.c2.unwrap_or(if a.paper_plan { 2 * c1 } else { c1 }),
+            plan,
         )?,
         None => {
             if !(a.ratio > 1.0 && a.ratio.is_finite()) {
@@ -152,6 +166,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
                 a.bits,
                 data.raw_bytes() as f64 / a.ratio,
                 header_estimate,
+                plan,
             )?
         }
     };
@@ -222,6 +237,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     let train_seconds = t0.elapsed().as_secs_f64();
     let source = json!({
         "collection": a.input.display().to_string(),
+        "render": db.meta.as_ref().and_then(|m| m.get("render")).cloned(),
         "images": data.len(),
         "epochs": a.epochs, "lr": a.lr, "batch": a.batch, "seed": a.seed, "warmup": a.warmup,
         "train_seconds": train_seconds,

@@ -1,16 +1,18 @@
 //! `neuvis`: neural representations for scientific visualization, from the command line.
 //!
 //! Subcommands: `render` (ground-truth image collections), `compress` / `decompress` (the NeRVI
-//! codec), `eval` (image metrics), `demo` (the README's main job) and
-//! `bench` (measured performance against named baselines). Codec, evaluation, explorer, raycast
-//! and AMR subcommands arrive with their crates.
+//! codec), `eval` (image metrics), `serve` (the explorer web page), `demo` (the README's main job)
+//! and `bench` (measured performance against named baselines). Raycast and AMR subcommands arrive
+//! with their crates.
 #![deny(missing_docs)]
 
 mod bench;
+mod bench_serve;
 mod codec_cmd;
 mod demo;
 mod eval;
 mod render;
+mod serve;
 mod volume_args;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +38,8 @@ enum Cmd {
     Decompress(codec_cmd::DecompressArgs),
     /// Compare two image collections: PSNR, SSIM, MS-SSIM, FLIP, worst images, difference images.
     Eval(eval::EvalArgs),
+    /// Serve a local web page to explore .nrvi models (decoded on demand).
+    Serve(serve::ServeArgs),
     /// Run the end-to-end demo on built-in data and print where the results went.
     Demo(demo::DemoArgs),
     /// Measure performance against named baselines and print a comparison table.
@@ -55,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Compress(a) => codec_cmd::compress(&a).map(|r| codec_cmd::print_compress(&r)),
         Cmd::Decompress(a) => codec_cmd::decompress(&a).map(|_| ()),
         Cmd::Eval(a) => eval::run(&a).map(|_| ()),
+        Cmd::Serve(a) => serve::run(&a),
         Cmd::Demo(a) => demo::run(&a),
         Cmd::Bench(b) => bench::run(&b),
     };

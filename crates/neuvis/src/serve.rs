@@ -1,0 +1,72 @@
+//! `neuvis serve`: the explorer's web server.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Options of `neuvis serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Models to serve (.nrvi), e.g. an IR and a DVR model of the same data.
+    #[arg(required = true)]
+    pub models: Vec<PathBuf>,
+    /// Ground-truth collection of a model (repeat once per model, in the same order) for the
+    /// reference and difference views and per-frame PSNR.
+    #[arg(long)]
+    pub reference: Vec<PathBuf>,
+    /// Address to bind (loopback by default; anything else exposes the server to the network).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Frame cache budget in MiB (encoded PNGs).
+    #[arg(long, default_value_t = 256)]
+    pub cache_mb: usize,
+    /// Decodes running at once (default: the number of cores).
+    #[arg(long)]
+    pub max_decodes: Option<usize>,
+    /// Do not prefetch neighbouring frames.
+    #[arg(long)]
+    pub no_prefetch: bool,
+}
+
+/// Runs the server until Ctrl-C.
+pub fn run(a: &ServeArgs) -> Result<()> {
+    let mut opts = neuvis_explorer::Options {
+        cache_bytes: a.cache_mb.saturating_mul(1 << 20),
+        prefetch: !a.no_prefetch,
+        ..Default::default()
+    };
+    if let Some(n) = a.max_decodes {
+        opts.max_decodes = n;
+    }
+    let state = neuvis_explorer::Explorer::open(&a.models, &a.reference, opts)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
+            .await
+            .with_context(|| format!("binding {}:{}", a.host, a.port))?;
+        let addr = listener.local_addr()?;
+        for m in state.models() {
+            let h = &m.decoder.header;
+            println!(
+                "serving {} ({}, {}x{}, {} bytes, ratio {:.1})",
+                m.name,
+                m.mode,
+                h.width,
+                h.height,
+                m.file_bytes,
+                h.raw_bytes as f64 / m.file_bytes as f64
+            );
+        }
+        if !addr.ip().is_loopback() {
+            eprintln!("warning: listening on {addr}, reachable from the network");
+        }
+        println!("open http://{addr}/ (Ctrl-C to stop)");
+        neuvis_explorer::serve(listener, state).await.context("serving")
+    })
+}
