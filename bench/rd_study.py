@@ -12,21 +12,24 @@ For each collection (tornado IR and tornado DVR by default, 800 views of 128² a
      codec's smallest file is larger, "above sweep" when its largest is smaller).
 Prints the raw rows as they finish and a Markdown table at the end; writes everything under --out.
 
-CPU time is the user+system time of each `neuvis compress` child (resource.getrusage), so the
-budget is comparable across machines with different core counts.
+CPU time is the user+system time of each `neuvis compress` child (os.wait4), so the budget is
+comparable across machines with different core counts. `--jobs 2 --threads 1` trains two models at
+once, one core each (the fastest use of 2 cores for small networks).
 
 Usage:
   python3 bench/rd_study.py target/release/neuvis --out rd [--size 128] [--step 9]
-      [--modes iso,dvr] [--ratios 200,500] [--epochs 40] [--x265 51,45,40,35] [--av1 63,55,48,40]
+      [--modes iso,dvr] [--ratios 200,500] [--epochs 40] [--jobs 2 --threads 1]
+      [--x265 51,45,40,35] [--av1 63,55,48,40]
 Needs Debian `ffmpeg` for the video rows (--no-video skips them).
 """
 import argparse
+import concurrent.futures
 import math
 import os
 import re
-import resource
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,9 +38,17 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
 
 
-def cpu_of_children():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+def compress_timed(cmd):
+    """Runs `neuvis compress` and returns its CPU seconds, measured by wait4 on the child."""
+    with tempfile.TemporaryFile() as errf:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {err.strip()}")
+    return ru.ru_utime + ru.ru_stime
 
 
 def scores(neuvis, gt, other):
@@ -76,6 +87,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--archs", default="nervi,nerv")
+    ap.add_argument("--jobs", type=int, default=1, help="models trained at the same time")
+    ap.add_argument("--threads", type=int, default=0, help="threads per neuvis process (0: all)")
     ap.add_argument("--x265", default="51,45,40,35")
     ap.add_argument("--av1", default="63,55,48,40")
     ap.add_argument("--no-video", action="store_true")
@@ -100,25 +113,29 @@ def main():
                         video.setdefault(c, []).append((int(size), float(psnr), float(ms)))
                         print(f"{mode} {c} crf {crf}: {size} B, CR {ratio}, {psnr} dB, MS-SSIM {ms}", flush=True)
                         rows.append((mode, f"{c} crf {crf}", int(size), float(ratio), float(psnr), float(ms), None))
+        thr = ["--threads", str(a.threads)] if a.threads else []
+        jobs = []
         for ratio in a.ratios.split(","):
             for arch in a.archs.split(","):
                 model = os.path.join(a.out, f"{mode}_{arch}_r{ratio}.nrvi")
-                before = cpu_of_children()
-                run([a.neuvis, "compress", gt, "-o", model, "--arch", arch, "--ratio", ratio,
-                     "--epochs", str(a.epochs), "--batch", str(a.batch), "--checkpoint-every", "0", "-q"])
-                cpu = cpu_of_children() - before
-                size = os.path.getsize(model)
-                psnr, ms, cr = scores(a.neuvis, gt, model)
-                print(f"{mode} {arch} --ratio {ratio}: {size} B, CR {cr:.1f}, {psnr:.2f} dB, MS-SSIM {ms:.4f},"
-                      f" {cpu / 60:.1f} CPU-min", flush=True)
-                rows.append((mode, f"{arch} --ratio {ratio}", size, cr, psnr, ms, cpu))
-                if arch == "nervi":
-                    for c, pts in video.items():
-                        r = at_bytes(pts, size)
-                        if isinstance(r, str):
-                            rows.append((mode, f"{c} at {size} B", None, None, r, None, None))
-                        else:
-                            rows.append((mode, f"{c} at {size} B (interp.)", size, cr, r[0], r[1], None))
+                cmd = [a.neuvis, *thr, "compress", gt, "-o", model, "--arch", arch, "--ratio", ratio,
+                       "--epochs", str(a.epochs), "--batch", str(a.batch), "--checkpoint-every", "0", "-q"]
+                jobs.append((ratio, arch, model, cmd))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
+            cpus = list(pool.map(lambda j: compress_timed(j[3]), jobs))
+        for (ratio, arch, model, _), cpu in zip(jobs, cpus):
+            size = os.path.getsize(model)
+            psnr, ms, cr = scores(a.neuvis, gt, model)
+            print(f"{mode} {arch} --ratio {ratio}: {size} B, CR {cr:.1f}, {psnr:.2f} dB, MS-SSIM {ms:.4f},"
+                  f" {cpu / 60:.1f} CPU-min", flush=True)
+            rows.append((mode, f"{arch} --ratio {ratio}", size, cr, psnr, ms, cpu))
+            if arch == "nervi":
+                for c, pts in video.items():
+                    r = at_bytes(pts, size)
+                    if isinstance(r, str):
+                        rows.append((mode, f"{c} at {size} B", None, None, r, None, None))
+                    else:
+                        rows.append((mode, f"{c} at {size} B (interp.)", size, cr, r[0], r[1], None))
     print()
     print("| collection | method | bytes | ratio | PSNR (dB) | MS-SSIM | CPU-min |")
     print("|---|---|---:|---:|---:|---:|---:|")

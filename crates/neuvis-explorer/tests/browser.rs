@@ -169,6 +169,30 @@ async fn page_decodes_moves_and_plays_in_chromium() {
     let label = c.find(Locator::Id("play")).await.unwrap().text().await.unwrap();
     assert!(label.contains("pause"), "{label}");
 
+    // pause, then compare side by side with the reference: reference and ΔE images appear, PSNR shown
+    c.find(Locator::Id("play")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("viewmode"))
+        .await
+        .unwrap()
+        .select_by_value("side")
+        .await
+        .unwrap();
+    until("reference and difference images", || async {
+        c.execute(
+            "const ok = (id) => { const i = document.getElementById(id);
+                 return !i.closest('figure').hidden && i.complete && i.naturalWidth > 0; };
+             return ok('img-reference') && ok('img-diff');",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap_or(false)
+    })
+    .await;
+    let psnr = c.find(Locator::Id("psnr")).await.unwrap().text().await.unwrap();
+    assert!(psnr.ends_with("dB"), "{psnr}");
+
     let shot = c.screenshot().await.unwrap();
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explorer-screenshot.png");
     std::fs::write(&out, &shot).unwrap();
