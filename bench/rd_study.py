@@ -18,7 +18,7 @@ once, one core each (the fastest use of 2 cores for small networks).
 
 Usage:
   python3 bench/rd_study.py target/release/neuvis --out rd [--size 128] [--step 9]
-      [--modes iso,dvr] [--ratios 200,500] [--epochs 40] [--jobs 2 --threads 1]
+      [--modes iso,dvr] [--ratios 200,500] [--epochs 40] [--lr 3e-3] [--jobs 2 --threads 1]
       [--x265 51,45,40,35] [--av1 63,55,48,40]
 Needs Debian `ffmpeg` for the video rows (--no-video skips them).
 """
@@ -86,6 +86,7 @@ def main():
     ap.add_argument("--ratios", default="200,500")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", default=None, help="peak learning rate (default: neuvis compress's)")
     ap.add_argument("--archs", default="nervi,nerv")
     ap.add_argument("--jobs", type=int, default=1, help="models trained at the same time")
     ap.add_argument("--threads", type=int, default=0, help="threads per neuvis process (0: all)")
@@ -119,7 +120,8 @@ def main():
             for arch in a.archs.split(","):
                 model = os.path.join(a.out, f"{mode}_{arch}_r{ratio}.nrvi")
                 cmd = [a.neuvis, *thr, "compress", gt, "-o", model, "--arch", arch, "--ratio", ratio,
-                       "--epochs", str(a.epochs), "--batch", str(a.batch), "--checkpoint-every", "0", "-q"]
+                       "--epochs", str(a.epochs), "--batch", str(a.batch), "--checkpoint-every", "0", "-q",
+                       *(["--lr", a.lr] if a.lr else [])]
                 jobs.append((ratio, arch, model, cmd))
         with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
             cpus = list(pool.map(lambda j: compress_timed(j[3]), jobs))

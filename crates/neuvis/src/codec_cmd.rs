@@ -58,8 +58,9 @@ pub struct CompressArgs {
     /// Training epochs.
     #[arg(long, default_value_t = 100)]
     pub epochs: usize,
-    /// Peak learning rate (Adam, warm-up then cosine decay).
-    #[arg(long, default_value_t = 3e-3)]
+    /// Peak learning rate (Adam, warm-up then cosine decay). 3e-3 is better for tiny networks
+    /// (c1 ≤ ~10, e.g. CR ≥ 500 at 64²), 1e-3 for wider ones (BENCHMARKS.md).
+    #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
     /// Fraction of the steps used for linear warm-up.
     #[arg(long, default_value_t = 0.2)]

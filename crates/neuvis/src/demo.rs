@@ -67,7 +67,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         paper_plan: false,
         bits: 9,
         epochs: a.epochs,
-        lr: 3e-3,
+        lr: 1e-3,
         warmup: 0.2,
         batch: 16,
         seed: 0,
