@@ -233,6 +233,8 @@ struct Stats {
     prefetched: AtomicU64,
     rejected: AtomicU64,
     prefetch_tasks: AtomicU64,
+    active: AtomicUsize,
+    peak_active: AtomicUsize,
 }
 
 /// Decrements the running prefetch task count however the task ends.
@@ -415,7 +417,11 @@ impl Explorer {
         let this = self.clone();
         let out = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            this.produce_blocking(key, p)
+            let now = this.stats.active.fetch_add(1, Ordering::SeqCst) + 1;
+            this.stats.peak_active.fetch_max(now, Ordering::SeqCst);
+            let r = this.produce_blocking(key, p);
+            this.stats.active.fetch_sub(1, Ordering::SeqCst);
+            r
         })
         .await
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("decode task: {e}")))??;
@@ -692,6 +698,7 @@ async fn stats_handler(State(s): State<Arc<Explorer>>) -> Json<serde_json::Value
         "prefetched": st.prefetched.load(Ordering::Relaxed),
         "rejected": st.rejected.load(Ordering::Relaxed),
         "prefetch_tasks": st.prefetch_tasks.load(Ordering::SeqCst),
+        "peak_concurrent_decodes": st.peak_active.load(Ordering::SeqCst),
         "max_decodes": s.opts.max_decodes,
     }))
 }

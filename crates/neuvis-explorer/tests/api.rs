@@ -331,6 +331,8 @@ async fn concurrent_decodes_are_bounded() {
     let st = stats(&s).await;
     assert_eq!(st["rejected"].as_u64().unwrap(), busy as u64);
     assert_eq!(st["decodes"].as_u64().unwrap(), ok as u64);
+    // the decode slot bound held: never two decodes at once
+    assert_eq!(st["peak_concurrent_decodes"], 1, "{st}");
 }
 
 #[test]

@@ -66,6 +66,39 @@ pub enum ConfigError {
     },
 }
 
+/// Whether `d` has no prime factors other than 2, 3 and 5.
+fn smooth(mut d: usize) -> bool {
+    for p in [2, 3, 5] {
+        while d.is_multiple_of(p) {
+            d /= p;
+        }
+    }
+    d == 1
+}
+
+fn check_size(width: usize, height: usize) -> Result<(), ConfigError> {
+    if width == 0 || height == 0 || width > 16384 || height > 16384 {
+        return Err(ConfigError::Size {
+            width,
+            height,
+            why: "sizes must be between 1 and 16384".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `p` split into prime steps 5, 3, 2 (largest first); `p` must be 2/3/5-smooth.
+fn prime_steps(mut p: usize) -> Vec<usize> {
+    let mut f = Vec::new();
+    for q in [5, 3, 2] {
+        while p.is_multiple_of(q) {
+            f.push(q);
+            p /= q;
+        }
+    }
+    f
+}
+
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 {
         a
@@ -81,18 +114,8 @@ fn gcd(a: usize, b: usize) -> usize {
 /// 192×176 → 12×11, [4, 4].
 pub fn upscale_plan(width: usize, height: usize) -> Result<(usize, usize, Vec<usize>), ConfigError> {
     let err = |why: String| ConfigError::Size { width, height, why };
-    if width == 0 || height == 0 || width > 16384 || height > 16384 {
-        return Err(err("sizes must be between 1 and 16384".into()));
-    }
+    check_size(width, height)?;
     let g = gcd(width, height);
-    let smooth = |mut d: usize| {
-        for p in [2, 3, 5] {
-            while d.is_multiple_of(p) {
-                d /= p;
-            }
-        }
-        d == 1
-    };
     let p = (1..=g)
         .rev()
         .find(|&d| g.is_multiple_of(d) && smooth(d) && width / d >= 2 && height / d >= 2)
@@ -110,12 +133,7 @@ pub fn upscale_plan(width: usize, height: usize) -> Result<(usize, usize, Vec<us
         f.push(4);
         rest /= 4;
     }
-    for q in [5, 3, 2] {
-        while rest % q == 0 {
-            f.push(q);
-            rest /= q;
-        }
-    }
+    f.extend(prime_steps(rest));
     f.sort_unstable_by(|a, b| b.cmp(a));
     Ok((h0, w0, f))
 }
@@ -138,19 +156,9 @@ pub enum Plan {
 /// [2, 2, 2]; 1024² → 8×8, [2; 7]; 96² → 8×8, [3, 2, 2]; 192×176 → 12×11, [2, 2, 2, 2].
 pub fn start_plan(width: usize, height: usize, start: usize) -> Result<(usize, usize, Vec<usize>), ConfigError> {
     let err = |why: String| ConfigError::Size { width, height, why };
-    if width == 0 || height == 0 || width > 16384 || height > 16384 {
-        return Err(err("sizes must be between 1 and 16384".into()));
-    }
+    check_size(width, height)?;
     let start = start.max(1);
     let g = gcd(width, height);
-    let smooth = |mut d: usize| {
-        for p in [2, 3, 5] {
-            while d.is_multiple_of(p) {
-                d /= p;
-            }
-        }
-        d == 1
-    };
     let p = (2..=g)
         .rev()
         .find(|&d| g.is_multiple_of(d) && smooth(d) && width.min(height) / d >= start)
@@ -163,15 +171,7 @@ pub fn start_plan(width: usize, height: usize, start: usize) -> Result<(usize, u
     if h0 * w0 > 4096 {
         return Err(err(format!("the start grid would be {w0}x{h0}")));
     }
-    let mut rest = p;
-    let mut f = Vec::new();
-    for q in [5, 3, 2] {
-        while rest % q == 0 {
-            f.push(q);
-            rest /= q;
-        }
-    }
-    Ok((h0, w0, f))
+    Ok((h0, w0, prime_steps(p)))
 }
 
 impl NetConfig {
