@@ -63,17 +63,7 @@ pub struct Checkpointing {
     pub resume: bool,
 }
 
-/// Learning rate at global step `s` of `total`: linear warm-up over the first `warmup·total` steps,
-/// then cosine decay to 0 (NeRV's schedule).
-pub fn learning_rate(lr: f64, warmup: f64, s: usize, total: usize) -> f64 {
-    let w = ((warmup * total as f64).round() as usize).min(total);
-    if s < w {
-        lr * (s + 1) as f64 / w as f64
-    } else {
-        let span = (total - w).max(1) as f64;
-        0.5 * lr * (1.0 + (std::f64::consts::PI * (s - w) as f64 / span).cos())
-    }
-}
+pub use neuvis_nn::schedule::learning_rate;
 
 /// The image order of epoch `e` (0-based): a Fisher–Yates shuffle seeded by (seed, e), so a resumed
 /// run sees exactly the batches the uninterrupted run would have.

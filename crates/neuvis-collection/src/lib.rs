@@ -36,19 +36,5 @@ pub fn write_atomic(
     path: &std::path::Path,
     write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let res = (|| {
-        let tmp = tempfile::Builder::new().prefix(".neuvis-tmp").tempfile_in(dir)?;
-        {
-            let mut w = std::io::BufWriter::new(tmp.as_file());
-            write(&mut w)?;
-            std::io::Write::flush(&mut w)?;
-        }
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
-    })();
-    res.map_err(|e| CollectionError::io(path, e))
+    neuvis_volume::io::write_atomic_io(path, write).map_err(|e| CollectionError::io(path, e))
 }

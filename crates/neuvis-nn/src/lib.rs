@@ -16,7 +16,9 @@
 pub mod config;
 pub mod device;
 pub mod encoding;
+pub mod inr_fit;
 pub mod net;
+pub mod schedule;
 pub mod ssim;
 
 pub use config::{Arch, NetConfig, Plan};

@@ -2,10 +2,11 @@
 //!
 //! Subcommands: `render` (ground-truth image collections), `compress` / `decompress` (the NeRVI
 //! codec), `eval` (image metrics), `serve` (the explorer web page), `demo` (the README's main job)
-//! and `bench` (measured performance against named baselines). Raycast and AMR subcommands arrive
-//! with their crates.
+//! `amr` (pruning-guided adaptive meshes for INRs), `inr fit` (make an INR) and `bench` (measured
+//! performance against named baselines). The raycast subcommand arrives with its crate.
 #![deny(missing_docs)]
 
+mod amr_cmd;
 mod bench;
 mod bench_serve;
 mod codec_cmd;
@@ -42,6 +43,11 @@ enum Cmd {
     Serve(serve::ServeArgs),
     /// Run the end-to-end demo on built-in data and print where the results went.
     Demo(demo::DemoArgs),
+    /// Refine an adaptive mesh for a pre-trained INR (pruning-guided AMR), or compare runs.
+    Amr(Box<amr_cmd::AmrCmd>),
+    /// Work with implicit neural representations (fit one to a function or a volume).
+    #[command(subcommand)]
+    Inr(amr_cmd::InrCmd),
     /// Measure performance against named baselines and print a comparison table.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -62,6 +68,8 @@ fn main() -> std::process::ExitCode {
         Cmd::Serve(a) => serve::run(&a),
         Cmd::Demo(a) => demo::run(&a),
         Cmd::Bench(b) => bench::run(&b),
+        Cmd::Amr(a) => amr_cmd::amr(&a),
+        Cmd::Inr(i) => amr_cmd::inr(&i),
     };
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,341 @@
+//! What an AMR run writes: the history (CSV + JSON), the mesh as VTU, and PNG slices.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use vtkio::model::{
+    Attribute, Attributes, ByteOrder, CellType, Cells, DataArrayBase, DataSet, ElementType, IOBuffer,
+    UnstructuredGridPiece, Version, VertexNumbers, Vtk,
+};
+
+use crate::amr::AmrRun;
+use crate::inr::Mlp;
+use crate::tree::Key;
+use crate::{AmrError, Result};
+
+/// Writes `path` atomically (temporary file + rename), naming the file in errors.
+pub(crate) fn atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
+    neuvis_volume::io::write_atomic_io(path, write).map_err(|e| AmrError::io(path, e))
+}
+
+/// Writes `history.csv` (one row per iteration) and `history.json` (settings, floor, stop reason
+/// and rows) into `dir`.
+pub fn write_history(run: &AmrRun, dir: &Path, inr_name: &str) -> Result<()> {
+    atomic(&dir.join("history.csv"), |w| {
+        writeln!(w, "iteration,elements,dofs,conforming_dofs,total_error,max_error,refined,examined,mean_proportion,seconds,elapsed")?;
+        for r in &run.history {
+            writeln!(
+                w,
+                "{},{},{},{},{:.9e},{:.9e},{},{},{},{:.4},{:.4}",
+                r.iteration,
+                r.elements,
+                r.dofs,
+                r.conforming_dofs,
+                r.total_error,
+                r.max_error,
+                r.refined,
+                r.examined,
+                r.mean_proportion.map(|p| format!("{p:.5}")).unwrap_or_default(),
+                r.seconds,
+                r.elapsed
+            )?;
+        }
+        Ok(())
+    })?;
+    let json = serde_json::json!({
+        "inr": inr_name,
+        "dim": run.tree.dim,
+        "config": run.config,
+        "rel_floor": run.rel_floor,
+        "stop_reason": run.stop_reason,
+        "history": run.history,
+    });
+    atomic(&dir.join("history.json"), |w| {
+        serde_json::to_writer_pretty(&mut *w, &json)?;
+        writeln!(w)
+    })
+}
+
+/// Corner order of VTK's quad / hexahedron / line cells in our corner numbering (bit a = upper
+/// side on axis a).
+fn vtk_order(dim: usize) -> (&'static [usize], CellType) {
+    match dim {
+        1 => (&[0, 1], CellType::Line),
+        2 => (&[0, 1, 3, 2], CellType::Quad),
+        _ => (&[0, 1, 3, 2, 4, 5, 7, 6], CellType::Hexahedron),
+    }
+}
+
+/// The mesh of a 1-, 2- or 3-D run as a VTK unstructured grid: one line/quad/hexahedron per
+/// leaf, the INR's values at the vertices (`value`), and per cell its `level`.
+pub fn mesh_vtk(run: &AmrRun) -> Vtk {
+    let tree = &run.tree;
+    let d = tree.dim.min(3);
+    let (order, ctype) = vtk_order(d);
+    let mut index: HashMap<Key, u64> = HashMap::new();
+    let mut points = Vec::new();
+    let mut values = Vec::new();
+    let mut conn = Vec::new();
+    let mut offsets = Vec::new();
+    let mut levels = Vec::new();
+    for l in tree.leaves() {
+        let corners = tree.corners(l);
+        for &c in order {
+            let k = corners[c];
+            let id = *index.entry(k).or_insert_with(|| {
+                let p = tree.position(&k);
+                points.extend_from_slice(&[p[0], p[1], p[2]]);
+                values.push(run.values[&k]);
+                (values.len() - 1) as u64
+            });
+            conn.push(id);
+        }
+        offsets.push(conn.len() as u64);
+        levels.push(tree.nodes[l].level as i32);
+    }
+    grid(points, conn, offsets, vec![ctype; levels.len()], values, levels)
+}
+
+fn grid(
+    points: Vec<f64>,
+    conn: Vec<u64>,
+    offsets: Vec<u64>,
+    types: Vec<CellType>,
+    values: Vec<f64>,
+    levels: Vec<i32>,
+) -> Vtk {
+    Vtk {
+        version: Version { major: 1, minor: 0 },
+        title: String::new(),
+        byte_order: ByteOrder::LittleEndian,
+        file_path: None,
+        data: DataSet::inline(UnstructuredGridPiece {
+            points: IOBuffer::F64(points),
+            cells: Cells {
+                cell_verts: VertexNumbers::XML {
+                    connectivity: conn,
+                    offsets,
+                },
+                types,
+            },
+            data: Attributes {
+                point: vec![Attribute::DataArray(DataArrayBase {
+                    name: "value".into(),
+                    elem: ElementType::Scalars {
+                        num_comp: 1,
+                        lookup_table: None,
+                    },
+                    data: IOBuffer::F64(values),
+                })],
+                cell: vec![Attribute::DataArray(DataArrayBase {
+                    name: "level".into(),
+                    elem: ElementType::Scalars {
+                        num_comp: 1,
+                        lookup_table: None,
+                    },
+                    data: IOBuffer::I32(levels),
+                })],
+            },
+        }),
+    }
+}
+
+/// The 3-D slice `t = t0` of a 4-D run: one hexahedron per leaf whose time interval contains
+/// `t0` (the lower one on a shared boundary), with the INR evaluated at the slice's vertices.
+pub fn time_slice_vtk(run: &AmrRun, net: &Mlp, t0: f64) -> Result<Vtk> {
+    let tree = &run.tree;
+    if tree.dim != 4 {
+        return Err(AmrError::Config("time slices need a 4-D INR".into()));
+    }
+    if !(tree.lo[3]..=tree.hi[3]).contains(&t0) {
+        return Err(AmrError::Config(format!(
+            "time slice {t0} is outside the domain [{}, {}]",
+            tree.lo[3], tree.hi[3]
+        )));
+    }
+    let (order, ctype) = vtk_order(3);
+    let mut index: HashMap<[u32; 3], u64> = HashMap::new();
+    let mut points = Vec::new();
+    let mut conn = Vec::new();
+    let mut offsets = Vec::new();
+    let mut levels = Vec::new();
+    for l in tree.leaves() {
+        let (lo, hi) = tree.bounds(l);
+        let top = hi[3] >= tree.hi[3];
+        if !(lo[3] <= t0 && (t0 < hi[3] || (top && t0 <= hi[3]))) {
+            continue;
+        }
+        let corners = tree.corners(l);
+        for &c in order {
+            let k = corners[c];
+            let k3 = [k[0], k[1], k[2]];
+            let id = *index.entry(k3).or_insert_with(|| {
+                let p = tree.position(&k);
+                points.extend_from_slice(&[p[0], p[1], p[2]]);
+                (points.len() / 3 - 1) as u64
+            });
+            conn.push(id);
+        }
+        offsets.push(conn.len() as u64);
+        levels.push(tree.nodes[l].level as i32);
+    }
+    let pts4: Vec<f64> = points.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], t0]).collect();
+    let values = net.eval(&pts4);
+    Ok(grid(points, conn, offsets, vec![ctype; levels.len()], values, levels))
+}
+
+/// Writes a VTK model as a `.vtu` XML file, atomically.
+pub fn write_vtu(vtk: Vtk, path: &Path) -> Result<()> {
+    let mut buf = Vec::new();
+    vtk.write_xml(&mut buf)
+        .map_err(|e| AmrError::io(path, std::io::Error::other(format!("VTU encoding failed: {e}"))))?;
+    atomic(path, |w| w.write_all(&buf))
+}
+
+/// A planar slice to draw: the two in-plane axes and fixed values for the others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slice {
+    /// Horizontal and vertical axis of the image.
+    pub axes: [usize; 2],
+    /// Fixed coordinate per axis (ignored for the in-plane axes).
+    pub fixed: [f64; 4],
+    /// Human-readable name (`x=0,t=1`).
+    pub name: String,
+}
+
+impl Slice {
+    /// Parses `x=0` (3-D) and adds `t` for 4-D; for 2-D use [`Slice::whole`].
+    ///
+    /// `spec` names one axis (x, y, z or t) and its value; `time` fixes t for 4-D INRs.
+    pub fn parse(spec: &str, dim: usize, time: Option<f64>) -> Result<Slice> {
+        let bad = |m: String| AmrError::Config(format!("--slice {spec:?}: {m}"));
+        let (axis, value) = spec
+            .split_once('=')
+            .ok_or_else(|| bad("expected AXIS=VALUE, e.g. x=0".into()))?;
+        let a = match axis.trim() {
+            "x" => 0,
+            "y" => 1,
+            "z" => 2,
+            "t" => 3,
+            other => return Err(bad(format!("unknown axis {other:?} (x, y, z or t)"))),
+        };
+        let v: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("{value:?} is not a number")))?;
+        if !v.is_finite() {
+            return Err(bad("value must be finite".into()));
+        }
+        if dim < 3 {
+            return Err(bad(format!("a {dim}-D INR is drawn whole; slices are for 3-D and 4-D")));
+        }
+        if a >= dim || (dim == 4 && a == 3) {
+            return Err(bad(format!(
+                "axis {axis} cannot be sliced in a {dim}-D INR (use x, y or z)"
+            )));
+        }
+        let mut fixed = [0.0; 4];
+        fixed[a] = v;
+        let mut name = format!("{}={v}", axis.trim());
+        if dim == 4 {
+            let t = time.ok_or_else(|| bad("a 4-D INR needs a time for the slice".into()))?;
+            fixed[3] = t;
+            name.push_str(&format!(",t={t}"));
+        }
+        let axes: Vec<usize> = (0..3).filter(|&i| i != a).collect();
+        Ok(Slice {
+            axes: [axes[0], axes[1]],
+            fixed,
+            name,
+        })
+    }
+
+    /// The whole domain of a 2-D INR.
+    pub fn whole() -> Slice {
+        Slice {
+            axes: [0, 1],
+            fixed: [0.0; 4],
+            name: "xy".into(),
+        }
+    }
+}
+
+/// Draws `slice` of the mesh: the interpolated field coloured with viridis over `range` and
+/// the edges of every element the plane cuts, `px` pixels along the longer in-plane axis.
+pub fn slice_image(run: &AmrRun, slice: &Slice, px: u32, range: (f64, f64)) -> Result<image::RgbImage> {
+    let tree = &run.tree;
+    let [ax, ay] = slice.axes;
+    for a in 0..tree.dim {
+        if a != ax && a != ay && !(tree.lo[a]..=tree.hi[a]).contains(&slice.fixed[a]) {
+            return Err(AmrError::Config(format!(
+                "slice {} lies outside the domain [{}, {}] of axis {a}",
+                slice.name, tree.lo[a], tree.hi[a]
+            )));
+        }
+    }
+    let (wx, wy) = (tree.hi[ax] - tree.lo[ax], tree.hi[ay] - tree.lo[ay]);
+    let px = px.clamp(16, 8192);
+    let (w, h) = if wx >= wy {
+        (px, ((px as f64 * wy / wx).round() as u32).max(16))
+    } else {
+        (((px as f64 * wx / wy).round() as u32).max(16), px)
+    };
+    let tf = neuvis_render::TransferFunction::preset("viridis", (range.0 as f32, range.1 as f32), 1.0)
+        .ok_or_else(|| AmrError::Config("viridis preset missing".into()))?;
+    let mut img = image::RgbImage::new(w, h);
+    let point = |i: u32, j: u32| {
+        let mut p = slice.fixed;
+        p[ax] = tree.lo[ax] + wx * (i as f64 + 0.5) / w as f64;
+        p[ay] = tree.hi[ay] - wy * (j as f64 + 0.5) / h as f64;
+        p
+    };
+    for j in 0..h {
+        for i in 0..w {
+            let v = run.interpolate(&point(i, j)[..tree.dim]);
+            let (c, _) = tf.eval(v as f32);
+            img.put_pixel(i, j, image::Rgb(c.map(|x| (x.clamp(0.0, 1.0) * 255.0).round() as u8)));
+        }
+    }
+    // Element edges: every leaf whose closed box contains the plane.
+    let to_px = |x: f64, y: f64| {
+        (
+            (((x - tree.lo[ax]) / wx) * w as f64).round() as i64,
+            (((tree.hi[ay] - y) / wy) * h as f64).round() as i64,
+        )
+    };
+    let edge = image::Rgb([25u8, 25, 25]);
+    let mut put = |x: i64, y: i64| {
+        let (x, y) = (x.clamp(0, w as i64 - 1) as u32, y.clamp(0, h as i64 - 1) as u32);
+        img.put_pixel(x, y, edge);
+    };
+    for l in tree.leaves() {
+        let (lo, hi) = tree.bounds(l);
+        let cut = (0..tree.dim).all(|a| a == ax || a == ay || (lo[a] <= slice.fixed[a] && slice.fixed[a] <= hi[a]));
+        if !cut {
+            continue;
+        }
+        let (x0, y1) = to_px(lo[ax], lo[ay]);
+        let (x1, y0) = to_px(hi[ax], hi[ay]);
+        for x in x0..=x1 {
+            put(x, y0);
+            put(x, y1);
+        }
+        for y in y0..=y1 {
+            put(x0, y);
+            put(x1, y);
+        }
+    }
+    Ok(img)
+}
+
+/// Writes a PNG atomically.
+pub fn write_png(img: &image::RgbImage, path: &Path) -> Result<()> {
+    let mut buf = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut buf), image::ImageFormat::Png)
+        .map_err(|e| AmrError::io(path, std::io::Error::other(e.to_string())))?;
+    atomic(path, |w| w.write_all(&buf))
+}

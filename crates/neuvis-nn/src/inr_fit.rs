@@ -1,0 +1,244 @@
+//! Fitting coordinate-MLP INRs (`neuvis inr fit`): the networks `neuvis amr` visualizes.
+//!
+//! The network is exactly what [`neuvis_amr::InrSpec`] describes (optional Gaussian Fourier
+//! features, hidden layers, linear scalar output), trained with Adam on MSE against a target
+//! function sampled at fresh seeded uniform points every step, so there is no fixed training set
+//! to overfit and no data file is needed for analytic targets.
+
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::{gelu, relu, silu};
+use faer::Mat;
+use neuvis_amr::inr::{Dense, FourierSpec};
+use neuvis_amr::{Activation, InrSpec, Mlp};
+use neuvis_volume::procedural::SplitMix64;
+
+/// Settings of an INR fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InrFitOptions {
+    /// Hidden widths.
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// ω₀ of the sine activation.
+    pub omega0: f64,
+    /// Fourier features: (m, σ), or none.
+    pub fourier: Option<(usize, f64)>,
+    /// Optimizer steps.
+    pub steps: usize,
+    /// Points per step.
+    pub batch: usize,
+    /// Peak learning rate (2% warm-up, cosine decay).
+    pub lr: f64,
+    /// Seed of the initialization, the Fourier matrix and every sample.
+    pub seed: u64,
+}
+
+/// What a fit reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitReport {
+    /// RMSE of the `f64` network (as `neuvis amr` evaluates it) on 65,536 held-out points.
+    pub rmse: f64,
+    /// Largest |target| on those points (the PSNR peak).
+    pub peak: f64,
+    /// Final training loss (MSE of the last batch).
+    pub last_loss: f64,
+}
+
+#[derive(Module, Debug)]
+struct InrNet {
+    layers: Vec<Linear>,
+}
+
+fn gaussian(rng: &mut SplitMix64) -> f64 {
+    // Box–Muller.
+    let u1 = rng.uniform(f64::MIN_POSITIVE, 1.0);
+    let u2 = rng.uniform(0.0, 1.0);
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+fn linear(rng: &mut SplitMix64, din: usize, dout: usize, wb: f64, bb: f64, device: &Device) -> Linear {
+    let w: Vec<f32> = (0..din * dout).map(|_| rng.uniform(-wb, wb) as f32).collect();
+    let b: Vec<f32> = (0..dout).map(|_| rng.uniform(-bb, bb) as f32).collect();
+    Linear {
+        weight: Param::from_tensor(Tensor::<1>::from_floats(w.as_slice(), device).reshape([din, dout])),
+        bias: Some(Param::from_tensor(Tensor::<1>::from_floats(b.as_slice(), device))),
+    }
+}
+
+/// Fits an INR of `opts`'s shape to `target` over `domain`; returns the spec (without a weights
+/// file name) and the `f64` network. `progress(step, loss)` is called every step.
+pub fn fit(
+    target: &(dyn Fn(&[f64]) -> f64 + Sync),
+    domain: &[[f64; 2]],
+    opts: &InrFitOptions,
+    device: &Device,
+    mut progress: impl FnMut(usize, f64),
+) -> Result<(InrSpec, Mlp, FitReport), String> {
+    let d = domain.len();
+    if !(1..=4).contains(&d) || opts.hidden.is_empty() || opts.steps == 0 || opts.batch == 0 {
+        return Err("an INR fit needs 1–4 inputs, hidden layers, steps ≥ 1 and batch ≥ 1".into());
+    }
+    if !(opts.lr.is_finite() && opts.lr > 0.0) {
+        return Err(format!("learning rate {} must be positive", opts.lr));
+    }
+    let mut rng = SplitMix64(opts.seed ^ 0x1A2B_3C4D);
+    let fourier: Option<Vec<f64>> = opts
+        .fourier
+        .map(|(m, sigma)| (0..d * m).map(|_| sigma * gaussian(&mut rng)).collect());
+    let fan0 = opts.fourier.map(|(m, _)| 2 * m).unwrap_or(d);
+    let ad = device.clone().autodiff();
+    let mut layers = Vec::new();
+    let mut fan = fan0;
+    let sine = opts.activation == Activation::Sine;
+    for (i, &w) in opts.hidden.iter().chain([&1]).enumerate() {
+        let k = 1.0 / (fan as f64).sqrt();
+        // SIREN init: U(−1/n, 1/n) first, U(−√(6/n)/ω₀, √(6/n)/ω₀) after; PyTorch's default otherwise.
+        let wb = if sine && i == 0 {
+            1.0 / fan as f64
+        } else if sine {
+            (6.0 / fan as f64).sqrt() / opts.omega0
+        } else {
+            k
+        };
+        layers.push(linear(&mut rng, fan, w, wb, k, &ad));
+        fan = w;
+    }
+    let mut net = InrNet { layers };
+    let b_t = fourier.as_ref().map(|b| {
+        Tensor::<1>::from_floats(b.iter().map(|&v| v as f32).collect::<Vec<_>>().as_slice(), &ad)
+            .reshape([d, b.len() / d])
+    });
+    let act = opts.activation;
+    let omega0 = opts.omega0;
+    let forward = |net: &InrNet, x: Tensor<2>| -> Tensor<2> {
+        let mut h = match &b_t {
+            Some(b) => {
+                let p = x.matmul(b.clone()).mul_scalar(2.0 * std::f64::consts::PI);
+                Tensor::cat(vec![p.clone().sin(), p.cos()], 1)
+            }
+            None => x,
+        };
+        let n = net.layers.len();
+        for (i, l) in net.layers.iter().enumerate() {
+            h = l.forward(h);
+            if i + 1 < n {
+                h = match act {
+                    Activation::Relu => relu(h),
+                    Activation::Silu => silu(h),
+                    Activation::Tanh => h.tanh(),
+                    Activation::Gelu => gelu(h),
+                    Activation::Sine => h.mul_scalar(omega0).sin(),
+                };
+            }
+        }
+        h
+    };
+    let mut optim = AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).init();
+    let mut data_rng = SplitMix64(opts.seed ^ 0xDA7A);
+    let mut last_loss = f64::NAN;
+    for step in 0..opts.steps {
+        let mut xs = Vec::with_capacity(opts.batch * d);
+        let mut ys = Vec::with_capacity(opts.batch);
+        for _ in 0..opts.batch {
+            let p: Vec<f64> = domain.iter().map(|[lo, hi]| data_rng.uniform(*lo, *hi)).collect();
+            ys.push(target(&p) as f32);
+            xs.extend(p.iter().map(|&v| v as f32));
+        }
+        let x = Tensor::<1>::from_floats(xs.as_slice(), &ad).reshape([opts.batch, d]);
+        let y = Tensor::<1>::from_floats(ys.as_slice(), &ad).reshape([opts.batch, 1]);
+        let diff = forward(&net, x) - y;
+        let loss = (diff.clone() * diff).mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let lr = crate::schedule::learning_rate(opts.lr, 0.02, step, opts.steps);
+        net = optim.step(lr, net, grads);
+        last_loss = loss.into_scalar::<f32>() as f64;
+        if !last_loss.is_finite() {
+            return Err(format!(
+                "the loss became {last_loss} at step {} (try a lower --lr)",
+                step + 1
+            ));
+        }
+        progress(step + 1, last_loss);
+    }
+    // Export to the f64 network (PyTorch layout: W is out × in; burn stores in × out).
+    let mut dense = Vec::new();
+    for l in &net.layers {
+        let [din, dout] = l.weight.val().dims();
+        let w: Vec<f32> = l
+            .weight
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .map_err(|e| format!("{e:?}"))?;
+        let b: Vec<f32> = match &l.bias {
+            Some(b) => b
+                .val()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .map_err(|e| format!("{e:?}"))?,
+            None => vec![0.0; dout],
+        };
+        dense.push(Dense {
+            w: Mat::from_fn(dout, din, |o, i| w[i * dout + o] as f64),
+            b: b.iter().map(|&v| v as f64).collect(),
+        });
+    }
+    let output = dense.pop().ok_or("no layers")?;
+    let mlp = Mlp {
+        // Stored as f32 in the file: round now so the reported RMSE is that of the saved INR.
+        fourier: fourier.map(|b| Mat::from_fn(d, b.len() / d, |i, j| b[i * (b.len() / d) + j] as f32 as f64)),
+        hidden: dense,
+        output,
+        activation: opts.activation,
+        omega0: opts.omega0,
+    };
+    let spec = InrSpec {
+        input_dim: d,
+        domain: domain.to_vec(),
+        fourier: opts.fourier.map(|(m, sigma)| FourierSpec {
+            features: m,
+            sigma: Some(sigma),
+            tensor: "fourier.B".into(),
+            layout: "in_out".into(),
+        }),
+        hidden: opts.hidden.clone(),
+        activation: opts.activation,
+        omega0: opts.omega0,
+        layer_names: None,
+        weights: None,
+        state_dict_key: None,
+        description: None,
+    };
+    // Held-out error of the f64 network.
+    let mut test_rng = SplitMix64(opts.seed ^ 0x7E57);
+    let n = 65_536;
+    let pts: Vec<f64> = (0..n)
+        .flat_map(|_| {
+            domain
+                .iter()
+                .map(|[lo, hi]| test_rng.uniform(*lo, *hi))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let pred = mlp.eval(&pts);
+    let (mut sse, mut peak) = (0.0, 0.0f64);
+    for (p, y) in pts.chunks_exact(d).zip(&pred) {
+        let t = target(p);
+        sse += (t - y) * (t - y);
+        peak = peak.max(t.abs());
+    }
+    Ok((
+        spec,
+        mlp,
+        FitReport {
+            rmse: (sse / n as f64).sqrt(),
+            peak,
+            last_loss,
+        },
+    ))
+}

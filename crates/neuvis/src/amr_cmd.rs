@@ -1,0 +1,481 @@
+//! `neuvis inr fit`, `neuvis amr` and `neuvis amr compare`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use neuvis_amr::output::{mesh_vtk, slice_image, time_slice_vtk, write_history, write_png, write_vtu, Slice};
+use neuvis_amr::plot::{plot_error_vs_dofs, Curve};
+use neuvis_amr::{Activation, AmrConfig, Inr, IterationRecord, Method};
+use neuvis_nn::inr_fit::{fit, InrFitOptions};
+
+/// `neuvis inr …`.
+#[derive(Subcommand, Debug)]
+pub enum InrCmd {
+    /// Train a coordinate-MLP INR on an analytic function or a volume; writes spec + safetensors.
+    Fit(FitArgs),
+}
+
+/// `neuvis inr fit`.
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// Analytic target: sin-inv-r (2-D, [0,1]², §4.1) or dynamic-ct (4-D, [−1,1]⁴, §4.2).
+    #[arg(long, conflicts_with = "volume", required_unless_present = "volume")]
+    pub function: Option<String>,
+    /// Volume file (.nrrd .nii .nii.gz .vtk, or a procedural name); the INR's domain is its
+    /// world-space bounding box.
+    #[arg(long)]
+    pub volume: Option<String>,
+    /// Grid size of a procedural volume: N or NXxNYxNZ.
+    #[arg(long, requires = "volume")]
+    pub dims: Option<String>,
+    /// Output spec (JSON); the weights go next to it as <stem>.safetensors.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Hidden widths, comma-separated.
+    #[arg(long, default_value = "32,32,32,32", value_delimiter = ',')]
+    pub hidden: Vec<usize>,
+    /// Activation: relu, silu (swish), tanh, gelu or sine.
+    #[arg(long, default_value = "relu")]
+    pub activation: String,
+    /// ω₀ of the sine activation.
+    #[arg(long, default_value_t = 30.0)]
+    pub omega0: f64,
+    /// Gaussian random Fourier features: number of frequencies m (0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub fourier: usize,
+    /// Standard deviation of the Fourier frequencies.
+    #[arg(long, default_value_t = 1.0)]
+    pub sigma: f64,
+    /// Optimizer steps.
+    #[arg(long, default_value_t = 4000)]
+    pub steps: usize,
+    /// Random points per step.
+    #[arg(long, default_value_t = 2048)]
+    pub batch: usize,
+    /// Peak learning rate (Adam, 2% warm-up, cosine decay).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Compute device for training: cpu, or cuda / rocm / wgpu when built with that feature.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+/// What an INR is fitted to.
+type Target<'a> = Box<dyn Fn(&[f64]) -> f64 + Sync + 'a>;
+
+/// Runs `neuvis inr fit`.
+pub fn inr(cmd: &InrCmd) -> Result<()> {
+    let InrCmd::Fit(a) = cmd;
+    let activation = Activation::parse(&a.activation)
+        .with_context(|| format!("--activation {:?}: use relu, silu, tanh, gelu or sine", a.activation))?;
+    if a.output.extension().and_then(|e| e.to_str()) != Some("json") {
+        bail!(
+            "{}: the output is the INR's spec and must end in .json",
+            a.output.display()
+        );
+    }
+    let field;
+    let (target, domain, what): (Target, Vec<[f64; 2]>, String) = match (&a.function, &a.volume) {
+        (Some(name), _) => {
+            let (f, dom) = neuvis_amr::functions::by_name(name)
+                .with_context(|| format!("--function {name:?}: known functions are sin-inv-r and dynamic-ct"))?;
+            (Box::new(f), dom, format!("function {name}"))
+        }
+        (None, Some(v)) => {
+            let mut va = crate::volume_args::VolumeArgs::procedural(v);
+            va.dims = a.dims.clone();
+            let series = va.open()?;
+            field = series.load(0).with_context(|| format!("{v}: cannot load the volume"))?;
+            let (lo, hi) = field.bounds();
+            let dom: Vec<[f64; 2]> = (0..3).map(|a| [lo[a] as f64, hi[a] as f64]).collect();
+            let f = &field;
+            (
+                Box::new(move |p: &[f64]| f.sample([p[0] as f32, p[1] as f32, p[2] as f32]) as f64),
+                dom,
+                format!("volume {v}"),
+            )
+        }
+        (None, None) => bail!("give --function or --volume"),
+    };
+    let opts = InrFitOptions {
+        hidden: a.hidden.clone(),
+        activation,
+        omega0: a.omega0,
+        fourier: (a.fourier > 0).then_some((a.fourier, a.sigma)),
+        steps: a.steps,
+        batch: a.batch,
+        lr: a.lr,
+        seed: a.seed,
+    };
+    let device = neuvis_nn::device::device(&a.device).map_err(anyhow::Error::msg)?;
+    let pb = ProgressBar::new(a.steps as u64);
+    pb.set_style(
+        ProgressStyle::with_template("[{elapsed_precise}] {bar:30} step {pos}/{len} {msg}, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let t0 = Instant::now();
+    let mut running = f64::NAN;
+    let (mut spec, net, report) = fit(&*target, &domain, &opts, &device, |s, loss| {
+        running = if running.is_nan() {
+            loss
+        } else {
+            0.98 * running + 0.02 * loss
+        };
+        pb.set_position(s as u64);
+        if s % 25 == 0 {
+            pb.set_message(format!("loss {running:.3e}"));
+        }
+    })
+    .map_err(anyhow::Error::msg)?;
+    pb.finish_and_clear();
+    let stem = a.output.file_stem().and_then(|s| s.to_str()).unwrap_or("inr");
+    spec.weights = Some(format!("{stem}.safetensors"));
+    spec.description = Some(format!(
+        "{what}; made by: neuvis inr fit {} --hidden {} --activation {} --fourier {} --sigma {} --steps {} --batch {} --lr {} --seed {}; held-out RMSE {:.4e}",
+        match (&a.function, &a.volume) {
+            (Some(f), _) => format!("--function {f}"),
+            (_, Some(v)) => format!("--volume {v}"),
+            _ => String::new(),
+        },
+        a.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","),
+        a.activation,
+        a.fourier,
+        a.sigma,
+        a.steps,
+        a.batch,
+        a.lr,
+        a.seed,
+        report.rmse
+    ));
+    if let Some(dir) = a.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    }
+    Inr::save(&spec, &net, &a.output)?;
+    println!(
+        "fitted {what}: {} parameters, {} hidden neurons, {:.1} s; held-out RMSE {:.4e} (PSNR {:.2} dB over peak {:.3})",
+        net.hidden.iter().map(|l| l.w.nrows() * (l.w.ncols() + 1)).sum::<usize>() + net.output.w.ncols() + 1,
+        net.hidden_neurons(),
+        t0.elapsed().as_secs_f64(),
+        report.rmse,
+        20.0 * (report.peak / report.rmse.max(1e-300)).log10(),
+        report.peak
+    );
+    println!(
+        "wrote {} and {}",
+        a.output.display(),
+        spec.weights.as_deref().unwrap_or("")
+    );
+    Ok(())
+}
+
+/// `neuvis amr`: refine a mesh for an INR, or `neuvis amr compare`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct AmrCmd {
+    #[command(subcommand)]
+    sub: Option<AmrSub>,
+    #[command(flatten)]
+    run: AmrArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum AmrSub {
+    /// Plot total error against DOFs of several `neuvis amr` output folders (log–log).
+    Compare(CompareArgs),
+}
+
+/// `neuvis amr compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Output folders of `neuvis amr` runs.
+    #[arg(required = true, num_args = 1..)]
+    pub runs: Vec<PathBuf>,
+    /// Plot file (.png or .svg).
+    #[arg(short, long, default_value = "amr-compare.png")]
+    pub output: PathBuf,
+    /// Plot title.
+    #[arg(long, default_value = "Total error vs. degrees of freedom")]
+    pub title: String,
+}
+
+/// `neuvis amr MODEL …`.
+#[derive(Args, Debug)]
+pub struct AmrArgs {
+    /// INR spec (JSON naming its weights: safetensors or a PyTorch .pt/.pth state dict).
+    #[arg(required = true)]
+    pub model: Option<PathBuf>,
+    /// Weights file overriding the spec's.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Output folder (history.csv/json, VTU meshes, PNG slices).
+    #[arg(short, long, required = true)]
+    pub output: Option<PathBuf>,
+    /// pruning (Algorithm 1), basic (interpolation error) or uniform.
+    #[arg(long, default_value = "pruning")]
+    pub method: String,
+    /// T: pruned-INR relative error threshold.
+    #[arg(long = "T", default_value_t = 0.1)]
+    pub t: f64,
+    /// P: kept-neuron proportion threshold.
+    #[arg(long = "P", default_value_t = 0.15)]
+    pub p: f64,
+    /// ε of the interpolative decomposition.
+    #[arg(long, default_value_t = 1e-3)]
+    pub eps: f64,
+    /// τ of the basic method.
+    #[arg(long, default_value_t = 0.1)]
+    pub tau: f64,
+    /// Points per element for the ID.
+    #[arg(long, default_value_t = 256)]
+    pub id_samples: usize,
+    /// Points per element for the error estimate.
+    #[arg(long, default_value_t = 32)]
+    pub error_samples: usize,
+    /// Maximum iterations.
+    #[arg(long, default_value_t = 9)]
+    pub max_it: usize,
+    /// Stop once the mesh has more DOFs than this.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_dofs: usize,
+    /// Never let an iteration grow the mesh past this many elements.
+    #[arg(long, default_value_t = 4_000_000)]
+    pub max_elements: usize,
+    /// The first N iterations refine uniformly (recorded, and counted toward --max-it).
+    #[arg(long, default_value_t = 0)]
+    pub initial_refinements: usize,
+    /// Seed of all random samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Points for the total error (default 262,144 in 2-D, 1,048,576 otherwise).
+    #[arg(long)]
+    pub total_error_samples: Option<usize>,
+    /// Floor δ of relative errors |f−g|/max(|f|, δ) (default: 1% of max |f|).
+    #[arg(long)]
+    pub rel_floor: Option<f64>,
+    /// Slices to draw for 3-D/4-D INRs, e.g. x=0 (repeatable; default: x at the domain's middle).
+    #[arg(long)]
+    pub slice: Vec<String>,
+    /// Times of the 3-D slices of a 4-D INR (VTU + PNG each), comma-separated (default: first,
+    /// middle and last time of the domain).
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub time_slices: Vec<f64>,
+    /// Pixels along the longer side of PNG slices.
+    #[arg(long, default_value_t = 768)]
+    pub slice_px: u32,
+    /// Colour range LO,HI of PNG slices (default: the range of the vertex values).
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub range: Vec<f64>,
+}
+
+/// Runs `neuvis amr`.
+pub fn amr(cmd: &AmrCmd) -> Result<()> {
+    if let Some(AmrSub::Compare(c)) = &cmd.sub {
+        return compare(c);
+    }
+    let a = &cmd.run;
+    let (Some(model), Some(out)) = (&a.model, &a.output) else {
+        bail!("usage: neuvis amr MODEL.json -o OUT/ [options], or neuvis amr compare OUT1 OUT2 …");
+    };
+    let method =
+        Method::parse(&a.method).with_context(|| format!("--method {:?}: use pruning, basic or uniform", a.method))?;
+    let inr = Inr::load(model, a.weights.as_deref())?;
+    let d = inr.dim();
+    let mut cfg = AmrConfig::defaults(method, d);
+    cfg.t = a.t;
+    cfg.p = a.p;
+    cfg.eps = a.eps;
+    cfg.tau = a.tau;
+    cfg.id_samples = a.id_samples;
+    cfg.error_samples = a.error_samples;
+    cfg.max_it = a.max_it;
+    cfg.max_dofs = a.max_dofs;
+    cfg.max_elements = a.max_elements;
+    cfg.initial_refinements = a.initial_refinements;
+    cfg.seed = a.seed;
+    if let Some(n) = a.total_error_samples {
+        cfg.total_error_samples = n;
+    }
+    cfg.rel_floor = a.rel_floor;
+    cfg.validate()?;
+    if !a.range.is_empty() && (a.range.len() != 2 || a.range[0] >= a.range[1] || !a.range.iter().all(|v| v.is_finite()))
+    {
+        bail!("--range needs LO,HI with LO < HI");
+    }
+    // Parse slices before the (long) run so a typo fails at once.
+    let times: Vec<f64> = if d == 4 {
+        if a.time_slices.is_empty() {
+            let [lo, hi] = inr.spec.domain[3];
+            vec![lo, 0.5 * (lo + hi), hi]
+        } else {
+            a.time_slices.clone()
+        }
+    } else {
+        if !a.time_slices.is_empty() {
+            bail!("--time-slices is for 4-D INRs; this one has {d} inputs");
+        }
+        vec![]
+    };
+    if let Some(t) = times
+        .iter()
+        .find(|t| !(inr.spec.domain[3.min(d - 1)][0]..=inr.spec.domain[3.min(d - 1)][1]).contains(*t))
+    {
+        bail!(
+            "--time-slices: {t} is outside the INR's time domain {:?}",
+            inr.spec.domain[3]
+        );
+    }
+    let slice_specs: Vec<String> = if a.slice.is_empty() && d >= 3 {
+        let [lo, hi] = inr.spec.domain[0];
+        vec![format!("x={}", 0.5 * (lo + hi))]
+    } else {
+        a.slice.clone()
+    };
+    let mut slices = Vec::new();
+    if d == 2 {
+        if !slice_specs.is_empty() {
+            bail!("--slice is for 3-D and 4-D INRs; a 2-D INR is drawn whole");
+        }
+        slices.push(Slice::whole());
+    } else if d == 3 {
+        for s in &slice_specs {
+            slices.push(Slice::parse(s, 3, None)?);
+        }
+    } else if d == 4 {
+        for &t in &times {
+            for s in &slice_specs {
+                slices.push(Slice::parse(s, 4, Some(t))?);
+            }
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create the output folder", out.display()))?;
+    println!(
+        "{}: {d}-D INR, {} hidden neurons in {} layers; method {:?}, T {}, P {}, ε {}, τ {}, ID samples {}, error samples {}, max_it {}, max_dofs {}, {} initial refinements, {} total-error points",
+        model.display(),
+        inr.net.hidden_neurons(),
+        inr.net.hidden.len(),
+        method,
+        cfg.t,
+        cfg.p,
+        cfg.eps,
+        cfg.tau,
+        cfg.id_samples,
+        cfg.error_samples,
+        cfg.max_it,
+        cfg.max_dofs,
+        cfg.initial_refinements,
+        cfg.total_error_samples
+    );
+    println!("{}", header());
+    let run = neuvis_amr::run(&inr.net, &inr.spec.domain, &cfg, |r| println!("{}", row(r)))?;
+    println!(
+        "stopped: {} (relative-error floor {:.3e})",
+        run.stop_reason, run.rel_floor
+    );
+    let name = model.display().to_string();
+    write_history(&run, out, &name)?;
+    let mut written = vec!["history.csv".to_string(), "history.json".to_string()];
+    if d <= 3 {
+        write_vtu(mesh_vtk(&run), &out.join("mesh.vtu"))?;
+        written.push("mesh.vtu".into());
+    } else {
+        for &t in &times {
+            let f = format!("mesh_t{t}.vtu");
+            write_vtu(time_slice_vtk(&run, &inr.net, t)?, &out.join(&f))?;
+            written.push(f);
+        }
+    }
+    if d >= 2 {
+        let range = if a.range.len() == 2 {
+            (a.range[0], a.range[1])
+        } else {
+            run.values
+                .values()
+                .fold((f64::MAX, f64::MIN), |r, &v| (r.0.min(v), r.1.max(v)))
+        };
+        for s in &slices {
+            let img = slice_image(&run, s, a.slice_px, range)?;
+            let f = if d == 2 {
+                "mesh.png".to_string()
+            } else {
+                format!("slice_{}.png", s.name.replace(',', "_"))
+            };
+            write_png(&img, &out.join(&f))?;
+            written.push(f);
+        }
+        println!("PNG colour range (viridis): [{:.4}, {:.4}]", range.0, range.1);
+    }
+    println!("wrote {} in {}", written.join(", "), out.display());
+    Ok(())
+}
+
+fn header() -> String {
+    format!(
+        "{:>4} {:>9} {:>10} {:>10} {:>12} {:>11} {:>8} {:>7} {:>8}",
+        "it", "elements", "DOFs", "conf.DOFs", "RMSE", "max err", "refined", "kept", "time s"
+    )
+}
+
+fn row(r: &IterationRecord) -> String {
+    format!(
+        "{:>4} {:>9} {:>10} {:>10} {:>12.4e} {:>11.3e} {:>8} {:>7} {:>8.2}",
+        r.iteration,
+        r.elements,
+        r.dofs,
+        r.conforming_dofs,
+        r.total_error,
+        r.max_error,
+        r.refined,
+        r.mean_proportion
+            .map(|p| format!("{:.3}", p))
+            .unwrap_or_else(|| "-".into()),
+        r.seconds
+    )
+}
+
+fn read_history(dir: &Path) -> Result<(String, Vec<IterationRecord>)> {
+    let path = dir.join("history.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read (is it a `neuvis amr` output folder?)", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
+    let hist: Vec<IterationRecord> = serde_json::from_value(v["history"].clone())
+        .with_context(|| format!("{}: has no valid \"history\"", path.display()))?;
+    if hist.is_empty() {
+        bail!("{}: the history is empty", path.display());
+    }
+    let method = v["config"]["method"].as_str().unwrap_or("?").to_string();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    Ok((format!("{name} ({method})"), hist))
+}
+
+fn compare(c: &CompareArgs) -> Result<()> {
+    let mut curves = Vec::new();
+    for d in &c.runs {
+        let (label, history) = read_history(d)?;
+        curves.push(Curve { label, history });
+    }
+    println!(
+        "{:<32} {:>4} {:>10} {:>10} {:>12}",
+        "run", "it", "DOFs", "conf.DOFs", "RMSE"
+    );
+    for c in &curves {
+        for r in &c.history {
+            println!(
+                "{:<32} {:>4} {:>10} {:>10} {:>12.4e}",
+                c.label, r.iteration, r.dofs, r.conforming_dofs, r.total_error
+            );
+        }
+    }
+    plot_error_vs_dofs(&curves, &c.output, &c.title)?;
+    println!("wrote {}", c.output.display());
+    Ok(())
+}

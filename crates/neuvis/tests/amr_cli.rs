@@ -1,0 +1,230 @@
+//! End-to-end tests of `neuvis inr fit`, `neuvis amr` and `neuvis amr compare`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn neuvis(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_neuvis"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../neuvis-amr/fixtures")
+        .join(name)
+}
+
+#[test]
+fn amr_writes_history_mesh_and_slices_and_compare_plots_them() {
+    let d = tempfile::tempdir().unwrap();
+    let model = fixture("sin_inv_r.json");
+    let model = model.to_str().unwrap();
+    for m in ["pruning", "uniform"] {
+        let o = neuvis(
+            d.path(),
+            &[
+                "amr",
+                model,
+                "--method",
+                m,
+                "--P",
+                "0.09",
+                "--max-it",
+                "4",
+                "--total-error-samples",
+                "5000",
+                "--slice-px",
+                "128",
+                "-o",
+                m,
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        for f in ["history.csv", "history.json", "mesh.vtu", "mesh.png"] {
+            assert!(d.path().join(m).join(f).is_file(), "{m}/{f} missing: {}", text(&o));
+        }
+        let csv = std::fs::read_to_string(d.path().join(m).join("history.csv")).unwrap();
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(rows.len(), 6, "{csv}");
+        assert!(rows[0].starts_with("iteration,elements,dofs,conforming_dofs,total_error"));
+        let img = image::open(d.path().join(m).join("mesh.png")).unwrap();
+        assert_eq!(img.width(), 128);
+    }
+    // Uniform after 4 iterations: 16×16 elements, 17² DOFs.
+    let csv = std::fs::read_to_string(d.path().join("uniform/history.csv")).unwrap();
+    assert!(csv.lines().last().unwrap().starts_with("4,256,289,289,"), "{csv}");
+    let o = neuvis(d.path(), &["amr", "compare", "pruning", "uniform", "-o", "cmp.svg"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let svg = std::fs::read_to_string(d.path().join("cmp.svg")).unwrap();
+    assert!(svg.contains("pruning (pruning)") && svg.contains("uniform (uniform)"));
+    assert!(text(&o).contains("uniform (uniform)"));
+}
+
+#[test]
+fn inr_fit_makes_a_loadable_inr() {
+    let d = tempfile::tempdir().unwrap();
+    let o = neuvis(
+        d.path(),
+        &[
+            "inr",
+            "fit",
+            "--function",
+            "sin-inv-r",
+            "--hidden",
+            "8,8",
+            "--steps",
+            "30",
+            "--batch",
+            "64",
+            "-o",
+            "f.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("held-out RMSE"));
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("f.json")).unwrap()).unwrap();
+    assert_eq!(spec["weights"], "f.safetensors");
+    assert_eq!(spec["hidden"], serde_json::json!([8, 8]));
+    let o = neuvis(
+        d.path(),
+        &[
+            "amr",
+            "f.json",
+            "--method",
+            "uniform",
+            "--max-it",
+            "1",
+            "--total-error-samples",
+            "100",
+            "-o",
+            "out",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    // Same seed, same file.
+    let o = neuvis(
+        d.path(),
+        &[
+            "inr",
+            "fit",
+            "--function",
+            "sin-inv-r",
+            "--hidden",
+            "8,8",
+            "--steps",
+            "30",
+            "--batch",
+            "64",
+            "-o",
+            "g.json",
+        ],
+    );
+    assert!(o.status.success());
+    assert_eq!(
+        std::fs::read(d.path().join("f.safetensors")).unwrap(),
+        std::fs::read(d.path().join("g.safetensors")).unwrap()
+    );
+}
+
+#[test]
+fn amr_bad_inputs_fail_cleanly_without_output() {
+    let d = tempfile::tempdir().unwrap();
+    let model = fixture("sin_inv_r.json");
+    let model = model.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["amr", "missing.json", "-o", "o1"], "missing.json"),
+        (
+            vec!["amr", model, "--method", "magic", "-o", "o2"],
+            "use pruning, basic or uniform",
+        ),
+        (vec!["amr", model, "--T", "nan", "-o", "o3"], "T = NaN"),
+        (
+            vec!["amr", model, "--slice", "x=0", "-o", "o4"],
+            "2-D INR is drawn whole",
+        ),
+        (vec!["amr", model, "--time-slices", "0", "-o", "o5"], "for 4-D INRs"),
+        (vec!["amr", model, "--id-samples", "0", "-o", "o6"], "at least 1"),
+        (vec!["amr", "compare", "nothere", "-o", "c.png"], "nothere/history.json"),
+        (
+            vec!["inr", "fit", "--function", "nope", "-o", "x.json"],
+            "known functions",
+        ),
+        (
+            vec![
+                "inr",
+                "fit",
+                "--function",
+                "sin-inv-r",
+                "--activation",
+                "elu",
+                "-o",
+                "x.json",
+            ],
+            "--activation",
+        ),
+        (
+            vec!["inr", "fit", "--function", "sin-inv-r", "-o", "x.txt"],
+            "must end in .json",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = neuvis(d.path(), &args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let t = text(&o);
+        assert!(t.contains(want), "{args:?}: {t}");
+        assert!(!t.contains("panicked"), "{args:?}: {t}");
+    }
+    // A junk spec, and a 3-D spec sliced on an axis it has not.
+    std::fs::write(d.path().join("junk.json"), "{ not json").unwrap();
+    let o = neuvis(d.path(), &["amr", "junk.json", "-o", "o7"]);
+    assert!(text(&o).contains("junk.json: not a valid INR spec"), "{}", text(&o));
+    let tiny = fixture("tiny_fourier_silu.json");
+    let o = neuvis(d.path(), &["amr", tiny.to_str().unwrap(), "--slice", "w=0", "-o", "o8"]);
+    assert!(text(&o).contains("unknown axis"), "{}", text(&o));
+    // Nothing was written for any failure.
+    let left: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("junk.json")], "{left:?}");
+}
+
+#[test]
+fn amr_on_a_pytorch_checkpoint_writes_slices() {
+    let d = tempfile::tempdir().unwrap();
+    let tiny = fixture("tiny_fourier_silu.json");
+    let o = neuvis(
+        d.path(),
+        &[
+            "amr",
+            tiny.to_str().unwrap(),
+            "--max-it",
+            "2",
+            "--P",
+            "0.3",
+            "--total-error-samples",
+            "2000",
+            "--slice",
+            "z=1",
+            "--slice-px",
+            "64",
+            "-o",
+            "out",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(d.path().join("out/mesh.vtu").is_file());
+    assert!(d.path().join("out/slice_z=1.png").is_file(), "{}", text(&o));
+}
