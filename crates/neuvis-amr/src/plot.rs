@@ -44,6 +44,16 @@ fn register_font(path: &Path) -> Result<()> {
         .map_err(|_| AmrError::Config(format!("{}: the font could not be loaded", path.display())))
 }
 
+/// Line colours (Matplotlib's tab10 order), so curves stay readable on white.
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
 /// Draws the curves (x = DOFs, y = RMSE, both logarithmic) as PNG or SVG by extension,
 /// atomically.
 pub fn plot_error_vs_dofs(curves: &[Curve], path: &Path, title: &str) -> Result<()> {
@@ -89,7 +99,7 @@ pub fn plot_error_vs_dofs(curves: &[Curve], path: &Path, title: &str) -> Result<
                 .draw()
                 .map_err(|e| draw_err(e.to_string()))?;
             for (i, c) in curves.iter().enumerate() {
-                let color = Palette99::pick(i).to_rgba();
+                let color = PALETTE[i % PALETTE.len()].to_rgba();
                 let data: Vec<(f64, f64)> = c
                     .history
                     .iter()
