@@ -453,6 +453,39 @@ fn pytorch_checkpoint_matches_pytorch_outputs() {
     cfg.total_error_samples = 100;
     let r = run(&inr.net, &inr.spec.domain, &cfg, |_| {}).unwrap();
     assert!(time_slice_vtk(&r, &inr.net, 0.0).is_err());
+    // Its 3-D mesh is hexahedra with positive volume (VTK's corner order), read back from disk.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hex.vtu");
+    write_vtu(mesh_vtk(&r), &path).unwrap();
+    let back = vtkio::Vtk::import(&path).unwrap();
+    let vtkio::model::DataSet::UnstructuredGrid { pieces, .. } = back.data else {
+        panic!("not an unstructured grid")
+    };
+    let piece = pieces[0].load_piece_data(None).unwrap();
+    assert_eq!(piece.num_points(), 27);
+    assert_eq!(piece.cells.types, vec![vtkio::model::CellType::Hexahedron; 8]);
+    let pts: Vec<f64> = piece.points.cast_into::<f64>().unwrap();
+    let vtkio::model::VertexNumbers::XML { connectivity, .. } = &piece.cells.cell_verts else {
+        panic!()
+    };
+    for c in connectivity.chunks_exact(8) {
+        let p = |k: usize| {
+            [
+                pts[3 * c[k] as usize],
+                pts[3 * c[k] as usize + 1],
+                pts[3 * c[k] as usize + 2],
+            ]
+        };
+        // (p1 − p0) × (p3 − p0) · (p4 − p0) > 0 for VTK's right-handed hexahedron.
+        let (a, b, e) = (p(1), p(3), p(4));
+        let o = p(0);
+        let u = [a[0] - o[0], a[1] - o[1], a[2] - o[2]];
+        let v = [b[0] - o[0], b[1] - o[1], b[2] - o[2]];
+        let w = [e[0] - o[0], e[1] - o[1], e[2] - o[2]];
+        let det = u[0] * (v[1] * w[2] - v[2] * w[1]) - u[1] * (v[0] * w[2] - v[2] * w[0])
+            + u[2] * (v[0] * w[1] - v[1] * w[0]);
+        assert!(det > 0.0);
+    }
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
