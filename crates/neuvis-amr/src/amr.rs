@@ -389,6 +389,21 @@ pub fn run(
     mut progress: impl FnMut(&IterationRecord),
 ) -> Result<AmrRun> {
     config.validate()?;
+    if domain.is_empty() || domain.len() > crate::inr::MAX_DIM {
+        return Err(AmrError::Config(format!(
+            "a {}-D domain: AMR supports 1 to {} dimensions",
+            domain.len(),
+            crate::inr::MAX_DIM
+        )));
+    }
+    if domain
+        .iter()
+        .any(|[lo, hi]| !(lo.is_finite() && hi.is_finite() && lo < hi))
+    {
+        return Err(AmrError::Config(format!(
+            "domain {domain:?} needs finite lo < hi on every axis"
+        )));
+    }
     if domain.len() != net.input_dim() {
         return Err(AmrError::Config(format!(
             "domain has {} axes but the INR takes {} inputs",

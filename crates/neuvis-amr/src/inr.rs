@@ -52,7 +52,7 @@ impl Activation {
     pub fn apply(self, x: &mut [f64], omega0: f64) {
         match self {
             Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
-            Activation::Silu => x.iter_mut().for_each(|v| *v /= 1.0 + (-*v).exp()),
+            Activation::Silu => silu_in_place(x),
             Activation::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
             Activation::Gelu => x
                 .iter_mut()
@@ -60,6 +60,69 @@ impl Activation {
             Activation::Sine => x.iter_mut().for_each(|v| *v = (omega0 * *v).sin()),
         }
     }
+}
+
+/// `x / (1 + e^{−x})` over a slice. The loop is branch-free so it vectorizes (AVX2 when the CPU
+/// has it, chosen at run time): SiLU's `exp` was 30 % of a 4-D pruning pass through libm.
+fn silu_in_place(x: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { silu_avx2(x) };
+            return;
+        }
+    }
+    silu_loop(x);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn silu_avx2(x: &mut [f64]) {
+    silu_loop(x);
+}
+
+#[inline(always)]
+fn silu_loop(x: &mut [f64]) {
+    for v in x.iter_mut() {
+        *v /= 1.0 + exp(-*v);
+    }
+}
+
+/// `e^x` in f64, branch-free (so loops over it vectorize), within 2 ulp of libm's on
+/// [−708, 709]; inputs outside are clamped there (giving ≈ 1e-308 and ≈ 8e307, which is all SiLU
+/// needs). Cody–Waite reduction x = k ln 2 + r, |r| ≤ ln2/2, and a degree-13 Taylor polynomial
+/// (truncation < 1e-17); 2^k is built from the rounding constant's mantissa bits.
+#[inline(always)]
+pub(crate) fn exp(x: f64) -> f64 {
+    const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52: adding it rounds to an integer.
+    const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000); // fdlibm's ln2_hi
+    const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76); // fdlibm's ln2_lo
+    let x = x.clamp(-708.0, 709.0);
+    let y = x * std::f64::consts::LOG2_E + SHIFT;
+    let k = y - SHIFT;
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0; // 1/13!
+    for c in [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p * r + c;
+    }
+    // y's low mantissa bits hold 2^51 + k; shifting them into the exponent field leaves k << 52.
+    let two_k = f64::from_bits((y.to_bits() << 52).wrapping_add(1023 << 52));
+    p * two_k
 }
 
 /// erf with |error| < 1.2e-7 (Numerical Recipes' erfc Chebyshev fit); enough for GELU in f64
@@ -489,6 +552,24 @@ mod tests {
             assert!((erf(x) - e).abs() < 2e-7, "erf({x})");
             assert!((erf(-x) + e).abs() < 2e-7);
         }
+    }
+
+    #[test]
+    fn fast_exp_is_within_two_ulp_of_libm() {
+        let mut worst: f64 = 0.0;
+        let mut x = -708.0;
+        while x < 709.0 {
+            let (a, b) = (exp(x), x.exp());
+            worst = worst.max(((a - b) / b).abs());
+            x += 0.012_345_678_9;
+        }
+        for x in [0.0, 1e-300, -1e-300, 0.5, -0.5, 1.0, 700.0, -700.0] {
+            let (a, b) = (exp(x), f64::exp(x));
+            worst = worst.max(((a - b) / b).abs());
+        }
+        assert!(worst < 4.5e-16, "worst relative error {worst:e}");
+        assert_eq!(exp(0.0), 1.0);
+        assert!(exp(-1000.0) < 1e-300 && exp(1000.0) > 1e307);
     }
 
     #[test]

@@ -81,6 +81,22 @@ pub fn fit(
     if !(1..=4).contains(&d) || opts.hidden.is_empty() || opts.steps == 0 || opts.batch == 0 {
         return Err("an INR fit needs 1–4 inputs, hidden layers, steps ≥ 1 and batch ≥ 1".into());
     }
+    if opts.batch > 1 << 22 || opts.hidden.iter().any(|&w| w == 0 || w > 1 << 16) {
+        return Err("batch must be at most 4,194,304 and hidden widths 1–65,536".into());
+    }
+    if let Some((m, sigma)) = opts.fourier {
+        if m > 1 << 16 || !(sigma.is_finite() && sigma > 0.0) {
+            return Err(format!(
+                "Fourier features: {m} frequencies with σ = {sigma}; need at most 65,536 and σ > 0"
+            ));
+        }
+    }
+    if domain
+        .iter()
+        .any(|[lo, hi]| !(lo.is_finite() && hi.is_finite() && lo < hi))
+    {
+        return Err(format!("domain {domain:?} needs finite lo < hi on every axis"));
+    }
     if !(opts.lr.is_finite() && opts.lr > 0.0) {
         return Err(format!("learning rate {} must be positive", opts.lr));
     }
