@@ -386,7 +386,19 @@ pub fn run(
     net: &Mlp,
     domain: &[[f64; 2]],
     config: &AmrConfig,
+    progress: impl FnMut(&IterationRecord),
+) -> Result<AmrRun> {
+    run_with_progress(net, domain, config, progress, &|_, _, _| {})
+}
+
+/// [`run`], also calling `elements(iteration, examined, active)` from the worker threads while an
+/// iteration examines its elements (every 64 elements and at the end), for progress bars.
+pub fn run_with_progress(
+    net: &Mlp,
+    domain: &[[f64; 2]],
+    config: &AmrConfig,
     mut progress: impl FnMut(&IterationRecord),
+    elements: &(dyn Fn(usize, usize, usize) + Sync),
 ) -> Result<AmrRun> {
     config.validate()?;
     if domain.is_empty() || domain.len() > crate::inr::MAX_DIM {
@@ -464,7 +476,18 @@ pub fn run(
         } else {
             config.method
         };
-        let decisions: Vec<(bool, Option<f64>)> = active.par_iter().map(|&i| decide(net, &run, i, method)).collect();
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let decisions: Vec<(bool, Option<f64>)> = active
+            .par_iter()
+            .map(|&i| {
+                let d = decide(net, &run, i, method);
+                let n = seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if n & 63 == 0 || n == active.len() {
+                    elements(it, n, active.len());
+                }
+                d
+            })
+            .collect();
         let to_refine: Vec<usize> = active
             .iter()
             .zip(&decisions)

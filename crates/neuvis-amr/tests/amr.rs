@@ -278,7 +278,20 @@ fn total_error_is_zero_for_a_linear_inr_and_uniform_counts_are_exact() {
     let mut cfg = AmrConfig::defaults(Method::Uniform, 2);
     cfg.max_it = 3;
     cfg.total_error_samples = 20_000;
-    let r = run(&linear_net(), &[[0.0, 1.0], [0.0, 1.0]], &cfg, |_| {}).unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let r = neuvis_amr::run_with_progress(
+        &linear_net(),
+        &[[0.0, 1.0], [0.0, 1.0]],
+        &cfg,
+        |_| {},
+        &|it, n, total| seen.lock().unwrap().push((it, n, total)),
+    )
+    .unwrap();
+    // The element callback ends every iteration with all its elements examined.
+    let seen = seen.into_inner().unwrap();
+    for (it, total) in [(1, 1), (2, 4), (3, 16)] {
+        assert!(seen.contains(&(it, total, total)), "{seen:?}");
+    }
     assert_eq!(r.history.len(), 4);
     for (i, h) in r.history.iter().enumerate() {
         assert_eq!(h.elements, 4usize.pow(i as u32));

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use neuvis_amr::output::{mesh_vtk, slice_image, time_slice_vtk, write_history, write_png, write_vtu, Slice};
 use neuvis_amr::plot::{plot_error_vs_dofs, Curve};
 use neuvis_amr::{Activation, AmrConfig, Inr, IterationRecord, Method};
@@ -372,7 +372,34 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
         cfg.total_error_samples
     );
     println!("{}", header());
-    let run = neuvis_amr::run(&inr.net, &inr.spec.domain, &cfg, |r| println!("{}", row(r)))?;
+    // A bar over the elements of long iterations, shown only while an iteration examines its
+    // elements (indicatif draws nothing when stderr is not a terminal).
+    let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
+    pb.set_style(
+        ProgressStyle::with_template("  iteration {msg}: {bar:30} {pos}/{len} elements, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let run = neuvis_amr::run_with_progress(
+        &inr.net,
+        &inr.spec.domain,
+        &cfg,
+        |r| {
+            pb.finish_and_clear();
+            pb.set_draw_target(ProgressDrawTarget::hidden());
+            println!("{}", row(r));
+        },
+        &|it, n, total| {
+            if pb.is_hidden() || pb.message() != it.to_string() {
+                pb.reset();
+                pb.set_length(total as u64);
+                pb.set_message(it.to_string());
+                pb.set_draw_target(ProgressDrawTarget::stderr());
+            }
+            // Workers report out of order; never move the bar backwards.
+            pb.set_position((n as u64).max(pb.position()));
+        },
+    )?;
+    pb.set_draw_target(ProgressDrawTarget::hidden());
     println!(
         "stopped: {} (relative-error floor {:.3e})",
         run.stop_reason, run.rel_floor
