@@ -65,24 +65,11 @@ impl TensorMap {
             .map_err(|e| AmrError::weights(path, format!("corrupt safetensors file: {e}")))?;
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
-            let raw = view.data();
-            let data: Vec<f64> = match view.dtype() {
-                Dtype::F64 => raw
-                    .chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                    .collect(),
-                Dtype::F32 => raw
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4])) as f64)
-                    .collect(),
-                Dtype::F16 => raw
-                    .chunks_exact(2)
-                    .map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]])))
-                    .collect(),
-                Dtype::BF16 => raw
-                    .chunks_exact(2)
-                    .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16) as f64)
-                    .collect(),
+            let kind = match view.dtype() {
+                Dtype::F64 => Float::F64,
+                Dtype::F32 => Float::F32,
+                Dtype::F16 => Float::F16,
+                Dtype::BF16 => Float::BF16,
                 other => {
                     return Err(AmrError::weights(
                         path,
@@ -90,6 +77,8 @@ impl TensorMap {
                     ))
                 }
             };
+            // Safetensors is little-endian by definition.
+            let data = kind.decode(view.data(), true);
             tensors.insert(
                 name,
                 NamedTensor {
@@ -114,26 +103,16 @@ impl TensorMap {
             let raw = t
                 .read()
                 .map_err(|e| AmrError::weights(path, format!("cannot read tensor {name}: {e}")))?;
-            let data: Vec<f64> = match t.dtype() {
-                DType::F64 => raw
-                    .chunks_exact(8)
-                    .map(|c| f64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
-                    .collect(),
-                DType::F32 => raw
-                    .chunks_exact(4)
-                    .map(|c| f32::from_ne_bytes(c.try_into().unwrap_or([0; 4])) as f64)
-                    .collect(),
-                DType::F16 => raw
-                    .chunks_exact(2)
-                    .map(|c| f16_to_f64(u16::from_ne_bytes([c[0], c[1]])))
-                    .collect(),
-                DType::BF16 => raw
-                    .chunks_exact(2)
-                    .map(|c| f32::from_bits((u16::from_ne_bytes([c[0], c[1]]) as u32) << 16) as f64)
-                    .collect(),
+            let kind = match t.dtype() {
+                DType::F64 => Float::F64,
+                DType::F32 => Float::F32,
+                DType::F16 => Float::F16,
+                DType::BF16 => Float::BF16,
                 // Integer buffers (e.g. BatchNorm's num_batches_tracked) are not weights; skip.
                 _ => continue,
             };
+            // pytorch-reader returns native-endian bytes.
+            let data = kind.decode(&raw, cfg!(target_endian = "little"));
             tensors.insert(
                 name,
                 NamedTensor {
@@ -191,6 +170,47 @@ impl TensorMap {
     }
 }
 
+/// Floating-point element types a weights file may hold.
+#[derive(Debug, Clone, Copy)]
+enum Float {
+    F64,
+    F32,
+    F16,
+    BF16,
+}
+
+impl Float {
+    /// Decodes packed values (`little`: byte order of `raw`) to `f64`.
+    fn decode(self, raw: &[u8], little: bool) -> Vec<f64> {
+        fn word<const N: usize>(c: &[u8], little: bool) -> [u8; N] {
+            let mut b = [0u8; N];
+            b.copy_from_slice(c);
+            if !little {
+                b.reverse();
+            }
+            b
+        }
+        match self {
+            Float::F64 => raw
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(word(c, little)))
+                .collect(),
+            Float::F32 => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(word(c, little)) as f64)
+                .collect(),
+            Float::F16 => raw
+                .chunks_exact(2)
+                .map(|c| f16_to_f64(u16::from_le_bytes(word(c, little))))
+                .collect(),
+            Float::BF16 => raw
+                .chunks_exact(2)
+                .map(|c| f32::from_bits((u16::from_le_bytes(word(c, little)) as u32) << 16) as f64)
+                .collect(),
+        }
+    }
+}
+
 fn looks_like_safetensors(b: &[u8]) -> bool {
     b.len() >= 9 && {
         let n = u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
@@ -241,6 +261,17 @@ pub fn write_safetensors(path: &Path, named: &[(String, Vec<usize>, Vec<f32>)]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_orders_decode_alike() {
+        let v = [1.5f32, -0.25];
+        let le: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let be: Vec<u8> = v.iter().flat_map(|x| x.to_be_bytes()).collect();
+        assert_eq!(Float::F32.decode(&le, true), vec![1.5, -0.25]);
+        assert_eq!(Float::F32.decode(&be, false), vec![1.5, -0.25]);
+        // bf16 is the top half of an f32: 0x3FC0 = 1.5.
+        assert_eq!(Float::BF16.decode(&[0xC0, 0x3F], true), vec![1.5]);
+    }
 
     #[test]
     fn half_precision_decodes() {

@@ -1,23 +1,9 @@
 //! End-to-end tests of `neuvis inr fit`, `neuvis amr` and `neuvis amr compare`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn neuvis(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neuvis"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{neuvis, text};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -74,9 +60,8 @@ fn amr_writes_history_mesh_and_slices_and_compare_plots_them() {
 #[test]
 fn inr_fit_makes_a_loadable_inr() {
     let d = tempfile::tempdir().unwrap();
-    let o = neuvis(
-        d.path(),
-        &[
+    let fit = |out: &str, seed: &str| {
+        let args = [
             "inr",
             "fit",
             "--function",
@@ -87,12 +72,17 @@ fn inr_fit_makes_a_loadable_inr() {
             "30",
             "--batch",
             "64",
+            "--seed",
+            seed,
             "-o",
-            "f.json",
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("held-out RMSE"));
+            out,
+        ];
+        let o = neuvis(d.path(), &args);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("held-out RMSE"));
+        std::fs::read(d.path().join(out.replace(".json", ".safetensors"))).unwrap()
+    };
+    let f = fit("f.json", "0");
     let spec: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.path().join("f.json")).unwrap()).unwrap();
     assert_eq!(spec["weights"], "f.safetensors");
@@ -113,28 +103,36 @@ fn inr_fit_makes_a_loadable_inr() {
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
-    // Same seed, same file.
+    // Same seed, same file; another seed, other weights.
+    assert_eq!(f, fit("g.json", "0"));
+    assert_ne!(f, fit("h.json", "1"));
+    // A volume target: the INR's domain is the volume's world bounding box.
     let o = neuvis(
         d.path(),
         &[
             "inr",
             "fit",
-            "--function",
-            "sin-inv-r",
+            "--volume",
+            "marschner-lobb",
+            "--dims",
+            "9",
             "--hidden",
-            "8,8",
+            "8",
             "--steps",
-            "30",
+            "5",
             "--batch",
-            "64",
+            "16",
             "-o",
-            "g.json",
+            "v.json",
         ],
     );
-    assert!(o.status.success());
+    assert!(o.status.success(), "{}", text(&o));
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("v.json")).unwrap()).unwrap();
+    assert_eq!(spec["input_dim"], 3);
     assert_eq!(
-        std::fs::read(d.path().join("f.safetensors")).unwrap(),
-        std::fs::read(d.path().join("g.safetensors")).unwrap()
+        spec["domain"],
+        serde_json::json!([[-1.0, 1.0], [-1.0, 1.0], [-1.0, 1.0]])
     );
 }
 
@@ -177,6 +175,38 @@ fn amr_bad_inputs_fail_cleanly_without_output() {
         (
             vec!["inr", "fit", "--function", "sin-inv-r", "-o", "x.txt"],
             "must end in .json",
+        ),
+        (
+            vec![
+                "inr",
+                "fit",
+                "--function",
+                "sin-inv-r",
+                "--batch",
+                "100000000",
+                "-o",
+                "x.json",
+            ],
+            "batch must be at most",
+        ),
+        (
+            vec![
+                "inr",
+                "fit",
+                "--function",
+                "sin-inv-r",
+                "--fourier",
+                "8",
+                "--sigma",
+                "0",
+                "-o",
+                "x.json",
+            ],
+            "σ > 0",
+        ),
+        (
+            vec!["inr", "fit", "--volume", "missing.nii", "-o", "x.json"],
+            "missing.nii",
         ),
     ];
     for (args, want) in cases {

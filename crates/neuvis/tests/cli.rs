@@ -1,23 +1,9 @@
 //! End-to-end tests of the `neuvis` binary, run as a user would.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn neuvis(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neuvis"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{neuvis, text};
 
 fn count_pngs(dir: &Path) -> usize {
     let mut n = 0;
