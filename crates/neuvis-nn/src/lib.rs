@@ -2,8 +2,8 @@
 //! upscale blocks (3×3 conv, pixel shuffle, GELU), the NeRVI image-wise network and its NeRV
 //! baseline, and a differentiable SSIM.
 //!
-//! Used by the NeRVI codec (`neuvis-codec`) and, later, by the speculative raycaster and the INR
-//! tools. Only crates that train or run networks depend on this one, so the rest of neuvis builds
+//! Used by the NeRVI codec (`neuvis-codec`), the speculative raycaster (training its brick
+//! super-resolution network, [`sr3d`]) and the INR tools. Only crates that train or run networks depend on this one, so the rest of neuvis builds
 //! without burn.
 //!
 //! Main design decision: one network type, [`NerviNet`], covers both NeRVI and NeRV (`Arch`), so the
@@ -19,6 +19,7 @@ pub mod encoding;
 pub mod inr_fit;
 pub mod net;
 pub mod schedule;
+pub mod sr3d;
 pub mod ssim;
 
 pub use config::{Arch, NetConfig, Plan};

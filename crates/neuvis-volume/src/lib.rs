@@ -6,7 +6,7 @@
 //! - readers for raw data, NRRD, NIfTI-1 and VTK legacy structured points ([`io`]), an atomic
 //!   NRRD writer, and [`FieldSeries`] for time series that load one step at a time;
 //! - exact procedural fields ([`Procedural`]): Crawfis & Max's tornado, Marschner & Lobb, and
-//!   seeded moving Gaussian blobs;
+//!   seeded moving Gaussian blobs, and seeded Kolmogorov [`Turbulence`] generated slab by slab;
 //! - [`MinMaxGrid`] for empty-space skipping.
 //!
 //! It is used by the renderer (`neuvis-render`), the speculative raycaster and the CLI. It does
@@ -35,6 +35,7 @@ pub mod io;
 pub mod minmax;
 pub mod procedural;
 pub mod series;
+pub mod turbulence;
 
 pub use dtype::{DType, Endian, ReadOptions};
 pub use error::{Result, VolumeError};
@@ -43,3 +44,4 @@ pub use io::{read_volume, write_nrrd, RawSpec};
 pub use minmax::MinMaxGrid;
 pub use procedural::Procedural;
 pub use series::{open_series, FieldSeries, OpenOptions, TimeSeries};
+pub use turbulence::Turbulence;

@@ -22,6 +22,12 @@ pub enum Procedural {
         /// Seed of the blob parameters.
         seed: u64,
     },
+    /// Seeded synthetic turbulence on `[0,1]³` (random Fourier modes with a Kolmogorov −5/3
+    /// spectrum, unit variance), one step, default 128³; see [`Turbulence`](crate::Turbulence).
+    Turbulence {
+        /// Seed of the modes.
+        seed: u64,
+    },
 }
 
 impl Procedural {
@@ -31,6 +37,7 @@ impl Procedural {
             "tornado" => Some(Procedural::Tornado),
             "marschner-lobb" | "ml" => Some(Procedural::MarschnerLobb),
             "blobs" => Some(Procedural::Blobs { seed }),
+            "turbulence" => Some(Procedural::Turbulence { seed }),
             _ => None,
         }
     }
@@ -40,6 +47,7 @@ impl Procedural {
             Procedural::Tornado => "tornado",
             Procedural::MarschnerLobb => "marschner-lobb",
             Procedural::Blobs { .. } => "blobs",
+            Procedural::Turbulence { .. } => "turbulence",
         }
     }
     /// Default grid size.
@@ -52,7 +60,7 @@ impl Procedural {
     /// Default number of time steps.
     pub fn default_steps(&self) -> usize {
         match self {
-            Procedural::MarschnerLobb => 1,
+            Procedural::MarschnerLobb | Procedural::Turbulence { .. } => 1,
             _ => 48,
         }
     }
@@ -84,6 +92,7 @@ impl Procedural {
                 })
             }
             Procedural::Blobs { seed } => Ok(Blobs::new(seed, 48).field(dims, t)),
+            Procedural::Turbulence { seed } => crate::Turbulence::new(seed).field(dims),
         }
     }
 }

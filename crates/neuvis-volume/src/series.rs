@@ -126,7 +126,7 @@ pub struct OpenOptions {
 }
 
 /// Opens a series from command-line style inputs: one procedural name (`tornado`,
-/// `marschner-lobb`, `blobs`), or one or more files and glob patterns (`data/t*.nrrd`), whose
+/// `marschner-lobb`, `blobs`, `turbulence`), or one or more files and glob patterns (`data/t*.nrrd`), whose
 /// matches are sorted by name and taken as consecutive time steps.
 pub fn open_series(inputs: &[String], opts: &OpenOptions) -> Result<Box<dyn FieldSeries>> {
     if let [name] = inputs {

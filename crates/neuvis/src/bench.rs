@@ -25,6 +25,9 @@ pub enum BenchCmd {
     Decode(DecodeBenchArgs),
     /// Explorer frame latency (cold, cached) and frames/s while animating, over real HTTP.
     Serve(crate::bench_serve::ServeBenchArgs),
+    /// Speculative isosurface raycasting over an orbit: frame time, time to first and converged
+    /// frame, peak RSS (one process per method), store size, PSNR/SSIM against `full`.
+    Raycast(crate::bench_raycast::RaycastBenchArgs),
 }
 
 /// Options of `neuvis bench decode`.
@@ -137,6 +140,7 @@ pub fn run(b: &BenchCmd) -> Result<()> {
         BenchCmd::Train(a) => train_bench(a),
         BenchCmd::Decode(a) => decode_bench(a),
         BenchCmd::Serve(a) => crate::bench_serve::run(a),
+        BenchCmd::Raycast(a) => crate::bench_raycast::run(a),
     }
 }
 

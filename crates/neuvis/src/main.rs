@@ -3,15 +3,19 @@
 //! Subcommands: `render` (ground-truth image collections), `compress` / `decompress` (the NeRVI
 //! codec), `eval` (image metrics), `serve` (the explorer web page), `demo` (the README's main job)
 //! `amr` (pruning-guided adaptive meshes for INRs), `inr fit` (make an INR) and `bench` (measured
-//! performance against named baselines). The raycast subcommand arrives with its crate.
+//! performance against named baselines), `raycast` (speculative isosurface raycasting of bricked
+//! volumes within a memory budget).
 #![deny(missing_docs)]
 
 mod amr_cmd;
 mod bench;
+mod bench_raycast;
 mod bench_serve;
 mod codec_cmd;
 mod demo;
 mod eval;
+mod raycast_cmd;
+mod raycast_serve;
 mod render;
 mod serve;
 mod volume_args;
@@ -48,6 +52,11 @@ enum Cmd {
     /// Work with implicit neural representations (fit one to a function or a volume).
     #[command(subcommand)]
     Inr(amr_cmd::InrCmd),
+    /// Extract an isosurface with marching cubes into a .ply or .vtp mesh.
+    Isosurface(raycast_cmd::IsosurfaceArgs),
+    /// Speculative isosurface raycasting within a memory budget (prepare a brick store, render).
+    #[command(subcommand)]
+    Raycast(raycast_cmd::RaycastCmd),
     /// Measure performance against named baselines and print a comparison table.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -70,6 +79,8 @@ fn main() -> std::process::ExitCode {
         Cmd::Bench(b) => bench::run(&b),
         Cmd::Amr(a) => amr_cmd::amr(&a),
         Cmd::Inr(i) => amr_cmd::inr(&i),
+        Cmd::Raycast(r) => raycast_cmd::run(&r),
+        Cmd::Isosurface(a) => raycast_cmd::isosurface(&a),
     };
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,

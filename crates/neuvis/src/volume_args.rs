@@ -7,14 +7,14 @@ use neuvis_volume::{field::parse_dims, open_series, DType, Endian, FieldSeries, 
 /// Where the volume comes from.
 #[derive(Args, Debug, Clone)]
 pub struct VolumeArgs {
-    /// `tornado`, `marschner-lobb`, `blobs`, or one or more files / glob patterns
+    /// `tornado`, `marschner-lobb`, `blobs`, `turbulence`, or one or more files / glob patterns
     /// (.nrrd .nhdr .nii .nii.gz .vtk, or raw with --raw-dims); several files form a time series.
     #[arg(long, num_args = 1.., required = true, value_name = "VOLUME")]
     pub volume: Vec<String>,
-    /// Grid size of a procedural field: N or NXxNYxNZ (default: tornado/blobs 128, marschner-lobb 41).
+    /// Grid size of a procedural field: N or NXxNYxNZ (default: tornado/blobs/turbulence 128, marschner-lobb 41).
     #[arg(long, value_name = "N|NXxNYxNZ")]
     pub dims: Option<String>,
-    /// Seed of seeded procedural fields (blobs).
+    /// Seed of seeded procedural fields (blobs, turbulence).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Raw files: dimensions NXxNYxNZ (x fastest).

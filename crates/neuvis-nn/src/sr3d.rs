@@ -1,0 +1,311 @@
+//! Training the brick super-resolution network of the speculative raycaster on burn.
+//!
+//! The architecture and its inputs are defined in `neuvis_raycast::sr` (which also evaluates the
+//! trained network without burn): `hidden` valid 3×3×3 convolutions with GELU and a 1×1×1 head
+//! to `f³` channels of residuals over trilinear upsampling. Here it is trained on the volume's own
+//! bricks with MSE on the residual plus `ssim_weight·(1 − SSIM)` of the reconstructed brick,
+//! taken over its z-slices with an 11×11 Gaussian window on values scaled to `[0, 1]` by the
+//! volume's range. A tenth of the bricks (at least one) is held out to report the
+//! reconstruction's PSNR against trilinear upsampling.
+
+use burn::module::{Module, Param};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::gelu;
+use burn::tensor::module::conv3d;
+use burn::tensor::ops::ConvOptions;
+use neuvis_raycast::prepare::TrainingData;
+use neuvis_raycast::sr::{input_patch, residual_target, trilinear_brick, Norm, SrConfig, SrNet};
+use neuvis_volume::procedural::SplitMix64;
+
+/// Training settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SrTrainOptions {
+    /// Hidden channels.
+    pub channels: usize,
+    /// 3×3×3 layers.
+    pub hidden: usize,
+    /// Positional-encoding frequencies.
+    pub pe_freqs: usize,
+    /// Optimizer steps; `None` = as many as fit in `minutes`.
+    pub steps: Option<usize>,
+    /// Time budget when `steps` is `None`.
+    pub minutes: f64,
+    /// Bricks per step.
+    pub batch: usize,
+    /// Peak learning rate (5 % warm-up, cosine decay).
+    pub lr: f64,
+    /// Weight of the SSIM term.
+    pub ssim_weight: f64,
+    /// Seed of the initialization, the split and the batches.
+    pub seed: u64,
+}
+
+impl Default for SrTrainOptions {
+    fn default() -> Self {
+        SrTrainOptions {
+            channels: 16,
+            hidden: 2,
+            pe_freqs: 2,
+            steps: None,
+            minutes: 2.0,
+            batch: 4,
+            lr: 2e-3,
+            ssim_weight: 0.1,
+            seed: 0,
+        }
+    }
+}
+
+/// What training reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SrReport {
+    /// Steps run.
+    pub steps: usize,
+    /// Parameters.
+    pub params: usize,
+    /// Training bricks / held-out bricks.
+    pub split: (usize, usize),
+    /// PSNR (peak = value range) of trilinear upsampling on the held-out bricks.
+    pub psnr_trilinear: f64,
+    /// PSNR of the network's reconstruction on the held-out bricks.
+    pub psnr_network: f64,
+    /// Last training loss.
+    pub last_loss: f64,
+}
+
+#[derive(Module, Debug)]
+struct SrModel {
+    ws: Vec<Param<Tensor<5>>>,
+    bs: Vec<Param<Tensor<1>>>,
+}
+
+impl SrModel {
+    fn forward(&self, mut x: Tensor<5>) -> Tensor<5> {
+        let n = self.ws.len();
+        for (i, (w, b)) in self.ws.iter().zip(&self.bs).enumerate() {
+            x = conv3d(x, w.val(), Some(b.val()), ConvOptions::new([1; 3], [0; 3], [1; 3], 1));
+            if i + 1 < n {
+                x = gelu(x);
+            }
+        }
+        x
+    }
+}
+
+struct Sample {
+    input: Vec<f32>,
+    target: Vec<f32>,
+    mask: Vec<f32>,
+    tri_n: Vec<f32>,
+    brick_n: Vec<f32>,
+}
+
+fn psnr(mse: f64) -> f64 {
+    if mse <= 0.0 {
+        f64::INFINITY
+    } else {
+        -10.0 * mse.log10()
+    }
+}
+
+/// Trains the network on `data`; `progress(step, total, loss)` is called every step.
+pub fn train(
+    data: &TrainingData,
+    opts: &SrTrainOptions,
+    device: &Device,
+    mut progress: impl FnMut(usize, usize, f64),
+) -> Result<(SrNet, SrReport), String> {
+    let g = data.geometry;
+    let cfg = SrConfig {
+        factor: g.factor,
+        brick: g.brick,
+        channels: opts.channels,
+        hidden: opts.hidden,
+        pe_freqs: opts.pe_freqs,
+    };
+    cfg.validate()?;
+    if data.bricks.is_empty() {
+        return Err("no bricks to train the network on".into());
+    }
+    if opts.batch == 0 || opts.batch > 256 || !(opts.lr > 0.0 && opts.lr.is_finite()) {
+        return Err("batch must be 1–256 and the learning rate positive".into());
+    }
+    let norm = Norm::of(&data.base);
+    let span = (data.range.1 - data.range.0).max(1e-12);
+    let samples: Vec<Sample> = data
+        .bricks
+        .iter()
+        .map(|(id, brick)| {
+            let b = g.coords(*id);
+            let tri = trilinear_brick(&g, &data.base, b);
+            let (target, mask) = residual_target(&cfg, &g, brick, &tri, norm);
+            Sample {
+                input: input_patch(&cfg, &g, &data.base, norm, b),
+                target,
+                mask,
+                tri_n: tri.iter().map(|v| (v - data.range.0) / span).collect(),
+                brick_n: brick.iter().map(|v| (v - data.range.0) / span).collect(),
+            }
+        })
+        .collect();
+    // seeded split: every 10th brick of a shuffled order is held out
+    let mut rng = SplitMix64(opts.seed ^ 0x5E_3D);
+    let mut order: Vec<usize> = (0..samples.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+    }
+    let n_hold = if samples.len() >= 2 {
+        (samples.len() / 10).max(1)
+    } else {
+        0
+    };
+    let (hold, train_idx) = order.split_at(n_hold);
+    let train_idx: Vec<usize> = if train_idx.is_empty() {
+        hold.to_vec()
+    } else {
+        train_idx.to_vec()
+    };
+
+    let ad = device.clone().autodiff();
+    let mut ws = Vec::new();
+    let mut bs = Vec::new();
+    let mut wrng = SplitMix64(opts.seed ^ 0x3D_5E);
+    let shapes = cfg.shapes();
+    for (i, (wshape, bn)) in shapes.iter().enumerate() {
+        let fan: usize = wshape[1..].iter().product();
+        let k = 1.0 / (fan as f64).sqrt() * if i + 1 == shapes.len() { 0.1 } else { 1.0 };
+        let n: usize = wshape.iter().product();
+        let w: Vec<f32> = (0..n).map(|_| wrng.uniform(-k, k) as f32).collect();
+        let b: Vec<f32> = (0..*bn).map(|_| wrng.uniform(-k, k) as f32).collect();
+        let s: [usize; 5] = wshape.as_slice().try_into().map_err(|_| "weight shape")?;
+        ws.push(Param::from_tensor(
+            Tensor::<1>::from_floats(w.as_slice(), &ad).reshape(s),
+        ));
+        bs.push(Param::from_tensor(Tensor::<1>::from_floats(b.as_slice(), &ad)));
+    }
+    let mut model = SrModel { ws, bs };
+    let mut optim = AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).init();
+    let (p, po, oc, cin) = (cfg.in_side(), cfg.out_side(), cfg.out_channels(), cfg.in_channels());
+    let f = g.factor;
+    let s = g.side();
+    let batch = opts.batch.min(train_idx.len());
+    let mut brng = SplitMix64(opts.seed ^ 0xBA7C);
+    let stack = |idx: &[usize], pick: &dyn Fn(&Sample) -> &Vec<f32>, dev: &Device| -> Tensor<1> {
+        let mut v = Vec::new();
+        for &i in idx {
+            v.extend_from_slice(pick(&samples[i]));
+        }
+        Tensor::<1>::from_floats(v.as_slice(), dev)
+    };
+    let mut total = opts.steps.unwrap_or(usize::MAX);
+    let started = std::time::Instant::now();
+    let mut last_loss = f64::NAN;
+    let mut step = 0;
+    while step < total {
+        let idx: Vec<usize> = (0..batch)
+            .map(|_| train_idx[(brng.next_u64() % train_idx.len() as u64) as usize])
+            .collect();
+        let nb = idx.len();
+        let x = stack(&idx, &|s| &s.input, &ad).reshape([nb, cin, p, p, p]);
+        let t = stack(&idx, &|s| &s.target, &ad).reshape([nb, oc, po, po, po]);
+        let m = stack(&idx, &|s| &s.mask, &ad).reshape([nb, oc, po, po, po]);
+        let out = model.forward(x);
+        let d = (out.clone() - t) * m.clone();
+        let mse = (d.clone() * d).sum() / m.sum();
+        let mut loss = mse;
+        if opts.ssim_weight > 0.0 {
+            // fine brick in [0,1]: trilinear + residual·std/span, via the voxel shuffle
+            let fine = out
+                .reshape([nb, f, f, f, po, po, po])
+                .permute([0, 4, 1, 5, 2, 6, 3])
+                .reshape([nb, po * f, po * f, po * f])
+                .slice([0..nb, f - 1..f - 1 + s, f - 1..f - 1 + s, f - 1..f - 1 + s]);
+            let tri = stack(&idx, &|s| &s.tri_n, &ad).reshape([nb, s, s, s]);
+            let truth = stack(&idx, &|s| &s.brick_n, &ad).reshape([nb, s, s, s]);
+            let rec = tri + fine.mul_scalar(norm.std / span);
+            let ss = crate::ssim::ssim(rec.reshape([nb * s, 1, s, s]), truth.reshape([nb * s, 1, s, s]));
+            loss = loss + (ss.neg().add_scalar(1.0)).mul_scalar(opts.ssim_weight);
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        if opts.steps.is_none() && step == 2 {
+            let per = started.elapsed().as_secs_f64() / 3.0;
+            total = ((opts.minutes * 60.0 / per).floor() as usize).max(3);
+        }
+        let sched_total = if total == usize::MAX { 1000 } else { total };
+        let lr = crate::schedule::learning_rate(opts.lr, 0.05, step, sched_total);
+        model = optim.step(lr, model, grads);
+        last_loss = loss.into_scalar::<f32>() as f64;
+        if !last_loss.is_finite() {
+            return Err(format!(
+                "the loss became {last_loss} at step {} (try a lower --lr)",
+                step + 1
+            ));
+        }
+        step += 1;
+        progress(step, total, last_loss);
+    }
+    let to_vec = |t: Tensor<1>| -> Result<Vec<f32>, String> {
+        t.into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .map_err(|e| format!("{e:?}"))
+    };
+    let mut layers = Vec::new();
+    for (w, b) in model.ws.iter().zip(&model.bs) {
+        let n = w.val().dims().iter().product::<usize>();
+        layers.push((to_vec(w.val().reshape([n]))?, to_vec(b.val())?));
+    }
+    let net = SrNet {
+        config: cfg,
+        norm,
+        layers,
+    };
+    net.validate()?;
+    let (mut e_tri, mut e_net, mut cnt) = (0f64, 0f64, 0usize);
+    for &i in hold {
+        let (id, truth) = &data.bricks[i];
+        let b = g.coords(*id);
+        let rec = net.reconstruct(&g, &data.base, b);
+        let tri = trilinear_brick(&g, &data.base, b);
+        for k in 0..truth.len() {
+            e_tri += ((tri[k] - truth[k]) as f64 / span as f64).powi(2);
+            e_net += ((rec[k] - truth[k]) as f64 / span as f64).powi(2);
+        }
+        cnt += truth.len();
+    }
+    let cnt = cnt.max(1) as f64;
+    let report = SrReport {
+        steps: step,
+        params: cfg.params(),
+        split: (train_idx.len(), hold.len()),
+        psnr_trilinear: psnr(e_tri / cnt),
+        psnr_network: psnr(e_net / cnt),
+        last_loss,
+    };
+    Ok((net, report))
+}
+
+/// The network's output for one input patch computed by burn (`[f³, Po³]`), to check the
+/// plain-Rust forward pass of [`SrNet`] against.
+pub fn burn_forward(net: &SrNet, input: &[f32], device: &Device) -> Result<Vec<f32>, String> {
+    let cfg = net.config;
+    let p = cfg.in_side();
+    let mut x = Tensor::<1>::from_floats(input, device).reshape([1, cfg.in_channels(), p, p, p]);
+    let shapes = cfg.shapes();
+    for (i, ((w, b), (ws, _))) in net.layers.iter().zip(&shapes).enumerate() {
+        let s: [usize; 5] = ws.as_slice().try_into().map_err(|_| "weight shape")?;
+        let wt = Tensor::<1>::from_floats(w.as_slice(), device).reshape(s);
+        let bt = Tensor::<1>::from_floats(b.as_slice(), device);
+        x = conv3d(x, wt, Some(bt), ConvOptions::new([1; 3], [0; 3], [1; 3], 1));
+        if i + 1 < shapes.len() {
+            x = gelu(x);
+        }
+    }
+    let n = x.dims().iter().product::<usize>();
+    x.reshape([n])
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("{e:?}"))
+}

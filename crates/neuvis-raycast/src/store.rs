@@ -1,0 +1,501 @@
+//! The `.nvb` brick store: bricks with aprons (losslessly compressed), the brick index with
+//! per-brick value ranges, the base volume, and optionally the super-resolution network.
+//!
+//! Layout (little endian): the 16-byte preamble `NVBRICK\0`, version `u32`, reserved `u32`; the
+//! brick payloads; the index section (per brick: min `f32`, max `f32`, offset `u64`, length
+//! `u32`, CRC-32 `u32`); the base section; the network section; the JSON header; and a 32-byte
+//! trailer: header offset `u64`, header length `u64`, header CRC-32 `u32`, reserved `u32`,
+//! `NVBRKEND`. The header holds the geometry, spacing, origin, value range and the offset, length
+//! and CRC-32 of every section, so a reader checks everything before trusting it, and a writer can
+//! stream bricks first and write the small sections once the volume has been seen. Bricks are
+//! byte-shuffled (the four bytes of every `f32` in four planes, as Blosc does) and zstd-compressed;
+//! each has its own CRC-32, checked when it is read.
+
+use crate::error::{RaycastError, Result};
+use crate::geom::Geometry;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{Seek, Write};
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 8] = b"NVBRICK\0";
+const END: &[u8; 8] = b"NVBRKEND";
+const VERSION: u32 = 1;
+const TRAILER: u64 = 32;
+const ENTRY: usize = 24;
+/// zstd level of bricks and base.
+pub const ZSTD_LEVEL: i32 = 3;
+
+/// Where a section lies in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    /// Byte offset.
+    pub offset: u64,
+    /// Byte length.
+    pub len: u64,
+    /// CRC-32 of the bytes.
+    pub crc: u32,
+}
+
+/// What the store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// Full-resolution bricks, no network.
+    Exact,
+    /// Base + network only; bricks are reconstructed.
+    Neural,
+    /// Both.
+    Both,
+}
+
+impl StoreKind {
+    /// Parses `exact`, `neural` or `both`.
+    pub fn parse(s: &str) -> Option<StoreKind> {
+        match s {
+            "exact" => Some(StoreKind::Exact),
+            "neural" => Some(StoreKind::Neural),
+            "both" => Some(StoreKind::Both),
+            _ => None,
+        }
+    }
+    /// Whether full-resolution bricks are stored.
+    pub fn has_bricks(self) -> bool {
+        self != StoreKind::Neural
+    }
+    /// Whether a network is stored.
+    pub fn has_network(self) -> bool {
+        self != StoreKind::Exact
+    }
+}
+
+/// The JSON header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Always `neuvis-brick-store`.
+    pub format: String,
+    /// Brick geometry.
+    pub geometry: Geometry,
+    /// World spacing of the full grid.
+    pub spacing: [f32; 3],
+    /// World origin of the full grid.
+    pub origin: [f32; 3],
+    /// (min, max) of all samples.
+    pub range: (f32, f32),
+    /// What the store keeps.
+    pub kind: StoreKind,
+    /// Human-readable description of the source volume.
+    pub source: String,
+    /// The brick index.
+    pub index: Section,
+    /// The base volume (shuffled, zstd).
+    pub base: Section,
+    /// The network, if stored.
+    pub network: Option<Section>,
+}
+
+/// One brick index entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BrickEntry {
+    /// Smallest sample over the brick's cells (apron excluded).
+    pub min: f32,
+    /// Largest sample over the brick's cells.
+    pub max: f32,
+    /// Payload offset (0 when bricks are not stored).
+    pub offset: u64,
+    /// Payload length.
+    pub len: u32,
+    /// CRC-32 of the payload.
+    pub crc: u32,
+}
+
+/// Byte-shuffles `v` (all first bytes, then all second bytes, …).
+pub fn shuffle(v: &[f32]) -> Vec<u8> {
+    let n = v.len();
+    let mut out = vec![0u8; 4 * n];
+    for (i, x) in v.iter().enumerate() {
+        let b = x.to_le_bytes();
+        for p in 0..4 {
+            out[p * n + i] = b[p];
+        }
+    }
+    out
+}
+
+/// Inverse of [`shuffle`]; `None` if the length is not a multiple of 4.
+pub fn unshuffle(b: &[u8]) -> Option<Vec<f32>> {
+    if !b.len().is_multiple_of(4) {
+        return None;
+    }
+    let n = b.len() / 4;
+    Some(
+        (0..n)
+            .map(|i| f32::from_le_bytes([b[i], b[n + i], b[2 * n + i], b[3 * n + i]]))
+            .collect(),
+    )
+}
+
+/// Compresses samples: shuffle + zstd.
+pub fn encode(v: &[f32]) -> std::io::Result<Vec<u8>> {
+    zstd::bulk::compress(&shuffle(v), ZSTD_LEVEL)
+}
+
+/// Streams a store to disk: bricks first, then [`StoreWriter::finish`]. The file appears at its
+/// path only when `finish` succeeds (temporary file + rename).
+pub struct StoreWriter {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
+    out: std::io::BufWriter<File>,
+    pos: u64,
+    entries: Vec<BrickEntry>,
+    geometry: Geometry,
+}
+
+impl StoreWriter {
+    /// Starts a store for `geometry` at `path`.
+    pub fn create(path: &Path, geometry: Geometry) -> Result<StoreWriter> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut b = tempfile::Builder::new();
+        b.prefix(".neuvis-tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            b.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let tmp = b.tempfile_in(dir).map_err(|e| RaycastError::io(path, e))?;
+        let file = tmp.reopen().map_err(|e| RaycastError::io(path, e))?;
+        let mut out = std::io::BufWriter::new(file);
+        let mut pre = Vec::with_capacity(16);
+        pre.extend_from_slice(MAGIC);
+        pre.extend_from_slice(&VERSION.to_le_bytes());
+        pre.extend_from_slice(&0u32.to_le_bytes());
+        out.write_all(&pre).map_err(|e| RaycastError::io(path, e))?;
+        let unset = BrickEntry {
+            min: f32::NAN,
+            max: f32::NAN,
+            offset: 0,
+            len: 0,
+            crc: 0,
+        };
+        Ok(StoreWriter {
+            path: path.to_path_buf(),
+            tmp,
+            out,
+            pos: 16,
+            entries: vec![unset; geometry.nbricks()],
+            geometry,
+        })
+    }
+
+    fn write(&mut self, b: &[u8]) -> Result<Section> {
+        self.out.write_all(b).map_err(|e| RaycastError::io(&self.path, e))?;
+        let s = Section {
+            offset: self.pos,
+            len: b.len() as u64,
+            crc: crc32fast::hash(b),
+        };
+        self.pos += b.len() as u64;
+        Ok(s)
+    }
+
+    /// Records brick `id`'s range and, if `payload` is given (see [`encode`]), writes it.
+    pub fn brick(&mut self, id: usize, min: f32, max: f32, payload: Option<&[u8]>) -> Result<()> {
+        let e = match payload {
+            Some(p) => {
+                let s = self.write(p)?;
+                BrickEntry {
+                    min,
+                    max,
+                    offset: s.offset,
+                    len: s.len as u32,
+                    crc: s.crc,
+                }
+            }
+            None => BrickEntry {
+                min,
+                max,
+                offset: 0,
+                len: 0,
+                crc: 0,
+            },
+        };
+        self.entries[id] = e;
+        Ok(())
+    }
+
+    /// Writes the index, the base, the network and the header, and moves the file into place.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish(
+        mut self,
+        base: &[f32],
+        network: Option<&[u8]>,
+        spacing: [f32; 3],
+        origin: [f32; 3],
+        range: (f32, f32),
+        kind: StoreKind,
+        source: String,
+    ) -> Result<u64> {
+        if self.entries.iter().any(|e| e.min.is_nan()) {
+            return Err(RaycastError::Settings("internal: a brick was never written".into()));
+        }
+        let mut idx = Vec::with_capacity(self.entries.len() * ENTRY);
+        for e in &self.entries {
+            idx.extend_from_slice(&e.min.to_le_bytes());
+            idx.extend_from_slice(&e.max.to_le_bytes());
+            idx.extend_from_slice(&e.offset.to_le_bytes());
+            idx.extend_from_slice(&e.len.to_le_bytes());
+            idx.extend_from_slice(&e.crc.to_le_bytes());
+        }
+        let index = self.write(&idx)?;
+        let enc = encode(base).map_err(|e| RaycastError::io(&self.path, e))?;
+        let base = self.write(&enc)?;
+        let network = match network {
+            Some(n) => Some(self.write(n)?),
+            None => None,
+        };
+        let header = Header {
+            format: "neuvis-brick-store".into(),
+            geometry: self.geometry,
+            spacing,
+            origin,
+            range,
+            kind,
+            source,
+            index,
+            base,
+            network,
+        };
+        let json = serde_json::to_vec_pretty(&header).map_err(|e| RaycastError::Settings(e.to_string()))?;
+        let h = self.write(&json)?;
+        let mut tr = Vec::with_capacity(32);
+        tr.extend_from_slice(&h.offset.to_le_bytes());
+        tr.extend_from_slice(&h.len.to_le_bytes());
+        tr.extend_from_slice(&h.crc.to_le_bytes());
+        tr.extend_from_slice(&0u32.to_le_bytes());
+        tr.extend_from_slice(END);
+        self.write(&tr)?;
+        let path = self.path.clone();
+        self.out.flush().map_err(|e| RaycastError::io(&path, e))?;
+        self.out.get_ref().sync_all().map_err(|e| RaycastError::io(&path, e))?;
+        let size = self.pos;
+        self.tmp.persist(&path).map_err(|e| RaycastError::io(&path, e.error))?;
+        Ok(size)
+    }
+}
+
+/// An open store: header, index and base in memory; bricks read on demand.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    file: File,
+    file_len: u64,
+    /// The header.
+    pub header: Header,
+    /// The brick index.
+    pub entries: Vec<BrickEntry>,
+    /// The base volume (x fastest, `geometry.base_dims`).
+    pub base: Vec<f32>,
+    /// The network bytes, if stored.
+    pub network: Option<Vec<u8>>,
+}
+
+fn read_at(file: &File, path: &Path, offset: u64, len: u64, file_len: u64, what: &str) -> Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    if offset.checked_add(len).is_none_or(|e| e > file_len) {
+        return Err(RaycastError::corrupt(
+            path,
+            format!("{what} at bytes {offset}..+{len} points past the end of the {file_len}-byte file"),
+        ));
+    }
+    let mut buf = vec![0u8; len as usize];
+    file.read_exact_at(&mut buf, offset)
+        .map_err(|e| RaycastError::io(path, e))?;
+    Ok(buf)
+}
+
+impl Store {
+    /// Opens and checks a store: magic, version, trailer, header, every section's bounds and
+    /// CRC-32, index consistency. Bricks are checked when read.
+    pub fn open(path: &Path) -> Result<Store> {
+        let mut file = File::open(path).map_err(|e| RaycastError::io(path, e))?;
+        let file_len = file
+            .seek(std::io::SeekFrom::End(0))
+            .map_err(|e| RaycastError::io(path, e))?;
+        if file_len < 16 + TRAILER {
+            return Err(RaycastError::corrupt(
+                path,
+                format!("not a neuvis brick store: only {file_len} bytes"),
+            ));
+        }
+        let pre = read_at(&file, path, 0, 16, file_len, "preamble")?;
+        if &pre[..8] != MAGIC {
+            return Err(RaycastError::corrupt(
+                path,
+                "not a neuvis brick store (wrong magic; expected a .nvb file from `neuvis raycast prepare`)",
+            ));
+        }
+        let version = u32::from_le_bytes([pre[8], pre[9], pre[10], pre[11]]);
+        if version != VERSION {
+            return Err(RaycastError::corrupt(
+                path,
+                format!("store version {version}, this build reads {VERSION}"),
+            ));
+        }
+        let tr = read_at(&file, path, file_len - TRAILER, TRAILER, file_len, "trailer")?;
+        if &tr[24..32] != END {
+            return Err(RaycastError::corrupt(
+                path,
+                "truncated store: the end marker is missing",
+            ));
+        }
+        let u64at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"));
+        let u32at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"));
+        let (hoff, hlen, hcrc) = (u64at(&tr, 0), u64at(&tr, 8), u32at(&tr, 16));
+        if hlen > 1 << 24 {
+            return Err(RaycastError::corrupt(path, format!("header length {hlen} is absurd")));
+        }
+        let hb = read_at(&file, path, hoff, hlen, file_len - TRAILER, "header")?;
+        if crc32fast::hash(&hb) != hcrc {
+            return Err(RaycastError::corrupt(path, "header CRC mismatch: the file is damaged"));
+        }
+        let header: Header =
+            serde_json::from_slice(&hb).map_err(|e| RaycastError::corrupt(path, format!("bad header: {e}")))?;
+        if header.format != "neuvis-brick-store" {
+            return Err(RaycastError::corrupt(
+                path,
+                format!("header format '{}'", header.format),
+            ));
+        }
+        let g = header.geometry;
+        let check = Geometry::new(g.dims, g.brick, g.factor).map_err(|e| RaycastError::corrupt(path, e))?;
+        if check != g {
+            return Err(RaycastError::corrupt(path, "inconsistent brick geometry in the header"));
+        }
+        let nb = g.nbricks() as u64;
+        if g.dims.iter().any(|&d| d > 1 << 20) || g.base_len() as u64 > 1 << 31 || nb > 1 << 26 {
+            return Err(RaycastError::corrupt(path, format!("absurd dimensions {:?}", g.dims)));
+        }
+        if header.spacing.iter().any(|s| !(s.is_finite() && *s > 0.0)) || header.origin.iter().any(|o| !o.is_finite()) {
+            return Err(RaycastError::corrupt(
+                path,
+                "spacing must be finite and positive, origin finite",
+            ));
+        }
+        let body = hoff;
+        let section = |s: &Section, what: &str, want: Option<u64>| -> Result<Vec<u8>> {
+            if let Some(w) = want {
+                if s.len != w {
+                    return Err(RaycastError::corrupt(
+                        path,
+                        format!("{what} holds {} bytes, expected {w}", s.len),
+                    ));
+                }
+            }
+            let b = read_at(&file, path, s.offset, s.len, body, what)?;
+            if crc32fast::hash(&b) != s.crc {
+                return Err(RaycastError::corrupt(
+                    path,
+                    format!("{what} CRC mismatch: the file is damaged"),
+                ));
+            }
+            Ok(b)
+        };
+        let ib = section(&header.index, "brick index", Some(nb * ENTRY as u64))?;
+        let mut entries = Vec::with_capacity(nb as usize);
+        for c in ib.chunks_exact(ENTRY) {
+            let e = BrickEntry {
+                min: f32::from_le_bytes(c[0..4].try_into().expect("4")),
+                max: f32::from_le_bytes(c[4..8].try_into().expect("4")),
+                offset: u64at(c, 8),
+                len: u32at(c, 16),
+                crc: u32at(c, 20),
+            };
+            if !(e.min.is_finite() && e.max.is_finite() && e.min <= e.max) {
+                return Err(RaycastError::corrupt(
+                    path,
+                    "brick index holds a non-finite or inverted range",
+                ));
+            }
+            if header.kind.has_bricks()
+                && (e.len == 0 || e.offset.checked_add(e.len as u64).is_none_or(|end| end > body))
+            {
+                return Err(RaycastError::corrupt(
+                    path,
+                    "brick index points past the brick payloads",
+                ));
+            }
+            entries.push(e);
+        }
+        let bb = section(&header.base, "base volume", None)?;
+        let raw = zstd::bulk::decompress(&bb, g.base_len() * 4)
+            .map_err(|e| RaycastError::corrupt(path, format!("base volume does not decompress: {e}")))?;
+        if raw.len() != g.base_len() * 4 {
+            return Err(RaycastError::corrupt(path, "base volume has the wrong size"));
+        }
+        let base = unshuffle(&raw).expect("multiple of 4");
+        if base.iter().any(|v| !v.is_finite()) {
+            return Err(RaycastError::corrupt(path, "base volume holds non-finite samples"));
+        }
+        let network = match (&header.network, header.kind.has_network()) {
+            (Some(s), true) => Some(section(s, "network", None)?),
+            (None, false) => None,
+            _ => return Err(RaycastError::corrupt(path, "store kind and network section disagree")),
+        };
+        Ok(Store {
+            path: path.to_path_buf(),
+            file,
+            file_len,
+            header,
+            entries,
+            base,
+            network,
+        })
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    /// Total file size in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+    /// The geometry.
+    pub fn geometry(&self) -> &Geometry {
+        &self.header.geometry
+    }
+
+    /// Reads, checks and decodes brick `id` (thread-safe: positioned reads).
+    pub fn read_brick(&self, id: usize) -> Result<Vec<f32>> {
+        let g = self.geometry();
+        if !self.header.kind.has_bricks() {
+            return Err(RaycastError::Settings(format!(
+                "{}: this store keeps no full-resolution bricks (--store neural); use --method neural or trilinear",
+                self.path.display()
+            )));
+        }
+        let e = self
+            .entries
+            .get(id)
+            .ok_or_else(|| RaycastError::Settings(format!("no brick {id}")))?;
+        let b = read_at(&self.file, &self.path, e.offset, e.len as u64, self.file_len, "brick")?;
+        if crc32fast::hash(&b) != e.crc {
+            return Err(RaycastError::corrupt(
+                &self.path,
+                format!("brick {id} CRC mismatch: the file is damaged"),
+            ));
+        }
+        let raw = zstd::bulk::decompress(&b, g.brick_bytes())
+            .map_err(|err| RaycastError::corrupt(&self.path, format!("brick {id} does not decompress: {err}")))?;
+        if raw.len() != g.brick_bytes() {
+            return Err(RaycastError::corrupt(
+                &self.path,
+                format!("brick {id} has the wrong size"),
+            ));
+        }
+        Ok(unshuffle(&raw).expect("multiple of 4"))
+    }
+}

@@ -1,0 +1,160 @@
+//! `neuvis bench raycast`: every raycasting method over the same orbit, one process per method
+//! so that each reports its own peak RSS, and the converged frames compared against `full`.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use neuvis_collection::MaskedImage;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Options of `neuvis bench raycast`.
+#[derive(Args, Debug)]
+pub struct RaycastBenchArgs {
+    /// A prepared store (`neuvis raycast prepare … --store both`).
+    #[arg(long)]
+    pub store: PathBuf,
+    /// Isovalue.
+    #[arg(long, allow_negative_numbers = true)]
+    pub iso: f32,
+    /// Polar angle of the orbit.
+    #[arg(long, default_value_t = 60.0)]
+    pub theta: f32,
+    /// Views in the orbit.
+    #[arg(long, default_value_t = 36)]
+    pub views: usize,
+    /// Image edge length.
+    #[arg(long, default_value_t = 512)]
+    pub size: usize,
+    /// Memory budget of the speculative methods in MB (default: a quarter of the full volume).
+    #[arg(long)]
+    pub budget_mb: Option<f64>,
+    /// Methods, comma-separated (full first: it is the reference).
+    #[arg(long, default_value = "full,exact,neural,trilinear,dense", value_delimiter = ',')]
+    pub methods: Vec<String>,
+    /// Prefetch the extrapolated next view after each frame (speculative methods).
+    #[arg(long)]
+    pub prefetch: bool,
+    /// Folder for frames, stats and the table.
+    #[arg(short, long, default_value = "bench-raycast")]
+    pub output: PathBuf,
+}
+
+/// Runs the benchmark and prints the table.
+pub fn run(a: &RaycastBenchArgs) -> Result<()> {
+    if a.methods.first().map(String::as_str) != Some("full") {
+        bail!("--methods must start with full (the reference of PSNR/SSIM)");
+    }
+    let store = neuvis_raycast::Store::open(&a.store)?;
+    let g = *store.geometry();
+    let full_mb = g.dims.iter().product::<usize>() as f64 * 4.0 / 1e6;
+    drop(store);
+    let budget = match a.budget_mb {
+        Some(b) => b,
+        None => {
+            // a quarter of the volume, but never less than the fixed part plus 16 bricks
+            let e = neuvis_raycast::Engine::open(&a.store, neuvis_raycast::Method::Trilinear, None, a.size, a.size)?;
+            let floor = (e.resident_fixed() + 16 * g.brick_bytes()) as f64 / 1e6;
+            (full_mb / 4.0).max(floor)
+        }
+    };
+    let exe = std::env::current_exe().context("locating the neuvis binary")?;
+    let mut rows = Vec::new();
+    let mut reference: Vec<MaskedImage> = Vec::new();
+    for m in &a.methods {
+        let dir = a.output.join(m);
+        let mut cmd = Command::new(&exe);
+        cmd.args(["raycast", "orbit"])
+            .arg(&a.store)
+            .args(["--iso", &a.iso.to_string(), "--theta", &a.theta.to_string()])
+            .args([
+                "--views",
+                &a.views.to_string(),
+                "--size",
+                &a.size.to_string(),
+                "--method",
+                m,
+            ])
+            .arg("-o")
+            .arg(&dir);
+        let speculative = neuvis_raycast::Method::parse(m).is_some_and(|x| x.speculative());
+        if speculative {
+            cmd.args(["--budget-mb", &budget.to_string()]);
+            if a.prefetch {
+                cmd.arg("--prefetch");
+            }
+        }
+        eprintln!("running {m} …");
+        let out = cmd.output().with_context(|| format!("running {}", exe.display()))?;
+        if !out.status.success() {
+            bail!("method {m} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("stats.json"))?)?;
+        let frames: Vec<MaskedImage> = (0..a.views)
+            .map(|v| MaskedImage::load_png(&dir.join(format!("view_{v:03}.png"))).map_err(anyhow::Error::from))
+            .collect::<Result<_>>()?;
+        let (mut p, mut s) = (Vec::new(), Vec::new());
+        if reference.is_empty() {
+            reference = frames.clone();
+        }
+        for (f, r) in frames.iter().zip(&reference) {
+            p.push(neuvis_metrics::psnr(f, r)?);
+            s.push(neuvis_metrics::ssim(f, r)?);
+        }
+        let finite: Vec<f64> = p.iter().copied().filter(|v| v.is_finite()).collect();
+        let psnr = if finite.is_empty() {
+            f64::INFINITY
+        } else {
+            finite.iter().sum::<f64>() / finite.len() as f64
+        };
+        let ssim = s.iter().sum::<f64>() / s.len() as f64;
+        rows.push((
+            m.clone(),
+            stats,
+            psnr,
+            ssim,
+            p.iter().filter(|v| v.is_infinite()).count(),
+        ));
+    }
+    let mut table = String::new();
+    table.push_str(&format!(
+        "{}³ volume ({:.0} MB f32), {} views at {}², θ = {}°, iso {}, speculative budget {:.0} MB{}\n\n",
+        g.dims[0],
+        full_mb,
+        a.views,
+        a.size,
+        a.theta,
+        a.iso,
+        budget,
+        if a.prefetch { ", prefetch on" } else { "" }
+    ));
+    table.push_str("| method | median frame ms | view 0: first ms | view 0: converged ms | bricks fetched | peak RSS MB | store MB | PSNR vs full dB | SSIM vs full |\n|---|---|---|---|---|---|---|---|---|\n");
+    let get = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
+    for (m, st, psnr, ssim, identical) in &rows {
+        table.push_str(&format!(
+            "| {m} | {:.0} | {:.0} | {:.0} | {} | {:.0} | {:.1} | {} | {:.4} |\n",
+            get(st, "median_frame_s") * 1e3,
+            get(st, "first_view_first_s") * 1e3,
+            get(st, "first_view_converged_s") * 1e3,
+            get(st, "bricks_fetched"),
+            get(st, "peak_rss_bytes") / 1e6,
+            get(st, "store_bytes") / 1e6,
+            if psnr.is_infinite() {
+                format!("∞ ({identical}/{} identical)", a.views)
+            } else {
+                format!(
+                    "{psnr:.2}{}",
+                    if *identical > 0 {
+                        format!(" ({identical} identical)")
+                    } else {
+                        String::new()
+                    }
+                )
+            },
+            ssim
+        ));
+    }
+    println!("{table}");
+    let p = a.output.join("table.md");
+    std::fs::write(&p, &table).with_context(|| format!("writing {}", p.display()))?;
+    Ok(())
+}

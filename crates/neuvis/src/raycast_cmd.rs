@@ -1,0 +1,604 @@
+//! `neuvis raycast prepare` and `neuvis raycast render`.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use neuvis_raycast::engine::peak_rss;
+use neuvis_raycast::prepare::{FieldSource, RawSource, TrainingData, TurbulenceSource};
+use neuvis_raycast::{prepare, Engine, Method, PrepareOptions, RenderOptions, SlabSource, StoreKind};
+use neuvis_volume::field::parse_dims;
+use neuvis_volume::{DType, Endian, Procedural, RawSpec, ReadOptions, Turbulence};
+use std::path::{Path, PathBuf};
+
+/// `neuvis raycast …`.
+#[derive(Subcommand, Debug)]
+pub enum RaycastCmd {
+    /// Stream a volume into a brick store (.nvb): bricks, base volume, octree ranges, network.
+    Prepare(Box<PrepareArgs>),
+    /// Render an isosurface frame within a memory budget.
+    Render(RenderArgs),
+    /// Serve a local page: drag to orbit, wheel to zoom, frames stream in progressively.
+    Serve(crate::raycast_serve::ServeArgs),
+    /// Render an orbit of views (one process per method, as `neuvis bench raycast` runs it) and
+    /// write the frames and a stats.json.
+    #[command(hide = true)]
+    Orbit(OrbitArgs),
+}
+
+/// `neuvis raycast orbit`.
+#[derive(Args, Debug)]
+pub struct OrbitArgs {
+    /// The store.
+    pub store: PathBuf,
+    /// Isovalue.
+    #[arg(long, allow_negative_numbers = true)]
+    pub iso: f32,
+    /// Polar angle of the orbit, degrees.
+    #[arg(long, default_value_t = 60.0)]
+    pub theta: f32,
+    /// Views over 360° of azimuth.
+    #[arg(long, default_value_t = 36)]
+    pub views: usize,
+    /// Image edge length.
+    #[arg(long, default_value_t = 512)]
+    pub size: usize,
+    /// Memory budget in MB.
+    #[arg(long, allow_negative_numbers = true)]
+    pub budget_mb: Option<f64>,
+    /// Method.
+    #[arg(long)]
+    pub method: String,
+    /// Prefetch the bricks of the extrapolated next view (at quarter resolution) after each
+    /// frame; its time is reported separately.
+    #[arg(long)]
+    pub prefetch: bool,
+    /// Output folder (frames and stats.json).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// `neuvis raycast prepare`.
+#[derive(Args, Debug)]
+pub struct PrepareArgs {
+    /// `turbulence` (generated slab by slab), another procedural name, a raw file (with
+    /// --raw-dims, read slab by slab) or a .nrrd/.nhdr/.nii/.nii.gz/.vtk file (read whole).
+    pub volume: String,
+    /// Output store.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Grid size of a procedural volume: N or NXxNYxNZ (default 128).
+    #[arg(long)]
+    pub dims: Option<String>,
+    /// Seed of the procedural field, the training sample and the network.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Brick edge in cells.
+    #[arg(long, default_value_t = 32)]
+    pub brick: usize,
+    /// Base volume downsampling factor (2–8, must divide the brick edge).
+    #[arg(long, default_value_t = 4)]
+    pub base_factor: usize,
+    /// What to keep: exact (bricks), neural (base + network only), both.
+    #[arg(long, default_value = "both")]
+    pub store: String,
+    /// Training time budget of the network, minutes (ignored with --train-steps).
+    #[arg(long, default_value_t = 2.0)]
+    pub train_minutes: f64,
+    /// Exact number of training steps (reproducible: the same seed gives the same file).
+    #[arg(long)]
+    pub train_steps: Option<usize>,
+    /// Bricks sampled (reservoir, seeded) for training.
+    #[arg(long, default_value_t = 256)]
+    pub train_bricks: usize,
+    /// Hidden channels of the network.
+    #[arg(long, default_value_t = 16)]
+    pub channels: usize,
+    /// Bricks per training step.
+    #[arg(long, default_value_t = 4)]
+    pub batch: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f64,
+    /// Raw files: dimensions NXxNYxNZ.
+    #[arg(long)]
+    pub raw_dims: Option<String>,
+    /// Raw files: sample type u8, i8, u16, i16, u32, f32 or f64.
+    #[arg(long, default_value = "u8")]
+    pub raw_dtype: String,
+    /// Raw files: byte order.
+    #[arg(long, default_value = "little")]
+    pub raw_endian: String,
+    /// Raw files: header bytes to skip.
+    #[arg(long, default_value_t = 0)]
+    pub raw_skip: u64,
+}
+
+/// `neuvis raycast render`.
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// The store.
+    pub store: PathBuf,
+    /// Isovalue.
+    #[arg(long, allow_negative_numbers = true)]
+    pub iso: f32,
+    /// Polar angle, degrees.
+    #[arg(long, default_value_t = 60.0)]
+    pub theta: f32,
+    /// Azimuth, degrees.
+    #[arg(long, default_value_t = 30.0, allow_negative_numbers = true)]
+    pub phi: f32,
+    /// Image edge length.
+    #[arg(long, default_value_t = 512)]
+    pub size: usize,
+    /// Memory budget in MB (base, octree, network, frame and brick cache); none = unbounded.
+    #[arg(long, allow_negative_numbers = true)]
+    pub budget_mb: Option<f64>,
+    /// full, exact, neural, trilinear, dense or mesh (marching cubes + z-buffer).
+    #[arg(long, default_value = "neural")]
+    pub method: String,
+    /// Output PNG.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Also write every progressive frame into this folder.
+    #[arg(long)]
+    pub frames: Option<PathBuf>,
+}
+
+/// Runs a raycast subcommand.
+pub fn run(cmd: &RaycastCmd) -> Result<()> {
+    match cmd {
+        RaycastCmd::Prepare(a) => run_prepare(a),
+        RaycastCmd::Render(a) => run_render(a),
+        RaycastCmd::Orbit(a) => run_orbit(a),
+        RaycastCmd::Serve(a) => crate::raycast_serve::run(a),
+    }
+}
+
+fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
+    let dims = match &a.dims {
+        Some(d) => Some(parse_dims(d).with_context(|| format!("--dims '{d}': expected N or NXxNYxNZ"))?),
+        None => None,
+    };
+    if a.volume == "turbulence" {
+        let dims = dims.unwrap_or([128; 3]);
+        neuvis_volume::field::check_dims(dims, "turbulence")?;
+        return Ok(Box::new(TurbulenceSource {
+            turbulence: Turbulence::new(a.seed),
+            dims,
+            seed: a.seed,
+        }));
+    }
+    if let Some(p) = Procedural::from_name(&a.volume, a.seed) {
+        let f = p.generate(dims.unwrap_or(p.default_dims()), 0.0)?;
+        return Ok(Box::new(FieldSource {
+            field: f,
+            name: a.volume.clone(),
+        }));
+    }
+    let path = Path::new(&a.volume);
+    if let Some(d) = &a.raw_dims {
+        let dims = parse_dims(d).with_context(|| format!("--raw-dims '{d}': expected NXxNYxNZ"))?;
+        let Some(dtype) = DType::parse(&a.raw_dtype) else {
+            bail!(
+                "--raw-dtype '{}': expected u8, i8, u16, i16, u32, f32 or f64",
+                a.raw_dtype
+            );
+        };
+        let Some(endian) = Endian::parse(&a.raw_endian) else {
+            bail!("--raw-endian '{}': expected little or big", a.raw_endian);
+        };
+        let mut spec = RawSpec::new(dims, dtype);
+        spec.endian = endian;
+        spec.header_skip = a.raw_skip;
+        return Ok(Box::new(RawSource::open(path, spec)?));
+    }
+    let f = neuvis_volume::read_volume(path, None, &ReadOptions::default())?;
+    Ok(Box::new(FieldSource {
+        field: f,
+        name: a.volume.clone(),
+    }))
+}
+
+fn bar(len: u64, msg: &str) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(msg.to_string());
+    pb
+}
+
+fn run_prepare(a: &PrepareArgs) -> Result<()> {
+    let Some(kind) = StoreKind::parse(&a.store) else {
+        bail!("--store '{}': expected exact, neural or both", a.store);
+    };
+    if !(a.train_minutes.is_finite() && a.train_minutes > 0.0) {
+        bail!("--train-minutes {} must be positive", a.train_minutes);
+    }
+    if a.train_bricks == 0 && kind.has_network() {
+        bail!("--train-bricks must be at least 1 for a neural store");
+    }
+    let src = source(a)?;
+    let d = src.dims();
+    eprintln!(
+        "volume: {} ({}x{}x{}), bricks of {}³ cells, base factor {}",
+        src.describe(),
+        d[0],
+        d[1],
+        d[2],
+        a.brick,
+        a.base_factor
+    );
+    let opts = PrepareOptions {
+        brick: a.brick,
+        factor: a.base_factor,
+        kind,
+        train_bricks: a.train_bricks,
+        seed: a.seed,
+    };
+    let topts = neuvis_nn::sr3d::SrTrainOptions {
+        channels: a.channels,
+        steps: a.train_steps,
+        minutes: a.train_minutes,
+        batch: a.batch,
+        lr: a.lr,
+        seed: a.seed,
+        ..Default::default()
+    };
+    let trainer = |data: &TrainingData| -> neuvis_raycast::Result<Vec<u8>> {
+        let device = neuvis_nn::device::device("cpu").map_err(neuvis_raycast::RaycastError::Settings)?;
+        let pb = bar(a.train_steps.unwrap_or(0) as u64, "training");
+        let t0 = std::time::Instant::now();
+        let (net, rep) = neuvis_nn::sr3d::train(data, &topts, &device, |s, total, loss| {
+            if total != usize::MAX {
+                pb.set_length(total as u64);
+            }
+            pb.set_position(s as u64);
+            pb.set_message(format!("loss {loss:.4}"));
+        })
+        .map_err(neuvis_raycast::RaycastError::Settings)?;
+        pb.finish_and_clear();
+        eprintln!(
+            "network: {} parameters, {} steps in {:.1} s on {} bricks; held-out {} bricks: trilinear {:.2} dB -> network {:.2} dB",
+            rep.params,
+            rep.steps,
+            t0.elapsed().as_secs_f64(),
+            rep.split.0,
+            rep.split.1,
+            rep.psnr_trilinear,
+            rep.psnr_network
+        );
+        Ok(net.to_bytes())
+    };
+    let t0 = std::time::Instant::now();
+    let g = neuvis_raycast::geom::Geometry::new(d, a.brick, a.base_factor).map_err(anyhow::Error::msg)?;
+    let pb = bar(g.bdims[2] as u64, "bricking");
+    let rep = prepare(
+        src.as_ref(),
+        &a.output,
+        &opts,
+        if kind.has_network() { Some(&trainer) } else { None },
+        |done, _| pb.set_position(done as u64),
+    )?;
+    pb.finish_and_clear();
+    let raw = d.iter().product::<usize>() as f64 * 4.0;
+    println!(
+        "wrote {} ({:.2} MB, {:.1}x smaller than the f32 volume; bricks {:.2} MB, {} bricks of {}³ + apron, base {}x{}x{}; largest slab {:.1} MB) in {:.1} s",
+        a.output.display(),
+        rep.bytes as f64 / 1e6,
+        raw / rep.bytes as f64,
+        rep.brick_bytes as f64 / 1e6,
+        rep.geometry.nbricks(),
+        rep.geometry.brick,
+        rep.geometry.base_dims[0],
+        rep.geometry.base_dims[1],
+        rep.geometry.base_dims[2],
+        rep.max_slab_bytes as f64 / 1e6,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Parses a budget in MB.
+pub fn budget_bytes(mb: Option<f64>) -> Result<Option<usize>> {
+    match mb {
+        None => Ok(None),
+        Some(m) if m.is_finite() && m > 0.0 && m < 1e9 => Ok(Some((m * 1e6) as usize)),
+        Some(m) => bail!("--budget-mb {m} must be a positive number of megabytes"),
+    }
+}
+
+/// The `mesh` baseline: marching cubes over the store's exact bricks, then rasterization.
+struct MeshBaseline {
+    mesh: neuvis_raycast::mesh::Mesh,
+    bounds: ([f32; 3], [f32; 3]),
+    extract_s: f64,
+    store_bytes: u64,
+}
+
+impl MeshBaseline {
+    fn open(path: &Path, iso: f32) -> Result<MeshBaseline> {
+        let store = neuvis_raycast::Store::open(path)?;
+        let t = std::time::Instant::now();
+        let mesh = neuvis_raycast::mesh::extract_store(&store, iso)?;
+        let h = &store.header;
+        let hi = [0, 1, 2].map(|k| h.origin[k] + h.spacing[k] * (h.geometry.dims[k] - 1) as f32);
+        Ok(MeshBaseline {
+            mesh,
+            bounds: (h.origin, hi),
+            extract_s: t.elapsed().as_secs_f64(),
+            store_bytes: store.file_len(),
+        })
+    }
+    fn render(&self, opts: &RenderOptions, theta: f32, phi: f32) -> neuvis_collection::MaskedImage {
+        let cam = neuvis_render::Camera::orbit(self.bounds, theta, phi, opts.fov_deg, opts.width, opts.height);
+        neuvis_raycast::mesh::rasterize(&self.mesh, &cam, opts.color, &opts.phong)
+    }
+}
+
+fn run_render(a: &RenderArgs) -> Result<()> {
+    if a.method == "mesh" {
+        let mb = MeshBaseline::open(&a.store, a.iso)?;
+        let t = std::time::Instant::now();
+        let img = mb.render(&RenderOptions::new(a.size, a.size, a.iso), a.theta, a.phi);
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        neuvis_volume::io::write_atomic_io(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
+            .with_context(|| format!("writing {}", a.output.display()))?;
+        println!(
+            "method mesh | extraction {:.1} s ({} triangles, {:.1} MB) | frame {ms:.1} ms | peak RSS {} | wrote {}",
+            mb.extract_s,
+            mb.mesh.tris.len(),
+            mb.mesh.bytes() as f64 / 1e6,
+            peak_rss().map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+            a.output.display()
+        );
+        return Ok(());
+    }
+    let Some(method) = Method::parse(&a.method) else {
+        bail!(
+            "--method '{}': expected full, exact, neural, trilinear, dense or mesh",
+            a.method
+        );
+    };
+    if a.size == 0 || a.size > 8192 {
+        bail!("--size {} must be between 1 and 8192", a.size);
+    }
+    if !a.iso.is_finite() {
+        bail!("--iso must be a finite number");
+    }
+    let budget = budget_bytes(a.budget_mb)?;
+    let engine = Engine::open(&a.store, method, budget, a.size, a.size)?;
+    let opts = RenderOptions::new(a.size, a.size, a.iso);
+    let cam = engine.camera(&opts, a.theta, a.phi);
+    if let Some(dir) = &a.frames {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut frame_err = None;
+    let (img, st) = engine.render(&cam, &opts, |img, pass| {
+        if let Some(dir) = &a.frames {
+            let p = dir.join(format!("pass_{pass:03}.png"));
+            if let Err(e) = neuvis_volume::io::write_atomic_io(&p, |w| img.write_png(w).map_err(std::io::Error::other))
+            {
+                frame_err.get_or_insert(anyhow::anyhow!("{}: {e}", p.display()));
+            }
+        }
+    })?;
+    if let Some(e) = frame_err {
+        return Err(e);
+    }
+    neuvis_volume::io::write_atomic_io(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    let (used, cap, cs) = engine.cache_state();
+    println!("method {} | first frame {:.1} ms | converged {:.1} ms in {} passes | bricks fetched {} ({:.1} ms) | brick hits {} misses {}",
+        method.name(), st.first_s * 1e3, st.converged_s * 1e3, st.passes, st.fetched, st.fetch_s * 1e3, st.hits, st.misses);
+    println!(
+        "resident: fixed {:.1} MB + cache {:.1} MB (peak {:.1} MB, budget {}) | peak RSS {} | store {:.2} MB | wrote {}",
+        engine.resident_fixed() as f64 / 1e6,
+        used as f64 / 1e6,
+        cs.peak_bytes as f64 / 1e6,
+        if cap == usize::MAX { "unbounded".to_string() } else { format!("{:.1} MB", cap as f64 / 1e6) },
+        peak_rss().map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+        engine.store().file_len() as f64 / 1e6,
+        a.output.display()
+    );
+    Ok(())
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+fn run_orbit(a: &OrbitArgs) -> Result<()> {
+    if a.views == 0 || a.views > 3600 || a.size == 0 || a.size > 8192 {
+        bail!("--views must be 1–3600 and --size 1–8192");
+    }
+    if a.method == "mesh" {
+        std::fs::create_dir_all(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
+        let mb = MeshBaseline::open(&a.store, a.iso)?;
+        let opts = RenderOptions::new(a.size, a.size, a.iso);
+        let mut times = Vec::new();
+        for v in 0..a.views {
+            let phi = 360.0 * v as f32 / a.views as f32;
+            let t = std::time::Instant::now();
+            let img = mb.render(&opts, a.theta, phi);
+            times.push(t.elapsed().as_secs_f64());
+            let p = a.output.join(format!("view_{v:03}.png"));
+            neuvis_volume::io::write_atomic_io(&p, |w| img.write_png(w).map_err(std::io::Error::other))
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
+        let stats = serde_json::json!({
+            "method": "mesh",
+            "views": a.views,
+            "size": a.size,
+            "open_s": mb.extract_s,
+            "median_frame_s": median(&times),
+            "median_first_s": median(&times),
+            "first_view_first_s": mb.extract_s + times[0],
+            "first_view_converged_s": mb.extract_s + times[0],
+            "triangles": mb.mesh.tris.len(),
+            "mesh_bytes": mb.mesh.bytes(),
+            "bricks_fetched": 0,
+            "peak_rss_bytes": peak_rss(),
+            "store_bytes": mb.store_bytes,
+        });
+        let p = a.output.join("stats.json");
+        neuvis_volume::io::write_atomic_io(&p, |w| {
+            use std::io::Write;
+            w.write_all(
+                serde_json::to_string_pretty(&stats)
+                    .map_err(std::io::Error::other)?
+                    .as_bytes(),
+            )
+        })
+        .with_context(|| format!("writing {}", p.display()))?;
+        println!("{stats}");
+        return Ok(());
+    }
+    let Some(method) = Method::parse(&a.method) else {
+        bail!(
+            "--method '{}': expected full, exact, neural, trilinear, dense or mesh",
+            a.method
+        );
+    };
+    let budget = budget_bytes(a.budget_mb)?;
+    std::fs::create_dir_all(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
+    let t_open = std::time::Instant::now();
+    let engine = Engine::open(&a.store, method, budget, a.size, a.size)?;
+    let open_s = t_open.elapsed().as_secs_f64();
+    let opts = RenderOptions::new(a.size, a.size, a.iso);
+    let small = RenderOptions::new((a.size / 4).max(1), (a.size / 4).max(1), a.iso);
+    let (mut first, mut conv, mut pre, mut fetched) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
+    for v in 0..a.views {
+        let phi = 360.0 * v as f32 / a.views as f32;
+        let cam = engine.camera(&opts, a.theta, phi);
+        let (img, st) = engine.render(&cam, &opts, |_, _| {})?;
+        first.push(st.first_s);
+        conv.push(st.converged_s);
+        fetched += st.fetched;
+        let p = a.output.join(format!("view_{v:03}.png"));
+        neuvis_volume::io::write_atomic_io(&p, |w| img.write_png(w).map_err(std::io::Error::other))
+            .with_context(|| format!("writing {}", p.display()))?;
+        if a.prefetch && method.speculative() && v + 1 < a.views {
+            // extrapolated camera motion: the next azimuth step
+            let next = 2.0 * phi - 360.0 * v.saturating_sub(1) as f32 / a.views as f32;
+            let next = if v == 0 { 360.0 / a.views as f32 } else { next };
+            let t = std::time::Instant::now();
+            engine.prefetch(&engine.camera(&small, a.theta, next), &small)?;
+            pre.push(t.elapsed().as_secs_f64());
+        }
+    }
+    let (_, cap, cs) = engine.cache_state();
+    let stats = serde_json::json!({
+        "method": method.name(),
+        "views": a.views,
+        "size": a.size,
+        "open_s": open_s,
+        "median_frame_s": median(&conv),
+        "median_first_s": median(&first),
+        "first_view_first_s": first[0],
+        "first_view_converged_s": conv[0],
+        "median_prefetch_s": if pre.is_empty() { serde_json::Value::Null } else { median(&pre).into() },
+        "bricks_fetched": fetched,
+        "cache_peak_bytes": cs.peak_bytes,
+        "cache_budget_bytes": if cap == usize::MAX { serde_json::Value::Null } else { cap.into() },
+        "resident_fixed_bytes": engine.resident_fixed(),
+        "peak_rss_bytes": peak_rss(),
+        "store_bytes": engine.store().file_len(),
+    });
+    let p = a.output.join("stats.json");
+    neuvis_volume::io::write_atomic_io(&p, |w| {
+        use std::io::Write;
+        w.write_all(
+            serde_json::to_string_pretty(&stats)
+                .map_err(std::io::Error::other)?
+                .as_bytes(),
+        )
+    })
+    .with_context(|| format!("writing {}", p.display()))?;
+    println!("{stats}");
+    Ok(())
+}
+
+/// `neuvis isosurface`.
+#[derive(Args, Debug)]
+pub struct IsosurfaceArgs {
+    /// A volume file (.nrrd .nhdr .nii .nii.gz .vtk) or a procedural name.
+    pub volume: String,
+    /// Isovalue.
+    #[arg(long, allow_negative_numbers = true)]
+    pub iso: f32,
+    /// Output mesh: .ply (binary) or .vtp (VTK XML PolyData); ParaView opens both.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Grid size of a procedural volume: N or NXxNYxNZ.
+    #[arg(long)]
+    pub dims: Option<String>,
+    /// Seed of a seeded procedural volume.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Extracts an isosurface with marching cubes and writes it.
+pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
+    if !a.iso.is_finite() {
+        bail!("--iso must be a finite number");
+    }
+    let ext = a
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if !matches!(ext.as_deref(), Some("ply") | Some("vtp")) {
+        bail!("{}: the output must end in .ply or .vtp", a.output.display());
+    }
+    let dims = match &a.dims {
+        Some(d) => Some(parse_dims(d).with_context(|| format!("--dims '{d}': expected N or NXxNYxNZ"))?),
+        None => None,
+    };
+    let field = match Procedural::from_name(&a.volume, a.seed) {
+        Some(p) => p.generate(dims.unwrap_or(p.default_dims()), 0.0)?,
+        None => neuvis_volume::read_volume(Path::new(&a.volume), None, &ReadOptions::default())?,
+    };
+    let t = std::time::Instant::now();
+    let d = field.dims();
+    let mut mesh = neuvis_raycast::mesh::Mesh::default();
+    let v = neuvis_raycast::engine::Dense {
+        data: field.data(),
+        dims: d,
+    };
+    neuvis_raycast::mesh::extract_cells(
+        &v,
+        d,
+        field.spacing(),
+        field.origin(),
+        [0; 3],
+        d.map(|n| n.saturating_sub(1)),
+        a.iso,
+        &mut mesh,
+    );
+    if mesh.tris.is_empty() {
+        let (lo, hi) = field.range();
+        eprintln!("warning: no surface at {} (the volume ranges over [{lo}, {hi}])", a.iso);
+    }
+    neuvis_volume::io::write_atomic_io(&a.output, |w| match ext.as_deref() {
+        Some("ply") => neuvis_raycast::mesh::write_ply(&mesh, w),
+        _ => neuvis_raycast::mesh::write_vtp(&mesh, w),
+    })
+    .with_context(|| format!("writing {}", a.output.display()))?;
+    println!(
+        "{} triangles, {} vertices in {:.2} s; wrote {}",
+        mesh.tris.len(),
+        mesh.points.len(),
+        t.elapsed().as_secs_f64(),
+        a.output.display()
+    );
+    Ok(())
+}
