@@ -50,6 +50,9 @@ pub enum Method {
     Trilinear,
     /// Dense ray marching of the resident full volume, no skipping (ablation 2).
     Dense,
+    /// Speculative, bricks decoded from ZFP fixed-rate payloads held in memory (compressed
+    /// volume rendering).
+    Compressed,
 }
 
 impl Method {
@@ -61,6 +64,7 @@ impl Method {
             "neural" => Method::Neural,
             "trilinear" => Method::Trilinear,
             "dense" => Method::Dense,
+            "compressed" => Method::Compressed,
             _ => return None,
         })
     }
@@ -72,11 +76,15 @@ impl Method {
             Method::Neural => "neural",
             Method::Trilinear => "trilinear",
             Method::Dense => "dense",
+            Method::Compressed => "compressed",
         }
     }
     /// Whether bricks stream through the cache.
     pub fn speculative(self) -> bool {
-        matches!(self, Method::Exact | Method::Neural | Method::Trilinear)
+        matches!(
+            self,
+            Method::Exact | Method::Neural | Method::Trilinear | Method::Compressed
+        )
     }
 }
 
@@ -303,6 +311,7 @@ pub struct Engine {
     method: Method,
     net: Option<SrNet>,
     full: Option<Vec<f32>>,
+    zfp: Option<(f64, Vec<Vec<u8>>)>,
     cache: Mutex<BrickCache>,
     spacing: [f32; 3],
     origin: [f32; 3],
@@ -342,6 +351,22 @@ impl Engine {
             + store.entries.len() * std::mem::size_of::<crate::store::BrickEntry>()
             + net.as_ref().map_or(0, |n| n.config.params() * 4)
             + width * height * FRAME_BYTES_PER_PIXEL;
+        let zfp = if method == Method::Compressed {
+            let rate = store.header.zfp.map(|z| z.rate).ok_or_else(|| {
+                RaycastError::Settings(format!(
+                    "{}: method compressed needs ZFP bricks (prepare with --zfp-rate R)",
+                    path.display()
+                ))
+            })?;
+            let v: Vec<Vec<u8>> = (0..geom.nbricks())
+                .into_par_iter()
+                .map(|id| store.read_zfp(id))
+                .collect::<Result<_>>()?;
+            resident_fixed += v.iter().map(|b| b.len()).sum::<usize>();
+            Some((rate, v))
+        } else {
+            None
+        };
         let full_bytes = geom.dims.iter().product::<usize>() * 4;
         if matches!(method, Method::Full | Method::Dense) {
             resident_fixed += full_bytes;
@@ -394,6 +419,7 @@ impl Engine {
             method,
             net,
             full,
+            zfp,
             cache: Mutex::new(BrickCache::new(cache_budget)),
             resident_fixed,
         })
@@ -439,6 +465,11 @@ impl Engine {
                     .reconstruct(&self.geom, &self.store.base, b))
             }
             Method::Trilinear => Ok(trilinear_brick(&self.geom, &self.store.base, b)),
+            Method::Compressed => {
+                let (rate, v) = self.zfp.as_ref().expect("compressed engine has ZFP bricks");
+                crate::zfp::decompress(&v[id], self.geom.side(), *rate)
+                    .ok_or_else(|| RaycastError::corrupt(self.store.path(), format!("ZFP brick {id} does not decode")))
+            }
         }
     }
 

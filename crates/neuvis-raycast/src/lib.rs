@@ -13,7 +13,8 @@
 //! - [`engine`]: the speculative, progressive raycaster and its baselines `full`, `trilinear`
 //!   and `dense`;
 //! - [`mesh`]: marching cubes (from a store, brick by brick, or a whole field) and a CPU z-buffer
-//!   rasterizer: the `mesh` baseline and `neuvis isosurface`.
+//!   rasterizer: the `mesh` baseline and `neuvis isosurface`;
+//! - [`zfp`]: ZFP fixed-rate bricks for the `compressed` baseline.
 //!
 //! It is used by the `neuvis raycast` subcommands and the raycast benchmark. It does not depend on
 //! burn: the network is small enough to evaluate with plain loops, so the renderer stays light.
@@ -44,6 +45,7 @@ pub mod octree;
 pub mod prepare;
 pub mod sr;
 pub mod store;
+pub mod zfp;
 
 pub use engine::{Engine, FrameStats, Method, RenderOptions};
 pub use error::{RaycastError, Result};

@@ -158,6 +158,8 @@ pub struct PrepareOptions {
     pub train_bricks: usize,
     /// Seed of the reservoir sample.
     pub seed: u64,
+    /// Also store ZFP fixed-rate bricks at this many bits per value (the `compressed` baseline).
+    pub zfp_rate: Option<f64>,
 }
 
 /// What the network trainer gets.
@@ -175,8 +177,8 @@ pub struct TrainingData {
 /// A network trainer: gets the base and the sampled bricks, returns the serialized network.
 pub type Trainer<'a> = dyn Fn(&TrainingData) -> Result<Vec<u8>> + 'a;
 
-/// A brick of a layer: id, samples, min, max, compressed payload.
-type LayerBrick = (usize, Vec<f32>, f32, f32, Option<Vec<u8>>);
+/// A brick of a layer: id, samples, min, max, compressed payload, ZFP payload.
+type LayerBrick = (usize, Vec<f32>, f32, f32, Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// What `prepare` reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,6 +232,13 @@ pub fn prepare(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<PrepareReport> {
     let g = Geometry::new(src.dims(), opts.brick, opts.factor).map_err(RaycastError::Settings)?;
+    if let Some(r) = opts.zfp_rate {
+        if !(r.is_finite() && (1.0..=32.0).contains(&r)) {
+            return Err(RaycastError::Settings(format!(
+                "ZFP rate {r} must be between 1 and 32 bits per value"
+            )));
+        }
+    }
     if opts.kind.has_network() && trainer.is_none() {
         return Err(RaycastError::Settings("a neural store needs a network trainer".into()));
     }
@@ -262,10 +271,14 @@ pub fn prepare(
                 } else {
                     None
                 };
-                Ok((g.id(bb), data, lo, hi, payload))
+                let zfp = opts.zfp_rate.map(|r| crate::zfp::compress(&data, g.side(), r));
+                Ok((g.id(bb), data, lo, hi, payload, zfp))
             })
             .collect::<Result<_>>()?;
-        for (id, data, lo, hi, payload) in layer {
+        for (id, data, lo, hi, payload, zfp) in layer {
+            if let Some(z) = &zfp {
+                writer.zfp_brick(id, z)?;
+            }
             vmin = vmin.min(lo);
             vmax = vmax.max(hi);
             if let Some(p) = &payload {
@@ -340,6 +353,7 @@ pub fn prepare(
         (vmin, vmax),
         opts.kind,
         src.describe(),
+        opts.zfp_rate,
     )?;
     Ok(PrepareReport {
         bytes,

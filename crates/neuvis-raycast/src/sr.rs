@@ -124,17 +124,39 @@ pub fn base_sample(base: &[f32], bd: [usize; 3], p: [f32; 3]) -> f32 {
 }
 
 /// The brick `b` by trilinear upsampling of the base: stored sample at global index `g` (clamped
-/// into the grid) takes the base value at `g / f`.
+/// into the grid) takes the base value at `g / f`. Separable tables of (cell, fraction) per axis
+/// make this the same arithmetic as [`base_sample`] at every sample, without per-sample clamping.
 pub fn trilinear_brick(g: &Geometry, base: &[f32], b: [usize; 3]) -> Vec<f32> {
     let s = g.side();
     let o = g.sample_origin(b);
     let f = g.factor as f32;
-    let gc = |a: usize, l: usize| (o[a] + l as i64).clamp(0, g.dims[a] as i64 - 1) as f32 / f;
+    let bd = g.base_dims;
+    // per axis: (lower base index, upper base index, fraction)
+    let table = |a: usize| -> Vec<(usize, usize, f32)> {
+        (0..s)
+            .map(|l| {
+                let x = ((o[a] + l as i64).clamp(0, g.dims[a] as i64 - 1) as f32 / f).clamp(0.0, (bd[a] - 1) as f32);
+                let i = (x as usize).min(bd[a].saturating_sub(2));
+                (i.min(bd[a] - 1), (i + 1).min(bd[a] - 1), x - i as f32)
+            })
+            .collect()
+    };
+    let (tx, ty, tz) = (table(0), table(1), table(2));
+    let l = |a: f32, b: f32, t: f32| a + (b - a) * t;
     let mut out = vec![0f32; s * s * s];
-    for lk in 0..s {
-        for lj in 0..s {
-            for li in 0..s {
-                out[li + s * (lj + s * lk)] = base_sample(base, g.base_dims, [gc(0, li), gc(1, lj), gc(2, lk)]);
+    for (lk, &(k0, k1, fz)) in tz.iter().enumerate() {
+        for (lj, &(j0, j1, fy)) in ty.iter().enumerate() {
+            let r00 = &base[bd[0] * (j0 + bd[1] * k0)..];
+            let r10 = &base[bd[0] * (j1 + bd[1] * k0)..];
+            let r01 = &base[bd[0] * (j0 + bd[1] * k1)..];
+            let r11 = &base[bd[0] * (j1 + bd[1] * k1)..];
+            let row = &mut out[s * (lj + s * lk)..s * (lj + s * lk) + s];
+            for (v, &(i0, i1, fx)) in row.iter_mut().zip(&tx) {
+                let c00 = l(r00[i0], r00[i1], fx);
+                let c10 = l(r10[i0], r10[i1], fx);
+                let c01 = l(r01[i0], r01[i1], fx);
+                let c11 = l(r11[i0], r11[i1], fx);
+                *v = l(l(c00, c10, fy), l(c01, c11, fy), fz);
             }
         }
     }
@@ -268,8 +290,19 @@ impl SrNet {
         Ok(n)
     }
 
-    /// The network output `[f³, Po³]` for an input patch `[C_in, P³]`.
+    /// The network output `[f³, Po³]` for an input patch `[C_in, P³]`. Uses an AVX2 + FMA kernel
+    /// when the CPU has them (chosen at run time; results then differ from the portable loops by
+    /// rounding only).
     pub fn forward(&self, input: &[f32]) -> Vec<f32> {
+        #[cfg(target_arch = "x86_64")]
+        let simd = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        let simd = false;
+        self.forward_with(input, simd)
+    }
+
+    /// [`SrNet::forward`] with the SIMD kernel on or off (for tests).
+    pub fn forward_with(&self, input: &[f32], simd: bool) -> Vec<f32> {
         let cfg = &self.config;
         let mut side = cfg.in_side();
         let mut cin = cfg.in_channels();
@@ -296,37 +329,33 @@ impl SrNet {
                 }
             }
             let mut y = vec![0f32; os * os * os * cout];
-            let mut acc = vec![0f32; cout];
-            for oz in 0..os {
-                for oy in 0..os {
-                    for ox in 0..os {
-                        acc.copy_from_slice(b);
-                        for dz in 0..k {
-                            for dy in 0..k {
-                                for dx in 0..k {
-                                    let iv = (ox + dx) + side * ((oy + dy) + side * (oz + dz));
-                                    let xin = &x[iv * cin..(iv + 1) * cin];
-                                    let kk = dx + k * (dy + k * dz);
-                                    let wk = &wt[kk * cin * cout..(kk + 1) * cin * cout];
-                                    for (ci, &xv) in xin.iter().enumerate() {
-                                        let wr = &wk[ci * cout..(ci + 1) * cout];
-                                        for (a, &wv) in acc.iter_mut().zip(wr) {
-                                            *a += xv * wv;
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        let ov = ox + os * (oy + os * oz);
-                        let dst = &mut y[ov * cout..(ov + 1) * cout];
-                        if last {
-                            dst.copy_from_slice(&acc);
-                        } else {
-                            for (d, &a) in dst.iter_mut().zip(&acc) {
-                                *d = gelu(a);
-                            }
-                        }
-                    }
+            let l = Layer {
+                x: &x,
+                side,
+                cin,
+                wt: &wt,
+                b,
+                k,
+                os,
+            };
+            #[cfg(target_arch = "x86_64")]
+            let done = simd
+                && match cout {
+                    // SAFETY (all arms): `simd` is true only when AVX2 and FMA were detected.
+                    8 => unsafe { conv_avx2::<1>(&l, &mut y) },
+                    16 => unsafe { conv_avx2::<2>(&l, &mut y) },
+                    32 => unsafe { conv_avx2::<4>(&l, &mut y) },
+                    64 => unsafe { conv_avx2::<8>(&l, &mut y) },
+                    _ => false,
+                };
+            #[cfg(not(target_arch = "x86_64"))]
+            let done = simd && false;
+            if !done {
+                conv_portable(&l, &mut y);
+            }
+            if !last {
+                for v in y.iter_mut() {
+                    *v = gelu(*v);
                 }
             }
             x = y;
@@ -361,4 +390,98 @@ impl SrNet {
         }
         out
     }
+}
+
+/// One valid convolution: channel-last input `side³ × cin`, weights `[k³][cin][cout]`.
+struct Layer<'a> {
+    x: &'a [f32],
+    side: usize,
+    cin: usize,
+    wt: &'a [f32],
+    b: &'a [f32],
+    k: usize,
+    os: usize,
+}
+
+fn conv_portable(l: &Layer, y: &mut [f32]) {
+    let cout = l.b.len();
+    let (k, cin, side, os) = (l.k, l.cin, l.side, l.os);
+    let mut acc = vec![0f32; cout];
+    for oz in 0..os {
+        for oy in 0..os {
+            for ox in 0..os {
+                acc.copy_from_slice(l.b);
+                for dz in 0..k {
+                    for dy in 0..k {
+                        for dx in 0..k {
+                            let iv = (ox + dx) + side * ((oy + dy) + side * (oz + dz));
+                            let xin = &l.x[iv * cin..(iv + 1) * cin];
+                            let kk = dx + k * (dy + k * dz);
+                            let wk = &l.wt[kk * cin * cout..(kk + 1) * cin * cout];
+                            for (ci, &xv) in xin.iter().enumerate() {
+                                for (a, &wv) in acc.iter_mut().zip(&wk[ci * cout..(ci + 1) * cout]) {
+                                    *a += xv * wv;
+                                }
+                            }
+                        }
+                    }
+                }
+                let ov = ox + os * (oy + os * oz);
+                y[ov * cout..(ov + 1) * cout].copy_from_slice(&acc);
+            }
+        }
+    }
+}
+
+/// [`conv_portable`] for `cout = 8·NB` with the accumulators in AVX registers. Returns true.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn conv_avx2<const NB: usize>(l: &Layer, y: &mut [f32]) -> bool {
+    use std::arch::x86_64::*;
+    let cout = 8 * NB;
+    debug_assert_eq!(l.b.len(), cout);
+    let (k, cin, side, os) = (l.k, l.cin, l.side, l.os);
+    assert!(
+        l.x.len() >= side * side * side * cin && l.wt.len() >= k * k * k * cin * cout && y.len() >= os * os * os * cout
+    );
+    let (xp, wp, bp, yp) = (l.x.as_ptr(), l.wt.as_ptr(), l.b.as_ptr(), y.as_mut_ptr());
+    for oz in 0..os {
+        for oy in 0..os {
+            for ox in 0..os {
+                let mut acc = [_mm256_setzero_ps(); NB];
+                for (n, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: n < NB and the bias has cout = 8·NB entries.
+                    *a = unsafe { _mm256_loadu_ps(bp.add(8 * n)) };
+                }
+                for dz in 0..k {
+                    for dy in 0..k {
+                        for dx in 0..k {
+                            let iv = (ox + dx) + side * ((oy + dy) + side * (oz + dz));
+                            let kk = dx + k * (dy + k * dz);
+                            for ci in 0..cin {
+                                // SAFETY: iv < side³ and ci < cin, so iv·cin + ci is in x; the
+                                // weight row (kk·cin + ci)·cout .. + cout is in wt (asserted sizes).
+                                unsafe {
+                                    let xv = _mm256_set1_ps(*xp.add(iv * cin + ci));
+                                    let wr = wp.add((kk * cin + ci) * cout);
+                                    for (n, a) in acc.iter_mut().enumerate() {
+                                        *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wr.add(8 * n)), *a);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                let ov = ox + os * (oy + os * oz);
+                for (n, a) in acc.iter().enumerate() {
+                    // SAFETY: ov < os³, so the output row ov·cout .. + cout is in y.
+                    unsafe { _mm256_storeu_ps(yp.add(ov * cout + 8 * n), *a) };
+                }
+            }
+        }
+    }
+    true
 }

@@ -92,6 +92,18 @@ pub struct Header {
     pub base: Section,
     /// The network, if stored.
     pub network: Option<Section>,
+    /// ZFP fixed-rate bricks (the `compressed` baseline), if stored.
+    #[serde(default)]
+    pub zfp: Option<ZfpSection>,
+}
+
+/// Where the ZFP bricks' index lies and their rate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ZfpSection {
+    /// Bits per value.
+    pub rate: f64,
+    /// Per brick: offset `u64`, length `u32`, CRC-32 `u32`.
+    pub index: Section,
 }
 
 /// One brick index entry.
@@ -148,6 +160,7 @@ pub struct StoreWriter {
     out: std::io::BufWriter<File>,
     pos: u64,
     entries: Vec<BrickEntry>,
+    zfp: Vec<(u64, u32, u32)>,
     geometry: Geometry,
 }
 
@@ -186,6 +199,7 @@ impl StoreWriter {
             out,
             pos: 16,
             entries: vec![unset; geometry.nbricks()],
+            zfp: Vec::new(),
             geometry,
         })
     }
@@ -226,7 +240,18 @@ impl StoreWriter {
         Ok(())
     }
 
+    /// Writes brick `id`'s ZFP payload (see [`crate::zfp::compress`]).
+    pub fn zfp_brick(&mut self, id: usize, payload: &[u8]) -> Result<()> {
+        if self.zfp.is_empty() {
+            self.zfp = vec![(0, 0, 0); self.geometry.nbricks()];
+        }
+        let s = self.write(payload)?;
+        self.zfp[id] = (s.offset, s.len as u32, s.crc);
+        Ok(())
+    }
+
     /// Writes the index, the base, the network and the header, and moves the file into place.
+    /// `zfp_rate` must be given when ZFP bricks were written.
     #[allow(clippy::too_many_arguments)]
     pub fn finish(
         mut self,
@@ -237,6 +262,7 @@ impl StoreWriter {
         range: (f32, f32),
         kind: StoreKind,
         source: String,
+        zfp_rate: Option<f64>,
     ) -> Result<u64> {
         if self.entries.iter().any(|e| e.min.is_nan()) {
             return Err(RaycastError::Settings("internal: a brick was never written".into()));
@@ -256,6 +282,21 @@ impl StoreWriter {
             Some(n) => Some(self.write(n)?),
             None => None,
         };
+        let zfp = match (zfp_rate, self.zfp.is_empty()) {
+            (Some(rate), false) => {
+                let mut zi = Vec::with_capacity(self.zfp.len() * 16);
+                for &(o, l, c) in &self.zfp {
+                    zi.extend_from_slice(&o.to_le_bytes());
+                    zi.extend_from_slice(&l.to_le_bytes());
+                    zi.extend_from_slice(&c.to_le_bytes());
+                }
+                Some(ZfpSection {
+                    rate,
+                    index: self.write(&zi)?,
+                })
+            }
+            _ => None,
+        };
         let header = Header {
             format: "neuvis-brick-store".into(),
             geometry: self.geometry,
@@ -267,6 +308,7 @@ impl StoreWriter {
             index,
             base,
             network,
+            zfp,
         };
         let json = serde_json::to_vec_pretty(&header).map_err(|e| RaycastError::Settings(e.to_string()))?;
         let h = self.write(&json)?;
@@ -300,6 +342,8 @@ pub struct Store {
     pub base: Vec<f32>,
     /// The network bytes, if stored.
     pub network: Option<Vec<u8>>,
+    /// ZFP bricks: (offset, length, CRC-32) per brick, if stored.
+    pub zfp: Option<Vec<(u64, u32, u32)>>,
 }
 
 fn read_at(file: &File, path: &Path, offset: u64, len: u64, file_len: u64, what: &str) -> Result<Vec<u8>> {
@@ -444,6 +488,32 @@ impl Store {
             (None, false) => None,
             _ => return Err(RaycastError::corrupt(path, "store kind and network section disagree")),
         };
+        let zfp = match &header.zfp {
+            None => None,
+            Some(z) => {
+                if !(z.rate.is_finite() && z.rate > 0.0 && z.rate <= 32.0) {
+                    return Err(RaycastError::corrupt(
+                        path,
+                        format!("ZFP rate {} outside (0, 32]", z.rate),
+                    ));
+                }
+                let want = crate::zfp::compressed_len(g.side(), z.rate) as u32;
+                let zb = section(&z.index, "ZFP index", Some(nb * 16))?;
+                let v: Vec<(u64, u32, u32)> = zb
+                    .chunks_exact(16)
+                    .map(|c| (u64at(c, 0), u32at(c, 8), u32at(c, 12)))
+                    .collect();
+                if v.iter()
+                    .any(|&(o, l, _)| l != want || o.checked_add(l as u64).is_none_or(|e| e > body))
+                {
+                    return Err(RaycastError::corrupt(
+                        path,
+                        "ZFP index points past the payloads or has wrong lengths",
+                    ));
+                }
+                Some(v)
+            }
+        };
         Ok(Store {
             path: path.to_path_buf(),
             file,
@@ -452,6 +522,7 @@ impl Store {
             entries,
             base,
             network,
+            zfp,
         })
     }
 
@@ -466,6 +537,27 @@ impl Store {
     /// The geometry.
     pub fn geometry(&self) -> &Geometry {
         &self.header.geometry
+    }
+
+    /// Reads and checks brick `id`'s ZFP payload.
+    pub fn read_zfp(&self, id: usize) -> Result<Vec<u8>> {
+        let z = self.zfp.as_ref().ok_or_else(|| {
+            RaycastError::Settings(format!(
+                "{}: this store has no ZFP bricks (prepare with --zfp-rate R)",
+                self.path.display()
+            ))
+        })?;
+        let &(o, l, c) = z
+            .get(id)
+            .ok_or_else(|| RaycastError::Settings(format!("no brick {id}")))?;
+        let b = read_at(&self.file, &self.path, o, l as u64, self.file_len, "ZFP brick")?;
+        if crc32fast::hash(&b) != c {
+            return Err(RaycastError::corrupt(
+                &self.path,
+                format!("ZFP brick {id} CRC mismatch: the file is damaged"),
+            ));
+        }
+        Ok(b)
     }
 
     /// Reads, checks and decodes brick `id` (thread-safe: positioned reads).

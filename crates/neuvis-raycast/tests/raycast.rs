@@ -29,6 +29,7 @@ fn opts(kind: StoreKind) -> PrepareOptions {
         kind,
         train_bricks: 16,
         seed: 1,
+        zfp_rate: Some(12.0),
     }
 }
 
@@ -245,7 +246,8 @@ fn damaged_and_foreign_files_give_clear_errors() {
     assert!(m.contains("header CRC"), "{m}");
     // a flipped byte in the first brick → the store opens, reading that brick fails
     let mut b = bytes.clone();
-    b[40] ^= 0xFF;
+    let off = Store::open(&p).unwrap().entries[0].offset as usize;
+    b[off + 5] ^= 0xFF;
     let q = write("brick.nvb", &b);
     let s = Store::open(&q).unwrap();
     let m = s.read_brick(0).err().unwrap().to_string();
@@ -285,6 +287,7 @@ fn turbulence_streams_in_slabs_and_neural_stores_keep_no_bricks() {
         .to_bytes())
     };
     let mut o = opts(StoreKind::Neural);
+    o.zfp_rate = None;
     o.brick = 16;
     o.factor = 4;
     let rep = prepare(&src, &p, &o, Some(&trainer), |_, _| {}).unwrap();
@@ -327,4 +330,81 @@ fn turbulence_streams_in_slabs_and_neural_stores_keep_no_bricks() {
     let want = sum / 125.0;
     let got = store.base[bi + g.base_dims[0] * (bj + g.base_dims[1] * bk)] as f64;
     assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+}
+
+#[test]
+fn trilinear_bricks_and_both_network_kernels_agree_with_direct_evaluation() {
+    use neuvis_raycast::sr::{base_sample, input_patch, trilinear_brick};
+    let g = Geometry::new([37, 29, 45], 8, 4).unwrap();
+    let mut rng = neuvis_volume::procedural::SplitMix64(9);
+    let base: Vec<f32> = (0..g.base_len()).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+    for b in [[0, 0, 0], [4, 3, 5], [2, 1, 3]] {
+        let t = trilinear_brick(&g, &base, b);
+        let s = g.side();
+        for (li, lj, lk) in [(0, 0, 0), (3, 5, 7), (10, 10, 10), (1, 9, 4)] {
+            let gi = [b[0] * 8 + li, b[1] * 8 + lj, b[2] * 8 + lk].map(|v| v as i64 - 1);
+            let p = [0, 1, 2].map(|a| gi[a].clamp(0, g.dims[a] as i64 - 1) as f32 / 4.0);
+            assert_eq!(t[li + s * (lj + s * lk)], base_sample(&base, g.base_dims, p));
+        }
+    }
+    let cfg = SrConfig {
+        factor: 4,
+        brick: 8,
+        channels: 16,
+        hidden: 2,
+        pe_freqs: 2,
+    };
+    let layers = cfg
+        .shapes()
+        .iter()
+        .map(|(w, b)| {
+            let n: usize = w.iter().product();
+            (
+                (0..n).map(|_| rng.uniform(-0.2, 0.2) as f32).collect(),
+                (0..*b).map(|_| rng.uniform(-0.1, 0.1) as f32).collect(),
+            )
+        })
+        .collect();
+    let net = SrNet {
+        config: cfg,
+        norm: Norm::of(&base),
+        layers,
+    };
+    let x = input_patch(&cfg, &g, &base, net.norm, [1, 2, 3]);
+    let (a, b) = (net.forward_with(&x, false), net.forward_with(&x, true));
+    let err = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    assert!(err < 1e-4, "SIMD and portable kernels differ by {err}");
+}
+
+#[test]
+fn compressed_bricks_decode_close_to_the_volume_and_render_close_to_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, f) = exact_store(dir.path()); // written with ZFP at 12 bits per value
+    let store = Store::open(&p).unwrap();
+    let g = *store.geometry();
+    let (lo, hi) = f.range();
+    for id in [0, 17, g.nbricks() - 1] {
+        let exact = store.read_brick(id).unwrap();
+        let z = neuvis_raycast::zfp::decompress(&store.read_zfp(id).unwrap(), g.side(), 12.0).unwrap();
+        let err = exact.iter().zip(&z).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(err > 0.0 && err < 0.01 * (hi - lo), "ZFP error {err} (lossy but small)");
+    }
+    let (full, _) = render(&p, Method::Full, None, 12.0);
+    let (comp, e) = render(&p, Method::Compressed, None, 12.0);
+    assert!(
+        e.resident_fixed() > Engine::open(&p, Method::Exact, None, 64, 64).unwrap().resident_fixed(),
+        "compressed bricks are resident"
+    );
+    let mse: f64 = full
+        .rgb()
+        .iter()
+        .zip(comp.rgb())
+        .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
+        .sum::<f64>()
+        / full.rgb().len() as f64;
+    assert!(10.0 * (255.0f64 * 255.0 / mse.max(1e-12)).log10() > 30.0);
+    assert!(
+        neuvis_raycast::zfp::decompress(&[0u8; 7], g.side(), 12.0).is_none(),
+        "wrong length refused"
+    );
 }

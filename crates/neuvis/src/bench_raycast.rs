@@ -29,7 +29,11 @@ pub struct RaycastBenchArgs {
     #[arg(long)]
     pub budget_mb: Option<f64>,
     /// Methods, comma-separated (full first: it is the reference).
-    #[arg(long, default_value = "full,exact,neural,trilinear,dense", value_delimiter = ',')]
+    #[arg(
+        long,
+        default_value = "full,exact,neural,trilinear,compressed,dense,mesh",
+        value_delimiter = ','
+    )]
     pub methods: Vec<String>,
     /// Prefetch the extrapolated next view after each frame (speculative methods).
     #[arg(long)]

@@ -99,6 +99,10 @@ pub struct PrepareArgs {
     /// Peak learning rate.
     #[arg(long, default_value_t = 2e-3)]
     pub lr: f64,
+    /// Also store ZFP fixed-rate bricks at R bits per value for `--method compressed` (default 8
+    /// with --store both, none otherwise; 0 = none).
+    #[arg(long, value_name = "R")]
+    pub zfp_rate: Option<f64>,
     /// Raw files: dimensions NXxNYxNZ.
     #[arg(long)]
     pub raw_dims: Option<String>,
@@ -133,7 +137,8 @@ pub struct RenderArgs {
     /// Memory budget in MB (base, octree, network, frame and brick cache); none = unbounded.
     #[arg(long, allow_negative_numbers = true)]
     pub budget_mb: Option<f64>,
-    /// full, exact, neural, trilinear, dense or mesh (marching cubes + z-buffer).
+    /// full, exact, neural, trilinear, dense, compressed (ZFP bricks) or mesh (marching cubes +
+    /// z-buffer).
     #[arg(long, default_value = "neural")]
     pub method: String,
     /// Output PNG.
@@ -237,6 +242,12 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         kind,
         train_bricks: a.train_bricks,
         seed: a.seed,
+        zfp_rate: match a.zfp_rate {
+            Some(r) if r == 0.0 => None,
+            Some(r) => Some(r),
+            None if kind == StoreKind::Both => Some(8.0),
+            None => None,
+        },
     };
     let topts = neuvis_nn::sr3d::SrTrainOptions {
         channels: a.channels,
@@ -358,7 +369,7 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     }
     let Some(method) = Method::parse(&a.method) else {
         bail!(
-            "--method '{}': expected full, exact, neural, trilinear, dense or mesh",
+            "--method '{}': expected full, exact, neural, trilinear, dense, compressed or mesh",
             a.method
         );
     };
@@ -464,7 +475,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
     }
     let Some(method) = Method::parse(&a.method) else {
         bail!(
-            "--method '{}': expected full, exact, neural, trilinear, dense or mesh",
+            "--method '{}': expected full, exact, neural, trilinear, dense, compressed or mesh",
             a.method
         );
     };

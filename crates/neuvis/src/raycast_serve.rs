@@ -269,7 +269,7 @@ pub fn router(sh: Arc<Shared>) -> Router {
 pub fn start(a: &ServeArgs) -> Result<Arc<Shared>> {
     let Some(method) = Method::parse(&a.method) else {
         anyhow::bail!(
-            "--method '{}': expected full, exact, neural, trilinear or dense",
+            "--method '{}': expected full, exact, neural, trilinear, dense or compressed",
             a.method
         );
     };

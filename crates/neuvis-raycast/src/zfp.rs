@@ -1,0 +1,83 @@
+//! ZFP fixed-rate compression of bricks (the compressed-volume-rendering baseline), through
+//! `zfp-sys` (LLNL's zfp, built with cmake).
+//!
+//! Fixed-rate mode makes every brick's compressed size a known function of its shape and rate,
+//! so a damaged length is caught before zfp reads a byte, and bricks can be decoded
+//! independently.
+
+use std::ffi::c_void;
+use zfp_sys::*;
+
+/// Compressed size of a `side³` brick at `rate` bits per value.
+pub fn compressed_len(side: usize, rate: f64) -> usize {
+    // SAFETY: the field has a null pointer (only its shape is used) and is freed below; the
+    // stream has no bit stream (only its rate is used) and is closed below.
+    unsafe {
+        let field = zfp_field_3d(std::ptr::null_mut(), zfp_type_zfp_type_float, side, side, side);
+        let zs = zfp_stream_open(std::ptr::null_mut());
+        zfp_stream_set_rate(zs, rate, zfp_type_zfp_type_float, 3, 0);
+        let n = zfp_stream_maximum_size(zs, field);
+        zfp_stream_close(zs);
+        zfp_field_free(field);
+        n
+    }
+}
+
+/// Compresses a `side³` brick (x fastest) at `rate` bits per value.
+///
+/// # Panics
+/// Panics if `data.len() != side³`.
+pub fn compress(data: &[f32], side: usize, rate: f64) -> Vec<u8> {
+    assert_eq!(data.len(), side * side * side);
+    let cap = compressed_len(side, rate);
+    let mut buf = vec![0u8; cap];
+    // SAFETY: zfp reads side³ floats from `data` (asserted) and writes at most `cap` bytes (its
+    // own maximum size for this field and rate) into `buf`; every object is freed.
+    unsafe {
+        let field = zfp_field_3d(data.as_ptr() as *mut c_void, zfp_type_zfp_type_float, side, side, side);
+        let zs = zfp_stream_open(std::ptr::null_mut());
+        zfp_stream_set_rate(zs, rate, zfp_type_zfp_type_float, 3, 0);
+        let bs = stream_open(buf.as_mut_ptr() as *mut c_void, cap);
+        zfp_stream_set_bit_stream(zs, bs);
+        zfp_stream_rewind(zs);
+        let n = zfp_compress(zs, field);
+        zfp_field_free(field);
+        zfp_stream_close(zs);
+        stream_close(bs);
+        buf.truncate(n.max(1).min(cap));
+        buf.resize(cap, 0);
+    }
+    buf
+}
+
+/// Decompresses a brick written by [`compress`]; `None` if the payload has the wrong length.
+pub fn decompress(payload: &[u8], side: usize, rate: f64) -> Option<Vec<f32>> {
+    let cap = compressed_len(side, rate);
+    if payload.len() != cap {
+        return None;
+    }
+    let mut out = vec![0f32; side * side * side];
+    let mut buf = payload.to_vec();
+    // SAFETY: the payload holds exactly zfp's maximum size for this field and rate, so the fixed-
+    // rate decoder reads within it; it writes side³ floats into `out`. Objects are freed.
+    let ok = unsafe {
+        let field = zfp_field_3d(
+            out.as_mut_ptr() as *mut c_void,
+            zfp_type_zfp_type_float,
+            side,
+            side,
+            side,
+        );
+        let zs = zfp_stream_open(std::ptr::null_mut());
+        zfp_stream_set_rate(zs, rate, zfp_type_zfp_type_float, 3, 0);
+        let bs = stream_open(buf.as_mut_ptr() as *mut c_void, cap);
+        zfp_stream_set_bit_stream(zs, bs);
+        zfp_stream_rewind(zs);
+        let n = zfp_decompress(zs, field);
+        zfp_field_free(field);
+        zfp_stream_close(zs);
+        stream_close(bs);
+        n != 0
+    };
+    (ok && out.iter().all(|v| v.is_finite())).then_some(out)
+}
