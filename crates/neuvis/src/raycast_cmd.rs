@@ -243,7 +243,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         train_bricks: a.train_bricks,
         seed: a.seed,
         zfp_rate: match a.zfp_rate {
-            Some(r) if r == 0.0 => None,
+            Some(0.0) => None,
             Some(r) => Some(r),
             None if kind == StoreKind::Both => Some(8.0),
             None => None,
