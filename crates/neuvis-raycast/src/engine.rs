@@ -270,6 +270,7 @@ struct IRay {
     t0: f32,
     t1: f32,
     dir: [f32; 3],
+    inv: [f32; 3],
 }
 
 /// Slab intersection of the ray with the index box `[lo, hi]`, clipped to the ray's extent.
@@ -283,7 +284,7 @@ fn clip(r: &IRay, lo: [f32; 3], hi: [f32; 3]) -> Option<(f32, f32)> {
             }
             continue;
         }
-        let inv = 1.0 / r.d[a];
+        let inv = r.inv[a];
         let (mut ta, mut tb) = ((lo[a] - r.o[a]) * inv, (hi[a] - r.o[a]) * inv);
         if ta > tb {
             std::mem::swap(&mut ta, &mut tb);
@@ -482,59 +483,48 @@ impl Engine {
             t0: 0.0,
             t1: f32::INFINITY,
             dir,
+            inv: d.map(|v| 1.0 / v),
         };
         let hi = self.geom.dims.map(|n| (n - 1) as f32);
         let (t0, t1) = clip(&r, [0.0; 3], hi)?;
         (t0 < t1).then_some(IRay { t0, t1, ..r })
     }
 
-    /// Walks octree leaves whose range contains `iso` front to back, calling `leaf(id, t_in,
-    /// t_out)`.
+    /// Walks the leaves below node `c` of `level` (whose range contains `iso` and which the ray
+    /// crosses over `(t0, t1)`) whose ranges contain `iso`, front to back, calling `leaf(id, t_in,
+    /// t_out)` until it breaks.
     fn walk(
         &self,
         r: &IRay,
         level: usize,
         c: [usize; 3],
+        (t0, t1): (f32, f32),
         iso: f32,
         leaf: &mut impl FnMut(usize, f32, f32) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
-        let (lo, hi) = self.octree.range(level, c);
-        if !(lo <= iso && iso <= hi) {
-            return ControlFlow::Continue(());
-        }
-        let span = self.geom.brick << level;
-        let blo = c.map(|v| (v * span) as f32);
-        let bhi = [0, 1, 2].map(|a| ((c[a] + 1) * span).min(self.geom.dims[a] - 1) as f32);
-        let Some((t0, t1)) = clip(r, blo, bhi) else {
-            return ControlFlow::Continue(());
-        };
         if level == 0 {
             return leaf(self.geom.id(c), t0, t1);
         }
         let cd = self.octree.levels[level - 1].dims;
-        let mut kids: [(f32, [usize; 3]); 8] = [(0.0, [0; 3]); 8];
-        let mut n = 0;
-        for dz in 0..2 {
-            for dy in 0..2 {
-                for dx in 0..2 {
-                    let k = [2 * c[0] + dx, 2 * c[1] + dy, 2 * c[2] + dz];
-                    if k[0] >= cd[0] || k[1] >= cd[1] || k[2] >= cd[2] {
-                        continue;
-                    }
-                    let s = self.geom.brick << (level - 1);
-                    let klo = k.map(|v| (v * s) as f32);
-                    let khi = [0, 1, 2].map(|a| ((k[a] + 1) * s).min(self.geom.dims[a] - 1) as f32);
-                    if let Some((a, _)) = clip(r, klo, khi) {
-                        kids[n] = (a, k);
-                        n += 1;
-                    }
-                }
+        let s = self.geom.brick << (level - 1);
+        // children in the order of the ray's direction signs: for splits through one point this
+        // is front to back (a ray never goes from a child to one that is behind it on any axis)
+        let flip = (r.d[0] < 0.0) as usize | ((r.d[1] < 0.0) as usize) << 1 | ((r.d[2] < 0.0) as usize) << 2;
+        for i in 0..8 {
+            let j = i ^ flip;
+            let k = [2 * c[0] + (j & 1), 2 * c[1] + (j >> 1 & 1), 2 * c[2] + (j >> 2)];
+            if k[0] >= cd[0] || k[1] >= cd[1] || k[2] >= cd[2] {
+                continue;
             }
-        }
-        let _ = t0.max(t1);
-        kids[..n].sort_by(|a, b| a.0.total_cmp(&b.0));
-        for &(_, k) in &kids[..n] {
-            self.walk(r, level - 1, k, iso, leaf)?;
+            let (lo, hi) = self.octree.range(level - 1, k);
+            if !(lo <= iso && iso <= hi) {
+                continue;
+            }
+            let klo = k.map(|v| (v * s) as f32);
+            let khi = [0, 1, 2].map(|a| ((k[a] + 1) * s).min(self.geom.dims[a] - 1) as f32);
+            if let Some(tk) = clip(r, klo, khi) {
+                self.walk(r, level - 1, k, tk, iso, leaf)?;
+            }
         }
         ControlFlow::Continue(())
     }
@@ -555,8 +545,10 @@ impl Engine {
         lo: [f32; 3],
         hi: [f32; 3],
     ) -> Option<(f32, f32)> {
+        // scale is 1 or the base factor: multiplying by its inverse is exact for 1, 2, 4, 8
+        let inv_scale = 1.0 / scale;
         let val = |t: f32| {
-            let p = [0, 1, 2].map(|a| ((r.o[a] + t * r.d[a]).clamp(lo[a], hi[a])) / scale);
+            let p = [0, 1, 2].map(|a| ((r.o[a] + t * r.d[a]).clamp(lo[a], hi[a])) * inv_scale);
             sample(v, dims, p) - iso
         };
         let mut t = ta;
@@ -592,7 +584,8 @@ impl Engine {
         hi: [f32; 3],
         opts: &RenderOptions,
     ) -> [f32; 3] {
-        let pos = |t: f32| [0, 1, 2].map(|k| ((r.o[k] + t * r.d[k]).clamp(lo[k], hi[k])) / scale);
+        let inv_scale = 1.0 / scale;
+        let pos = |t: f32| [0, 1, 2].map(|k| ((r.o[k] + t * r.d[k]).clamp(lo[k], hi[k])) * inv_scale);
         let val = |t: f32| sample(v, dims, pos(t)) - iso;
         let fa_neg = val(a) < 0.0;
         for _ in 0..12 {
@@ -656,7 +649,16 @@ impl Engine {
         };
         let f = self.geom.factor as f32;
         let t_from = resume.map_or(f32::NEG_INFINITY, |(_, t)| t);
-        let _ = self.walk(r, top, [0; 3], iso, &mut |id, ta, tb| {
+        let (rlo, rhi) = self.octree.range(top, [0; 3]);
+        let root = if rlo <= iso && iso <= rhi {
+            clip(r, [0.0; 3], dims.map(|n| (n - 1) as f32))
+        } else {
+            None
+        };
+        let Some(root) = root else {
+            return Trace::Done(None);
+        };
+        let _ = self.walk(r, top, [0; 3], root, iso, &mut |id, ta, tb| {
             if let Some((pid, _)) = resume {
                 if tb <= t_from && id as u32 != pid {
                     return ControlFlow::Continue(());

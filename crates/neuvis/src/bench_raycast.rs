@@ -64,6 +64,7 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
     let exe = std::env::current_exe().context("locating the neuvis binary")?;
     let mut rows = Vec::new();
     let mut reference: Vec<MaskedImage> = Vec::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
     for m in &a.methods {
         let dir = a.output.join(m);
         let mut cmd = Command::new(&exe);
@@ -90,7 +91,13 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
         eprintln!("running {m} …");
         let out = cmd.output().with_context(|| format!("running {}", exe.display()))?;
         if !out.status.success() {
-            bail!("method {m} failed: {}", String::from_utf8_lossy(&out.stderr));
+            let err = String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ");
+            if reference.is_empty() {
+                bail!("method {m} failed: {err}");
+            }
+            eprintln!("method {m} failed: {err}");
+            failed.push((m.clone(), err));
+            continue;
         }
         let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("stats.json"))?)?;
         let frames: Vec<MaskedImage> = (0..a.views)
@@ -121,8 +128,10 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
     }
     let mut table = String::new();
     table.push_str(&format!(
-        "{}³ volume ({:.0} MB f32), {} views at {}², θ = {}°, iso {}, speculative budget {:.0} MB{}\n\n",
+        "{}×{}×{} volume ({:.0} MB f32), {} views at {}², θ = {}°, iso {}, speculative budget {:.0} MB{}\n\n",
         g.dims[0],
+        g.dims[1],
+        g.dims[2],
         full_mb,
         a.views,
         a.size,
@@ -156,6 +165,9 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
             },
             ssim
         ));
+    }
+    for (m, err) in &failed {
+        table.push_str(&format!("| {m} | failed: {err} | | | | | | | |\n"));
     }
     println!("{table}");
     let p = a.output.join("table.md");

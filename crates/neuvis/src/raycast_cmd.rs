@@ -296,10 +296,10 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
     pb.finish_and_clear();
     let raw = d.iter().product::<usize>() as f64 * 4.0;
     println!(
-        "wrote {} ({:.2} MB, {:.1}x smaller than the f32 volume; bricks {:.2} MB, {} bricks of {}³ + apron, base {}x{}x{}; largest slab {:.1} MB) in {:.1} s",
+        "wrote {} ({:.2} MB, {:.3}× the f32 volume; bricks {:.2} MB, {} bricks of {}³ + apron, base {}x{}x{}; largest slab {:.1} MB) in {:.1} s",
         a.output.display(),
         rep.bytes as f64 / 1e6,
-        raw / rep.bytes as f64,
+        rep.bytes as f64 / raw,
         rep.brick_bytes as f64 / 1e6,
         rep.geometry.nbricks(),
         rep.geometry.brick,
