@@ -353,6 +353,11 @@ impl Engine {
             + net.as_ref().map_or(0, |n| n.config.params() * 4)
             + width * height * FRAME_BYTES_PER_PIXEL;
         let zfp = if method == Method::Compressed {
+            if !crate::zfp::AVAILABLE {
+                return Err(RaycastError::Settings(
+                    "method compressed needs ZFP, which this neuvis was built without: rebuild with `--features zfp` (needs cmake and libclang-dev)".into(),
+                ));
+            }
             let rate = store.header.zfp.map(|z| z.rate).ok_or_else(|| {
                 RaycastError::Settings(format!(
                     "{}: method compressed needs ZFP bricks (prepare with --zfp-rate R)",

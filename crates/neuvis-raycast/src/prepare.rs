@@ -232,6 +232,11 @@ pub fn prepare(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<PrepareReport> {
     let g = Geometry::new(src.dims(), opts.brick, opts.factor).map_err(RaycastError::Settings)?;
+    if opts.zfp_rate.is_some() && !crate::zfp::AVAILABLE {
+        return Err(RaycastError::Settings(
+            "this neuvis was built without ZFP: rebuild with `--features zfp` (needs cmake and libclang-dev) or drop --zfp-rate".into(),
+        ));
+    }
     if let Some(r) = opts.zfp_rate {
         if !(r.is_finite() && (1.0..=32.0).contains(&r)) {
             return Err(RaycastError::Settings(format!(
@@ -271,7 +276,13 @@ pub fn prepare(
                 } else {
                     None
                 };
-                let zfp = opts.zfp_rate.map(|r| crate::zfp::compress(&data, g.side(), r));
+                let zfp = match opts.zfp_rate {
+                    Some(r) => Some(
+                        crate::zfp::compress(&data, g.side(), r)
+                            .ok_or_else(|| RaycastError::Settings("ZFP is not available".into()))?,
+                    ),
+                    None => None,
+                };
                 Ok((g.id(bb), data, lo, hi, payload, zfp))
             })
             .collect::<Result<_>>()?;

@@ -29,7 +29,11 @@ fn opts(kind: StoreKind) -> PrepareOptions {
         kind,
         train_bricks: 16,
         seed: 1,
-        zfp_rate: Some(12.0),
+        zfp_rate: if neuvis_raycast::zfp::AVAILABLE {
+            Some(12.0)
+        } else {
+            None
+        },
     }
 }
 
@@ -376,6 +380,7 @@ fn trilinear_bricks_and_both_network_kernels_agree_with_direct_evaluation() {
     assert!(err < 1e-4, "SIMD and portable kernels differ by {err}");
 }
 
+#[cfg(feature = "zfp")]
 #[test]
 fn compressed_bricks_decode_close_to_the_volume_and_render_close_to_full() {
     let dir = tempfile::tempdir().unwrap();

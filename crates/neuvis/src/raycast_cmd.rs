@@ -100,7 +100,7 @@ pub struct PrepareArgs {
     #[arg(long, default_value_t = 2e-3)]
     pub lr: f64,
     /// Also store ZFP fixed-rate bricks at R bits per value for `--method compressed` (default 8
-    /// with --store both, none otherwise; 0 = none).
+    /// with --store both in builds with the `zfp` feature, none otherwise; 0 = none).
     #[arg(long, value_name = "R")]
     pub zfp_rate: Option<f64>,
     /// Raw files: dimensions NXxNYxNZ.
@@ -245,7 +245,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         zfp_rate: match a.zfp_rate {
             Some(0.0) => None,
             Some(r) => Some(r),
-            None if kind == StoreKind::Both => Some(8.0),
+            None if kind == StoreKind::Both && neuvis_raycast::zfp::AVAILABLE => Some(8.0),
             None => None,
         },
     };
@@ -417,14 +417,27 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     Ok(())
 }
 
+/// The upper median of `v` (element `n/2` after sorting; NaN when empty), as BENCHMARKS.md reports.
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v[v.len() / 2]
-    }
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Writes `stats` as pretty JSON to `dir/stats.json` (atomically) and prints it.
+fn write_stats(dir: &Path, stats: &serde_json::Value) -> Result<()> {
+    let p = dir.join("stats.json");
+    neuvis_volume::io::write_atomic_io(&p, |w| {
+        use std::io::Write;
+        w.write_all(
+            serde_json::to_string_pretty(stats)
+                .map_err(std::io::Error::other)?
+                .as_bytes(),
+        )
+    })
+    .with_context(|| format!("writing {}", p.display()))?;
+    println!("{stats}");
+    Ok(())
 }
 
 fn run_orbit(a: &OrbitArgs) -> Result<()> {
@@ -460,17 +473,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
             "peak_rss_bytes": peak_rss(),
             "store_bytes": mb.store_bytes,
         });
-        let p = a.output.join("stats.json");
-        neuvis_volume::io::write_atomic_io(&p, |w| {
-            use std::io::Write;
-            w.write_all(
-                serde_json::to_string_pretty(&stats)
-                    .map_err(std::io::Error::other)?
-                    .as_bytes(),
-            )
-        })
-        .with_context(|| format!("writing {}", p.display()))?;
-        println!("{stats}");
+        write_stats(&a.output, &stats)?;
         return Ok(());
     }
     let Some(method) = Method::parse(&a.method) else {
@@ -524,17 +527,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
         "peak_rss_bytes": peak_rss(),
         "store_bytes": engine.store().file_len(),
     });
-    let p = a.output.join("stats.json");
-    neuvis_volume::io::write_atomic_io(&p, |w| {
-        use std::io::Write;
-        w.write_all(
-            serde_json::to_string_pretty(&stats)
-                .map_err(std::io::Error::other)?
-                .as_bytes(),
-        )
-    })
-    .with_context(|| format!("writing {}", p.display()))?;
-    println!("{stats}");
+    write_stats(&a.output, &stats)?;
     Ok(())
 }
 
