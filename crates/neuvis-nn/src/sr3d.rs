@@ -29,7 +29,8 @@ pub struct SrTrainOptions {
     pub pe_freqs: usize,
     /// Optimizer steps; `None` = as many as fit in `minutes`.
     pub steps: Option<usize>,
-    /// Time budget when `steps` is `None`.
+    /// Time budget in minutes when `steps` is `None`: training stops when it is used up, and the
+    /// step count of the learning-rate schedule is estimated after 5, 50 and 500 steps.
     pub minutes: f64,
     /// Bricks per step.
     pub batch: usize,
@@ -199,6 +200,7 @@ pub fn train(
         Tensor::<1>::from_floats(v.as_slice(), dev)
     };
     let mut total = opts.steps.unwrap_or(usize::MAX);
+    let mut after_first: Option<std::time::Instant> = None;
     let started = std::time::Instant::now();
     let mut last_loss = f64::NAN;
     let mut step = 0;
@@ -228,9 +230,13 @@ pub fn train(
             loss = loss + (ss.neg().add_scalar(1.0)).mul_scalar(opts.ssim_weight);
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        if opts.steps.is_none() && step == 2 {
-            let per = started.elapsed().as_secs_f64() / 3.0;
-            total = ((opts.minutes * 60.0 / per).floor() as usize).max(3);
+        if opts.steps.is_none() && matches!(step, 5 | 50 | 500) {
+            // time per step after the first (which pays for warm-up), then the steps that fit in
+            // what is left of the budget; re-estimated as the run goes
+            let done = step - 1;
+            let per = after_first.map_or(0.0, |t: std::time::Instant| t.elapsed().as_secs_f64()) / done as f64;
+            let left = opts.minutes * 60.0 - started.elapsed().as_secs_f64();
+            total = step + (left.max(0.0) / per.max(1e-9)).floor() as usize;
         }
         let sched_total = if total == usize::MAX { 1000 } else { total };
         let lr = crate::schedule::learning_rate(opts.lr, 0.05, step, sched_total);
@@ -243,7 +249,13 @@ pub fn train(
             ));
         }
         step += 1;
+        if step == 1 {
+            after_first = Some(std::time::Instant::now());
+        }
         progress(step, total, last_loss);
+        if opts.steps.is_none() && started.elapsed().as_secs_f64() >= opts.minutes * 60.0 {
+            break;
+        }
     }
     let to_vec = |t: Tensor<1>| -> Result<Vec<f32>, String> {
         t.into_data()
