@@ -9,7 +9,7 @@ use neuvis_raycast::prepare::{FieldSource, TrainingData, TurbulenceSource};
 use neuvis_raycast::sr::{Norm, SrConfig, SrNet};
 use neuvis_raycast::{prepare, Engine, Method, PrepareOptions, RenderOptions, Store, StoreKind};
 use neuvis_render::{Mode, RenderSettings, Renderer};
-use neuvis_volume::{Procedural, ScalarField, Turbulence};
+use neuvis_volume::{ScalarField, Turbulence};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -318,8 +318,6 @@ fn turbulence_streams_in_slabs_and_neural_stores_keep_no_bricks() {
     }
     assert!(Engine::open(&p, Method::Full, None, 32, 32).is_err());
     // base = box mean of the field around I·f (independent check at an interior base sample)
-    let f = Procedural::Turbulence { seed: 0 }; // only to exercise the name
-    assert_eq!(f.name(), "turbulence");
     let tf = src.turbulence.field([49, 49, 97]).unwrap();
     let g: Geometry = *store.geometry();
     let (bi, bj, bk) = (3usize, 5usize, 11usize);
@@ -412,4 +410,26 @@ fn compressed_bricks_decode_close_to_the_volume_and_render_close_to_full() {
         neuvis_raycast::zfp::decompress(&[0u8; 7], g.side(), 12.0).is_none(),
         "wrong length refused"
     );
+}
+
+#[test]
+fn raw_files_stream_into_a_store_that_reproduces_them_and_bad_sizes_fail() {
+    use neuvis_raycast::prepare::RawSource;
+    use neuvis_volume::{DType, RawSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let f = field();
+    let raw = dir.path().join("v.raw");
+    let bytes: Vec<u8> = f.data().iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&raw, &bytes).unwrap();
+    let src = RawSource::open(&raw, RawSpec::new(f.dims(), DType::F32)).unwrap();
+    let p = dir.path().join("r.nvb");
+    let rep = prepare(&src, &p, &opts(StoreKind::Exact), None, |_, _| {}).unwrap();
+    assert!(rep.max_slab_bytes < (bytes.len() as u64) / 2, "read in slabs");
+    assert_eq!(assemble(&Store::open(&p).unwrap()).unwrap(), f.data());
+    std::fs::write(&raw, &bytes[..bytes.len() - 4]).unwrap();
+    let e = RawSource::open(&raw, RawSpec::new(f.dims(), DType::F32))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("v.raw") && e.contains("bytes"), "{e}");
 }
