@@ -1,10 +1,15 @@
 //! Quick training experiment: `cargo run --release -p neuvis-codec --example quick -- DB.cdb c1 c0 c2 epochs lr batch`
 //!
 //! Environment overrides for hyper-parameter searches: `NERV=1` (NeRV baseline), `OMEGA=ω₀`,
-//! `FACTORS=2,2,2,2` (upscale plan; the start grid follows), `WARMUP=fraction`, `SEED=n`.
+//! `FACTORS=2,2,2,2` (upscale plan; the start grid follows), `WARMUP=fraction`, `SEED=n`,
+//! `SKIP=project|project-tile|project-none|tile|none` (NeRVI's skip connections),
+//! `BITS=9,8,7,6` (after training: quantize at each, write the container in memory, decode every
+//! image with the CPU engine and print file bytes, ratio and PSNR of the composited images).
 use burn::prelude::Device;
+use neuvis_codec::codec::build_container;
 use neuvis_codec::train::{train, TrainOptions};
 use neuvis_codec::Dataset;
+use neuvis_codec::{Decoder, Nrvi};
 use neuvis_nn::{Arch, NetConfig};
 use std::time::Instant;
 
@@ -20,6 +25,9 @@ fn main() {
     };
     let mut net = NetConfig::for_image(arch, data.width, data.height, p(1), p(2), p(3)).unwrap();
     let env = |k: &str| std::env::var(k).ok();
+    if let Some(k) = env("SKIP") {
+        net.skip = serde_json::from_value(serde_json::Value::String(k)).unwrap();
+    }
     if let Some(w) = env("OMEGA") {
         net.omega0 = w.parse().unwrap();
     }
@@ -34,7 +42,7 @@ fn main() {
         net.w0 = data.width / prod;
     }
     println!(
-        "{} images {}x{}, params {}, start {}x{}, factors {:?}, omega0 {}",
+        "{} images {}x{}, params {}, start {}x{}, factors {:?}, omega0 {}, skip {:?}",
         data.len(),
         data.width,
         data.height,
@@ -42,7 +50,8 @@ fn main() {
         net.w0,
         net.h0,
         net.factors,
-        net.omega0
+        net.omega0,
+        net.skip
     );
     let opts = TrainOptions {
         net,
@@ -54,7 +63,7 @@ fn main() {
         alpha: 0.7,
     };
     let t0 = Instant::now();
-    let (_, hist) = train(&data, &opts, &Device::flex(), None, |_, _, _, _, _| {}).unwrap();
+    let (trained, hist) = train(&data, &opts, &Device::flex(), None, |_, _, _, _, _| {}).unwrap();
     for h in hist.iter().step_by((hist.len() / 10).max(1)).chain(hist.last()) {
         println!(
             "epoch {} loss {:.4} psnr {:.2} lr {:.2e}",
@@ -66,4 +75,29 @@ fn main() {
         t0.elapsed().as_secs_f64(),
         t0.elapsed().as_secs_f64() * 1e3 / (opts.epochs * data.len().div_ceil(opts.batch)) as f64
     );
+    for bits in env("BITS")
+        .iter()
+        .flat_map(|b| b.split(',').map(|x| x.parse::<u32>().unwrap()).collect::<Vec<_>>())
+    {
+        let file = build_container(&trained, &opts.net, &data, bits, serde_json::json!({})).unwrap();
+        let bytes = file.to_bytes().unwrap();
+        let back = Nrvi::from_bytes(&bytes).unwrap();
+        let dec = Decoder::new(&back, &Device::flex()).unwrap();
+        let imgs = dec.decode(&data.params, 16).unwrap();
+        let mut se = 0.0f64;
+        let mut n = 0usize;
+        for (im, gt) in imgs.iter().zip(&data.rgb) {
+            for (&a, &b) in im.rgb().iter().zip(gt) {
+                se += (a as f64 - b as f64).powi(2);
+                n += 1;
+            }
+        }
+        let mse = se / n as f64 / (255.0 * 255.0);
+        println!(
+            "bits {bits}: {} bytes, ratio {:.1}, PSNR {:.2} dB",
+            bytes.len(),
+            data.raw_bytes() as f64 / bytes.len() as f64,
+            -10.0 * mse.log10()
+        );
+    }
 }

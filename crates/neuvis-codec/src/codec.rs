@@ -8,7 +8,7 @@ use crate::weights::{collect, load, FlatTensor};
 use crate::CodecError;
 use burn::prelude::*;
 use neuvis_collection::MaskedImage;
-use neuvis_nn::{Arch, NerviNet, NetConfig, Plan};
+use neuvis_nn::{Arch, NerviNet, NetConfig, Plan, Skip};
 
 /// Quantizes every tensor of `net` to `bits` and assembles the container.
 pub fn build_container(
@@ -239,33 +239,60 @@ impl Decoder {
 
 /// Predicted file size in bytes for a network: weights at `bits` after Huffman coding (estimated at
 /// 95 % of the fixed-length size, which is what we measure on trained NeRVI weights at 9 bits) plus
-/// the header.
-pub fn predicted_bytes(cfg: &NetConfig, bits: u32, header_bytes: usize) -> f64 {
-    cfg.param_count() as f64 * bits as f64 / 8.0 * 0.95 + header_bytes as f64
+/// the overhead (see [`overhead_bytes`]).
+pub fn predicted_bytes(cfg: &NetConfig, bits: u32, overhead: usize) -> f64 {
+    cfg.param_count() as f64 * bits as f64 / 8.0 * 0.95 + overhead as f64
+}
+
+/// Bytes of a file besides the weight payload: the fixed fields and the deflated header and code
+/// table. Measured by writing the container of a 4-wide network with the same plan, architecture
+/// and skips (the header lists the same tensors whatever the widths) for `data` and `source`; plus
+/// `2^bits / 4` bytes because a trained network's code lengths (a bell of lengths) deflate less
+/// well than those of a freshly initialized one (nearly all equal).
+pub fn overhead_bytes(
+    cfg: &NetConfig,
+    data: &Dataset,
+    bits: u32,
+    source: serde_json::Value,
+) -> Result<usize, CodecError> {
+    let mut tiny = cfg.clone();
+    (tiny.c1, tiny.c0, tiny.c2, tiny.c_min) = (4, 4, 4, 4);
+    let net = NerviNet::new(&tiny, 0, &Device::flex());
+    let file = build_container(&net, &tiny, data, bits, source)?;
+    let bytes = file.to_bytes()?;
+    let code = crate::huffman::Code::from_symbols(&file.symbols);
+    let payload = code.encode(&file.symbols).0.len();
+    Ok(bytes.len() - payload + (1 << bits) / 4)
 }
 
 /// Picks widths for a target file size: `c1 = c2 = s` (MLP width and first upscale channels) and
 /// `C0 = s` for the paper plan or `⌈s/2⌉` for a start-grid plan, the largest `s` whose predicted
-/// size fits `target_bytes`. Errors when even `s = 4` is too large.
+/// size (with `overhead` bytes besides the weights, see [`overhead_bytes`]) fits `target_bytes`.
+/// Errors when even `s = 4` is too large.
+#[allow(clippy::too_many_arguments)]
 pub fn size_for_target(
     arch: Arch,
     width: usize,
     height: usize,
     bits: u32,
     target_bytes: f64,
-    header_bytes: usize,
+    overhead: usize,
     plan: Plan,
+    skip: Skip,
 ) -> Result<NetConfig, CodecError> {
     let mut best = None;
     let make = |s: usize| {
         // Table 1's widths for the paper plan; with a larger start grid the reshaped MLP output
         // C0·h0·w0 grows with the grid, so C0 = ⌈s/2⌉ keeps the MLP from taking most of the budget
         let c0 = if plan == Plan::Paper { s } else { s.div_ceil(2) };
-        NetConfig::for_image_plan(arch, width, height, s, c0, s, plan).map_err(|e| CodecError::Input(e.to_string()))
+        let mut cfg = NetConfig::for_image_plan(arch, width, height, s, c0, s, plan)
+            .map_err(|e| CodecError::Input(e.to_string()))?;
+        cfg.skip = skip;
+        Ok::<_, CodecError>(cfg)
     };
     for s in 4..=2048 {
         let cfg = make(s)?;
-        if predicted_bytes(&cfg, bits, header_bytes) <= target_bytes {
+        if predicted_bytes(&cfg, bits, overhead) <= target_bytes {
             best = Some(cfg);
         } else {
             break;
@@ -275,7 +302,7 @@ pub fn size_for_target(
         CodecError::Input(format!(
             "no network fits {:.0} bytes (the smallest needs {:.0}); ask for a lower --ratio",
             target_bytes,
-            make(4).map(|c| predicted_bytes(&c, bits, header_bytes)).unwrap_or(0.0)
+            make(4).map(|c| predicted_bytes(&c, bits, overhead)).unwrap_or(0.0)
         ))
     })
 }

@@ -12,7 +12,7 @@
 //! `out[c, y·r + i, x·r + j] = in[c·r² + i·r + j, y, x]`; exact (erf) GELU.
 
 use crate::weights::FlatTensor;
-use neuvis_nn::{Arch, NetConfig};
+use neuvis_nn::{Arch, BlockSkip, NetConfig};
 
 struct Linear {
     din: usize,
@@ -195,7 +195,7 @@ fn sigmoid(x: f32) -> f32 {
 /// A network ready for CPU inference, built from the container's (dequantized) tensors.
 pub struct CpuNet {
     cfg: NetConfig,
-    mlp: Vec<(Linear, Option<Linear>)>,
+    mlp: Vec<(Linear, Option<Linear>, BlockSkip)>,
     ups: Vec<(Conv3, usize)>,
     head: Conv3,
 }
@@ -218,9 +218,11 @@ impl CpuNet {
             }
             Ok(t.data.clone())
         };
-        let nervi = cfg.arch == Arch::Nervi;
         let mut mlp = Vec::new();
-        for (din, dout) in [(cfg.pe_dim(), cfg.c1), (cfg.c1, cfg.mlp_out())] {
+        for (blk, (din, dout)) in [(cfg.pe_dim(), cfg.c1), (cfg.c1, cfg.mlp_out())]
+            .into_iter()
+            .enumerate()
+        {
             let w = take(&[din, dout], "a fully connected weight")?;
             let b = take(&[dout], "a fully connected bias")?;
             let fc = Linear {
@@ -229,13 +231,13 @@ impl CpuNet {
                 w,
                 b: Some(b),
             };
-            let skip = if nervi && din != dout {
+            let skip = if cfg.projects(blk, din, dout) {
                 let w = take(&[din, dout], "a skip projection")?;
                 Some(Linear { din, dout, w, b: None })
             } else {
                 None
             };
-            mlp.push((fc, skip));
+            mlp.push((fc, skip, cfg.skip.block(blk)));
         }
         let mut ups = Vec::new();
         let mut cin = cfg.c0;
@@ -292,14 +294,16 @@ impl CpuNet {
         let nervi = self.cfg.arch == Arch::Nervi;
         let w0 = self.cfg.omega0 as f32;
         let mut h = pe.to_vec();
-        for (fc, skip) in &self.mlp {
+        for (fc, skip, kind) in &self.mlp {
             let mut y = vec![0.0; fc.dout];
             fc.forward(&h, &mut y);
             if nervi {
                 let mut s = vec![0.0; fc.dout];
-                match skip {
-                    Some(p) => p.forward(&h, &mut s),
-                    None => s.copy_from_slice(&h),
+                match (skip, kind) {
+                    (Some(p), _) => p.forward(&h, &mut s),
+                    (None, BlockSkip::None) => {}
+                    // identity where widths match, the input tiled where they differ
+                    (None, _) => s.iter_mut().zip(h.iter().cycle()).for_each(|(o, &v)| *o = v),
                 }
                 for (yo, so) in y.iter_mut().zip(&s) {
                     *yo = (w0 * *yo).sin() + so;

@@ -48,7 +48,10 @@ fn collection(dir: &Path) -> CinemaDb {
 
 fn opts(epochs: usize) -> TrainOptions {
     TrainOptions {
-        net: NetConfig::for_image(Arch::Nervi, 32, 32, 16, 16, 16).unwrap(),
+        net: NetConfig {
+            skip: neuvis_nn::Skip::ProjectTile, // the CLI's default
+            ..NetConfig::for_image(Arch::Nervi, 32, 32, 16, 16, 16).unwrap()
+        },
         epochs,
         lr: 3e-3,
         warmup: 0.1,
@@ -154,18 +157,77 @@ fn damaged_and_hostile_files_are_errors() {
     let mut huge_header = bytes.clone();
     huge_header[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(err(&recrc(huge_header)).contains("header length"));
-    let hlen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
-    let mut table = bytes.clone();
-    table[12 + hlen..16 + hlen].copy_from_slice(&(1u32 << 30).to_le_bytes());
-    assert!(err(&recrc(table)).contains("Huffman table"));
+    // the packed section: u32 header length, JSON, one code length per symbol
+    let plen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let mut packed = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::DeflateDecoder::new(&bytes[12..12 + plen]),
+        &mut packed,
+    )
+    .unwrap();
+    let hlen = u32::from_le_bytes(packed[..4].try_into().unwrap()) as usize;
+    let text = String::from_utf8(packed[4..4 + hlen].to_vec()).unwrap();
+    let lengths = packed[4 + hlen..].to_vec();
+    assert_eq!(lengths.len(), 512, "9 bits: one code length per symbol");
+    let rebuild = |json: &[u8], lengths: &[u8]| {
+        let p = neuvis_codec::container::pack(json, lengths);
+        let mut b = bytes[..8].to_vec();
+        b.extend((p.len() as u32).to_le_bytes());
+        b.extend(&p);
+        b.extend(&bytes[12 + plen..]);
+        recrc(b)
+    };
+    assert!(Nrvi::from_bytes(&rebuild(text.as_bytes(), &lengths)).is_ok());
+    // a code-length table of the wrong size, an over-subscribed one, garbage instead of DEFLATE
+    assert!(err(&rebuild(text.as_bytes(), &lengths[..100])).contains("code lengths"));
+    assert!(err(&rebuild(text.as_bytes(), &[1u8; 512])).contains("over-subscribed"));
+    let mut garbage = bytes.clone();
+    garbage[12..12 + plen].fill(0xFF);
+    assert!(err(&recrc(garbage)).contains("packed header"));
+    // a deflate bomb: 64 MiB of zeros in a few kB inflates no further than the limit
+    let bomb = neuvis_codec::container::pack(&[], &vec![0u8; 64 << 20]);
+    let mut b = bytes[..8].to_vec();
+    b.extend((bomb.len() as u32).to_le_bytes());
+    b.extend(&bomb);
+    b.extend(&bytes[12 + plen..]);
+    assert!(err(&recrc(b)).contains("beyond 1 MiB"));
     // a header whose network claims billions of weights
-    let text = String::from_utf8(bytes[12..12 + hlen].to_vec()).unwrap();
     let big = text.replacen("\"c1\":16", "\"c1\":60000", 1);
-    let mut hostile = bytes[..8].to_vec();
-    hostile.extend((big.len() as u32).to_le_bytes());
-    hostile.extend(big.as_bytes());
-    hostile.extend(&bytes[12 + hlen..]);
-    assert!(Nrvi::from_bytes(&recrc(hostile)).is_err());
+    assert_ne!(big, text);
+    assert!(Nrvi::from_bytes(&rebuild(big.as_bytes(), &lengths)).is_err());
+    // version 1 (plain JSON header, (symbol, length) triples) still reads to the same model, and
+    // is larger by the header and table bytes that version 2 deflates
+    let mut v1 = b"NRVI".to_vec();
+    v1.extend(1u16.to_le_bytes());
+    v1.extend(0u16.to_le_bytes());
+    v1.extend((hlen as u32).to_le_bytes());
+    v1.extend(text.as_bytes());
+    let used: Vec<(u16, u8)> = lengths
+        .iter()
+        .enumerate()
+        .filter(|(_, &l)| l > 0)
+        .map(|(s, &l)| (s as u16, l))
+        .collect();
+    v1.extend((used.len() as u32).to_le_bytes());
+    for (sym, l) in &used {
+        v1.extend(sym.to_le_bytes());
+        v1.push(*l);
+    }
+    v1.extend(&bytes[12 + plen..bytes.len() - 4]);
+    v1.extend([0; 4]);
+    let v1 = recrc(v1);
+    assert_eq!(Nrvi::from_bytes(&v1).unwrap(), Nrvi::from_bytes(&bytes).unwrap());
+    assert!(
+        v1.len() > bytes.len() + (hlen + 3 * used.len()) / 2,
+        "version 2 ({} bytes) should save over half of version 1's header and table ({} of {} bytes)",
+        bytes.len(),
+        hlen + 3 * used.len(),
+        v1.len()
+    );
+    // an unknown format version
+    let mut v9 = bytes.clone();
+    v9[4..6].copy_from_slice(&9u16.to_le_bytes());
+    assert!(err(&recrc(v9)).contains("version 9"));
     // random corruption never panics
     let mut rng = neuvis_volume::procedural::SplitMix64(3);
     for _ in 0..300 {
@@ -221,4 +283,39 @@ fn resume_after_a_kill_gives_the_same_weights() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("other options"), "{e}");
+}
+
+#[test]
+fn cpu_engine_matches_burn_for_every_skip_variant() {
+    use neuvis_codec::cpu::CpuNet;
+    use neuvis_nn::Skip;
+    let device = Device::flex();
+    for skip in [
+        Skip::Project,
+        Skip::ProjectTile,
+        Skip::ProjectNone,
+        Skip::Tile,
+        Skip::None,
+    ] {
+        let cfg = NetConfig {
+            skip,
+            ..NetConfig::for_image_plan(Arch::Nervi, 32, 32, 10, 5, 10, neuvis_nn::Plan::Start(8)).unwrap()
+        };
+        let net = NerviNet::new(&cfg, 3, &device);
+        let cpu = CpuNet::new(&cfg, &collect(&net)).unwrap();
+        let x: Vec<f32> = (0..cfg.pe_dim()).map(|i| (i as f32 * 0.37).sin()).collect();
+        let ours = cpu.forward(&x);
+        let reference = net
+            .forward(Tensor::<1>::from_floats(x.as_slice(), &device).reshape([1, cfg.pe_dim()]))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(ours.len(), reference.len());
+        let err = ours
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(err < 1e-4, "{skip:?}: max difference {err}");
+    }
 }

@@ -12,6 +12,49 @@ pub enum Arch {
     Nerv,
 }
 
+/// The skip connection of one of NeRVI's SIREN residual blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockSkip {
+    /// A learned projection without bias where widths differ, the identity where they match.
+    Project,
+    /// Parameter-free: the input repeated cyclically to the output width, `x[j mod d_in]`
+    /// (the identity where widths match).
+    Tile,
+    /// No skip connection: a plain SIREN layer.
+    None,
+}
+
+/// Skip connections of NeRVI's two SIREN residual blocks (NeRV has none). The paper gives the
+/// block as `sin(ω₀(Wx + b)) + x` without saying what happens where widths differ; at small sizes
+/// the second block's learned projection `c₁ × C₀·h₀·w₀` takes a fifth of the network, which is
+/// what the parameter-free variants are for (BENCHMARKS.md, codec section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Skip {
+    /// A learned projection in both blocks (where widths differ).
+    #[default]
+    Project,
+    /// A learned projection in the first block, a parameter-free tiled skip in the second.
+    ProjectTile,
+    /// A learned projection in the first block, no skip in the second.
+    ProjectNone,
+    /// Parameter-free tiled skips in both blocks.
+    Tile,
+    /// No skip connections (a plain SIREN MLP).
+    None,
+}
+
+impl Skip {
+    /// The skip of block `i` (0 or 1).
+    pub fn block(self, i: usize) -> BlockSkip {
+        match (self, i) {
+            (Skip::Project, _) | (Skip::ProjectTile | Skip::ProjectNone, 0) => BlockSkip::Project,
+            (Skip::ProjectTile, _) | (Skip::Tile, _) => BlockSkip::Tile,
+            (Skip::ProjectNone, _) | (Skip::None, _) => BlockSkip::None,
+        }
+    }
+}
+
 /// Everything that determines a network's layers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetConfig {
@@ -39,6 +82,9 @@ pub struct NetConfig {
     pub w0: usize,
     /// Upscale factor of each block; `h0·∏r = H`, `w0·∏r = W`.
     pub factors: Vec<usize>,
+    /// NeRVI's skip connections (files written before this field existed used [`Skip::Project`]).
+    #[serde(default)]
+    pub skip: Skip,
 }
 
 /// Why no network fits a request.
@@ -217,6 +263,7 @@ impl NetConfig {
             h0,
             w0,
             factors,
+            skip: Skip::Project,
         })
     }
 
@@ -248,6 +295,11 @@ impl NetConfig {
         (self.c2 >> i.min(63)).max(self.c_min)
     }
 
+    /// Whether MLP block `b` (going from `din` to `dout` features) has a learned skip projection.
+    pub fn projects(&self, b: usize, din: usize, dout: usize) -> bool {
+        self.arch == Arch::Nervi && din != dout && self.skip.block(b) == BlockSkip::Project
+    }
+
     /// Head output channels: RGB + mask for NeRVI, RGB for NeRV.
     pub fn out_channels(&self) -> usize {
         match self.arch {
@@ -267,8 +319,14 @@ impl NetConfig {
     pub fn param_count(&self) -> usize {
         let pe = self.pe_dim();
         let d = self.mlp_out();
-        let skip = |i: usize, o: usize| if self.arch == Arch::Nervi && i != o { i * o } else { 0 };
-        let mut n = pe * self.c1 + self.c1 + skip(pe, self.c1) + self.c1 * d + d + skip(self.c1, d);
+        let skip = |b: usize, i: usize, o: usize| {
+            if self.projects(b, i, o) {
+                i * o
+            } else {
+                0
+            }
+        };
+        let mut n = pe * self.c1 + self.c1 + skip(0, pe, self.c1) + self.c1 * d + d + skip(1, self.c1, d);
         let mut cin = self.c0;
         for (i, &r) in self.factors.iter().enumerate() {
             let cout = self.block_channels(i) * r * r;

@@ -22,5 +22,5 @@ pub mod schedule;
 pub mod sr3d;
 pub mod ssim;
 
-pub use config::{Arch, NetConfig, Plan};
+pub use config::{Arch, BlockSkip, NetConfig, Plan, Skip};
 pub use net::NerviNet;

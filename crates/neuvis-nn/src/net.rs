@@ -1,6 +1,6 @@
 //! The NeRVI / NeRV network.
 
-use crate::config::{Arch, NetConfig};
+use crate::config::{Arch, BlockSkip, NetConfig};
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, PaddingConfig2d, PixelShuffle, PixelShuffleConfig};
@@ -8,14 +8,18 @@ use burn::prelude::*;
 use burn::tensor::activation::{gelu, sigmoid};
 use neuvis_volume::procedural::SplitMix64;
 
-/// A fully connected block: NeRVI's SIREN residual block `sin(ω₀(Wx + b)) + Px` (P a projection
-/// without bias where widths differ, the identity otherwise), or NeRV's `GELU(Wx + b)`.
+/// A fully connected block: NeRVI's SIREN residual block `sin(ω₀(Wx + b)) + Px` (P the identity
+/// where widths match; where they differ, a learned projection without bias, the input tiled, or
+/// nothing, as [`crate::Skip`] says), or NeRV's `GELU(Wx + b)`.
 #[derive(Module, Debug)]
 pub struct MlpBlock {
     /// The fully connected layer.
     pub fc: Linear,
-    /// The skip projection (NeRVI, widths differ).
+    /// The skip projection (NeRVI, widths differ, [`BlockSkip::Project`]).
     pub skip: Option<Linear>,
+    /// The kind of skip connection (NeRVI).
+    #[module(skip)]
+    pub kind: BlockSkip,
 }
 
 /// An upscale block: 3×3 convolution `C_in → C_out·r²`, pixel shuffle by `r`, GELU.
@@ -88,6 +92,7 @@ impl NerviNet {
         let pe = cfg.pe_dim();
         let d = cfg.mlp_out();
         let mut block = |din: usize, dout: usize, first: bool| {
+            let b = usize::from(!first);
             let std = 1.0 / (din as f64).sqrt();
             let bound = if !nervi {
                 std
@@ -97,8 +102,14 @@ impl NerviNet {
                 (6.0 / din as f64).sqrt() / cfg.omega0
             };
             let fc = uniform_linear(&mut rng, din, dout, bound, true, device);
-            let skip = (nervi && din != dout).then(|| uniform_linear(&mut rng, din, dout, std, false, device));
-            MlpBlock { fc, skip }
+            let skip = cfg
+                .projects(b, din, dout)
+                .then(|| uniform_linear(&mut rng, din, dout, std, false, device));
+            MlpBlock {
+                fc,
+                skip,
+                kind: cfg.skip.block(b),
+            }
         };
         let first = block(pe, cfg.c1, true);
         let second = block(cfg.c1, d, false);
@@ -129,25 +140,38 @@ impl NerviNet {
     /// Forward pass: encoded parameters `[B, pe_dim]` → `[B, C, H, W]` in `(0, 1)` (sigmoid):
     /// RGB and, for NeRVI, the mask as channel 3.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<4> {
-        let mut h = x;
-        for b in &self.mlp {
-            let y = b.fc.forward(h.clone());
-            h = if self.nervi {
-                let s = (y * self.omega0).sin();
-                match &b.skip {
-                    Some(p) => s + p.forward(h),
-                    None => s + h,
-                }
-            } else {
-                gelu(y)
-            };
-        }
+        let h = self.mlp_forward(x);
         let [batch, _] = h.dims();
         let mut y = h.reshape([batch, self.c0, self.h0, self.w0]);
         for u in &self.ups {
             y = gelu(u.shuffle.forward(u.conv.forward(y)));
         }
         sigmoid(self.head.forward(y))
+    }
+
+    /// The two fully connected blocks: encoded parameters `[B, pe_dim]` → `[B, C₀·h₀·w₀]`.
+    pub fn mlp_forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let mut h = x;
+        for b in &self.mlp {
+            let y = b.fc.forward(h.clone());
+            h = if self.nervi {
+                let s = (y * self.omega0).sin();
+                let [_, din] = h.dims();
+                let [_, dout] = s.dims();
+                match (&b.skip, b.kind) {
+                    (Some(p), _) => s + p.forward(h),
+                    (None, BlockSkip::None) => s,
+                    (None, _) if din == dout => s + h,
+                    (None, _) => {
+                        let [n, _] = h.dims();
+                        s + h.repeat_dim(1, dout.div_ceil(din)).slice([0..n, 0..dout])
+                    }
+                }
+            } else {
+                gelu(y)
+            };
+        }
+        h
     }
 
     /// The inferred image `M̂ ⊙ f + (1 − M̂) ⊙ background` (NeRVI) or `f` (NeRV), `[B, 3, H, W]`, and

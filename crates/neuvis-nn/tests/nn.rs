@@ -61,6 +61,54 @@ fn param_count_matches_burn_and_shapes_are_right() {
 }
 
 #[test]
+fn skip_variants_count_their_parameters_and_tile_the_input() {
+    use neuvis_nn::Skip;
+    let device = Device::flex();
+    let base = NetConfig::for_image_plan(Arch::Nervi, 64, 64, 9, 5, 9, neuvis_nn::Plan::Start(8)).unwrap();
+    let (pe, c1, d) = (base.pe_dim(), base.c1, base.mlp_out());
+    assert_eq!((pe, c1, d), (24, 9, 320));
+    // learned projections: 24×9 in the first block, 9×320 in the second
+    for (skip, projections) in [
+        (Skip::Project, pe * c1 + c1 * d),
+        (Skip::ProjectTile, pe * c1),
+        (Skip::ProjectNone, pe * c1),
+        (Skip::Tile, 0),
+        (Skip::None, 0),
+    ] {
+        let cfg = NetConfig { skip, ..base.clone() };
+        let net = NerviNet::new(&cfg, 1, &device);
+        assert_eq!(net.num_params(), cfg.param_count(), "{skip:?}");
+        assert_eq!(
+            cfg.param_count(),
+            base.param_count() - pe * c1 - c1 * d + projections,
+            "{skip:?}"
+        );
+    }
+    // with the fully connected layers zeroed, sin(ω₀·0) = 0 and only the skips remain: tiled
+    // skips give x[j mod 24] after the first block and that tiled again (mod 9) after the second
+    let zero = |mut net: NerviNet| {
+        for b in &mut net.mlp {
+            b.fc.weight = b.fc.weight.clone().map(|w| w.zeros_like());
+            b.fc.bias = b.fc.bias.clone().map(|p| p.map(|w| w.zeros_like()));
+        }
+        net
+    };
+    let x: Vec<f32> = (0..pe).map(|i| i as f32 * 0.1 - 1.0).collect();
+    let xt = Tensor::<1>::from_floats(x.as_slice(), &device).reshape([1, pe]);
+    let run = |skip: Skip| {
+        let net = zero(NerviNet::new(&NetConfig { skip, ..base.clone() }, 1, &device));
+        net.mlp_forward(xt.clone()).into_data().try_to_vec::<f32>().unwrap()
+    };
+    let tiled = run(Skip::Tile);
+    assert_eq!(tiled.len(), d);
+    for (k, v) in tiled.iter().enumerate() {
+        assert!((v - x[k % c1]).abs() < 1e-6, "feature {k}: {v} vs {}", x[k % c1]);
+    }
+    assert!(run(Skip::None).iter().all(|v| v.abs() < 1e-7));
+    assert!(run(Skip::ProjectNone).iter().all(|v| v.abs() < 1e-7));
+}
+
+#[test]
 fn seeded_initialization_is_reproducible() {
     let cfg = NetConfig::for_image(Arch::Nervi, 32, 32, 8, 16, 16).unwrap();
     let weights = |seed| {

@@ -536,7 +536,16 @@ pub(crate) fn synthetic_model(
     let raw = 800.0 * (size * size * 3) as f64;
     let cfg = match width {
         Some(s) => NetConfig::for_image_plan(Arch::Nervi, size, size, s, s.div_ceil(2), s, Plan::Start(8))?,
-        None => size_for_target(Arch::Nervi, size, size, 9, raw / 500.0, 2000, Plan::Start(8))?,
+        None => size_for_target(
+            Arch::Nervi,
+            size,
+            size,
+            9,
+            raw / 500.0,
+            2000,
+            Plan::Start(8),
+            neuvis_nn::Skip::Project,
+        )?,
     };
     let net = NerviNet::new(&cfg, 0, &burn::prelude::Device::flex());
     let grid: Vec<[f64; 3]> = (0..=180 / step)

@@ -7,7 +7,7 @@ use neuvis_codec::codec::{build_container, size_for_target, Decoder};
 use neuvis_codec::train::{train, Checkpointing, EpochStats, TrainOptions};
 use neuvis_codec::{Dataset, Nrvi};
 use neuvis_collection::{CinemaDb, DbWriter, View};
-use neuvis_nn::{Arch, NetConfig, Plan};
+use neuvis_nn::{Arch, NetConfig, Plan, Skip};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,6 +19,33 @@ pub enum ArchArg {
     Nervi,
     /// NeRV baseline: GELU MLP, RGB head, loss over all pixels.
     Nerv,
+}
+
+/// NeRVI's skip connections (see `neuvis_nn::Skip`).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipArg {
+    /// Learned projections in both SIREN blocks where widths differ.
+    Project,
+    /// A learned projection in the first block, the input tiled (no parameters) in the second.
+    ProjectTile,
+    /// A learned projection in the first block, none in the second.
+    ProjectNone,
+    /// Tiled (parameter-free) skips in both blocks.
+    Tile,
+    /// No skip connections.
+    None,
+}
+
+impl From<SkipArg> for Skip {
+    fn from(s: SkipArg) -> Skip {
+        match s {
+            SkipArg::Project => Skip::Project,
+            SkipArg::ProjectTile => Skip::ProjectTile,
+            SkipArg::ProjectNone => Skip::ProjectNone,
+            SkipArg::Tile => Skip::Tile,
+            SkipArg::None => Skip::None,
+        }
+    }
 }
 
 /// Options of `neuvis compress`.
@@ -52,6 +79,9 @@ pub struct CompressArgs {
     /// NeRVI's Table 1 plan instead: 2×2 start grid, 4× steps first (better for wide networks).
     #[arg(long)]
     pub paper_plan: bool,
+    /// NeRVI's skip connections where a SIREN block changes width (BENCHMARKS.md compares them).
+    #[arg(long, value_enum, default_value = "project-tile")]
+    pub skip: SkipArg,
     /// Quantization bits per weight (1–16).
     #[arg(long, default_value_t = 9)]
     pub bits: u32,
@@ -135,18 +165,26 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     } else {
         Arch::Nerv
     };
-    // header estimate: JSON of config, grid lists and per-tensor ranges
-    let header_estimate = 1500
-        + 12 * (data.grid().times.len()
-            + data.grid().thetas.len()
-            + data.grid().phis.len()
-            + data.grid().explicit.len() * 3);
     let plan = if a.paper_plan {
         Plan::Paper
     } else {
         Plan::Start(a.start_grid)
     };
-    let net = match a.c1 {
+    let skip = Skip::from(a.skip);
+    // what the file records about its making (train time and PSNR filled in after training)
+    let mut source = json!({
+        "collection": a.input.display().to_string(),
+        "render": db.meta.as_ref().and_then(|m| m.get("render")).cloned(),
+        "images": data.len(),
+        "epochs": a.epochs, "lr": a.lr, "batch": a.batch, "seed": a.seed, "warmup": a.warmup,
+        "train_seconds": 0.0,
+        "final_train_psnr": 0.0,
+        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
+    });
+    let mut probe = NetConfig::for_image_plan(arch, data.width, data.height, 4, 4, 4, plan)?;
+    probe.skip = skip;
+    let overhead = neuvis_codec::codec::overhead_bytes(&probe, &data, a.bits, source.clone())?;
+    let mut net = match a.c1 {
         Some(c1) => NetConfig::for_image_plan(
             arch,
             data.width,
@@ -166,20 +204,27 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
                 data.height,
                 a.bits,
                 data.raw_bytes() as f64 / a.ratio,
-                header_estimate,
+                overhead,
                 plan,
+                skip,
             )?
         }
     };
-    let predicted = neuvis_codec::codec::predicted_bytes(&net, a.bits, header_estimate);
+    net.skip = skip;
+    let predicted = neuvis_codec::codec::predicted_bytes(&net, a.bits, overhead);
     println!(
-        "{}: {} images of {}x{} ({:.1} MB raw) → {:?} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters, predicted {:.1} kB (ratio ≈ {:.0})",
+        "{}: {} images of {}x{} ({:.1} MB raw) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters, predicted {:.1} kB (ratio ≈ {:.0})",
         a.input.display(),
         data.len(),
         data.width,
         data.height,
         data.raw_bytes() as f64 / 1e6,
         arch,
+        if arch == Arch::Nervi {
+            format!(" (skip {:?})", net.skip)
+        } else {
+            String::new()
+        },
         net.c1,
         net.c0,
         net.c2,
@@ -236,15 +281,8 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     })?;
     pb.finish_and_clear();
     let train_seconds = t0.elapsed().as_secs_f64();
-    let source = json!({
-        "collection": a.input.display().to_string(),
-        "render": db.meta.as_ref().and_then(|m| m.get("render")).cloned(),
-        "images": data.len(),
-        "epochs": a.epochs, "lr": a.lr, "batch": a.batch, "seed": a.seed, "warmup": a.warmup,
-        "train_seconds": train_seconds,
-        "final_train_psnr": history.last().map(|h| h.psnr),
-        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
-    });
+    source["train_seconds"] = json!(train_seconds);
+    source["final_train_psnr"] = json!(history.last().map(|h| h.psnr));
     let file = build_container(&trained, &net, &data, a.bits, source)?;
     let bytes = file.to_bytes()?;
     neuvis_collection::write_atomic(&a.output, |w| std::io::Write::write_all(w, &bytes))?;

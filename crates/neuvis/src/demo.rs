@@ -65,6 +65,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         c2: None,
         start_grid: 8,
         paper_plan: false,
+        skip: crate::codec_cmd::SkipArg::ProjectTile,
         bits: 9,
         epochs: a.epochs,
         lr: 1e-3,
