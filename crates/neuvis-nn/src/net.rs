@@ -8,9 +8,10 @@ use burn::prelude::*;
 use burn::tensor::activation::{gelu, sigmoid};
 use neuvis_volume::procedural::SplitMix64;
 
-/// A fully connected block: NeRVI's SIREN residual block `sin(ω₀(Wx + b)) + Px` (P the identity
-/// where widths match; where they differ, a learned projection without bias, the input tiled, or
-/// nothing, as [`crate::Skip`] says), or NeRV's `GELU(Wx + b)`.
+/// A fully connected block: NeRVI's SIREN residual block `sin(ω₀(Wx + b)) + Px`, or NeRV's
+/// `GELU(Wx + b)`. P is what [`crate::Skip`] gives the block: a learned projection without bias
+/// (where widths differ; the identity where they match), the input tiled (the identity where
+/// widths match), or nothing at all.
 #[derive(Module, Debug)]
 pub struct MlpBlock {
     /// The fully connected layer.
