@@ -33,6 +33,39 @@ mod imp {
         }
     }
 
+    /// Runs `op` (zfp's compressor or decompressor) on the `side³` float field at `values` and a
+    /// fixed-rate stream over the `cap` bytes at `bytes`, frees every zfp object, and returns what
+    /// `op` returned (bytes written or read; 0 on failure).
+    ///
+    /// # Safety
+    /// `values` must point to `side³` floats and `bytes` to `cap` bytes, both valid for reading and
+    /// writing as `op` needs, with `cap` at least zfp's maximum size for this field and rate.
+    unsafe fn run(
+        values: *mut c_void,
+        side: usize,
+        rate: f64,
+        bytes: *mut c_void,
+        cap: usize,
+        op: unsafe extern "C" fn(*mut zfp_stream, *mut zfp_field) -> usize,
+    ) -> usize {
+        let field = zfp_field_3d(values, zfp_type_zfp_type_float, side, side, side);
+        let zs = zfp_stream_open(std::ptr::null_mut());
+        zfp_stream_set_rate(zs, rate, zfp_type_zfp_type_float, 3, 0);
+        let bs = stream_open(bytes, cap);
+        zfp_stream_set_bit_stream(zs, bs);
+        zfp_stream_rewind(zs);
+        let n = op(zs, field);
+        zfp_field_free(field);
+        zfp_stream_close(zs);
+        stream_close(bs);
+        n
+    }
+
+    /// `zfp_compress` with the field pointer type `run` takes (zfp only reads the field).
+    unsafe extern "C" fn compress_op(zs: *mut zfp_stream, field: *mut zfp_field) -> usize {
+        zfp_compress(zs, field)
+    }
+
     /// Compresses a `side³` brick (x fastest) at `rate` bits per value.
     ///
     /// # Panics
@@ -41,22 +74,21 @@ mod imp {
         assert_eq!(data.len(), side * side * side);
         let cap = compressed_len(side, rate)?;
         let mut buf = vec![0u8; cap];
-        // SAFETY: zfp reads side³ floats from `data` (asserted) and writes at most `cap` bytes (its
-        // own maximum size for this field and rate) into `buf`; every object is freed.
-        unsafe {
-            let field = zfp_field_3d(data.as_ptr() as *mut c_void, zfp_type_zfp_type_float, side, side, side);
-            let zs = zfp_stream_open(std::ptr::null_mut());
-            zfp_stream_set_rate(zs, rate, zfp_type_zfp_type_float, 3, 0);
-            let bs = stream_open(buf.as_mut_ptr() as *mut c_void, cap);
-            zfp_stream_set_bit_stream(zs, bs);
-            zfp_stream_rewind(zs);
-            let n = zfp_compress(zs, field);
-            zfp_field_free(field);
-            zfp_stream_close(zs);
-            stream_close(bs);
-            buf.truncate(n.max(1).min(cap));
-            buf.resize(cap, 0);
-        }
+        // SAFETY: zfp reads side³ floats from `data` (asserted; the compressor does not write the
+        // field) and writes at most `cap` bytes (its own maximum size for this field and rate)
+        // into `buf`.
+        let n = unsafe {
+            run(
+                data.as_ptr() as *mut c_void,
+                side,
+                rate,
+                buf.as_mut_ptr() as *mut c_void,
+                cap,
+                compress_op,
+            )
+        };
+        buf.truncate(n.max(1).min(cap));
+        buf.resize(cap, 0);
         Some(buf)
     }
 
@@ -68,28 +100,19 @@ mod imp {
         }
         let mut out = vec![0f32; side * side * side];
         let mut buf = payload.to_vec();
-        // SAFETY: the payload holds exactly zfp's maximum size for this field and rate, so the fixed-
-        // rate decoder reads within it; it writes side³ floats into `out`. Objects are freed.
-        let ok = unsafe {
-            let field = zfp_field_3d(
+        // SAFETY: the payload holds exactly zfp's maximum size for this field and rate, so the
+        // fixed-rate decoder reads within it; it writes side³ floats into `out`.
+        let n = unsafe {
+            run(
                 out.as_mut_ptr() as *mut c_void,
-                zfp_type_zfp_type_float,
                 side,
-                side,
-                side,
-            );
-            let zs = zfp_stream_open(std::ptr::null_mut());
-            zfp_stream_set_rate(zs, rate, zfp_type_zfp_type_float, 3, 0);
-            let bs = stream_open(buf.as_mut_ptr() as *mut c_void, cap);
-            zfp_stream_set_bit_stream(zs, bs);
-            zfp_stream_rewind(zs);
-            let n = zfp_decompress(zs, field);
-            zfp_field_free(field);
-            zfp_stream_close(zs);
-            stream_close(bs);
-            n != 0
+                rate,
+                buf.as_mut_ptr() as *mut c_void,
+                cap,
+                zfp_decompress,
+            )
         };
-        (ok && out.iter().all(|v| v.is_finite())).then_some(out)
+        (n != 0 && out.iter().all(|v| v.is_finite())).then_some(out)
     }
 }
 #[cfg(feature = "zfp")]
