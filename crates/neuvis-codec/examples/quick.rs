@@ -4,7 +4,8 @@
 //! `FACTORS=2,2,2,2` (upscale plan; the start grid follows), `WARMUP=fraction`, `SEED=n`,
 //! `SKIP=project|project-tile|project-none|tile|none` (NeRVI's skip connections),
 //! `BITS=9,8,7,6` (after training: quantize at each, write the container in memory, decode every
-//! image with the CPU engine and print file bytes, ratio and PSNR of the composited images).
+//! image with the CPU engine and print file bytes, Huffman-coded bits per weight, ratio and PSNR of
+//! the composited images).
 use burn::prelude::Device;
 use neuvis_codec::codec::build_container;
 use neuvis_codec::train::{train, TrainOptions};
@@ -93,9 +94,12 @@ fn main() {
             }
         }
         let mse = se / n as f64 / (255.0 * 255.0);
+        let code = neuvis_codec::huffman::Code::from_symbols(&file.symbols);
+        let coded_bits = code.encode(&file.symbols).1;
         println!(
-            "bits {bits}: {} bytes, ratio {:.1}, PSNR {:.2} dB",
+            "bits {bits}: {} bytes, {:.2} coded bits per weight, ratio {:.1}, PSNR {:.2} dB",
             bytes.len(),
+            coded_bits as f64 / file.symbols.len() as f64,
             data.raw_bytes() as f64 / bytes.len() as f64,
             -10.0 * mse.log10()
         );

@@ -239,9 +239,10 @@ impl Decoder {
 
 /// Predicted file size in bytes for a network: weights at `bits` after Huffman coding plus the
 /// overhead (see [`overhead_bytes`]). Trained weights have a bell-shaped histogram over their range,
-/// so the code spends about `bits − 0.8` bits per weight: measured on NeRVI and NeRV networks of 13k
-/// parameters after 40 epochs, 8.2 / 7.2 / 6.2 / 5.2 bits at 9 / 8 / 7 / 6 bits, and 7.0 at 8 bits
-/// after 220 epochs (BENCHMARKS.md, codec section), so the prediction errs towards smaller files.
+/// so the code spends about `bits − 0.8` bits per weight: measured on a 13k-parameter NeRVI network
+/// after 40 epochs, 8.27 / 7.28 / 6.28 / 5.28 bits at 9 / 8 / 7 / 6 bits, and 7.02 at 8 bits on a
+/// 17k-parameter one after 220 epochs (BENCHMARKS.md, codec section): within about 1–4 % of the
+/// weight bytes either way.
 pub fn predicted_bytes(cfg: &NetConfig, bits: u32, overhead: usize) -> f64 {
     cfg.param_count() as f64 * (bits as f64 - 0.8).max(1.0) / 8.0 + overhead as f64
 }
