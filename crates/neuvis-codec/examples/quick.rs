@@ -3,15 +3,19 @@
 //! Environment overrides for hyper-parameter searches: `NERV=1` (NeRV baseline), `OMEGA=ω₀`,
 //! `FACTORS=2,2,2,2` (upscale plan; the start grid follows), `WARMUP=fraction`, `SEED=n`,
 //! `SKIP=project|project-tile|project-none|tile|none` (NeRVI's skip connections),
-//! `BITS=9,8,7,6` (after training: quantize at each, write the container in memory, decode every
+//! `QAT=bits:epochs` or `mlp:conv:epochs` (quantization-aware final epochs), `LOAD=`/`SAVE=weights.json` (skip
+//! training / keep the float weights), `MIXED=m:c,…` (MLP at m bits, convolutions at c bits, in
+//! memory; 0: float), `BITS=9,8,10:7` (uniform or MLP:convolutions; after training: quantize at each, write the container in memory, decode every
 //! image with the CPU engine and print file bytes, Huffman-coded bits per weight, ratio and PSNR of
 //! the composited images).
 use burn::prelude::Device;
 use neuvis_codec::codec::build_container;
+use neuvis_codec::quant::{dequantize, quantize, BitWidths};
 use neuvis_codec::train::{train, TrainOptions};
+use neuvis_codec::weights::{collect, load, FlatTensor};
 use neuvis_codec::Dataset;
 use neuvis_codec::{Decoder, Nrvi};
-use neuvis_nn::{Arch, NetConfig};
+use neuvis_nn::{Arch, NerviNet, NetConfig};
 use std::time::Instant;
 
 fn main() {
@@ -62,29 +66,51 @@ fn main() {
         batch: p(6),
         seed: env("SEED").map_or(1, |w| w.parse().unwrap()),
         alpha: 0.7,
+        qat: env("QAT").map(|q| {
+            // QAT=bits:epochs or mlp:conv:epochs
+            let v: Vec<u32> = q.split(':').map(|x| x.parse().unwrap()).collect();
+            let (m, c, e) = if v.len() == 2 {
+                (v[0], v[0], v[1])
+            } else {
+                (v[0], v[1], v[2])
+            };
+            neuvis_codec::train::Qat {
+                bits: BitWidths { mlp: m, conv: c },
+                epochs: e as usize,
+            }
+        }),
     };
     let t0 = Instant::now();
-    let (trained, hist) = train(&data, &opts, &Device::flex(), None, |_, _, _, _, _| {}).unwrap();
-    for h in hist.iter().step_by((hist.len() / 10).max(1)).chain(hist.last()) {
+    let trained = if let Some(path) = env("LOAD") {
+        let v: Vec<(String, Vec<usize>, Vec<f32>)> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let flat: Vec<FlatTensor> = v
+            .into_iter()
+            .map(|(name, shape, data)| FlatTensor { name, shape, data })
+            .collect();
+        load(NerviNet::new(&opts.net, 0, &Device::flex()), &flat, &Device::flex()).unwrap()
+    } else {
+        let (trained, hist) = train(&data, &opts, &Device::flex(), None, |_, _, _, _, _| {}).unwrap();
+        for h in hist.iter().step_by((hist.len() / 10).max(1)).chain(hist.last()) {
+            println!(
+                "epoch {} loss {:.4} psnr {:.2} lr {:.2e}",
+                h.epoch, h.loss, h.psnr, h.lr
+            );
+        }
         println!(
-            "epoch {} loss {:.4} psnr {:.2} lr {:.2e}",
-            h.epoch, h.loss, h.psnr, h.lr
+            "{:.1} s, {:.1} ms/step",
+            t0.elapsed().as_secs_f64(),
+            t0.elapsed().as_secs_f64() * 1e3 / (opts.epochs * data.len().div_ceil(opts.batch)) as f64
         );
+        trained
+    };
+    if let Some(path) = env("SAVE") {
+        let v: Vec<_> = collect(&trained)
+            .into_iter()
+            .map(|t| (t.name, t.shape, t.data))
+            .collect();
+        std::fs::write(path, serde_json::to_vec(&v).unwrap()).unwrap();
     }
-    println!(
-        "{:.1} s, {:.1} ms/step",
-        t0.elapsed().as_secs_f64(),
-        t0.elapsed().as_secs_f64() * 1e3 / (opts.epochs * data.len().div_ceil(opts.batch)) as f64
-    );
-    for bits in env("BITS")
-        .iter()
-        .flat_map(|b| b.split(',').map(|x| x.parse::<u32>().unwrap()).collect::<Vec<_>>())
-    {
-        let file = build_container(&trained, &opts.net, &data, bits, serde_json::json!({})).unwrap();
-        let bytes = file.to_bytes().unwrap();
-        let back = Nrvi::from_bytes(&bytes).unwrap();
-        let dec = Decoder::new(&back, &Device::flex()).unwrap();
-        let imgs = dec.decode(&data.params, 16).unwrap();
+    let psnr = |imgs: &[neuvis_collection::MaskedImage]| {
         let mut se = 0.0f64;
         let mut n = 0usize;
         for (im, gt) in imgs.iter().zip(&data.rgb) {
@@ -93,15 +119,78 @@ fn main() {
                 n += 1;
             }
         }
-        let mse = se / n as f64 / (255.0 * 255.0);
-        let code = neuvis_codec::huffman::Code::from_symbols(&file.symbols);
-        let coded_bits = code.encode(&file.symbols).1;
+        -10.0 * (se / n as f64 / (255.0 * 255.0)).log10()
+    };
+    // MIXED=m:c,m:c — MLP tensors at m bits, convolutions at c bits (0: unquantized), in memory
+    for mc in env("MIXED")
+        .iter()
+        .flat_map(|m| m.split(',').map(String::from).collect::<Vec<_>>())
+    {
+        let v: Vec<u32> = mc.split(':').map(|x| x.parse().unwrap()).collect();
+        // m:c (both MLP blocks at m) or m0:m1:c
+        let (m0, m1, c) = if v.len() == 2 {
+            (v[0], v[0], v[1])
+        } else {
+            (v[0], v[1], v[2])
+        };
+        let mut tensors = collect(&trained);
+        let mut coded = 0.0;
+        for t in &mut tensors {
+            let bits = if t.name.starts_with("mlp.0") {
+                m0
+            } else if t.name.starts_with("mlp") {
+                m1
+            } else {
+                c
+            };
+            if bits > 0 {
+                let (q, lo, hi) = quantize(&t.data, bits);
+                t.data = dequantize(&q, lo, hi, bits);
+                let code = neuvis_codec::huffman::Code::from_symbols(&q);
+                coded += code.encode(&q).1 as f64;
+            }
+        }
+        let net = load(NerviNet::new(&opts.net, 0, &Device::flex()), &tensors, &Device::flex()).unwrap();
+        let file = build_container(&trained, &opts.net, &data, BitWidths::uniform(8), serde_json::json!({})).unwrap();
+        let dec = Decoder::from_net(file.header, net, &Device::flex()).unwrap();
+        let imgs = dec.decode(&data.params, 16).unwrap();
+        println!(
+            "mlp {m0}/{m1} conv {c}: {:.0} payload bytes (per-tensor codes), PSNR {:.2} dB",
+            coded / 8.0,
+            psnr(&imgs)
+        );
+    }
+    // BITS=8,10:7 — uniform, or MLP:convolutions
+    for bits in env("BITS").iter().flat_map(|b| {
+        b.split(',')
+            .map(|x| match x.split_once(':') {
+                Some((m, c)) => BitWidths {
+                    mlp: m.parse().unwrap(),
+                    conv: c.parse().unwrap(),
+                },
+                None => BitWidths::uniform(x.parse().unwrap()),
+            })
+            .collect::<Vec<_>>()
+    }) {
+        let file = build_container(&trained, &opts.net, &data, bits, serde_json::json!({})).unwrap();
+        let bytes = file.to_bytes().unwrap();
+        let back = Nrvi::from_bytes(&bytes).unwrap();
+        let dec = Decoder::new(&back, &Device::flex()).unwrap();
+        let imgs = dec.decode(&data.params, 16).unwrap();
+        let mut coded_bits = 0;
+        for (w, n, b) in file.coded_bits() {
+            println!(
+                "  {w}-bit tensors: {n} weights, {:.2} coded bits each",
+                b as f64 / n as f64
+            );
+            coded_bits += b;
+        }
         println!(
             "bits {bits}: {} bytes, {:.2} coded bits per weight, ratio {:.1}, PSNR {:.2} dB",
             bytes.len(),
             coded_bits as f64 / file.symbols.len() as f64,
             data.raw_bytes() as f64 / bytes.len() as f64,
-            -10.0 * mse.log10()
+            psnr(&imgs)
         );
     }
 }

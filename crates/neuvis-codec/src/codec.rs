@@ -3,37 +3,37 @@
 use crate::container::{Header, Nrvi, TensorInfo};
 use crate::cpu::CpuNet;
 use crate::dataset::{encode_params, Dataset};
-use crate::quant::{dequantize, quantize};
+use crate::quant::{dequantize, quantize, BitWidths};
 use crate::weights::{collect, load, FlatTensor};
 use crate::CodecError;
 use burn::prelude::*;
 use neuvis_collection::MaskedImage;
 use neuvis_nn::{Arch, NerviNet, NetConfig, Plan, Skip};
 
-/// Quantizes every tensor of `net` to `bits` and assembles the container.
+/// Quantizes every tensor of `net` to its width in `bits` and assembles the container.
 pub fn build_container(
     net: &NerviNet,
     cfg: &NetConfig,
     data: &Dataset,
-    bits: u32,
+    bits: BitWidths,
     source: serde_json::Value,
 ) -> Result<Nrvi, CodecError> {
-    if !(1..=16).contains(&bits) {
-        return Err(CodecError::Input(format!("--bits {bits} must be in 1..=16")));
-    }
+    bits.check().map_err(CodecError::Input)?;
     let mut tensors = Vec::new();
     let mut symbols = Vec::new();
     for t in collect(net) {
         if t.data.iter().any(|v| !v.is_finite()) {
             return Err(CodecError::Diverged(format!("weights of {} are not finite", t.name)));
         }
-        let (q, min, max) = quantize(&t.data, bits);
+        let tb = bits.for_tensor(&t.name);
+        let (q, min, max) = quantize(&t.data, tb);
         symbols.extend(q);
         tensors.push(TensorInfo {
             name: t.name,
             shape: t.shape,
             min,
             max,
+            bits: (tb != bits.max()).then_some(tb),
         });
     }
     Ok(Nrvi {
@@ -44,7 +44,7 @@ pub fn build_container(
             background: [255, 255, 255],
             params: data.space.clone(),
             grid: data.grid(),
-            bits,
+            bits: bits.max(),
             tensors,
             raw_bytes: data.raw_bytes(),
             source,
@@ -61,7 +61,7 @@ pub fn dequantized(file: &Nrvi) -> Vec<FlatTensor> {
         .iter()
         .map(|t| {
             let n: usize = t.shape.iter().product();
-            let data = dequantize(&file.symbols[off..off + n], t.min, t.max, file.header.bits);
+            let data = dequantize(&file.symbols[off..off + n], t.min, t.max, t.bits(file.header.bits));
             off += n;
             FlatTensor {
                 name: t.name.clone(),
@@ -239,23 +239,27 @@ impl Decoder {
 
 /// Predicted file size in bytes for a network: weights at `bits` after Huffman coding plus the
 /// overhead (see [`overhead_bytes`]). Trained weights have a bell-shaped histogram over their range,
-/// so the code spends about `bits − 0.8` bits per weight: measured on a 13k-parameter NeRVI network
-/// after 40 epochs, 8.27 / 7.28 / 6.28 / 5.28 bits at 9 / 8 / 7 / 6 bits, and 7.02 at 8 bits on a
-/// 17k-parameter one after 220 epochs (BENCHMARKS.md, codec section): within about 1–4 % of the
-/// weight bytes either way.
-pub fn predicted_bytes(cfg: &NetConfig, bits: u32, overhead: usize) -> f64 {
-    cfg.param_count() as f64 * (bits as f64 - 0.8).max(1.0) / 8.0 + overhead as f64
+/// so the code spends fewer bits than the width: about `bits − 0.8` per convolution weight (measured
+/// 6.15 at 7 bits, 6.98 at 8 on a 16.6k-parameter NeRVI network after 220 epochs, 7.28 at 8 after
+/// 40) and `bits − 1.5` per MLP weight, whose range is stretched by a few large weights (6.94 at 9
+/// bits and 7.89 at 10 after 220 epochs, about `bits − 0.6` after 40; BENCHMARKS.md, codec section):
+/// within about 5 % of the weight bytes either way.
+pub fn predicted_bytes(cfg: &NetConfig, bits: BitWidths, overhead: usize) -> f64 {
+    let per = |b: u32, saved: f64| (b as f64 - saved).max(1.0) / 8.0;
+    cfg.mlp_param_count() as f64 * per(bits.mlp, 1.5)
+        + cfg.conv_param_count() as f64 * per(bits.conv, 0.8)
+        + overhead as f64
 }
 
 /// Bytes of a file besides the weight payload: the fixed fields and the deflated header and code
 /// table. Measured by writing the container of a 4-wide network with the same plan, architecture
 /// and skips (the header lists the same tensors whatever the widths) for `data` and `source`; plus
-/// `2^bits / 4` bytes because a trained network's code lengths (a bell of lengths) deflate less
+/// `2^w / 4` bytes per width `w` because a trained network's code lengths (a bell of lengths) deflate less
 /// well than those of a freshly initialized one (nearly all equal).
 pub fn overhead_bytes(
     cfg: &NetConfig,
     data: &Dataset,
-    bits: u32,
+    bits: BitWidths,
     source: serde_json::Value,
 ) -> Result<usize, CodecError> {
     let mut tiny = cfg.clone();
@@ -263,9 +267,8 @@ pub fn overhead_bytes(
     let net = NerviNet::new(&tiny, 0, &Device::flex());
     let file = build_container(&net, &tiny, data, bits, source)?;
     let bytes = file.to_bytes()?;
-    let code = crate::huffman::Code::from_symbols(&file.symbols);
-    let payload = code.encode(&file.symbols).0.len();
-    Ok(bytes.len() - payload + (1 << bits) / 4)
+    let payload: usize = file.coded_bits().iter().map(|&(_, _, b)| b.div_ceil(8) as usize).sum();
+    Ok(bytes.len() - payload + (1 << bits.mlp) / 4 + if bits.mlp != bits.conv { (1 << bits.conv) / 4 } else { 0 })
 }
 
 /// Picks widths for a target file size: `c1 = c2 = s` (MLP width and first upscale channels) and
@@ -277,7 +280,7 @@ pub fn size_for_target(
     arch: Arch,
     width: usize,
     height: usize,
-    bits: u32,
+    bits: BitWidths,
     target_bytes: f64,
     overhead: usize,
     plan: Plan,

@@ -1,26 +1,29 @@
 //! The `.nrvi` file: a compressed NeRVI/NeRV model and everything needed to decode images from it.
 //!
-//! Layout of format version 2 (little endian):
+//! Layout of format version 3 (little endian):
 //!
 //! | bytes | field |
 //! |---|---|
 //! | 4 | magic `NRVI` |
-//! | 2 | format version (2) |
+//! | 2 | format version (3) |
 //! | 2 | reserved (0) |
 //! | 4 | length `p` of the packed section (≤ 1 MiB) |
-//! | p | packed section: raw DEFLATE of `u32 h` ‖ `h` bytes of UTF-8 JSON [`Header`] (network config, image size, background, parameter normalization, training grid, bits, per-tensor shapes and ranges) ‖ `2^bits` bytes of canonical Huffman code lengths, one per symbol (0: unused) |
+//! | p | packed section: raw DEFLATE of `u32 h` ‖ `h` bytes of UTF-8 JSON [`Header`] (network config, image size, background, parameter normalization, training grid, bits, per-tensor shapes, ranges and bits) ‖ for each distinct tensor width `w`, increasing: `2^w` bytes of canonical Huffman code lengths, one per symbol (0: unused) |
 //! | 8 | number of coded symbols (= total weights) |
-//! | 8 | number of payload bits `b` |
-//! | ⌈b/8⌉ | payload: MSB-first canonical Huffman codes |
+//! | per width: 8 | number of payload bits `b` of this width's stream |
+//! | per width: ⌈b/8⌉ | the stream: MSB-first canonical Huffman codes of the symbols of the tensors with this width, in network order |
 //! | 4 | CRC-32 (IEEE) of all preceding bytes |
 //!
-//! Version 1 (still read) stored the JSON header uncompressed and the code table as
+//! Version 3 added per-tensor bits (the MLP and the convolutions at different widths, see
+//! [`crate::quant::BitWidths`]), each width with its own code: one code over the union of a 7- and
+//! a 10-bit alphabet cost 2.5 kB more on a 15 kB file. Version 2 is the same layout with a single
+//! width and is what a uniform-width file is still written as; version 1 (still read) stored the JSON header uncompressed and the code table as
 //! `(symbol u16, length u8)` triples. At the sizes NeRVI is made for (CR ≈ 500 on 64² images:
 //! 15–20 kB files) those two took 2.5–3.5 kB, a sixth of the file; deflated, the header and a dense
 //! length table take about a third of that (measured in the container tests).
 //!
 //! Reading checks the CRC first, then every length against the bytes present and against hard
-//! limits (the packed section is inflated into at most 1 MiB + 64 KiB), so a damaged or hostile
+//! limits (the packed section is inflated into at most 1 MiB + 128 KiB), so a damaged or hostile
 //! file gives an error without a panic or an absurd allocation.
 
 use crate::huffman::Code;
@@ -30,11 +33,12 @@ use serde::{Deserialize, Serialize};
 
 /// File magic.
 pub const MAGIC: &[u8; 4] = b"NRVI";
-/// Current format version (written); version 1 is still read.
-pub const VERSION: u16 = 2;
+/// Current format version (written); versions 1 and 2 are still read.
+pub const VERSION: u16 = 3;
 const MAX_HEADER: usize = 1 << 20;
-/// Largest inflated packed section: length word, header, and a code-length table for 16 bits.
-const MAX_PACKED: usize = 4 + MAX_HEADER + (1 << 16);
+/// Largest inflated packed section: length word, header, and code-length tables for distinct
+/// widths up to 16 bits (Σ 2^w < 2^17).
+const MAX_PACKED: usize = 4 + MAX_HEADER + (1 << 17);
 /// Largest number of weights a file may claim.
 pub const MAX_WEIGHTS: u64 = 1 << 31;
 
@@ -49,6 +53,17 @@ pub struct TensorInfo {
     pub min: f32,
     /// Quantization range maximum.
     pub max: f32,
+    /// Bits of this tensor when fewer than the header's `bits` (format version 3; absent: the
+    /// header's `bits`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits: Option<u32>,
+}
+
+impl TensorInfo {
+    /// The tensor's quantization bits given the header's.
+    pub fn bits(&self, header_bits: u32) -> u32 {
+        self.bits.unwrap_or(header_bits)
+    }
 }
 
 /// How (t, θ, φ) are normalized to `[−1, 1]` before positional encoding.
@@ -157,7 +172,8 @@ pub struct Header {
     pub params: ParamSpace,
     /// The training grid.
     pub grid: Grid,
-    /// Quantization bits.
+    /// Quantization bits: the widest tensor's (the Huffman alphabet has `2^bits` symbols); tensors
+    /// with fewer say so in [`TensorInfo::bits`].
     pub bits: u32,
     /// Weight tensors in network order.
     pub tensors: Vec<TensorInfo>,
@@ -188,7 +204,7 @@ pub fn crc32(data: &[u8]) -> u32 {
 }
 
 impl Nrvi {
-    /// Serializes the container (format version 2).
+    /// Serializes the container (format version 3, or 2 when every tensor has the same width).
     pub fn to_bytes(&self) -> Result<Vec<u8>, CodecError> {
         let header = serde_json::to_vec(&self.header).map_err(|e| fmt(format!("header: {e}")))?;
         if header.len() > MAX_HEADER {
@@ -197,30 +213,62 @@ impl Nrvi {
                 header.len()
             )));
         }
-        if !(1..=16).contains(&self.header.bits) {
-            return Err(fmt(format!("bits {} outside 1..=16", self.header.bits)));
+        validate_header(&self.header)?;
+        let sizes = tensor_sizes(&self.header)?;
+        if sizes.iter().sum::<u64>() != self.symbols.len() as u64 {
+            return Err(fmt(format!(
+                "{} symbols for tensors holding {}",
+                self.symbols.len(),
+                sizes.iter().sum::<u64>()
+            )));
         }
-        let code = Code::from_symbols(&self.symbols);
-        let mut dense = vec![0u8; 1 << self.header.bits];
-        for &(sym, len) in &code.lengths {
-            *dense
-                .get_mut(sym as usize)
-                .ok_or_else(|| fmt(format!("symbol {sym} does not fit {} bits", self.header.bits)))? = len;
+        let groups = widths(&self.header);
+        let per_group = split_by_width(&self.header, &groups, &self.symbols);
+        let mut dense = Vec::new();
+        let mut streams = Vec::new();
+        for (&w, symbols) in groups.iter().zip(&per_group) {
+            let code = Code::from_symbols(symbols);
+            let mut table = vec![0u8; 1 << w];
+            for &(sym, len) in &code.lengths {
+                *table
+                    .get_mut(sym as usize)
+                    .ok_or_else(|| fmt(format!("symbol {sym} does not fit {w} bits")))? = len;
+            }
+            dense.extend_from_slice(&table);
+            streams.push(code.encode(symbols));
         }
-        let (payload, bits) = code.encode(&self.symbols);
         let packed = pack(&header, &dense);
-        let mut out = Vec::with_capacity(payload.len() + packed.len() + 64);
+        let mut out = Vec::with_capacity(self.symbols.len() + packed.len() + 64);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
+        // with one width the file is a version-2 file, which older readers open
+        let version: u16 = if groups.len() > 1 { VERSION } else { 2 };
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
         out.extend_from_slice(&(packed.len() as u32).to_le_bytes());
         out.extend_from_slice(&packed);
         out.extend_from_slice(&(self.symbols.len() as u64).to_le_bytes());
-        out.extend_from_slice(&bits.to_le_bytes());
-        out.extend_from_slice(&payload);
+        for (payload, bits) in &streams {
+            out.extend_from_slice(&bits.to_le_bytes());
+            out.extend_from_slice(payload);
+        }
         let crc = crc32(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         Ok(out)
+    }
+
+    /// Per tensor width, increasing: the width, the number of weights and the bits of their
+    /// Huffman-coded stream (what [`Nrvi::to_bytes`] writes as payload).
+    ///
+    /// # Panics
+    /// If the symbols do not match the header's tensors (a container from
+    /// [`crate::codec::build_container`] or [`Nrvi::from_bytes`] always does).
+    pub fn coded_bits(&self) -> Vec<(u32, usize, u64)> {
+        let groups = widths(&self.header);
+        split_by_width(&self.header, &groups, &self.symbols)
+            .iter()
+            .zip(&groups)
+            .map(|(s, &w)| (w, s.len(), Code::from_symbols(s).encode(s).1))
+            .collect()
     }
 
     /// Parses and validates a container.
@@ -239,35 +287,105 @@ impl Nrvi {
         let mut r = Reader { d: body, pos: 4 };
         let version = r.u16()?;
         r.u16()?;
-        let (header, code) = match version {
-            1 => read_v1_sections(&mut r)?,
-            2 => read_v2_sections(&mut r)?,
+        let (header, codes) = match version {
+            1 => {
+                let (h, c) = read_v1_sections(&mut r)?;
+                (h, vec![c])
+            }
+            2 | 3 => read_v2_sections(&mut r)?,
             _ => {
                 return Err(fmt(format!(
-                    "format version {version} is not supported (this neuvis reads 1 and {VERSION})"
+                    "format version {version} is not supported (this neuvis reads 1 to {VERSION})"
                 )))
             }
         };
+        if version < 3 && header.tensors.iter().any(|t| t.bits.is_some()) {
+            return Err(fmt(format!(
+                "per-tensor bits need format version 3, the file says {version}"
+            )));
+        }
         let n = r.u64()?;
-        let expected: u64 = header
-            .tensors
-            .iter()
-            .map(|t| t.shape.iter().product::<usize>() as u64)
-            .sum();
+        let sizes = tensor_sizes(&header)?;
+        let expected: u64 = sizes.iter().sum();
         if n != expected {
             return Err(fmt(format!("{n} coded weights but the tensors hold {expected}")));
         }
-        let bits = r.u64()?;
-        let rest = r.rest();
-        if bits > rest.len() as u64 * 8 || bits.div_ceil(8) != rest.len() as u64 {
-            return Err(fmt(format!(
-                "payload claims {bits} bits but {} bytes are present",
-                rest.len()
-            )));
+        // one stream per width, each decoded with its own code
+        let groups = widths(&header);
+        let mut decoded = Vec::with_capacity(groups.len());
+        for (&w, code) in groups.iter().zip(&codes) {
+            let count: u64 = header
+                .tensors
+                .iter()
+                .zip(&sizes)
+                .filter(|(t, _)| t.bits(header.bits) == w)
+                .map(|(_, &n)| n)
+                .sum();
+            let bits = r.u64()?;
+            let present = r.rest().len() as u64;
+            if bits > present * 8 {
+                return Err(fmt(format!(
+                    "payload claims {bits} bits but {present} bytes are present"
+                )));
+            }
+            let payload = r.take(bits.div_ceil(8) as usize)?;
+            // the table has 2^w entries, so every decoded symbol fits w bits
+            let symbols = code
+                .decode(payload, bits, count as usize)
+                .map_err(|e| fmt(e.to_string()))?;
+            decoded.push(symbols.into_iter());
         }
-        let symbols = code.decode(rest, bits, n as usize).map_err(|e| fmt(e.to_string()))?;
+        if !r.rest().is_empty() {
+            return Err(fmt(format!("{} bytes after the payload", r.rest().len())));
+        }
+        // back to network order
+        let mut symbols = Vec::with_capacity(n as usize);
+        for (t, &len) in header.tensors.iter().zip(&sizes) {
+            let g = groups
+                .iter()
+                .position(|&w| w == t.bits(header.bits))
+                .expect("every tensor width is a group");
+            symbols.extend(decoded[g].by_ref().take(len as usize));
+        }
         Ok(Nrvi { header, symbols })
     }
+}
+
+/// The distinct widths of the tensors, increasing: one Huffman code and stream each.
+fn widths(h: &Header) -> Vec<u32> {
+    let mut w: Vec<u32> = h.tensors.iter().map(|t| t.bits(h.bits)).collect();
+    w.sort_unstable();
+    w.dedup();
+    w
+}
+
+/// Element counts of the tensors (shapes are checked against overflow by `validate_header`).
+fn tensor_sizes(h: &Header) -> Result<Vec<u64>, CodecError> {
+    h.tensors
+        .iter()
+        .map(|t| {
+            t.shape
+                .iter()
+                .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+                .ok_or_else(|| fmt("tensor shape overflows"))
+        })
+        .collect()
+}
+
+/// The symbols of each width group, in network order within a group.
+fn split_by_width(h: &Header, groups: &[u32], symbols: &[u16]) -> Vec<Vec<u16>> {
+    let mut out = vec![Vec::new(); groups.len()];
+    let mut off = 0;
+    for t in &h.tensors {
+        let n: usize = t.shape.iter().product();
+        let g = groups
+            .iter()
+            .position(|&w| w == t.bits(h.bits))
+            .expect("every tensor width is a group");
+        out[g].extend_from_slice(&symbols[off..off + n]);
+        off += n;
+    }
+    out
 }
 
 /// Raw DEFLATE (best compression) of `u32 len(header)` ‖ `header` ‖ `lengths`.
@@ -325,8 +443,9 @@ fn read_v1_sections(r: &mut Reader<'_>) -> Result<(Header, Code), CodecError> {
     Ok((header, code))
 }
 
-/// Version 2: one DEFLATE section holding the header and a dense code-length table.
-fn read_v2_sections(r: &mut Reader<'_>) -> Result<(Header, Code), CodecError> {
+/// Versions 2 and 3: one DEFLATE section holding the header and a dense code-length table per
+/// tensor width (increasing; version 2 has one width).
+fn read_v2_sections(r: &mut Reader<'_>) -> Result<(Header, Vec<Code>), CodecError> {
     let plen = r.u32()? as usize;
     if plen > MAX_HEADER {
         return Err(fmt(format!("packed header length {plen} exceeds 1 MiB")));
@@ -338,24 +457,28 @@ fn read_v2_sections(r: &mut Reader<'_>) -> Result<(Header, Code), CodecError> {
         return Err(fmt(format!("header length {hlen} exceeds 1 MiB")));
     }
     let header = parse_header(p.take(hlen)?)?;
-    let dense = p.rest();
-    if dense.len() != 1 << header.bits {
+    let groups = widths(&header);
+    let need: usize = groups.iter().map(|&w| 1usize << w).sum();
+    if p.rest().len() != need {
         return Err(fmt(format!(
-            "Huffman table has {} code lengths, {} bits need {}",
-            dense.len(),
-            header.bits,
-            1u32 << header.bits
+            "Huffman tables have {} code lengths, widths {groups:?} need {need}",
+            p.rest().len()
         )));
     }
-    let lengths: Vec<(u16, u8)> = dense
-        .iter()
-        .enumerate()
-        .filter(|(_, &l)| l > 0)
-        .map(|(s, &l)| (s as u16, l))
-        .collect();
-    let code = Code { lengths };
-    code.validate().map_err(|e| fmt(e.to_string()))?;
-    Ok((header, code))
+    let mut codes = Vec::with_capacity(groups.len());
+    for &w in &groups {
+        let lengths: Vec<(u16, u8)> = p
+            .take(1 << w)?
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l > 0)
+            .map(|(s, &l)| (s as u16, l))
+            .collect();
+        let code = Code { lengths };
+        code.validate().map_err(|e| fmt(e.to_string()))?;
+        codes.push(code);
+    }
+    Ok((header, codes))
 }
 
 fn validate_header(h: &Header) -> Result<(), CodecError> {
@@ -387,6 +510,14 @@ fn validate_header(h: &Header) -> Result<(), CodecError> {
         total = total.checked_add(n).ok_or_else(|| fmt("tensor sizes overflow"))?;
         if !(t.min.is_finite() && t.max.is_finite() && t.min <= t.max) {
             return Err(fmt(format!("tensor {} has an invalid range", t.name)));
+        }
+        if !(1..=h.bits).contains(&t.bits(h.bits)) {
+            return Err(fmt(format!(
+                "tensor {} has {} bits, the file at most {}",
+                t.name,
+                t.bits(h.bits),
+                h.bits
+            )));
         }
     }
     if total != h.net.param_count() as u64 || total > MAX_WEIGHTS {

@@ -29,6 +29,37 @@ pub struct TrainOptions {
     pub seed: u64,
     /// α of eq. 2 (0.7).
     pub alpha: f64,
+    /// Quantization-aware fine-tuning at the end of training (off when `None`).
+    #[serde(default)]
+    pub qat: Option<Qat>,
+}
+
+/// Quantization-aware fine-tuning (not in the NeRVI paper): in the last `epochs` epochs every
+/// step runs its forward and backward pass on the weights quantized per tensor to `bits`, exactly
+/// as [`crate::codec::build_container`] will store them, and applies the gradients to the float
+/// weights (the straight-through estimator of BinaryConnect, Courbariaux et al. 2015). The network
+/// thereby learns to work with the weights the file holds instead of being rounded afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Qat {
+    /// Bits per weight, as the file will store them.
+    pub bits: crate::quant::BitWidths,
+    /// How many final epochs run quantization-aware.
+    pub epochs: usize,
+}
+
+/// `net` with every tensor quantized to `bits` and back (trainable parameters stay trainable and
+/// keep their ids, so gradients computed through it update `net`'s parameters).
+fn fake_quantized(net: &NerviNet, bits: crate::quant::BitWidths, device: &Device) -> Result<NerviNet, CodecError> {
+    let mut tensors = crate::weights::collect(net);
+    for t in &mut tensors {
+        if t.data.iter().any(|v| !v.is_finite()) {
+            return Err(CodecError::Diverged(format!("weights of {} are not finite", t.name)));
+        }
+        let b = bits.for_tensor(&t.name);
+        let (q, lo, hi) = crate::quant::quantize(&t.data, b);
+        t.data = crate::quant::dequantize(&q, lo, hi, b);
+    }
+    crate::weights::load(net.clone(), &tensors, device).map_err(CodecError::Format)
 }
 
 /// What happened in one epoch.
@@ -221,6 +252,15 @@ pub fn train(
             "lr must be positive, warmup and alpha in [0, 1]".into(),
         ));
     }
+    if let Some(q) = opts.qat {
+        q.bits.check().map_err(CodecError::Input)?;
+        if q.epochs > opts.epochs {
+            return Err(CodecError::Input(format!(
+                "{} quantization-aware epochs exceed the {} epochs",
+                q.epochs, opts.epochs
+            )));
+        }
+    }
     let ad = device.clone().autodiff();
     let mut start = 0;
     let mut history = Vec::new();
@@ -245,9 +285,19 @@ pub fn train(
         let mut lr = 0.0;
         for (k, idx) in order.chunks(opts.batch).enumerate() {
             let (x, rgb, mask) = batch_tensors(data, idx, &opts.net, &ad);
-            let out = net.forward(x);
-            let (l, mse) = loss(out, rgb, mask, opts.net.arch, opts.alpha);
-            let grads = GradientsParams::from_grads(l.backward(), &net);
+            let (l, mse, grads) = match opts.qat.filter(|q| e + q.epochs >= opts.epochs) {
+                Some(q) => {
+                    let qnet = fake_quantized(&net, q.bits, &ad)?;
+                    let (l, mse) = loss(qnet.forward(x), rgb, mask, opts.net.arch, opts.alpha);
+                    let grads = GradientsParams::from_grads(l.backward(), &qnet);
+                    (l, mse, grads)
+                }
+                None => {
+                    let (l, mse) = loss(net.forward(x), rgb, mask, opts.net.arch, opts.alpha);
+                    let grads = GradientsParams::from_grads(l.backward(), &net);
+                    (l, mse, grads)
+                }
+            };
             lr = learning_rate(opts.lr, opts.warmup, e * per_epoch + k, total);
             net = optim.step(lr, net, grads);
             let lv = l.into_scalar::<f32>() as f64;

@@ -58,7 +58,13 @@ impl ModuleMapper for Load<'_> {
             Some(t) if t.shape == want && t.data.len() == want.iter().product::<usize>() => {
                 let device = self.device.clone();
                 let data = t.data.clone();
-                param.map(move |_| Tensor::<1>::from_floats(data.as_slice(), &device).reshape(want))
+                // a trainable parameter stays trainable (a leaf of the autodiff graph)
+                let grad = param.val().is_require_grad();
+                param.map(move |_| {
+                    Tensor::<1>::from_floats(data.as_slice(), &device)
+                        .reshape(want)
+                        .set_require_grad(grad)
+                })
             }
             Some(t) => {
                 self.error.get_or_insert(format!(
@@ -77,6 +83,8 @@ impl ModuleMapper for Load<'_> {
 }
 
 /// Replaces the float parameters of `module`, in visiting order, by `tensors` (shapes must match).
+/// Parameter ids and whether each parameter requires gradients are kept, so an optimizer's state
+/// and gradients keyed by parameter id still apply.
 pub fn load<M: Module>(module: M, tensors: &[FlatTensor], device: &Device) -> Result<M, String> {
     let mut l = Load {
         next: tensors.iter(),

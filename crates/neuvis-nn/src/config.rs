@@ -317,6 +317,11 @@ impl NetConfig {
     /// Number of trainable parameters, computed from the shapes (checked against burn's count in
     /// the tests).
     pub fn param_count(&self) -> usize {
+        self.mlp_param_count() + self.conv_param_count()
+    }
+
+    /// Parameters of the two MLP blocks (layers, biases and skip projections).
+    pub fn mlp_param_count(&self) -> usize {
         let pe = self.pe_dim();
         let d = self.mlp_out();
         let skip = |b: usize, i: usize, o: usize| {
@@ -326,7 +331,12 @@ impl NetConfig {
                 0
             }
         };
-        let mut n = pe * self.c1 + self.c1 + skip(0, pe, self.c1) + self.c1 * d + d + skip(1, self.c1, d);
+        pe * self.c1 + self.c1 + skip(0, pe, self.c1) + self.c1 * d + d + skip(1, self.c1, d)
+    }
+
+    /// Parameters of the upscale blocks and the head.
+    pub fn conv_param_count(&self) -> usize {
+        let mut n = 0;
         let mut cin = self.c0;
         for (i, &r) in self.factors.iter().enumerate() {
             let cout = self.block_channels(i) * r * r;

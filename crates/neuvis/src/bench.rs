@@ -66,6 +66,9 @@ pub struct TrainBenchArgs {
     /// Images per step.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
+    /// Start grid of at least N×N pixels (as `compress --start-grid`; 0: Table 1's plan).
+    #[arg(long, default_value_t = 0)]
+    pub start_grid: usize,
     /// Timed steps (after 2 warm-up steps).
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
@@ -435,7 +438,11 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
     use burn::optim::{AdamConfig, GradientsParams};
     use burn::prelude::{Device, Tensor};
     use neuvis_nn::{Arch, NerviNet, NetConfig};
-    let cfg = NetConfig::for_image(Arch::Nervi, a.size, a.size, a.c1, a.c0, a.c2)?;
+    let plan = match a.start_grid {
+        0 => neuvis_nn::Plan::Paper,
+        n => neuvis_nn::Plan::Start(n),
+    };
+    let cfg = NetConfig::for_image_plan(Arch::Nervi, a.size, a.size, a.c1, a.c0, a.c2, plan)?;
     let threads = rayon::current_num_threads();
     let device = Device::flex().autodiff();
     let mut net = NerviNet::new(&cfg, 0, &device);
@@ -540,7 +547,7 @@ pub(crate) fn synthetic_model(
             Arch::Nervi,
             size,
             size,
-            9,
+            neuvis_codec::quant::BitWidths::uniform(9),
             raw / 500.0,
             2000,
             Plan::Start(8),

@@ -4,7 +4,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuvis_codec::codec::{build_container, size_for_target, Decoder};
-use neuvis_codec::train::{train, Checkpointing, EpochStats, TrainOptions};
+use neuvis_codec::quant::BitWidths;
+use neuvis_codec::train::{train, Checkpointing, EpochStats, Qat, TrainOptions};
 use neuvis_codec::{Dataset, Nrvi};
 use neuvis_collection::{CinemaDb, DbWriter, View};
 use neuvis_nn::{Arch, NetConfig, Plan, Skip};
@@ -82,12 +83,20 @@ pub struct CompressArgs {
     /// NeRVI's skip connections where a SIREN block changes width (BENCHMARKS.md compares them).
     #[arg(long, value_enum, default_value = "project-tile")]
     pub skip: SkipArg,
-    /// Quantization bits per weight (1–16).
-    #[arg(long, default_value_t = 9)]
+    /// Quantization bits per weight (1–16) of the convolutions, and of NeRV's MLP.
+    #[arg(long, default_value_t = 8)]
     pub bits: u32,
+    /// Bits of the MLP blocks (default: --bits + 2 for NeRVI, whose sin(30·x) layers amplify
+    /// weight errors about 30-fold; --bits for NeRV).
+    #[arg(long)]
+    pub mlp_bits: Option<u32>,
     /// Training epochs.
     #[arg(long, default_value_t = 100)]
     pub epochs: usize,
+    /// Quantization-aware fine-tuning: the last N epochs train through the weights quantized to
+    /// --bits, as the file stores them (straight-through estimator; 0: off; BENCHMARKS.md).
+    #[arg(long, default_value_t = 0)]
+    pub qat_epochs: usize,
     /// Peak learning rate (Adam, warm-up then cosine decay). 3e-3 is better for tiny networks
     /// (c1 ≤ ~10, e.g. CR ≥ 500 at 64²), 1e-3 for wider ones (BENCHMARKS.md).
     #[arg(long, default_value_t = 1e-3)]
@@ -151,8 +160,14 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     if !(1..=16).contains(&a.bits) {
         bail!("--bits {} must be in 1..=16", a.bits);
     }
+    if a.mlp_bits.is_some_and(|b| !(1..=16).contains(&b)) {
+        bail!("--mlp-bits {} must be in 1..=16", a.mlp_bits.unwrap_or(0));
+    }
     if a.batch == 0 || a.epochs == 0 {
         bail!("--batch and --epochs must be at least 1");
+    }
+    if a.qat_epochs > a.epochs {
+        bail!("--qat-epochs {} exceeds --epochs {}", a.qat_epochs, a.epochs);
     }
     if a.output.extension().is_none_or(|e| e != "nrvi") {
         bail!("{}: the output file should end in .nrvi", a.output.display());
@@ -171,19 +186,27 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         Plan::Start(a.start_grid)
     };
     let skip = Skip::from(a.skip);
+    let bits = BitWidths {
+        mlp: a.mlp_bits.unwrap_or(if arch == Arch::Nervi {
+            (a.bits + 2).min(16)
+        } else {
+            a.bits
+        }),
+        conv: a.bits,
+    };
     // what the file records about its making (train time and PSNR filled in after training)
     let mut source = json!({
         "collection": a.input.display().to_string(),
         "render": db.meta.as_ref().and_then(|m| m.get("render")).cloned(),
         "images": data.len(),
-        "epochs": a.epochs, "lr": a.lr, "batch": a.batch, "seed": a.seed, "warmup": a.warmup,
+        "epochs": a.epochs, "qat_epochs": a.qat_epochs, "bits": {"mlp": bits.mlp, "conv": bits.conv}, "lr": a.lr, "batch": a.batch, "seed": a.seed, "warmup": a.warmup,
         "train_seconds": 0.0,
         "final_train_psnr": 0.0,
         "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
     });
     let mut probe = NetConfig::for_image_plan(arch, data.width, data.height, 4, 4, 4, plan)?;
     probe.skip = skip;
-    let overhead = neuvis_codec::codec::overhead_bytes(&probe, &data, a.bits, source.clone())?;
+    let overhead = neuvis_codec::codec::overhead_bytes(&probe, &data, bits, source.clone())?;
     let mut net = match a.c1 {
         Some(c1) => NetConfig::for_image_plan(
             arch,
@@ -202,7 +225,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
                 arch,
                 data.width,
                 data.height,
-                a.bits,
+                bits,
                 data.raw_bytes() as f64 / a.ratio,
                 overhead,
                 plan,
@@ -211,9 +234,9 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         }
     };
     net.skip = skip;
-    let predicted = neuvis_codec::codec::predicted_bytes(&net, a.bits, overhead);
+    let predicted = neuvis_codec::codec::predicted_bytes(&net, bits, overhead);
     println!(
-        "{}: {} images of {}x{} ({:.1} MB raw) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters, predicted {:.1} kB (ratio ≈ {:.0})",
+        "{}: {} images of {}x{} ({:.1} MB raw) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",
         a.input.display(),
         data.len(),
         data.width,
@@ -232,6 +255,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         net.h0,
         net.factors,
         net.param_count(),
+        bits,
         predicted / 1e3,
         data.raw_bytes() as f64 / predicted
     );
@@ -243,6 +267,10 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         batch: a.batch,
         seed: a.seed,
         alpha: 0.7,
+        qat: (a.qat_epochs > 0).then_some(Qat {
+            bits,
+            epochs: a.qat_epochs,
+        }),
     };
     let ck = Checkpointing {
         dir: checkpoint_dir(&a.output),
@@ -283,7 +311,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     let train_seconds = t0.elapsed().as_secs_f64();
     source["train_seconds"] = json!(train_seconds);
     source["final_train_psnr"] = json!(history.last().map(|h| h.psnr));
-    let file = build_container(&trained, &net, &data, a.bits, source)?;
+    let file = build_container(&trained, &net, &data, bits, source)?;
     let bytes = file.to_bytes()?;
     neuvis_collection::write_atomic(&a.output, |w| std::io::Write::write_all(w, &bytes))?;
     if ck.dir.exists() {

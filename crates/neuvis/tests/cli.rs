@@ -336,7 +336,19 @@ fn compress_decompress_round_trip_and_bad_inputs() {
     let o = neuvis(
         d.path(),
         &[
-            "compress", "ml.cdb", "-o", "ml.nrvi", "--c1", "8", "--epochs", "3", "--batch", "4", "-q",
+            "compress",
+            "ml.cdb",
+            "-o",
+            "ml.nrvi",
+            "--c1",
+            "8",
+            "--epochs",
+            "3",
+            "--qat-epochs",
+            "1",
+            "--batch",
+            "4",
+            "-q",
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -401,6 +413,23 @@ fn compress_decompress_round_trip_and_bad_inputs() {
         ),
         (vec!["compress", "nope.cdb", "-o", "y.nrvi"], "nope.cdb"),
         (vec!["compress", "ml.cdb", "-o", "y.nrvi", "--bits", "0"], "--bits"),
+        (
+            vec!["compress", "ml.cdb", "-o", "y.nrvi", "--mlp-bits", "17"],
+            "--mlp-bits 17 must be in 1..=16",
+        ),
+        (
+            vec![
+                "compress",
+                "ml.cdb",
+                "-o",
+                "y.nrvi",
+                "--epochs",
+                "3",
+                "--qat-epochs",
+                "4",
+            ],
+            "--qat-epochs 4 exceeds --epochs 3",
+        ),
         (
             vec!["compress", "ml.cdb", "-o", "y.nrvi", "--ratio", "1000000"],
             "no network fits",

@@ -58,10 +58,18 @@ pub fn model(dir: &Path) -> (PathBuf, PathBuf) {
         batch: 4,
         seed: 3,
         alpha: 0.7,
+        qat: None,
     };
     let (net, _) = train(&data, &opts, &Device::flex(), None, |_, _, _, _, _| {}).unwrap();
     let source = serde_json::json!({ "render": { "mode": "iso" } });
-    let file = build_container(&net, &opts.net, &data, 9, source).unwrap();
+    let file = build_container(
+        &net,
+        &opts.net,
+        &data,
+        neuvis_codec::quant::BitWidths::uniform(9),
+        source,
+    )
+    .unwrap();
     let path = dir.join("m.nrvi");
     std::fs::write(&path, file.to_bytes().unwrap()).unwrap();
     (path, target)
