@@ -242,8 +242,9 @@ impl Decoder {
 /// so the code spends fewer bits than the width: about `bits − 0.8` per convolution weight (measured
 /// 6.15 at 7 bits, 6.98 at 8 on a 16.6k-parameter NeRVI network after 220 epochs, 7.28 at 8 after
 /// 40) and `bits − 1.5` per MLP weight, whose range is stretched by a few large weights (6.94 at 9
-/// bits and 7.89 at 10 after 220 epochs, about `bits − 0.6` after 40; BENCHMARKS.md, codec section):
-/// within about 5 % of the weight bytes either way.
+/// bits and 7.89 at 10 after 220 epochs; fewer bits are saved after short training, where the
+/// whole network coded at 7.28 bits at 8; BENCHMARKS.md, codec section): the files written in the
+/// equal-size comparison came out within 4 % of the prediction.
 pub fn predicted_bytes(cfg: &NetConfig, bits: BitWidths, overhead: usize) -> f64 {
     let per = |b: u32, saved: f64| (b as f64 - saved).max(1.0) / 8.0;
     cfg.mlp_param_count() as f64 * per(bits.mlp, 1.5)

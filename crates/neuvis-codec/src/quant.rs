@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 /// Bits per weight of the MLP blocks (tensors named `mlp.…`) and of the convolutions (upscale
 /// blocks and head). NeRVI's SIREN layers compute sin(ω₀·(Wx + b)) with ω₀ = 30, so a weight error
 /// reaches the output amplified about 30-fold (2⁵): measured on a 16.6k-parameter CR-630 network
-/// (BENCHMARKS.md, codec section), 8 bits everywhere cost 0.76 dB, while 10 bits for the MLP and 7
-/// for the convolutions cost 0.21 dB in a 3 % larger payload.
+/// (BENCHMARKS.md, codec section), 8 bits everywhere cost 0.76 dB, 9 bits for the MLP and 7 for
+/// the convolutions 0.30 dB in a 6 % smaller file, 10 and 7 bits 0.21 dB in a 0.6 % larger one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BitWidths {
     /// Bits of the MLP tensors.

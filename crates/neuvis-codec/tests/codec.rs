@@ -67,6 +67,44 @@ fn psnr(a: &MaskedImage, b: &MaskedImage) -> f64 {
     neuvis_metrics::psnr(a, b).unwrap()
 }
 
+/// `b` with its trailing CRC recomputed, so a test reaches the checks behind the CRC.
+fn recrc(mut b: Vec<u8>) -> Vec<u8> {
+    let n = b.len() - 4;
+    let c = neuvis_codec::container::crc32(&b[..n]);
+    b[n..].copy_from_slice(&c.to_le_bytes());
+    b
+}
+
+/// The error message of parsing `b`.
+fn parse_err(b: &[u8]) -> String {
+    Nrvi::from_bytes(b).unwrap_err().to_string()
+}
+
+/// A version-2/3 file's packed section, inflated: (its deflated length, the header JSON, the
+/// code-length tables).
+fn unpack(bytes: &[u8]) -> (usize, String, Vec<u8>) {
+    let plen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let mut packed = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::DeflateDecoder::new(&bytes[12..12 + plen]),
+        &mut packed,
+    )
+    .unwrap();
+    let hlen = u32::from_le_bytes(packed[..4].try_into().unwrap()) as usize;
+    let text = String::from_utf8(packed[4..4 + hlen].to_vec()).unwrap();
+    (plen, text, packed[4 + hlen..].to_vec())
+}
+
+/// `bytes` with its packed section replaced by `packed` (raw DEFLATE) and the CRC recomputed.
+fn with_packed(bytes: &[u8], packed: &[u8]) -> Vec<u8> {
+    let plen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let mut b = bytes[..8].to_vec();
+    b.extend((packed.len() as u32).to_le_bytes());
+    b.extend(packed);
+    b.extend(&bytes[12 + plen..]);
+    recrc(b)
+}
+
 #[test]
 fn learns_well_above_the_mean_image_and_survives_the_container() {
     let d = tempfile::tempdir().unwrap();
@@ -145,7 +183,7 @@ fn damaged_and_hostile_files_are_errors() {
         2u16.to_le_bytes(),
         "one width: written as format version 2"
     );
-    let err = |b: &[u8]| Nrvi::from_bytes(b).unwrap_err().to_string();
+    let err = parse_err;
     assert!(err(b"PNG\x89rest").contains("wrong magic"));
     assert!(err(&bytes[..10]).contains("truncated"));
     for cut in [20, bytes.len() / 3, bytes.len() / 2, bytes.len() - 5, bytes.len() - 1] {
@@ -155,35 +193,14 @@ fn damaged_and_hostile_files_are_errors() {
     flipped[bytes.len() / 2] ^= 0x10;
     assert!(err(&flipped).contains("CRC"));
     // hostile: valid CRC but absurd lengths
-    let recrc = |mut b: Vec<u8>| {
-        let n = b.len() - 4;
-        let c = neuvis_codec::container::crc32(&b[..n]);
-        b[n..].copy_from_slice(&c.to_le_bytes());
-        b
-    };
     let mut huge_header = bytes.clone();
     huge_header[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(err(&recrc(huge_header)).contains("header length"));
     // the packed section: u32 header length, JSON, one code length per symbol
-    let plen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
-    let mut packed = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::DeflateDecoder::new(&bytes[12..12 + plen]),
-        &mut packed,
-    )
-    .unwrap();
-    let hlen = u32::from_le_bytes(packed[..4].try_into().unwrap()) as usize;
-    let text = String::from_utf8(packed[4..4 + hlen].to_vec()).unwrap();
-    let lengths = packed[4 + hlen..].to_vec();
+    let (plen, text, lengths) = unpack(&bytes);
+    let hlen = text.len();
     assert_eq!(lengths.len(), 512, "9 bits: one code length per symbol");
-    let rebuild = |json: &[u8], lengths: &[u8]| {
-        let p = neuvis_codec::container::pack(json, lengths);
-        let mut b = bytes[..8].to_vec();
-        b.extend((p.len() as u32).to_le_bytes());
-        b.extend(&p);
-        b.extend(&bytes[12 + plen..]);
-        recrc(b)
-    };
+    let rebuild = |json: &[u8], lengths: &[u8]| with_packed(&bytes, &neuvis_codec::container::pack(json, lengths));
     assert!(Nrvi::from_bytes(&rebuild(text.as_bytes(), &lengths)).is_ok());
     // a code-length table of the wrong size, an over-subscribed one, garbage instead of DEFLATE
     assert!(err(&rebuild(text.as_bytes(), &lengths[..100])).contains("code lengths"));
@@ -193,11 +210,7 @@ fn damaged_and_hostile_files_are_errors() {
     assert!(err(&recrc(garbage)).contains("packed header"));
     // a deflate bomb: 64 MiB of zeros in a few kB inflates no further than the limit
     let bomb = neuvis_codec::container::pack(&[], &vec![0u8; 64 << 20]);
-    let mut b = bytes[..8].to_vec();
-    b.extend((bomb.len() as u32).to_le_bytes());
-    b.extend(&bomb);
-    b.extend(&bytes[12 + plen..]);
-    assert!(err(&recrc(b)).contains("beyond 1 MiB"));
+    assert!(err(&with_packed(&bytes, &bomb)).contains("beyond 1 MiB"));
     // a header whose network claims billions of weights
     let big = text.replacen("\"c1\":16", "\"c1\":60000", 1);
     assert_ne!(big, text);
@@ -418,23 +431,11 @@ fn mlp_and_convolutions_at_different_widths() {
     }
     assert!(Decoder::new(&parsed, &device).is_ok());
     // hostile headers: relabelled as version 2, a tensor wider than the file, a zero-bit tensor
-    let recrc = |mut b: Vec<u8>| {
-        let n = b.len() - 4;
-        let c = neuvis_codec::container::crc32(&b[..n]);
-        b[n..].copy_from_slice(&c.to_le_bytes());
-        b
-    };
-    let err = |b: &[u8]| Nrvi::from_bytes(b).unwrap_err().to_string();
+    let err = parse_err;
     let mut v2 = bytes.clone();
     v2[4..6].copy_from_slice(&2u16.to_le_bytes());
     assert!(err(&recrc(v2)).contains("need format version 3"));
-    let plen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
-    let mut packed = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::DeflateDecoder::new(&bytes[12..12 + plen]),
-        &mut packed,
-    )
-    .unwrap();
+    let (plen, text, tables) = unpack(&bytes);
     // layout: 12 fixed bytes, the packed section, the symbol count, (bits, stream) per width, CRC
     let streams = parsed.coded_bits();
     assert_eq!(
@@ -443,18 +444,8 @@ fn mlp_and_convolutions_at_different_widths() {
     );
     let payload: usize = streams.iter().map(|s| 8 + s.2.div_ceil(8) as usize).sum();
     assert_eq!(bytes.len(), 12 + plen + 8 + payload + 4);
-    let hlen = u32::from_le_bytes(packed[..4].try_into().unwrap()) as usize;
-    let text = String::from_utf8(packed[4..4 + hlen].to_vec()).unwrap();
-    let tables = &packed[4 + hlen..];
     assert_eq!(tables.len(), 64 + 1024, "one code-length table per width");
-    let rebuild = |json: &str| {
-        let p = neuvis_codec::container::pack(json.as_bytes(), tables);
-        let mut b = bytes[..8].to_vec();
-        b.extend((p.len() as u32).to_le_bytes());
-        b.extend(&p);
-        b.extend(&bytes[12 + plen..]);
-        recrc(b)
-    };
+    let rebuild = |json: &str| with_packed(&bytes, &neuvis_codec::container::pack(json.as_bytes(), &tables));
     assert_eq!(Nrvi::from_bytes(&rebuild(&text)).unwrap(), file);
     for (bad, msg) in [("\"bits\":12", "has 12 bits"), ("\"bits\":0", "has 0 bits")] {
         let t = text.replacen("\"bits\":6", bad, 1);

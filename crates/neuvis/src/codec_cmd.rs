@@ -84,7 +84,7 @@ pub struct CompressArgs {
     #[arg(long, value_enum, default_value = "project-tile")]
     pub skip: SkipArg,
     /// Quantization bits per weight (1–16) of the convolutions, and of NeRV's MLP.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 7)]
     pub bits: u32,
     /// Bits of the MLP blocks (default: --bits + 2 for NeRVI, whose sin(30·x) layers amplify
     /// weight errors about 30-fold; --bits for NeRV).
@@ -94,7 +94,7 @@ pub struct CompressArgs {
     #[arg(long, default_value_t = 100)]
     pub epochs: usize,
     /// Quantization-aware fine-tuning: the last N epochs train through the weights quantized to
-    /// --bits, as the file stores them (straight-through estimator; 0: off; BENCHMARKS.md).
+    /// --bits / --mlp-bits, as the file stores them (straight-through estimator; 0: off; BENCHMARKS.md).
     #[arg(long, default_value_t = 0)]
     pub qat_epochs: usize,
     /// Peak learning rate (Adam, warm-up then cosine decay). 3e-3 is better for tiny networks
@@ -134,6 +134,8 @@ pub struct CompressReport {
     pub pixels: u64,
     pub train_seconds: f64,
     pub history: Vec<EpochStats>,
+    /// Whether the last epochs trained through the quantized weights (`--qat-epochs`).
+    pub qat: bool,
 }
 
 impl CompressReport {
@@ -325,6 +327,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         pixels: (data.len() * data.width * data.height) as u64,
         train_seconds,
         history,
+        qat: a.qat_epochs > 0,
     };
     Ok(report)
 }
@@ -332,7 +335,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
 /// Prints the compression summary.
 pub fn print_compress(r: &CompressReport) {
     println!(
-        "wrote {}: {} bytes, ratio {:.1}, {:.4} bits/pixel, {} parameters, trained {} epochs in {:.1} s (final training PSNR {:.2} dB before quantization)",
+        "wrote {}: {} bytes, ratio {:.1}, {:.4} bits/pixel, {} parameters, trained {} epochs in {:.1} s (final training PSNR {:.2} dB {})",
         r.output.display(),
         r.file_bytes,
         r.ratio(),
@@ -340,7 +343,12 @@ pub fn print_compress(r: &CompressReport) {
         r.params,
         r.history.len(),
         r.train_seconds,
-        r.history.last().map(|h| h.psnr).unwrap_or(f64::NAN)
+        r.history.last().map(|h| h.psnr).unwrap_or(f64::NAN),
+        if r.qat {
+            "through the quantized weights"
+        } else {
+            "before quantization"
+        }
     );
 }
 

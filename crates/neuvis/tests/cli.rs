@@ -357,6 +357,11 @@ fn compress_decompress_round_trip_and_bad_inputs() {
         t.contains("wrote ml.nrvi") && t.contains("ratio") && t.contains("bits/pixel"),
         "{t}"
     );
+    // the default widths: convolutions at 7 bits, NeRVI's MLP two bits finer
+    assert!(
+        t.contains("at 7 (MLP 9) bits") && t.contains("through the quantized weights"),
+        "{t}"
+    );
     assert!(
         !d.path().join(".ml.nrvi.ckpt").exists(),
         "checkpoint removed after success"
