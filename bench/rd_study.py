@@ -19,7 +19,7 @@ once, one core each (the fastest use of 2 cores for small networks).
 Usage:
   python3 bench/rd_study.py target/release/neuvis --out rd [--size 128] [--step 9]
       [--modes iso,dvr] [--ratios 200,500] [--epochs 40] [--lr 3e-3] [--jobs 2 --threads 1]
-      [--x265 51,45,40,35] [--av1 63,55,48,40]
+      [--x265 51,45,40,35] [--av1 63,55,48,40] [--compress-args "--qat-epochs 3"]
 Needs Debian `ffmpeg` for the video rows (--no-video skips them).
 """
 import argparse
@@ -93,6 +93,8 @@ def main():
     ap.add_argument("--x265", default="51,45,40,35")
     ap.add_argument("--av1", default="63,55,48,40")
     ap.add_argument("--no-video", action="store_true")
+    ap.add_argument("--compress-args", default="",
+                    help="more `neuvis compress` options for every model, e.g. \"--qat-epochs 3\"")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rows = []
@@ -121,7 +123,7 @@ def main():
                 model = os.path.join(a.out, f"{mode}_{arch}_r{ratio}.nrvi")
                 cmd = [a.neuvis, *thr, "compress", gt, "-o", model, "--arch", arch, "--ratio", ratio,
                        "--epochs", str(a.epochs), "--batch", str(a.batch), "--checkpoint-every", "0", "-q",
-                       *(["--lr", a.lr] if a.lr else [])]
+                       *(["--lr", a.lr] if a.lr else []), *a.compress_args.split()]
                 jobs.append((ratio, arch, model, cmd))
         with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
             cpus = list(pool.map(lambda j: compress_timed(j[3]), jobs))

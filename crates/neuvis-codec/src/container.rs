@@ -183,6 +183,26 @@ pub struct Header {
     pub source: serde_json::Value,
 }
 
+impl Header {
+    /// Per tensor width, increasing: the width and how many weights have it (one entry for a
+    /// uniform-width file). Shapes are assumed valid, as in any header [`Nrvi::from_bytes`] or
+    /// [`crate::codec::build_container`] returns.
+    pub fn weights_per_width(&self) -> Vec<(u32, u64)> {
+        widths(self)
+            .into_iter()
+            .map(|w| {
+                let n = self
+                    .tensors
+                    .iter()
+                    .filter(|t| t.bits(self.bits) == w)
+                    .map(|t| t.shape.iter().map(|&d| d as u64).product::<u64>())
+                    .sum();
+                (w, n)
+            })
+            .collect()
+    }
+}
+
 /// A decoded container: header and quantized symbols.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Nrvi {

@@ -672,6 +672,9 @@ async fn models_handler(State(s): State<Arc<Explorer>>) -> Json<serde_json::Valu
                 "raw_bytes": h.raw_bytes,
                 "ratio": h.raw_bytes as f64 / m.file_bytes as f64,
                 "bits": h.bits,
+                "weight_bits": h.weights_per_width().iter()
+                    .map(|&(bits, weights)| serde_json::json!({ "bits": bits, "weights": weights }))
+                    .collect::<Vec<_>>(),
                 "arch": h.net.arch,
                 "parameters": h.net.param_count(),
                 "has_reference": m.reference.is_some(),

@@ -9,6 +9,7 @@ use http_body_util::BodyExt;
 use neuvis_codec::{Decoder, Nrvi};
 use neuvis_collection::{CinemaDb, MaskedImage};
 use neuvis_explorer::{router, Explorer, Options};
+use neuvis_nn::{Arch, NetConfig};
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
@@ -79,6 +80,17 @@ async fn models_frames_cache_and_interpolated_views() {
     assert_eq!(m0["thetas"], serde_json::json!([30.0, 90.0, 150.0]));
     assert_eq!(m0["phis"].as_array().unwrap().len(), 6);
     assert_eq!(m0["has_reference"], true);
+    // the MLP at 9 bits, the convolutions at 7: counts from the network's shape
+    let net = NetConfig::for_image(Arch::Nervi, 32, 32, 16, 16, 16).unwrap();
+    assert_eq!(
+        m0["weight_bits"],
+        serde_json::json!([
+            { "bits": 7, "weights": net.conv_param_count() },
+            { "bits": 9, "weights": net.mlp_param_count() }
+        ])
+    );
+    assert_eq!(m0["bits"], 9);
+    assert_eq!(m0["parameters"], net.param_count());
 
     // a frame on the grid: the decoder's image, PNG, a miss, then a hit
     let r = get(&s, "/api/frame?model=0&t=1&theta=90&phi=120").await;

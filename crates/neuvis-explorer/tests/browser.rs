@@ -141,7 +141,10 @@ async fn page_decodes_moves_and_plays_in_chromium() {
     until("first frame", || async { !image_hash(&c).await.is_empty() }).await;
     let first = image_hash(&c).await;
     let info = c.find(Locator::Id("modelinfo")).await.unwrap().text().await.unwrap();
-    assert!(info.contains("IR") && info.contains("ratio"), "{info}");
+    assert!(
+        info.contains("IR") && info.contains("ratio") && info.contains("at 7/9 bits"),
+        "{info}"
+    );
 
     // move the θ slider with the keyboard, as a user would
     let theta0 = value(&c, "n-theta").await;

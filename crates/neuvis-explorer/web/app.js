@@ -178,7 +178,8 @@ function selectModel(id) {
   const kb = (m.file_bytes / 1024).toFixed(1);
   $('modelinfo').textContent =
     `${m.mode} · ${m.width}×${m.height} · ${m.times.length}×${m.thetas.length}×${m.phis.length} views · ` +
-    `${kb} KiB · ratio ${m.ratio.toFixed(1)} · ${m.parameters} parameters`;
+    `${kb} KiB · ratio ${m.ratio.toFixed(1)} · ${m.parameters} parameters at ` +
+    m.weight_bits.map((g) => `${g.bits}`).join('/') + ' bits';
   for (const a of AXES) state.value[a] = gridOf(a)[Math.floor(gridOf(a).length / 2)];
   setupSliders();
   requestFrame();

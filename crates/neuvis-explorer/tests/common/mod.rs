@@ -66,7 +66,7 @@ pub fn model(dir: &Path) -> (PathBuf, PathBuf) {
         &net,
         &opts.net,
         &data,
-        neuvis_codec::quant::BitWidths::uniform(9),
+        neuvis_codec::quant::BitWidths { mlp: 9, conv: 7 },
         source,
     )
     .unwrap();
