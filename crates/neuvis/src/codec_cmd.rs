@@ -90,6 +90,10 @@ pub struct CompressArgs {
     /// weight errors about 30-fold; --bits for NeRV).
     #[arg(long)]
     pub mlp_bits: Option<u32>,
+    /// SIREN frequency ω₀ of NeRVI's MLP blocks (default 30, as the paper; NeRV has no SIREN
+    /// layers). BENCHMARKS.md measures 10 at small widths.
+    #[arg(long)]
+    pub omega0: Option<f64>,
     /// Training epochs.
     #[arg(long, default_value_t = 100)]
     pub epochs: usize,
@@ -168,6 +172,14 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     if a.batch == 0 || a.epochs == 0 {
         bail!("--batch and --epochs must be at least 1");
     }
+    if let Some(w) = a.omega0 {
+        if a.arch != ArchArg::Nervi {
+            bail!("--omega0 sets NeRVI's SIREN frequency; --arch nerv has no SIREN layers");
+        }
+        if !(w > 0.0 && w <= 1000.0) {
+            bail!("--omega0 {w} must be a number in (0, 1000]");
+        }
+    }
     if a.qat_epochs > a.epochs {
         bail!("--qat-epochs {} exceeds --epochs {}", a.qat_epochs, a.epochs);
     }
@@ -236,6 +248,9 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         }
     };
     net.skip = skip;
+    if let Some(w) = a.omega0 {
+        net.omega0 = w;
+    }
     let predicted = neuvis_codec::codec::predicted_bytes(&net, bits, overhead);
     println!(
         "{}: {} images of {}x{} ({:.1} MB raw) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",

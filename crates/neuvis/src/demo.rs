@@ -70,6 +70,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         mlp_bits: None,
         epochs: a.epochs,
         qat_epochs: 0,
+        omega0: None,
         lr: 1e-3,
         warmup: 0.2,
         batch: 16,

@@ -346,6 +346,8 @@ fn compress_decompress_round_trip_and_bad_inputs() {
             "3",
             "--qat-epochs",
             "1",
+            "--omega0",
+            "10",
             "--batch",
             "4",
             "-q",
@@ -362,6 +364,9 @@ fn compress_decompress_round_trip_and_bad_inputs() {
         t.contains("at 7 (MLP 9) bits") && t.contains("through the quantized weights"),
         "{t}"
     );
+    // the chosen SIREN frequency is in the file (the decoder needs it)
+    let file = neuvis_codec::Nrvi::from_bytes(&std::fs::read(d.path().join("ml.nrvi")).unwrap()).unwrap();
+    assert_eq!(file.header.net.omega0, 10.0);
     assert!(
         !d.path().join(".ml.nrvi.ckpt").exists(),
         "checkpoint removed after success"
@@ -434,6 +439,18 @@ fn compress_decompress_round_trip_and_bad_inputs() {
                 "4",
             ],
             "--qat-epochs 4 exceeds --epochs 3",
+        ),
+        (
+            vec!["compress", "ml.cdb", "-o", "y.nrvi", "--omega0", "0"],
+            "--omega0 0 must be a number in (0, 1000]",
+        ),
+        (
+            vec!["compress", "ml.cdb", "-o", "y.nrvi", "--omega0", "NaN"],
+            "--omega0 NaN must be",
+        ),
+        (
+            vec!["compress", "ml.cdb", "-o", "y.nrvi", "--arch", "nerv", "--omega0", "10"],
+            "no SIREN layers",
         ),
         (
             vec!["compress", "ml.cdb", "-o", "y.nrvi", "--ratio", "1000000"],
