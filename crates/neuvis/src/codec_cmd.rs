@@ -86,8 +86,8 @@ pub struct CompressArgs {
     /// Quantization bits per weight (1–16) of the convolutions, and of NeRV's MLP.
     #[arg(long, default_value_t = 7)]
     pub bits: u32,
-    /// Bits of the MLP blocks (default: --bits + 2 for NeRVI, whose sin(30·x) layers amplify
-    /// weight errors about 30-fold; --bits for NeRV).
+    /// Bits of the MLP blocks (default: --bits + 2 for NeRVI, whose sin(ω₀·x) layers amplify
+    /// weight errors; --bits for NeRV). With --omega0 10, --bits + 1 measured better (BENCHMARKS.md).
     #[arg(long)]
     pub mlp_bits: Option<u32>,
     /// SIREN frequency ω₀ of NeRVI's MLP blocks (default 30, as the paper; NeRV has no SIREN
