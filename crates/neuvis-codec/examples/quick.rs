@@ -1,7 +1,7 @@
 //! Quick training experiment: `cargo run --release -p neuvis-codec --example quick -- DB.cdb c1 c0 c2 epochs lr batch`
 //!
 //! Environment overrides for hyper-parameter searches: `NERV=1` (NeRV baseline), `OMEGA=ω₀`,
-//! `FACTORS=2,2,2,2` (upscale plan; the start grid follows), `WARMUP=fraction`, `SEED=n`,
+//! `FACTORS=2,2,2,2` (upscale plan; the start grid follows), `PE=L`/`PEBASE=c` (positional encoding), `WARMUP=fraction`, `SEED=n`,
 //! `SKIP=project|project-tile|project-none|tile|none` (NeRVI's skip connections),
 //! `QAT=bits:epochs` or `mlp:conv:epochs` (quantization-aware final epochs), `LOAD=`/`SAVE=weights.json` (skip
 //! training / keep the float weights), `MIXED=m:c,…` (MLP at m bits, convolutions at c bits, in
@@ -36,6 +36,12 @@ fn main() {
     if let Some(w) = env("OMEGA") {
         net.omega0 = w.parse().unwrap();
     }
+    if let Some(l) = env("PE") {
+        net.pe_levels = l.parse().unwrap();
+    }
+    if let Some(b) = env("PEBASE") {
+        net.pe_base = b.parse().unwrap();
+    }
     if let Some(f) = env("FACTORS") {
         net.factors = f.split(',').map(|x| x.parse().unwrap()).collect();
         let prod: usize = net.factors.iter().product();
@@ -47,7 +53,7 @@ fn main() {
         net.w0 = data.width / prod;
     }
     println!(
-        "{} images {}x{}, params {}, start {}x{}, factors {:?}, omega0 {}, skip {:?}",
+        "{} images {}x{}, params {}, start {}x{}, factors {:?}, omega0 {}, skip {:?}, pe {}x{}",
         data.len(),
         data.width,
         data.height,
@@ -56,7 +62,9 @@ fn main() {
         net.h0,
         net.factors,
         net.omega0,
-        net.skip
+        net.skip,
+        net.pe_levels,
+        net.pe_base
     );
     let opts = TrainOptions {
         net,

@@ -244,12 +244,35 @@ impl Decoder {
 /// 40) and `bits − 1.5` per MLP weight, whose range is stretched by a few large weights (6.94 at 9
 /// bits and 7.89 at 10 after 220 epochs; fewer bits are saved after short training, where the
 /// whole network coded at 7.28 bits at 8; BENCHMARKS.md, codec section): the files written in the
-/// equal-size comparison came out within 4 % of the prediction.
+/// equal-size comparison came out within 4 % of the prediction. A NeRVI MLP with a lower SIREN
+/// frequency spreads its weights more evenly over their range and saves less: 6.96 bits at 8 with
+/// ω₀ = 10 (220 epochs), 6.8–7.1 after 40, so the MLP's saving goes linearly from 1.0 bit at
+/// ω₀ ≤ 10 to 1.5 at ω₀ ≥ 30 ([`mlp_bits_saved`]).
 pub fn predicted_bytes(cfg: &NetConfig, bits: BitWidths, overhead: usize) -> f64 {
     let per = |b: u32, saved: f64| (b as f64 - saved).max(1.0) / 8.0;
-    cfg.mlp_param_count() as f64 * per(bits.mlp, 1.5)
+    cfg.mlp_param_count() as f64 * per(bits.mlp, mlp_bits_saved(cfg))
         + cfg.conv_param_count() as f64 * per(bits.conv, 0.8)
         + overhead as f64
+}
+
+/// Bits per MLP weight that Huffman coding saves below the quantization width, as used by
+/// [`predicted_bytes`]: 1.5 for NeRV and for NeRVI at ω₀ ≥ 30, 1.0 at ω₀ ≤ 10, linear between.
+///
+/// ```
+/// use neuvis_codec::codec::mlp_bits_saved;
+/// use neuvis_nn::{Arch, NetConfig};
+/// let mut cfg = NetConfig::for_image(Arch::Nervi, 64, 64, 14, 7, 14).unwrap();
+/// assert_eq!(mlp_bits_saved(&cfg), 1.5); // the paper's ω₀ = 30
+/// cfg.omega0 = 20.0;
+/// assert_eq!(mlp_bits_saved(&cfg), 1.25);
+/// cfg.omega0 = 5.0;
+/// assert_eq!(mlp_bits_saved(&cfg), 1.0);
+/// ```
+pub fn mlp_bits_saved(cfg: &NetConfig) -> f64 {
+    match cfg.arch {
+        Arch::Nerv => 1.5,
+        Arch::Nervi => 1.0 + 0.5 * ((cfg.omega0 - 10.0) / 20.0).clamp(0.0, 1.0),
+    }
 }
 
 /// Bytes of a file besides the weight payload: the fixed fields and the deflated header and code
@@ -275,6 +298,7 @@ pub fn overhead_bytes(
 /// Picks widths for a target file size: `c1 = c2 = s` (MLP width and first upscale channels) and
 /// `C0 = s` for the paper plan or `⌈s/2⌉` for a start-grid plan, the largest `s` whose predicted
 /// size (with `overhead` bytes besides the weights, see [`overhead_bytes`]) fits `target_bytes`.
+/// `skip` and `omega0` are set on every candidate (ω₀ changes how well the MLP's weights code).
 /// Errors when even `s = 4` is too large.
 #[allow(clippy::too_many_arguments)]
 pub fn size_for_target(
@@ -286,6 +310,7 @@ pub fn size_for_target(
     overhead: usize,
     plan: Plan,
     skip: Skip,
+    omega0: f64,
 ) -> Result<NetConfig, CodecError> {
     let mut best = None;
     let make = |s: usize| {
@@ -295,6 +320,7 @@ pub fn size_for_target(
         let mut cfg = NetConfig::for_image_plan(arch, width, height, s, c0, s, plan)
             .map_err(|e| CodecError::Input(e.to_string()))?;
         cfg.skip = skip;
+        cfg.omega0 = omega0;
         Ok::<_, CodecError>(cfg)
     };
     for s in 4..=2048 {

@@ -552,6 +552,7 @@ pub(crate) fn synthetic_model(
             2000,
             Plan::Start(8),
             neuvis_nn::Skip::Project,
+            30.0,
         )?,
     };
     let net = NerviNet::new(&cfg, 0, &burn::prelude::Device::flex());

@@ -244,6 +244,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
                 overhead,
                 plan,
                 skip,
+                a.omega0.unwrap_or(probe.omega0),
             )?
         }
     };
