@@ -67,7 +67,7 @@ enum Cmd {
 /// burn allocates every intermediate tensor afresh. glibc serves blocks above its mmap threshold
 /// (dynamic, at most 32 MB) with `mmap` and shrinks the heap above its trim threshold, so a training
 /// step's large buffers (im2col copies, activations) came back as fresh zero-filled pages each step:
-/// about 7,000 minor page faults per step and up to 19 % of the CPU time in the kernel at the codec's
+/// about 7,000 minor page faults per step and 20 % of the CPU time in the kernel at the codec's
 /// 64² target network; keeping them makes a step 15–22 % faster (BENCHMARKS.md, training step). Raising
 /// both thresholds to 1 GiB keeps those pages mapped; blocks above 1 GiB (whole volumes) still go
 /// to `mmap` and back. `NEUVIS_SYSTEM_MALLOC=1`, or a `GLIBC_TUNABLES` that sets `glibc.malloc`
