@@ -20,6 +20,7 @@ Usage:
   python3 bench/rd_study.py target/release/neuvis --out rd [--size 128] [--step 9]
       [--modes iso,dvr] [--ratios 200,500] [--epochs 40] [--lr 3e-3] [--jobs 2 --threads 1]
       [--x265 51,45,40,35] [--av1 63,55,48,40] [--compress-args "--qat-epochs 3"]
+      [--nervi-args "--omega0 10 --mlp-bits 8 --mlp-lr 0.3"] [--nerv-args "..."]
 Needs Debian `ffmpeg` for the video rows (--no-video skips them).
 """
 import argparse
@@ -85,7 +86,7 @@ def main():
     ap.add_argument("--modes", default="iso,dvr")
     ap.add_argument("--ratios", default="200,500")
     ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--batch", default=None, help="images per step (default: neuvis compress's)")
     ap.add_argument("--lr", default=None, help="peak learning rate (default: neuvis compress's)")
     ap.add_argument("--archs", default="nervi,nerv")
     ap.add_argument("--jobs", type=int, default=1, help="models trained at the same time")
@@ -95,6 +96,9 @@ def main():
     ap.add_argument("--no-video", action="store_true")
     ap.add_argument("--compress-args", default="",
                     help="more `neuvis compress` options for every model, e.g. \"--qat-epochs 3\"")
+    ap.add_argument("--nervi-args", default="",
+                    help="more options for the NeRVI models only, e.g. \"--omega0 10 --mlp-bits 8 --mlp-lr 0.3\"")
+    ap.add_argument("--nerv-args", default="", help="more options for the NeRV models only")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rows = []
@@ -122,8 +126,10 @@ def main():
             for arch in a.archs.split(","):
                 model = os.path.join(a.out, f"{mode}_{arch}_r{ratio}.nrvi")
                 cmd = [a.neuvis, *thr, "compress", gt, "-o", model, "--arch", arch, "--ratio", ratio,
-                       "--epochs", str(a.epochs), "--batch", str(a.batch), "--checkpoint-every", "0", "-q",
-                       *(["--lr", a.lr] if a.lr else []), *a.compress_args.split()]
+                       "--epochs", str(a.epochs), "--checkpoint-every", "0", "-q",
+                       *(["--batch", a.batch] if a.batch else []),
+                       *(["--lr", a.lr] if a.lr else []), *a.compress_args.split(),
+                       *(a.nervi_args if arch == "nervi" else a.nerv_args).split()]
                 jobs.append((ratio, arch, model, cmd))
         with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
             cpus = list(pool.map(lambda j: compress_timed(j[3]), jobs))

@@ -1,7 +1,8 @@
 //! Quick training experiment: `cargo run --release -p neuvis-codec --example quick -- DB.cdb c1 c0 c2 epochs lr batch`
 //!
 //! Environment overrides for hyper-parameter searches: `NERV=1` (NeRV baseline), `OMEGA=ω₀`,
-//! `FACTORS=2,2,2,2` (upscale plan; the start grid follows), `PE=L`/`PEBASE=c` (positional encoding), `WARMUP=fraction`, `SEED=n`,
+//! `FACTORS=2,2,2,2` (upscale plan; the start grid follows), `PE=L`/`PEBASE=c` (positional encoding), `WARMUP=fraction`, `SEED=n`, `MLPLR=f`
+//! (the MLP's learning rate as a multiple of lr),
 //! `SKIP=project|project-tile|project-none|tile|none` (NeRVI's skip connections),
 //! `QAT=bits:epochs` or `mlp:conv:epochs` (quantization-aware final epochs), `LOAD=`/`SAVE=weights.json` (skip
 //! training / keep the float weights), `MIXED=m:c,…` (MLP at m bits, convolutions at c bits, in
@@ -70,6 +71,7 @@ fn main() {
         net,
         epochs: p(4),
         lr: a[5].parse().unwrap(),
+        mlp_lr: env("MLPLR").map_or(1.0, |w| w.parse().unwrap()),
         warmup: env("WARMUP").map_or(0.2, |w| w.parse().unwrap()),
         batch: p(6),
         seed: env("SEED").map_or(1, |w| w.parse().unwrap()),

@@ -32,6 +32,15 @@ pub struct TrainOptions {
     /// Quantization-aware fine-tuning at the end of training (off when `None`).
     #[serde(default)]
     pub qat: Option<Qat>,
+    /// The MLP's learning rate as a multiple of `lr` (1: one rate for the whole network). A SIREN
+    /// MLP is sensitive to step size (its `sin(ω₀x)` turns a weight change into a phase change ω₀
+    /// times larger), so it can need a smaller rate than the convolutions.
+    #[serde(default = "one")]
+    pub mlp_lr: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// Quantization-aware fine-tuning (not in the NeRVI paper): in the last `epochs` epochs every
@@ -245,11 +254,15 @@ pub fn train(
             "training needs images, a batch of at least 1 and at least 1 epoch".into(),
         ));
     }
-    let valid =
-        opts.lr > 0.0 && opts.lr.is_finite() && (0.0..=1.0).contains(&opts.warmup) && (0.0..=1.0).contains(&opts.alpha);
+    let valid = opts.lr > 0.0
+        && opts.lr.is_finite()
+        && opts.mlp_lr > 0.0
+        && opts.mlp_lr.is_finite()
+        && (0.0..=1.0).contains(&opts.warmup)
+        && (0.0..=1.0).contains(&opts.alpha);
     if !valid {
         return Err(CodecError::Input(
-            "lr must be positive, warmup and alpha in [0, 1]".into(),
+            "lr and the MLP's lr factor must be positive, warmup and alpha in [0, 1]".into(),
         ));
     }
     if let Some(q) = opts.qat {
@@ -285,20 +298,21 @@ pub fn train(
         let mut lr = 0.0;
         for (k, idx) in order.chunks(opts.batch).enumerate() {
             let (x, rgb, mask) = batch_tensors(data, idx, &opts.net, &ad);
-            let (l, mse, grads) = match opts.qat.filter(|q| e + q.epochs >= opts.epochs) {
-                Some(q) => {
-                    let qnet = fake_quantized(&net, q.bits, &ad)?;
-                    let (l, mse) = loss(qnet.forward(x), rgb, mask, opts.net.arch, opts.alpha);
-                    let grads = GradientsParams::from_grads(l.backward(), &qnet);
-                    (l, mse, grads)
-                }
-                None => {
-                    let (l, mse) = loss(net.forward(x), rgb, mask, opts.net.arch, opts.alpha);
-                    let grads = GradientsParams::from_grads(l.backward(), &net);
-                    (l, mse, grads)
-                }
+            let qnet = match opts.qat.filter(|q| e + q.epochs >= opts.epochs) {
+                Some(q) => Some(fake_quantized(&net, q.bits, &ad)?),
+                None => None,
             };
+            // Gradients are taken through the network that ran the forward pass (the fake-quantized
+            // copy shares the parameter ids) and applied to `net`.
+            let fwd = qnet.as_ref().unwrap_or(&net);
+            let (l, mse) = loss(fwd.forward(x), rgb, mask, opts.net.arch, opts.alpha);
+            let mut g = l.backward();
             lr = learning_rate(opts.lr, opts.warmup, e * per_epoch + k, total);
+            if opts.mlp_lr != 1.0 {
+                let mlp = GradientsParams::from_module(&mut g, &fwd.mlp);
+                net = optim.step(lr * opts.mlp_lr, net, mlp);
+            }
+            let grads = GradientsParams::from_grads(g, qnet.as_ref().unwrap_or(&net));
             net = optim.step(lr, net, grads);
             let lv = l.into_scalar::<f32>() as f64;
             let mv = mse.into_scalar::<f32>() as f64;

@@ -60,6 +60,7 @@ fn opts(epochs: usize) -> TrainOptions {
         seed: 5,
         alpha: 0.7,
         qat: None,
+        mlp_lr: 1.0,
     }
 }
 
@@ -452,4 +453,57 @@ fn mlp_and_convolutions_at_different_widths() {
         assert_ne!(t, text);
         assert!(err(&rebuild(&t)).contains(msg), "{bad}: {}", err(&rebuild(&t)));
     }
+}
+
+/// Adam's first step moves every weight with a non-negligible gradient by exactly the learning rate
+/// (m̂ = g, v̂ = g², so the update is lr·g/(|g| + ε)): after one step with `mlp_lr = 0.1` the largest
+/// change of each MLP tensor is 0.1·lr and that of each convolution lr.
+#[test]
+fn the_mlp_learning_rate_factor_scales_only_the_mlp() {
+    let d = tempfile::tempdir().unwrap();
+    let db = collection(d.path());
+    let data = Dataset::load(&db).unwrap();
+    let device = Device::flex();
+    let o = TrainOptions {
+        batch: 16, // one step
+        mlp_lr: 0.1,
+        ..opts(1)
+    };
+    let before = collect(&NerviNet::new(&o.net, o.seed, &device));
+    let (after, _) = train(&data, &o, &device, None, |_, _, _, _, _| {}).unwrap();
+    let after = collect(&after);
+    assert_eq!(before.len(), after.len());
+    let (mut mlp, mut conv) = (0, 0);
+    for (b, a) in before.iter().zip(&after) {
+        let moved = b
+            .data
+            .iter()
+            .zip(&a.data)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max) as f64;
+        let expect = if b.name.starts_with("mlp") {
+            mlp += 1;
+            o.lr * o.mlp_lr
+        } else {
+            conv += 1;
+            o.lr
+        };
+        assert!(
+            (moved - expect).abs() < 0.02 * expect,
+            "{}: largest change {moved:.3e}, Adam's first step should move it by {expect:.3e}",
+            b.name
+        );
+    }
+    assert!(mlp >= 4 && conv >= 4, "{mlp} MLP and {conv} other tensors");
+    // a factor that is not a positive number is refused
+    let e = train(
+        &data,
+        &TrainOptions { mlp_lr: 0.0, ..o },
+        &device,
+        None,
+        |_, _, _, _, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("MLP"), "{e}");
 }

@@ -105,6 +105,10 @@ pub struct CompressArgs {
     /// (c1 ≤ ~10, e.g. CR ≥ 500 at 64²), 1e-3 for wider ones (BENCHMARKS.md).
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
+    /// The MLP's learning rate as a multiple of --lr (1: one rate for the whole network). 0.3 lets
+    /// small NeRVI networks train with small batches (--batch 4 --omega0 10; BENCHMARKS.md).
+    #[arg(long, default_value_t = 1.0)]
+    pub mlp_lr: f64,
     /// Fraction of the steps used for linear warm-up.
     #[arg(long, default_value_t = 0.2)]
     pub warmup: f64,
@@ -213,7 +217,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         "collection": a.input.display().to_string(),
         "render": db.meta.as_ref().and_then(|m| m.get("render")).cloned(),
         "images": data.len(),
-        "epochs": a.epochs, "qat_epochs": a.qat_epochs, "bits": {"mlp": bits.mlp, "conv": bits.conv}, "lr": a.lr, "batch": a.batch, "seed": a.seed, "warmup": a.warmup,
+        "epochs": a.epochs, "qat_epochs": a.qat_epochs, "bits": {"mlp": bits.mlp, "conv": bits.conv}, "lr": a.lr, "mlp_lr": a.mlp_lr, "batch": a.batch, "seed": a.seed, "warmup": a.warmup,
         "train_seconds": 0.0,
         "final_train_psnr": 0.0,
         "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
@@ -281,6 +285,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         net: net.clone(),
         epochs: a.epochs,
         lr: a.lr,
+        mlp_lr: a.mlp_lr,
         warmup: a.warmup,
         batch: a.batch,
         seed: a.seed,

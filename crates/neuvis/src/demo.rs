@@ -72,6 +72,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         qat_epochs: 0,
         omega0: None,
         lr: 1e-3,
+        mlp_lr: 1.0,
         warmup: 0.2,
         batch: 16,
         seed: 0,

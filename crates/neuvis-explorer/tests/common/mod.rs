@@ -59,6 +59,7 @@ pub fn model(dir: &Path) -> (PathBuf, PathBuf) {
         seed: 3,
         alpha: 0.7,
         qat: None,
+        mlp_lr: 1.0,
     };
     let (net, _) = train(&data, &opts, &Device::flex(), None, |_, _, _, _, _| {}).unwrap();
     let source = serde_json::json!({ "render": { "mode": "iso" } });
