@@ -184,6 +184,9 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
             bail!("--omega0 {w} must be a number in (0, 1000]");
         }
     }
+    if !(a.mlp_lr > 0.0 && a.mlp_lr.is_finite()) {
+        bail!("--mlp-lr {} must be a positive number", a.mlp_lr);
+    }
     if a.qat_epochs > a.epochs {
         bail!("--qat-epochs {} exceeds --epochs {}", a.qat_epochs, a.epochs);
     }

@@ -441,6 +441,14 @@ fn compress_decompress_round_trip_and_bad_inputs() {
             "--qat-epochs 4 exceeds --epochs 3",
         ),
         (
+            vec!["compress", "ml.cdb", "-o", "y.nrvi", "--mlp-lr=-1"],
+            "--mlp-lr -1 must be a positive number",
+        ),
+        (
+            vec!["compress", "ml.cdb", "-o", "y.nrvi", "--mlp-lr", "nan"],
+            "--mlp-lr NaN must be",
+        ),
+        (
             vec!["compress", "ml.cdb", "-o", "y.nrvi", "--omega0", "0"],
             "--omega0 0 must be a number in (0, 1000]",
         ),
