@@ -6,7 +6,7 @@
 //! `SKIP=project|project-tile|project-none|tile|none` (NeRVI's skip connections),
 //! `QAT=bits:epochs` or `mlp:conv:epochs` (quantization-aware final epochs), `LOAD=`/`SAVE=weights.json` (skip
 //! training / keep the float weights), `MIXED=m:c,…` (MLP at m bits, convolutions at c bits, in
-//! memory; 0: float), `BITS=9,8,10:7` (uniform or MLP:convolutions; after training: quantize at each, write the container in memory, decode every
+//! memory; 0: float; `m0:m1:c:h` sets the two MLP blocks and the head apart), `SENS=bits` (quantize one tensor at a time, the rest float, and print the PSNR), `BITS=9,8,10:7` (uniform or MLP:convolutions; after training: quantize at each, write the container in memory, decode every
 //! image with the CPU engine and print file bytes, Huffman-coded bits per weight, ratio and PSNR of
 //! the composited images).
 use burn::prelude::Device;
@@ -137,12 +137,13 @@ fn main() {
         .flat_map(|m| m.split(',').map(String::from).collect::<Vec<_>>())
     {
         let v: Vec<u32> = mc.split(':').map(|x| x.parse().unwrap()).collect();
-        // m:c (both MLP blocks at m) or m0:m1:c
+        // m:c (both MLP blocks at m), m0:m1:c, or m0:m1:c:h (the head convolution at h)
         let (m0, m1, c) = if v.len() == 2 {
             (v[0], v[0], v[1])
         } else {
             (v[0], v[1], v[2])
         };
+        let h = v.get(3).copied().unwrap_or(c);
         let mut tensors = collect(&trained);
         let mut coded = 0.0;
         for t in &mut tensors {
@@ -150,6 +151,8 @@ fn main() {
                 m0
             } else if t.name.starts_with("mlp") {
                 m1
+            } else if t.name.starts_with("head") {
+                h
             } else {
                 c
             };
@@ -165,10 +168,30 @@ fn main() {
         let dec = Decoder::from_net(file.header, net, &Device::flex()).unwrap();
         let imgs = dec.decode(&data.params, 16).unwrap();
         println!(
-            "mlp {m0}/{m1} conv {c}: {:.0} payload bytes (per-tensor codes), PSNR {:.2} dB",
+            "mlp {m0}/{m1} conv {c} head {h}: {:.0} payload bytes (per-tensor codes), PSNR {:.2} dB",
             coded / 8.0,
             psnr(&imgs)
         );
+    }
+    // SENS=bits — quantize one tensor at a time (the rest stay float): which tensor costs what
+    if let Some(b) = env("SENS") {
+        let bits: u32 = b.parse().unwrap();
+        let float = collect(&trained);
+        for i in 0..float.len() {
+            let mut tensors = float.clone();
+            let t = &mut tensors[i];
+            let (q, lo, hi) = quantize(&t.data, bits);
+            t.data = dequantize(&q, lo, hi, bits);
+            let name = t.name.clone();
+            let net = load(NerviNet::new(&opts.net, 0, &Device::flex()), &tensors, &Device::flex()).unwrap();
+            let file =
+                build_container(&trained, &opts.net, &data, BitWidths::uniform(8), serde_json::json!({})).unwrap();
+            let dec = Decoder::from_net(file.header, net, &Device::flex()).unwrap();
+            println!(
+                "only {name} at {bits} bits: PSNR {:.2} dB",
+                psnr(&dec.decode(&data.params, 16).unwrap())
+            );
+        }
     }
     // BITS=8,10:7 — uniform, or MLP:convolutions
     for bits in env("BITS").iter().flat_map(|b| {

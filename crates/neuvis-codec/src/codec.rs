@@ -251,7 +251,8 @@ impl Decoder {
 pub fn predicted_bytes(cfg: &NetConfig, bits: BitWidths, overhead: usize) -> f64 {
     let per = |b: u32, saved: f64| (b as f64 - saved).max(1.0) / 8.0;
     cfg.mlp_param_count() as f64 * per(bits.mlp, mlp_bits_saved(cfg))
-        + cfg.conv_param_count() as f64 * per(bits.conv, 0.8)
+        + cfg.upscale_param_count() as f64 * per(bits.conv, 0.8)
+        + cfg.head_param_count() as f64 * per(bits.max(), 0.8)
         + overhead as f64
 }
 

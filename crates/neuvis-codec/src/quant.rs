@@ -1,10 +1,19 @@
 //! Post-training quantization per tensor (NeRVI eq. 3, with its typo fixed), at one width for the
-//! MLP blocks and another for the convolutions ([`BitWidths`]).
+//! MLP blocks and another for the upscale convolutions; the head convolution takes the wider of
+//! the two ([`BitWidths`]).
 
 use serde::{Deserialize, Serialize};
 
-/// Bits per weight of the MLP blocks (tensors named `mlp.…`) and of the convolutions (upscale
-/// blocks and head). NeRVI's SIREN layers compute sin(ω₀·(Wx + b)) with ω₀ = 30, so a weight error
+/// Bits per weight of the MLP blocks (tensors named `mlp.…`) and of the upscale convolutions;
+/// the head convolution (`head.…`) takes the wider of the two.
+///
+/// The head is a few hundred weights (4 × C × 9) that map features straight to the output
+/// sigmoids, and training can leave one of them far outside the rest (seen: −6.4 in a tensor of
+/// standard deviation 0.46), which stretches the per-tensor range of eq. 3 so much that 7 bits cost
+/// 3.4 dB of one 20k-parameter network where every other tensor at 7 bits costs ≤ 0.5 dB; the
+/// wider width costs a few dozen bytes and no extra code table (BENCHMARKS.md, codec section).
+///
+/// NeRVI's SIREN layers compute sin(ω₀·(Wx + b)) with ω₀ = 30, so a weight error
 /// reaches the output amplified about 30-fold (2⁵): measured on a 16.6k-parameter CR-630 network
 /// (BENCHMARKS.md, codec section), 8 bits everywhere cost 0.76 dB, 9 bits for the MLP and 7 for
 /// the convolutions 0.30 dB in a 6 % smaller file, 10 and 7 bits 0.21 dB in a 0.6 % larger one.
@@ -22,10 +31,21 @@ impl BitWidths {
         BitWidths { mlp: bits, conv: bits }
     }
 
-    /// The width of the tensor named `name` (a path from [`crate::weights::collect`]).
+    /// The width of the tensor named `name` (a path from [`crate::weights::collect`]): `mlp` for
+    /// `mlp.…`, the wider of the two for the head (`head.…`), `conv` for the rest.
+    ///
+    /// ```
+    /// use neuvis_codec::quant::BitWidths;
+    /// let b = BitWidths { mlp: 9, conv: 7 };
+    /// assert_eq!(b.for_tensor("mlp.1.fc.weight"), 9);
+    /// assert_eq!(b.for_tensor("ups.0.conv.weight"), 7);
+    /// assert_eq!(b.for_tensor("head.weight"), 9);
+    /// ```
     pub fn for_tensor(&self, name: &str) -> u32 {
         if name.starts_with("mlp.") {
             self.mlp
+        } else if name.starts_with("head.") {
+            self.max()
         } else {
             self.conv
         }

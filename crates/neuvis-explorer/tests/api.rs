@@ -80,13 +80,13 @@ async fn models_frames_cache_and_interpolated_views() {
     assert_eq!(m0["thetas"], serde_json::json!([30.0, 90.0, 150.0]));
     assert_eq!(m0["phis"].as_array().unwrap().len(), 6);
     assert_eq!(m0["has_reference"], true);
-    // the MLP at 9 bits, the convolutions at 7: counts from the network's shape
+    // the MLP and the head at 9 bits, the upscale convolutions at 7: counts from the network's shape
     let net = NetConfig::for_image(Arch::Nervi, 32, 32, 16, 16, 16).unwrap();
     assert_eq!(
         m0["weight_bits"],
         serde_json::json!([
-            { "bits": 7, "weights": net.conv_param_count() },
-            { "bits": 9, "weights": net.mlp_param_count() }
+            { "bits": 7, "weights": net.upscale_param_count() },
+            { "bits": 9, "weights": net.mlp_param_count() + net.head_param_count() }
         ])
     );
     assert_eq!(m0["bits"], 9);

@@ -336,6 +336,11 @@ impl NetConfig {
 
     /// Parameters of the upscale blocks and the head.
     pub fn conv_param_count(&self) -> usize {
+        self.upscale_param_count() + self.head_param_count()
+    }
+
+    /// Parameters of the upscale blocks' convolutions (weights and biases).
+    pub fn upscale_param_count(&self) -> usize {
         let mut n = 0;
         let mut cin = self.c0;
         for (i, &r) in self.factors.iter().enumerate() {
@@ -343,6 +348,15 @@ impl NetConfig {
             n += 9 * cin * cout + cout;
             cin = self.block_channels(i);
         }
-        n + 9 * cin * self.out_channels() + self.out_channels()
+        n
+    }
+
+    /// Parameters of the 3×3 head convolution (weights and biases).
+    pub fn head_param_count(&self) -> usize {
+        let cin = match self.factors.len() {
+            0 => self.c0,
+            k => self.block_channels(k - 1),
+        };
+        9 * cin * self.out_channels() + self.out_channels()
     }
 }

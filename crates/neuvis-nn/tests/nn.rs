@@ -46,6 +46,9 @@ fn param_count_matches_burn_and_shapes_are_right() {
         let cfg = NetConfig::for_image(arch, w, h, c1, c0, c2).unwrap();
         let net = NerviNet::new(&cfg, 1, &device);
         assert_eq!(net.num_params(), cfg.param_count(), "{cfg:?}");
+        assert_eq!(net.head.num_params(), cfg.head_param_count(), "{cfg:?}");
+        let ups: usize = net.ups.iter().map(|u| u.num_params()).sum();
+        assert_eq!(ups, cfg.upscale_param_count(), "{cfg:?}");
         assert_eq!(cfg.image_size(), (w, h));
         let x = Tensor::<2>::zeros([3, cfg.pe_dim()], &device);
         let out = net.forward(x.clone());
