@@ -83,7 +83,8 @@ pub struct CompressArgs {
     /// NeRVI's skip connections where a SIREN block changes width (BENCHMARKS.md compares them).
     #[arg(long, value_enum, default_value = "project-tile")]
     pub skip: SkipArg,
-    /// Quantization bits per weight (1–16) of the convolutions, and of NeRV's MLP.
+    /// Quantization bits per weight (1–16) of the upscale convolutions, and of NeRV's MLP (the head
+    /// convolution takes the wider of --bits and --mlp-bits).
     #[arg(long, default_value_t = 7)]
     pub bits: u32,
     /// Bits of the MLP blocks (default: --bits + 2 for NeRVI, whose sin(ω₀·x) layers amplify
