@@ -177,6 +177,9 @@ fn main() {
     if let Some(b) = env("SENS") {
         let bits: u32 = b.parse().unwrap();
         let float = collect(&trained);
+        let header = build_container(&trained, &opts.net, &data, BitWidths::uniform(8), serde_json::json!({}))
+            .unwrap()
+            .header;
         for i in 0..float.len() {
             let mut tensors = float.clone();
             let t = &mut tensors[i];
@@ -184,9 +187,7 @@ fn main() {
             t.data = dequantize(&q, lo, hi, bits);
             let name = t.name.clone();
             let net = load(NerviNet::new(&opts.net, 0, &Device::flex()), &tensors, &Device::flex()).unwrap();
-            let file =
-                build_container(&trained, &opts.net, &data, BitWidths::uniform(8), serde_json::json!({})).unwrap();
-            let dec = Decoder::from_net(file.header, net, &Device::flex()).unwrap();
+            let dec = Decoder::from_net(header.clone(), net, &Device::flex()).unwrap();
             println!(
                 "only {name} at {bits} bits: PSNR {:.2} dB",
                 psnr(&dec.decode(&data.params, 16).unwrap())
