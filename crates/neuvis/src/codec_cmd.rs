@@ -216,13 +216,19 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         }),
         conv: a.bits,
     };
-    // what the file records about its making (train time and PSNR filled in after training)
+    // What the file records about its making (the final PSNR filled in after training). Only
+    // what the inputs and the seed determine goes in, so the same seed gives the same file: no
+    // wall-clock time (printed instead) and the collection's name without the directory it sat in.
+    let collection = a
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| a.input.display().to_string());
     let mut source = json!({
-        "collection": a.input.display().to_string(),
+        "collection": collection,
         "render": db.meta.as_ref().and_then(|m| m.get("render")).cloned(),
         "images": data.len(),
         "epochs": a.epochs, "qat_epochs": a.qat_epochs, "bits": {"mlp": bits.mlp, "conv": bits.conv}, "lr": a.lr, "mlp_lr": a.mlp_lr, "batch": a.batch, "seed": a.seed, "warmup": a.warmup,
-        "train_seconds": 0.0,
         "final_train_psnr": 0.0,
         "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
     });
@@ -336,7 +342,6 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     })?;
     pb.finish_and_clear();
     let train_seconds = t0.elapsed().as_secs_f64();
-    source["train_seconds"] = json!(train_seconds);
     source["final_train_psnr"] = json!(history.last().map(|h| h.psnr));
     let file = build_container(&trained, &net, &data, bits, source)?;
     let bytes = file.to_bytes()?;

@@ -371,6 +371,33 @@ fn compress_decompress_round_trip_and_bad_inputs() {
         !d.path().join(".ml.nrvi.ckpt").exists(),
         "checkpoint removed after success"
     );
+    // the same seed gives the same file, byte for byte (nothing run-dependent, such as the
+    // training time or the directory, is recorded)
+    let o = neuvis(
+        d.path(),
+        &[
+            "compress",
+            "ml.cdb",
+            "-o",
+            "again.nrvi",
+            "--c1",
+            "8",
+            "--epochs",
+            "3",
+            "--qat-epochs",
+            "1",
+            "--omega0",
+            "10",
+            "--batch",
+            "4",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        std::fs::read(d.path().join("again.nrvi")).unwrap() == std::fs::read(d.path().join("ml.nrvi")).unwrap(),
+        "same seed, same file"
+    );
     let o = neuvis(d.path(), &["decompress", "ml.nrvi", "-o", "out.cdb", "-q"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(count_pngs(&d.path().join("out.cdb")), 12);
