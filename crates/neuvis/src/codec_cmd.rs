@@ -365,7 +365,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
 /// Prints the compression summary.
 pub fn print_compress(r: &CompressReport) {
     println!(
-        "wrote {}: {} bytes, ratio {:.1}, {:.4} bits/pixel, {} parameters, trained {} epochs in {:.1} s (final training PSNR {:.2} dB {})",
+        "wrote {}: {} bytes, ratio {:.1}, {:.4} bits/pixel, {} parameters, trained {} epochs in {:.1} s (final epoch's PSNR of the pooled error {:.2} dB, {})",
         r.output.display(),
         r.file_bytes,
         r.ratio(),
