@@ -78,6 +78,7 @@ pub fn fit(
     mut progress: impl FnMut(usize, f64),
 ) -> Result<(InrSpec, Mlp, FitReport), String> {
     let d = domain.len();
+    let _ftz = crate::denormals::FlushDenormals::for_training();
     if !(1..=4).contains(&d) || opts.hidden.is_empty() || opts.steps == 0 || opts.batch == 0 {
         return Err("an INR fit needs 1–4 inputs, hidden layers, steps ≥ 1 and batch ≥ 1".into());
     }

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod denormals;
 pub mod device;
 pub mod encoding;
 pub mod inr_fit;

@@ -126,6 +126,7 @@ pub fn train(
         pe_freqs: opts.pe_freqs,
     };
     cfg.validate()?;
+    let _ftz = crate::denormals::FlushDenormals::for_training();
     if data.bricks.is_empty() {
         return Err("no bricks to train the network on".into());
     }

@@ -444,6 +444,9 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
     };
     let cfg = NetConfig::for_image_plan(Arch::Nervi, a.size, a.size, a.c1, a.c0, a.c2, plan)?;
     let threads = rayon::current_num_threads();
+    // As `compress` trains (the PyTorch script keeps IEEE subnormals; from random weights over a
+    // few steps there are none to flush).
+    let _ftz = neuvis_nn::denormals::FlushDenormals::for_training();
     let device = Device::flex().autodiff();
     let mut net = NerviNet::new(&cfg, 0, &device);
     let mut optim = AdamConfig::new().init();
