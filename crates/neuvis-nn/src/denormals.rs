@@ -4,10 +4,10 @@
 //! Why: training NeRVI drives its mask logits far from zero (the L1 mask loss keeps pushing them
 //! out), so the sigmoid's gradients and Adam's moments drift into the subnormal range, where x86
 //! CPUs take a microcode assist of about a hundred cycles per operation. Measured on the 128² IR
-//! collection, ten epochs took 457 s with IEEE subnormals and 173 s with them flushed, and the
-//! quantized file was byte-identical (BENCHMARKS.md, "denormals"): values below 1.2 × 10⁻³⁸ never
-//! survive 7–9-bit quantization. GPUs and PyTorch's `torch.set_flush_denormal(True)` make the same
-//! trade.
+//! collection, ten epochs took 456 s of CPU with IEEE subnormals and 167 s with them flushed, and
+//! the quantized file was byte-identical (BENCHMARKS.md, "Flush-to-zero in training"): values below
+//! 1.2 × 10⁻³⁸ never survive 7–9-bit quantization. PyTorch offers the same trade as
+//! `torch.set_flush_denormal(True)`.
 //!
 //! On x86-64 the guard sets MXCSR's FTZ (flush results) and DAZ (treat inputs as zero) bits; on
 //! AArch64 FPCR's FZ bit. Elsewhere it does nothing. Each thread keeps a nesting count, so guards

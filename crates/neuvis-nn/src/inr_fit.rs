@@ -78,7 +78,6 @@ pub fn fit(
     mut progress: impl FnMut(usize, f64),
 ) -> Result<(InrSpec, Mlp, FitReport), String> {
     let d = domain.len();
-    let _ftz = crate::denormals::FlushDenormals::for_training();
     if !(1..=4).contains(&d) || opts.hidden.is_empty() || opts.steps == 0 || opts.batch == 0 {
         return Err("an INR fit needs 1–4 inputs, hidden layers, steps ≥ 1 and batch ≥ 1".into());
     }
@@ -101,6 +100,7 @@ pub fn fit(
     if !(opts.lr.is_finite() && opts.lr > 0.0) {
         return Err(format!("learning rate {} must be positive", opts.lr));
     }
+    let _ftz = crate::denormals::FlushDenormals::for_training();
     let mut rng = SplitMix64(opts.seed ^ 0x1A2B_3C4D);
     let fourier: Option<Vec<f64>> = opts
         .fourier
