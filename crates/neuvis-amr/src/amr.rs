@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use faer::Mat;
-use neuvis_volume::procedural::SplitMix64;
+use neuvis_base::SplitMix64;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 

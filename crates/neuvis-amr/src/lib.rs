@@ -12,16 +12,18 @@
 //!   the total-error history;
 //! - [`output`] and [`plot`]: history CSV/JSON, VTU meshes (ParaView), PNG slices with element
 //!   edges, and the error-vs-DOF comparison plot;
-//! - [`functions`]: the analytic fields used to train the test INRs.
+//! - [`functions`]: the analytic fields used to train the test INRs;
+//! - `fit` (feature `train`): fitting such INRs on burn (`neuvis inr fit`), written through
+//!   [`Inr::save`].
 //!
-//! It is used by the `neuvis` CLI (`amr`, `amr compare`) and by `neuvis-nn`'s INR fitting,
-//! which writes specs and weights through [`Inr::save`].
+//! It is used by the `neuvis` CLI (`amr`, `amr compare`, `inr fit`).
 //!
 //! Main design decision: INRs are evaluated here on the CPU in `f64` with faer rather than
 //! through burn. Pruning needs the activations as dense matrices for a pivoted QR anyway, the
 //! networks are small MLPs where a GEMM per layer is the whole cost, and `f64` keeps "pruning
 //! an exactly rank-deficient layer leaves the output unchanged" true to rounding rather than
-//! to `f32` noise. The crate therefore does not depend on burn and tests in seconds.
+//! to `f32` noise. Only the `train` feature links burn, to fit INRs; loading, pruning and refining
+//! never do.
 //!
 //! ```
 //! use neuvis_amr::tree::Tree;
@@ -34,6 +36,8 @@
 #![deny(missing_docs)]
 
 pub mod amr;
+#[cfg(feature = "train")]
+pub mod fit;
 pub mod functions;
 pub mod inr;
 pub mod output;

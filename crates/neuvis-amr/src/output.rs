@@ -19,7 +19,7 @@ pub(crate) fn atomic(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    neuvis_volume::io::write_atomic_io(path, write).map_err(|e| AmrError::io(path, e))
+    neuvis_base::write_atomic(path, write).map_err(|e| AmrError::io(path, e))
 }
 
 /// Writes `history.csv` (one row per iteration) and `history.json` (settings, floor, stop reason
@@ -284,8 +284,7 @@ pub fn slice_image(run: &AmrRun, slice: &Slice, px: u32, range: (f64, f64)) -> R
     } else {
         (((px as f64 * wx / wy).round() as u32).max(16), px)
     };
-    let tf = neuvis_render::TransferFunction::preset("viridis", (range.0 as f32, range.1 as f32), 1.0)
-        .ok_or_else(|| AmrError::Config("viridis preset missing".into()))?;
+    let cmap = neuvis_base::colormap::rescale(&neuvis_base::colormap::VIRIDIS, (range.0 as f32, range.1 as f32));
     let mut img = image::RgbImage::new(w, h);
     let point = |i: u32, j: u32| {
         let mut p = slice.fixed;
@@ -296,7 +295,7 @@ pub fn slice_image(run: &AmrRun, slice: &Slice, px: u32, range: (f64, f64)) -> R
     for j in 0..h {
         for i in 0..w {
             let v = run.interpolate(&point(i, j)[..tree.dim]);
-            let (c, _) = tf.eval(v as f32);
+            let c = neuvis_base::colormap::color_at(&cmap, v as f32);
             img.put_pixel(i, j, image::Rgb(c.map(|x| (x.clamp(0.0, 1.0) * 255.0).round() as u8)));
         }
     }

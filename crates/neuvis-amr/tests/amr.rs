@@ -11,7 +11,7 @@ use neuvis_amr::output::{mesh_vtk, time_slice_vtk, write_vtu};
 use neuvis_amr::prune::prune;
 use neuvis_amr::tree::{multilinear, Tree};
 use neuvis_amr::{run, Activation, AmrConfig, AmrError, AmrRun, Inr, Method};
-use neuvis_volume::procedural::SplitMix64;
+use neuvis_base::SplitMix64;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)

@@ -15,8 +15,8 @@ use neuvis_codec::quant::{dequantize, quantize, BitWidths};
 use neuvis_codec::train::{train, TrainOptions};
 use neuvis_codec::weights::{collect, load, FlatTensor};
 use neuvis_codec::Dataset;
+use neuvis_codec::{Arch, NerviNet, NetConfig};
 use neuvis_codec::{Decoder, Nrvi};
-use neuvis_nn::{Arch, NerviNet, NetConfig};
 use std::time::Instant;
 
 fn main() {
@@ -122,7 +122,7 @@ fn main() {
     }
     // PSNR as `neuvis eval` and the paper report it (the mean of per-image PSNRs), and of the
     // pooled squared error (about 0.3 dB lower on the 64² tornado collection)
-    let psnr = |imgs: &[neuvis_collection::MaskedImage]| {
+    let psnr = |imgs: &[neuvis_base::MaskedImage]| {
         let (mut pooled, mut per_image, mut n) = (0.0f64, 0.0f64, 0usize);
         for (im, gt) in imgs.iter().zip(&data.rgb) {
             let se: f64 = im

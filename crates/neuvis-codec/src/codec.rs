@@ -1,16 +1,25 @@
 //! From a trained network to a `.nrvi` file and back to images.
 
-use crate::container::{Header, Nrvi, TensorInfo};
+use crate::config::{Arch, NetConfig, Plan, Skip};
+use crate::container::{Header, Nrvi};
 use crate::cpu::CpuNet;
-use crate::dataset::{encode_params, Dataset};
-use crate::quant::{dequantize, quantize, BitWidths};
-use crate::weights::{collect, load, FlatTensor};
+use crate::dataset::encode_params;
+use crate::quant::{dequantize, BitWidths};
+use crate::weights::FlatTensor;
 use crate::CodecError;
-use burn::prelude::*;
-use neuvis_collection::MaskedImage;
-use neuvis_nn::{Arch, NerviNet, NetConfig, Plan, Skip};
+use neuvis_base::MaskedImage;
+#[cfg(feature = "train")]
+use {
+    crate::container::TensorInfo,
+    crate::dataset::Dataset,
+    crate::net::NerviNet,
+    crate::quant::quantize,
+    crate::weights::{collect, load},
+    burn::prelude::*,
+};
 
 /// Quantizes every tensor of `net` to its width in `bits` and assembles the container.
+#[cfg(feature = "train")]
 pub fn build_container(
     net: &NerviNet,
     cfg: &NetConfig,
@@ -18,7 +27,7 @@ pub fn build_container(
     bits: BitWidths,
     source: serde_json::Value,
 ) -> Result<Nrvi, CodecError> {
-    bits.check().map_err(CodecError::Input)?;
+    bits.check()?;
     let mut tensors = Vec::new();
     let mut symbols = Vec::new();
     for t in collect(net) {
@@ -80,21 +89,36 @@ pub struct Decoder {
 }
 
 /// Where the forward pass runs: the direct CPU engine ([`crate::cpu`]) on the CPU device, burn on
-/// the others (GPUs).
+/// the others (GPUs; feature `train`).
 enum Engine {
     Cpu(CpuNet),
-    Burn { net: NerviNet, device: Device },
+    #[cfg(feature = "train")]
+    Burn {
+        net: NerviNet,
+        device: Device,
+    },
 }
 
 impl Decoder {
-    /// Builds the network of `file` with its dequantized weights for `device`.
+    /// Builds the network of `file` with its dequantized weights for the direct CPU engine.
+    pub fn cpu(file: &Nrvi) -> Result<Decoder, CodecError> {
+        let engine = Engine::Cpu(CpuNet::new(&file.header.net, &dequantized(file))?);
+        Ok(Decoder {
+            header: file.header.clone(),
+            engine,
+        })
+    }
+
+    /// Builds the network of `file` with its dequantized weights for `device` (the direct CPU
+    /// engine on burn's CPU device, burn's forward pass elsewhere).
+    #[cfg(feature = "train")]
     pub fn new(file: &Nrvi, device: &Device) -> Result<Decoder, CodecError> {
         let tensors = dequantized(file);
         let engine = if *device == Device::flex() {
-            Engine::Cpu(CpuNet::new(&file.header.net, &tensors).map_err(CodecError::Format)?)
+            Engine::Cpu(CpuNet::new(&file.header.net, &tensors)?)
         } else {
             let net = NerviNet::new(&file.header.net, 0, device);
-            let net = load(net, &tensors, device).map_err(CodecError::Format)?;
+            let net = load(net, &tensors, device)?;
             Engine::Burn {
                 net,
                 device: device.clone(),
@@ -107,9 +131,10 @@ impl Decoder {
     }
 
     /// Wraps an in-memory network (e.g. straight after training).
+    #[cfg(feature = "train")]
     pub fn from_net(header: Header, net: NerviNet, device: &Device) -> Result<Decoder, CodecError> {
         let engine = if *device == Device::flex() {
-            Engine::Cpu(CpuNet::new(&header.net, &collect(&net)).map_err(CodecError::Format)?)
+            Engine::Cpu(CpuNet::new(&header.net, &collect(&net))?)
         } else {
             Engine::Burn {
                 net,
@@ -120,13 +145,15 @@ impl Decoder {
     }
 
     /// Forces burn's forward pass on `device` (the reference the CPU engine is tested against).
+    #[cfg(feature = "train")]
     pub fn with_burn(file: &Nrvi, device: &Device) -> Result<Decoder, CodecError> {
         let net = NerviNet::new(&file.header.net, 0, device);
-        let net = load(net, &dequantized(file), device).map_err(CodecError::Format)?;
+        let net = load(net, &dequantized(file), device)?;
         Ok(Decoder::burn_reference(file.header.clone(), net, device))
     }
 
     /// Wraps an in-memory network, always decoding with burn's forward pass on `device`.
+    #[cfg(feature = "train")]
     pub fn burn_reference(header: Header, net: NerviNet, device: &Device) -> Decoder {
         Decoder {
             header,
@@ -170,6 +197,8 @@ impl Decoder {
     /// Decodes images for `params` (in batches of `batch` on burn devices; one image per thread on the CPU): the composited image over the background
     /// and the mask (NeRVI: predicted mask > 0.5; NeRV: pixels that differ from the background).
     pub fn decode(&self, params: &[[f64; 3]], batch: usize) -> Result<Vec<MaskedImage>, CodecError> {
+        #[cfg(not(feature = "train"))]
+        let _ = batch; // only burn devices decode in batches
         use rayon::prelude::*;
         for p in params {
             self.check_range(*p)?;
@@ -190,6 +219,7 @@ impl Decoder {
                     self.to_image(&out[..3 * hw], (out.len() == 4 * hw).then(|| &out[3 * hw..]))
                 })
                 .collect(),
+            #[cfg(feature = "train")]
             Engine::Burn { net: bnet, device } => {
                 let mut out = Vec::with_capacity(params.len());
                 for chunk in params.chunks(batch.max(1)) {
@@ -261,7 +291,7 @@ pub fn predicted_bytes(cfg: &NetConfig, bits: BitWidths, overhead: usize) -> f64
 ///
 /// ```
 /// use neuvis_codec::codec::mlp_bits_saved;
-/// use neuvis_nn::{Arch, NetConfig};
+/// use neuvis_codec::{Arch, NetConfig};
 /// let mut cfg = NetConfig::for_image(Arch::Nervi, 64, 64, 14, 7, 14).unwrap();
 /// assert_eq!(mlp_bits_saved(&cfg), 1.5); // the paper's ω₀ = 30
 /// cfg.omega0 = 20.0;
@@ -281,6 +311,7 @@ pub fn mlp_bits_saved(cfg: &NetConfig) -> f64 {
 /// and skips (the header lists the same tensors whatever the widths) for `data` and `source`; plus
 /// `2^w / 4` bytes per width `w` because a trained network's code lengths (a bell of lengths) deflate less
 /// well than those of a freshly initialized one (nearly all equal).
+#[cfg(feature = "train")]
 pub fn overhead_bytes(
     cfg: &NetConfig,
     data: &Dataset,
@@ -339,4 +370,49 @@ pub fn size_for_target(
             make(4).map(|c| predicted_bytes(&c, bits, overhead)).unwrap_or(0.0)
         ))
     })
+}
+
+/// Decodes `params` with `dec` into a new Cinema database at `out` with `meta` as its
+/// `meta.json` (time steps numbered by sorted distinct time), `batch` images per forward pass;
+/// `progress(n)` is called after every `n` images written. Returns the seconds spent in the
+/// network. The database is written atomically (`.NAME.partial`, renamed at the end); `overwrite`
+/// replaces an existing one.
+pub fn decode_to_db(
+    dec: &Decoder,
+    params: &[[f64; 3]],
+    out: &std::path::Path,
+    meta: &serde_json::Value,
+    overwrite: bool,
+    batch: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<f64, CodecError> {
+    use neuvis_collection::{DbWriter, View};
+    let mut times: Vec<f64> = params.iter().map(|p| p[0]).collect();
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    let views: Vec<View> = params
+        .iter()
+        .map(|p| View {
+            step: times.iter().position(|&t| t == p[0]).unwrap_or(0),
+            time: p[0],
+            theta: p[1],
+            phi: p[2],
+        })
+        .collect();
+    let mut w = DbWriter::create(out, meta, false, overwrite)?;
+    w.prepare(&views)?;
+    let mut decode_s = 0.0;
+    for chunk in views.chunks(batch.max(1) * 4) {
+        let p: Vec<[f64; 3]> = chunk.iter().map(|v| [v.time, v.theta, v.phi]).collect();
+        let td = std::time::Instant::now();
+        let imgs = dec.decode(&p, batch)?;
+        decode_s += td.elapsed().as_secs_f64();
+        for (v, im) in chunk.iter().zip(&imgs) {
+            w.write(v, im)?;
+            w.push(*v);
+        }
+        progress(chunk.len());
+    }
+    w.finish()?;
+    Ok(decode_s)
 }

@@ -26,9 +26,9 @@
 //! limits (the packed section is inflated into at most 1 MiB + 128 KiB), so a damaged or hostile
 //! file gives an error without a panic or an absurd allocation.
 
+use crate::config::NetConfig;
 use crate::huffman::Code;
 use crate::CodecError;
-use neuvis_nn::NetConfig;
 use serde::{Deserialize, Serialize};
 
 /// File magic.

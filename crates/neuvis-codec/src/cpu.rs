@@ -11,8 +11,9 @@
 //! convolution weights `[out, in, 3, 3]` with zero padding 1; pixel shuffle
 //! `out[c, y·r + i, x·r + j] = in[c·r² + i·r + j, y, x]`; exact (erf) GELU.
 
+use crate::config::{Arch, BlockSkip, NetConfig};
 use crate::weights::FlatTensor;
-use neuvis_nn::{Arch, BlockSkip, NetConfig};
+use crate::CodecError;
 
 struct Linear {
     din: usize,
@@ -205,16 +206,18 @@ impl CpuNet {
     /// per MLP block the layer's weight and bias and (NeRVI, widths differ) the skip weight, then
     /// per upscale block the convolution's weight and bias, then the head's weight and bias.
     /// Errors name the first tensor whose shape does not match `cfg`.
-    pub fn new(cfg: &NetConfig, tensors: &[FlatTensor]) -> Result<CpuNet, String> {
+    pub fn new(cfg: &NetConfig, tensors: &[FlatTensor]) -> Result<CpuNet, CodecError> {
         let mut it = tensors.iter();
-        let mut take = |shape: &[usize], what: &str| -> Result<Vec<f32>, String> {
-            let t = it.next().ok_or_else(|| format!("missing tensor for {what}"))?;
+        let mut take = |shape: &[usize], what: &str| -> Result<Vec<f32>, CodecError> {
+            let t = it
+                .next()
+                .ok_or_else(|| CodecError::Format(format!("missing tensor for {what}")))?;
             let n: usize = shape.iter().product();
             if t.shape != shape || t.data.len() != n {
-                return Err(format!(
+                return Err(CodecError::Format(format!(
                     "tensor {} has shape {:?}, {what} needs {shape:?}",
                     t.name, t.shape
-                ));
+                )));
             }
             Ok(t.data.clone())
         };
@@ -252,7 +255,7 @@ impl CpuNet {
         let w = take(&[co, cin, 3, 3], "the head convolution")?;
         let b = take(&[co], "the head bias")?;
         if let Some(t) = it.next() {
-            return Err(format!("unexpected extra tensor {}", t.name));
+            return Err(CodecError::Format(format!("unexpected extra tensor {}", t.name)));
         }
         Ok(CpuNet {
             cfg: cfg.clone(),
@@ -379,7 +382,7 @@ mod tests {
     fn conv_matches_naive() {
         // partial and full output groups, rows narrower than the edge handling, odd sizes
         for (cin, cout, h, w) in [(3, 2, 5, 7), (2, 5, 3, 1), (1, 4, 2, 2), (4, 9, 6, 3), (2, 8, 4, 17)] {
-            let mut rng = neuvis_volume::procedural::SplitMix64(7 + w as u64);
+            let mut rng = neuvis_base::SplitMix64(7 + w as u64);
             let mut r = |n: usize| (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect::<Vec<_>>();
             let conv = Conv3 {
                 cin,

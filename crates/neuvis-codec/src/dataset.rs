@@ -1,9 +1,9 @@
 //! A training set: the images of a Cinema database in memory, with their parameters.
 
 use crate::container::{Grid, ParamSpace};
+use crate::encoding::positional_encoding;
 use crate::CodecError;
 use neuvis_collection::CinemaDb;
-use neuvis_nn::encoding::positional_encoding;
 use rayon::prelude::*;
 
 /// Images (RGB and mask bytes) and their (t, θ, φ).

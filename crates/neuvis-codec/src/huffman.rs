@@ -214,7 +214,7 @@ impl Code {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use neuvis_volume::procedural::SplitMix64;
+    use neuvis_base::SplitMix64;
 
     #[test]
     fn round_trips_random_streams() {

@@ -6,7 +6,14 @@
 //! quantization, [`quant`]; canonical Huffman coding, [`huffman`]) → the `.nrvi` file
 //! ([`container`]) → [`codec::Decoder`] (images for trained or unseen parameters).
 //!
+//! The network is described by [`config::NetConfig`] (NeRVI §3.1, Table 1; eq. 1's positional
+//! encoding in [`encoding`]) and built on burn by [`net::NerviNet`].
+//!
 //! Used by `neuvis compress`, `neuvis decompress`, `neuvis eval` (model side) and the explorer.
+//!
+//! Features: `train` (default) adds training, the burn network and decoding on burn devices
+//! (GPUs). Without it (`default-features = false`, as the explorer and the fuzz target use it) the
+//! crate reads, writes and decodes `.nrvi` files on the CPU and links no burn.
 //!
 //! Main design decision: the file stores the network *configuration* plus quantized weights, never
 //! code or framework records, so it is small, versioned, and decodable by any build of neuvis on
@@ -14,13 +21,24 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+#[cfg(feature = "train")]
+pub mod compress;
+pub mod config;
 pub mod container;
 pub mod cpu;
 pub mod dataset;
+pub mod encoding;
 pub mod huffman;
+#[cfg(feature = "train")]
+pub mod net;
 pub mod quant;
+#[cfg(feature = "train")]
 pub mod train;
 pub mod weights;
+
+pub use config::{Arch, BlockSkip, NetConfig, Plan, Skip};
+#[cfg(feature = "train")]
+pub use net::NerviNet;
 
 pub use codec::Decoder;
 pub use container::Nrvi;

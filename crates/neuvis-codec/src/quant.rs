@@ -57,14 +57,14 @@ impl BitWidths {
     }
 
     /// An error unless both widths are in 1..=16.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), crate::CodecError> {
         if (1..=16).contains(&self.mlp) && (1..=16).contains(&self.conv) {
             Ok(())
         } else {
-            Err(format!(
+            Err(crate::CodecError::Input(format!(
                 "bits must be in 1..=16 (MLP {}, convolutions {})",
                 self.mlp, self.conv
-            ))
+            )))
         }
     }
 }

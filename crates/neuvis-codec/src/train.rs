@@ -1,14 +1,15 @@
 //! Training a NeRVI/NeRV network on a [`Dataset`]: loss eq. 2, Adam, warm-up + cosine learning
 //! rate, seeded shuffling, atomic checkpoints and exact resume.
 
+use crate::config::{Arch, NetConfig};
 use crate::dataset::{encode_params, Dataset};
+use crate::net::NerviNet;
 use crate::CodecError;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use neuvis_nn::{Arch, NerviNet, NetConfig};
-use neuvis_volume::procedural::SplitMix64;
+use neuvis_base::SplitMix64;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -68,7 +69,7 @@ fn fake_quantized(net: &NerviNet, bits: crate::quant::BitWidths, device: &Device
         let (q, lo, hi) = crate::quant::quantize(&t.data, b);
         t.data = crate::quant::dequantize(&q, lo, hi, b);
     }
-    crate::weights::load(net.clone(), &tensors, device).map_err(CodecError::Format)
+    crate::weights::load(net.clone(), &tensors, device)
 }
 
 /// What happened in one epoch.
@@ -269,7 +270,7 @@ pub fn train(
         ));
     }
     if let Some(q) = opts.qat {
-        q.bits.check().map_err(CodecError::Input)?;
+        q.bits.check()?;
         if q.epochs > opts.epochs {
             return Err(CodecError::Input(format!(
                 "{} quantization-aware epochs exceed the {} epochs",

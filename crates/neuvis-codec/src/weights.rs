@@ -1,6 +1,9 @@
-//! Moving weights between a burn module and flat `f32` tensors, in the module's field order.
+//! Named flat `f32` tensors, and (feature `train`) moving them in and out of a burn module in the
+//! module's field order.
 
+#[cfg(feature = "train")]
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+#[cfg(feature = "train")]
 use burn::prelude::*;
 
 /// A named flat tensor.
@@ -14,11 +17,13 @@ pub struct FlatTensor {
     pub data: Vec<f32>,
 }
 
+#[cfg(feature = "train")]
 struct Collect {
     path: Vec<String>,
     out: Vec<FlatTensor>,
 }
 
+#[cfg(feature = "train")]
 impl ModuleVisitor for Collect {
     fn enter_module(&mut self, name: &str, _container: &str) {
         self.path.push(name.to_string());
@@ -36,6 +41,7 @@ impl ModuleVisitor for Collect {
 }
 
 /// Every float parameter of `module`, in visiting order.
+#[cfg(feature = "train")]
 pub fn collect<M: Module>(module: &M) -> Vec<FlatTensor> {
     let mut c = Collect {
         path: Vec::new(),
@@ -45,12 +51,14 @@ pub fn collect<M: Module>(module: &M) -> Vec<FlatTensor> {
     c.out
 }
 
+#[cfg(feature = "train")]
 struct Load<'a> {
     next: std::slice::Iter<'a, FlatTensor>,
     device: Device,
     error: Option<String>,
 }
 
+#[cfg(feature = "train")]
 impl ModuleMapper for Load<'_> {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let want = param.val().dims();
@@ -85,7 +93,8 @@ impl ModuleMapper for Load<'_> {
 /// Replaces the float parameters of `module`, in visiting order, by `tensors` (shapes must match).
 /// Parameter ids and whether each parameter requires gradients are kept, so an optimizer's state
 /// and gradients keyed by parameter id still apply.
-pub fn load<M: Module>(module: M, tensors: &[FlatTensor], device: &Device) -> Result<M, String> {
+#[cfg(feature = "train")]
+pub fn load<M: Module>(module: M, tensors: &[FlatTensor], device: &Device) -> Result<M, crate::CodecError> {
     let mut l = Load {
         next: tensors.iter(),
         device: device.clone(),
@@ -93,10 +102,12 @@ pub fn load<M: Module>(module: M, tensors: &[FlatTensor], device: &Device) -> Re
     };
     let m = module.map(&mut l);
     if let Some(e) = l.error {
-        return Err(e);
+        return Err(crate::CodecError::Format(e));
     }
     if l.next.next().is_some() {
-        return Err("more tensors than the network has parameters".into());
+        return Err(crate::CodecError::Format(
+            "more tensors than the network has parameters".into(),
+        ));
     }
     Ok(m)
 }

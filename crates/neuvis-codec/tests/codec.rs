@@ -5,9 +5,9 @@ use neuvis_codec::codec::{build_container, dequantized, Decoder};
 use neuvis_codec::quant::BitWidths;
 use neuvis_codec::train::{train, Checkpointing, TrainOptions};
 use neuvis_codec::weights::{collect, load};
+use neuvis_codec::{Arch, NerviNet, NetConfig};
 use neuvis_codec::{Dataset, Nrvi};
 use neuvis_collection::{CinemaDb, DbWriter, MaskedImage, View};
-use neuvis_nn::{Arch, NerviNet, NetConfig};
 use std::path::Path;
 
 /// 16 images of 32²: a disc whose position follows (θ, φ) and whose colour follows t, on white.
@@ -50,7 +50,7 @@ fn collection(dir: &Path) -> CinemaDb {
 fn opts(epochs: usize) -> TrainOptions {
     TrainOptions {
         net: NetConfig {
-            skip: neuvis_nn::Skip::ProjectTile, // the CLI's default
+            skip: neuvis_codec::Skip::ProjectTile, // the CLI's default
             ..NetConfig::for_image(Arch::Nervi, 32, 32, 16, 16, 16).unwrap()
         },
         epochs,
@@ -250,7 +250,7 @@ fn damaged_and_hostile_files_are_errors() {
     v9[4..6].copy_from_slice(&9u16.to_le_bytes());
     assert!(err(&recrc(v9)).contains("version 9"));
     // random corruption never panics
-    let mut rng = neuvis_volume::procedural::SplitMix64(3);
+    let mut rng = neuvis_base::SplitMix64(3);
     for _ in 0..300 {
         let mut b = bytes.clone();
         for _ in 0..1 + rng.next_u64() % 4 {
@@ -309,7 +309,7 @@ fn resume_after_a_kill_gives_the_same_weights() {
 #[test]
 fn cpu_engine_matches_burn_for_every_skip_variant() {
     use neuvis_codec::cpu::CpuNet;
-    use neuvis_nn::Skip;
+    use neuvis_codec::Skip;
     let device = Device::flex();
     for skip in [
         Skip::Project,
@@ -320,7 +320,7 @@ fn cpu_engine_matches_burn_for_every_skip_variant() {
     ] {
         let cfg = NetConfig {
             skip,
-            ..NetConfig::for_image_plan(Arch::Nervi, 32, 32, 10, 5, 10, neuvis_nn::Plan::Start(8)).unwrap()
+            ..NetConfig::for_image_plan(Arch::Nervi, 32, 32, 10, 5, 10, neuvis_codec::Plan::Start(8)).unwrap()
         };
         let net = NerviNet::new(&cfg, 3, &device);
         let cpu = CpuNet::new(&cfg, &collect(&net)).unwrap();

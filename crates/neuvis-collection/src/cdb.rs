@@ -4,7 +4,7 @@
 
 use crate::error::{CollectionError, Result};
 use crate::grid::View;
-use crate::image::MaskedImage;
+use neuvis_base::MaskedImage;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -50,15 +50,7 @@ pub fn image_name(v: &View) -> String {
     format!("t{:04}/th{}_ph{}.png", v.step, angle_tag(v.theta), angle_tag(v.phi))
 }
 
-/// Formats a number for `data.csv` without trailing noise (`45`, `22.5`).
-pub fn fmt_num(x: f64) -> String {
-    let s = format!("{x}");
-    if s.contains('e') {
-        format!("{x:.9}")
-    } else {
-        s
-    }
-}
+pub use neuvis_base::fmt_num;
 
 impl CinemaDb {
     /// Opens a database: parses `data.csv` (columns in any order; `time`, `theta`, `phi` matched
@@ -170,7 +162,7 @@ impl CinemaDb {
     /// # Panics
     /// Panics if `i` is out of range.
     pub fn load(&self, i: usize) -> Result<MaskedImage> {
-        MaskedImage::load_png(&self.dir.join(&self.entries[i].file))
+        Ok(MaskedImage::load_png(&self.dir.join(&self.entries[i].file))?)
     }
 }
 
@@ -258,7 +250,7 @@ impl DbWriter {
 
     /// Writes the image of `view` (atomically). Thread-safe after [`DbWriter::prepare`].
     pub fn write(&self, view: &View, img: &MaskedImage) -> Result<()> {
-        img.save_png(&self.tmp.join(image_name(view)))
+        Ok(img.save_png(&self.tmp.join(image_name(view)))?)
     }
 
     /// Records a row for `data.csv`.

@@ -43,6 +43,16 @@ pub enum CollectionError {
     Invalid(String),
 }
 
+impl From<neuvis_base::ImageError> for CollectionError {
+    fn from(e: neuvis_base::ImageError) -> Self {
+        match e {
+            neuvis_base::ImageError::Invalid(msg) => CollectionError::Invalid(msg),
+            neuvis_base::ImageError::Io { path, source } => CollectionError::Io { path, source },
+            neuvis_base::ImageError::Decode { path, msg } => CollectionError::Image { path, msg },
+        }
+    }
+}
+
 fn preview(v: &[String]) -> String {
     let mut s = v.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
     if v.len() > 5 {

@@ -1,12 +1,13 @@
 //! Image collections for neuvis: the images a renderer makes and a codec compresses.
 //!
-//! This crate provides [`MaskedImage`] (8-bit RGB over a white background plus a binary
-//! foreground mask, stored as RGBA PNG with the mask in alpha), parameter grids over
+//! This crate provides parameter grids over
 //! (t, θ, φ) ([`grid`]), and Cinema spec D databases on disk ([`CinemaDb`] to read any tool's
 //! database, [`DbWriter`] to write one atomically and resumably).
 //!
-//! It is used by the renderer (to return images), the CLI (`neuvis render`), the metrics and the
-//! NeRVI codec. It knows nothing about volumes or networks.
+//! Its images are `neuvis_base::MaskedImage`s (8-bit RGB over a white background plus a binary
+//! foreground mask, stored as RGBA PNG with the mask in alpha), re-exported here. It is used by the
+//! CLI (`neuvis render`), the metrics (pairing two collections) and the NeRVI codec (its training
+//! set). It knows nothing about volumes or networks.
 //!
 //! Main design decision: the on-disk format is Cinema spec D, the format ParaView and the Cinema
 //! viewers read, rather than a format of our own, so a collection rendered by neuvis can be browsed
@@ -23,12 +24,11 @@
 pub mod cdb;
 pub mod error;
 pub mod grid;
-pub mod image;
 
 pub use cdb::{CinemaDb, DbWriter, Entry};
 pub use error::{CollectionError, Result};
 pub use grid::View;
-pub use image::MaskedImage;
+pub use neuvis_base::{ImageError, MaskedImage};
 
 /// Writes `path` atomically: `write` fills a temporary file in the same directory, which is
 /// renamed over `path` only when everything succeeded; on error nothing is left behind.
@@ -36,5 +36,5 @@ pub fn write_atomic(
     path: &std::path::Path,
     write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    neuvis_volume::io::write_atomic_io(path, write).map_err(|e| CollectionError::io(path, e))
+    neuvis_base::write_atomic(path, write).map_err(|e| CollectionError::io(path, e))
 }

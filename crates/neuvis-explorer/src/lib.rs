@@ -2,7 +2,13 @@
 //! on demand, for the page that lets a scientist move through (t, θ, φ), animate a parameter and
 //! compare with the ground truth (NeRVI §4.3, Figure 9).
 //!
-//! Used by `neuvis serve`. The JSON API is:
+//! This crate serves both pages of neuvis through one start-up ([`serve_blocking`]): the
+//! explorer (`neuvis serve`) and, with the `raycast` feature, the speculative raycaster's page
+//! (`neuvis raycast serve`, [`raycast`]). Both cache with `neuvis_base::lru::ByteLru` (the
+//! raycaster's bricks through `neuvis-raycast`'s cache). Without `raycast` the crate links neither
+//! the raycaster nor the volume readers.
+//!
+//! The explorer is used by `neuvis serve`. Its JSON API is:
 //! - `GET /api/models`: the models (name, mode, image size, parameter grid, file size, ratio);
 //! - `GET /api/frame?model=I&t=..&theta=..&phi=..[&anim=t|theta|phi&dir=1|-1]`: the decoded image
 //!   (PNG), with headers `x-neuvis-cache` (`hit`/`miss`), `x-neuvis-decode-ms`, `x-neuvis-unseen`
@@ -22,15 +28,16 @@
 //! numbers only: no request can name a file.
 #![deny(missing_docs)]
 
-pub mod cache;
 mod page;
+#[cfg(feature = "raycast")]
+pub mod raycast;
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-pub use cache::ByteLru;
+pub use neuvis_base::lru::ByteLru;
 use neuvis_codec::{Decoder, Nrvi};
 use neuvis_collection::{CinemaDb, MaskedImage};
 use serde::Deserialize;
@@ -134,7 +141,7 @@ impl Model {
                 h.width, h.height, opts.max_pixels
             )));
         }
-        let decoder = Decoder::new(&file, &burn::prelude::Device::flex()).map_err(|e| err(e.to_string()))?;
+        let decoder = Decoder::cpu(&file).map_err(|e| err(e.to_string()))?;
         let mode = match h.source.pointer("/render/mode").and_then(|m| m.as_str()) {
             Some("iso") => "IR",
             Some("dvr") => "DVR",
@@ -752,9 +759,66 @@ pub fn router(state: Arc<Explorer>) -> Router {
 
 /// Serves `state` on `listener` until Ctrl-C.
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<Explorer>) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    serve_router(listener, router(state)).await
+}
+
+/// Serves `app` on `listener` until Ctrl-C (the one start-up of both pages).
+pub async fn serve_router(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
+}
+
+/// Why a server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The async runtime could not start.
+    #[error("starting the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The address could not be bound.
+    #[error("binding {host}:{port}: {source}")]
+    Bind {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("serving: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Binds `host:port` on a new multi-threaded runtime, calls `announce` with the bound address
+/// (after warning on standard error when it is reachable from the network), and serves `app`
+/// until Ctrl-C.
+pub fn serve_blocking(
+    host: &str,
+    port: u16,
+    app: Router,
+    announce: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), ServeError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind((host, port))
+            .await
+            .map_err(|source| ServeError::Bind {
+                host: host.to_string(),
+                port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(ServeError::Serve)?;
+        if !addr.ip().is_loopback() {
+            eprintln!("warning: listening on {addr}, reachable from the network");
+        }
+        announce(addr);
+        serve_router(listener, app).await.map_err(ServeError::Serve)
+    })
 }

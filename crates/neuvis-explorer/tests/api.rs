@@ -4,12 +4,11 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use burn::prelude::Device;
 use http_body_util::BodyExt;
+use neuvis_codec::{Arch, NetConfig};
 use neuvis_codec::{Decoder, Nrvi};
 use neuvis_collection::{CinemaDb, MaskedImage};
 use neuvis_explorer::{router, Explorer, Options};
-use neuvis_nn::{Arch, NetConfig};
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
@@ -99,7 +98,7 @@ async fn models_frames_cache_and_interpolated_views() {
     assert_eq!(r.header("x-neuvis-cache").unwrap(), "miss");
     assert_eq!(r.header("x-neuvis-unseen").unwrap(), "0");
     let file = Nrvi::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
-    let dec = Decoder::new(&file, &Device::flex()).unwrap();
+    let dec = Decoder::cpu(&file).unwrap();
     let want = dec.decode(&[[1.0, 90.0, 120.0]], 1).unwrap().remove(0);
     assert_eq!(r.image().as_raw(), want.rgb(), "served pixels are the decoder's");
     // PSNR against the reference image of that view, computed here independently

@@ -2,7 +2,7 @@
 //! figures (white → purple → blue → green → yellow → red for low → high), with a legend strip.
 
 use crate::{check_sizes, MetricError};
-use neuvis_collection::MaskedImage;
+use neuvis_base::MaskedImage;
 
 /// D65 reference white (CIE 1931 2°), as used by sRGB.
 const WHITE: [f64; 3] = [0.95047, 1.0, 1.08883];

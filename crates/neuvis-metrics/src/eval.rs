@@ -1,7 +1,8 @@
 //! Comparing two image collections: pairing by parameters and scoring every pair in parallel.
 
 use crate::{flip_mean, psnr, ssim::ssim_and_ms_ssim, MetricError};
-use neuvis_collection::{CinemaDb, MaskedImage};
+use neuvis_base::MaskedImage;
+use neuvis_collection::CinemaDb;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 

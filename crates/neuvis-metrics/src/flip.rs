@@ -5,7 +5,7 @@
 //! approximate it.
 
 use crate::{check_sizes, MetricError};
-use neuvis_collection::MaskedImage;
+use neuvis_base::MaskedImage;
 
 /// FLIP's default viewing condition: 0.7 m from a 0.7 m wide 3840-pixel monitor (≈ 67 pixels per degree).
 pub const PIXELS_PER_DEGREE: f32 = nv_flip::DEFAULT_PIXELS_PER_DEGREE;

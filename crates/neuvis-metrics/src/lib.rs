@@ -26,7 +26,7 @@ pub mod ssim;
 
 pub use diff::{delta_e, difference_image};
 pub use flip::{flip, flip_mean};
-pub use neuvis_collection::MaskedImage;
+pub use neuvis_base::MaskedImage;
 pub use psnr::psnr;
 pub use ssim::{ms_ssim, ssim};
 
@@ -64,5 +64,5 @@ pub(crate) fn check_sizes(a: &MaskedImage, b: &MaskedImage) -> Result<(), Metric
 }
 
 pub(crate) fn fmt_param(x: f64) -> String {
-    neuvis_collection::cdb::fmt_num(x)
+    neuvis_base::fmt_num(x)
 }

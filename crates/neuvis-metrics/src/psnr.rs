@@ -1,7 +1,7 @@
 //! Peak signal-to-noise ratio over 8-bit RGB.
 
 use crate::{check_sizes, MetricError};
-use neuvis_collection::MaskedImage;
+use neuvis_base::MaskedImage;
 
 /// Mean squared error over all R, G, B samples (0–255 scale).
 pub fn mse(a: &MaskedImage, b: &MaskedImage) -> Result<f64, MetricError> {
@@ -18,7 +18,7 @@ pub fn mse(a: &MaskedImage, b: &MaskedImage) -> Result<f64, MetricError> {
 /// PSNR in dB, `10 log10(255² / MSE)` over R, G, B; `+∞` for identical images.
 ///
 /// ```
-/// use neuvis_collection::MaskedImage;
+/// use neuvis_base::MaskedImage;
 /// let a = MaskedImage::new(2, 1, vec![0; 6], vec![255; 2]).unwrap();
 /// let b = MaskedImage::new(2, 1, vec![0, 0, 0, 0, 0, 6], vec![255; 2]).unwrap();
 /// // MSE = 36 / 6 = 6 → PSNR = 10 log10(65025 / 6) = 40.349 dB

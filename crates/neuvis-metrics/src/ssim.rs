@@ -9,7 +9,7 @@
 //! 0.1333), the product over scales taken per channel, then averaged over channels.
 
 use crate::{check_sizes, MetricError};
-use neuvis_collection::MaskedImage;
+use neuvis_base::MaskedImage;
 
 /// Gaussian window size and σ of SSIM and MS-SSIM.
 pub const WIN: usize = 11;

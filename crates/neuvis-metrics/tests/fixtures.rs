@@ -1,7 +1,7 @@
 //! Metrics against the reference implementations' numbers, committed by tools/metric_fixtures.py
 //! (scikit-image, pytorch-msssim, flip-evaluator). No Python runs here.
 
-use neuvis_collection::MaskedImage;
+use neuvis_base::MaskedImage;
 use neuvis_metrics::{diff::srgb_to_luv, flip, ms_ssim, psnr, ssim, MetricError};
 use serde_json::Value;
 use std::path::PathBuf;

@@ -1,5 +1,7 @@
-//! The byte-bounded LRU brick cache.
+//! The byte-bounded LRU brick cache: `neuvis_base::lru::ByteLru` keyed by brick id, sized by the
+//! bytes of each brick's samples.
 
+use neuvis_base::lru::ByteLru;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -7,113 +9,66 @@ use std::sync::Arc;
 pub type BrickData = Arc<Vec<f32>>;
 
 /// Cache counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CacheStats {
-    /// Lookups that found the brick.
-    pub hits: u64,
-    /// Lookups that did not.
-    pub misses: u64,
-    /// Bricks inserted.
-    pub inserts: u64,
-    /// Bricks evicted.
-    pub evictions: u64,
-    /// Largest number of bytes ever held.
-    pub peak_bytes: usize,
-}
+pub type CacheStats = neuvis_base::lru::LruStats;
 
 /// An LRU cache of bricks that never holds more than `budget` bytes of brick samples.
 #[derive(Debug)]
 pub struct BrickCache {
-    budget: usize,
-    used: usize,
-    clock: u64,
-    map: HashMap<u32, (BrickData, u64)>,
-    /// Counters.
-    pub stats: CacheStats,
+    lru: ByteLru<u32, BrickData>,
 }
 
 impl BrickCache {
     /// An empty cache bounded by `budget` bytes.
     pub fn new(budget: usize) -> BrickCache {
         BrickCache {
-            budget,
-            used: 0,
-            clock: 0,
-            map: HashMap::new(),
-            stats: CacheStats::default(),
+            lru: ByteLru::new(budget),
         }
     }
     /// The byte budget.
     pub fn budget(&self) -> usize {
-        self.budget
+        self.lru.capacity()
     }
     /// Bytes held now.
     pub fn used(&self) -> usize {
-        self.used
+        self.lru.used()
     }
     /// Bricks held now.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.lru.len()
     }
     /// Whether the cache is empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.lru.is_empty()
     }
     /// Whether brick `id` is held (no counters, no recency change).
     pub fn contains(&self, id: u32) -> bool {
-        self.map.contains_key(&id)
+        self.lru.contains(&id)
     }
     /// Looks `id` up, counting a hit or a miss and refreshing its recency.
     pub fn get(&mut self, id: u32) -> Option<BrickData> {
-        self.clock += 1;
-        match self.map.get_mut(&id) {
-            Some((d, t)) => {
-                *t = self.clock;
-                self.stats.hits += 1;
-                Some(d.clone())
-            }
-            None => {
-                self.stats.misses += 1;
-                None
-            }
-        }
+        self.lru.get(&id)
+    }
+    /// The counters.
+    pub fn stats(&self) -> CacheStats {
+        self.lru.stats
+    }
+    /// The counters, for a caller that looks bricks up in a snapshot and reports its own hits
+    /// and misses.
+    pub fn stats_mut(&mut self) -> &mut CacheStats {
+        &mut self.lru.stats
     }
     /// Marks `id` as just used (no counters).
     pub fn touch(&mut self, id: u32) {
-        self.clock += 1;
-        if let Some((_, t)) = self.map.get_mut(&id) {
-            *t = self.clock;
-        }
+        self.lru.touch(&id);
     }
     /// A snapshot of the held bricks for lock-free reading during a pass.
     pub fn snapshot(&self) -> HashMap<u32, BrickData> {
-        self.map.iter().map(|(k, (d, _))| (*k, d.clone())).collect()
+        self.lru.iter().map(|(k, d)| (*k, d.clone())).collect()
     }
     /// Inserts a brick, evicting least-recently-used bricks until it fits. Returns false (and
     /// inserts nothing) when the brick alone exceeds the budget.
     pub fn insert(&mut self, id: u32, data: BrickData) -> bool {
         let size = data.len() * 4;
-        if size > self.budget {
-            return false;
-        }
-        if let Some((old, _)) = self.map.remove(&id) {
-            self.used -= old.len() * 4;
-        }
-        while self.used + size > self.budget {
-            let (&victim, _) = self
-                .map
-                .iter()
-                .min_by_key(|(_, (_, t))| *t)
-                .expect("cache holds something");
-            let (d, _) = self.map.remove(&victim).expect("present");
-            self.used -= d.len() * 4;
-            self.stats.evictions += 1;
-        }
-        self.clock += 1;
-        self.map.insert(id, (data, self.clock));
-        self.used += size;
-        self.stats.inserts += 1;
-        self.stats.peak_bytes = self.stats.peak_bytes.max(self.used);
-        true
+        self.lru.insert(id, data, size)
     }
 }

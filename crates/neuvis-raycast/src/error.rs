@@ -33,6 +33,18 @@ pub enum RaycastError {
     Settings(String),
 }
 
+/// A geometry or network configuration that cannot work; the message names the value and the
+/// allowed range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidConfig(pub String);
+
+impl From<InvalidConfig> for RaycastError {
+    fn from(e: InvalidConfig) -> Self {
+        RaycastError::Settings(e.0)
+    }
+}
+
 impl RaycastError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         RaycastError::Io {

@@ -1,6 +1,7 @@
 //! Brick geometry: how a grid of samples is cut into bricks with a one-voxel apron, and how the
 //! low-resolution base grid sits on it.
 
+use crate::error::InvalidConfig;
 use serde::{Deserialize, Serialize};
 
 /// The geometry of a bricked volume.
@@ -30,20 +31,24 @@ impl Geometry {
     /// # Errors
     /// A dimension below 2, a brick outside 4–256, a factor outside 2–8, or a brick edge that the
     /// factor does not divide.
-    pub fn new(dims: [usize; 3], brick: usize, factor: usize) -> Result<Geometry, String> {
+    pub fn new(dims: [usize; 3], brick: usize, factor: usize) -> Result<Geometry, InvalidConfig> {
         if dims.iter().any(|&d| d < 2) {
-            return Err(format!("the volume needs at least 2 samples per axis, got {dims:?}"));
+            return Err(InvalidConfig(format!(
+                "the volume needs at least 2 samples per axis, got {dims:?}"
+            )));
         }
         if !(4..=256).contains(&brick) {
-            return Err(format!("brick edge {brick} must be between 4 and 256 cells"));
+            return Err(InvalidConfig(format!(
+                "brick edge {brick} must be between 4 and 256 cells"
+            )));
         }
         if !(2..=8).contains(&factor) {
-            return Err(format!("base factor {factor} must be between 2 and 8"));
+            return Err(InvalidConfig(format!("base factor {factor} must be between 2 and 8")));
         }
         if !brick.is_multiple_of(factor) {
-            return Err(format!(
+            return Err(InvalidConfig(format!(
                 "the base factor {factor} must divide the brick edge {brick} (e.g. --brick 32 --base-factor 4)"
-            ));
+            )));
         }
         Ok(Geometry {
             dims,

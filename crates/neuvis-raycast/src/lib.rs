@@ -6,8 +6,8 @@
 //! - [`prepare`]: streams a volume (plane by plane) into a `.nvb` [`store`]: full-resolution
 //!   bricks with a one-voxel apron, losslessly compressed, a brick index with per-brick ranges,
 //!   a low-resolution base volume, and optionally the super-resolution network;
-//! - [`sr`]: the brick super-resolution network's inputs and a plain-Rust forward pass (training
-//!   is in `neuvis-nn`);
+//! - [`sr`]: the brick super-resolution network's inputs and a plain-Rust forward pass;
+//! - [`train`] (feature `train`): training that network on burn, on the volume's own bricks;
 //! - [`octree`]: the min–max octree for hierarchical empty-space skipping;
 //! - [`cache`]: the byte-bounded LRU brick cache;
 //! - [`engine`]: the speculative, progressive raycaster and its baselines `full`, `trilinear`
@@ -16,8 +16,9 @@
 //!   rasterizer: the `mesh` baseline and `neuvis isosurface`;
 //! - [`zfp`]: ZFP fixed-rate bricks for the `compressed` baseline.
 //!
-//! It is used by the `neuvis raycast` subcommands and the raycast benchmark. It does not depend on
-//! burn: the network is small enough to evaluate with plain loops, so the renderer stays light.
+//! It is used by the `neuvis raycast` subcommands and the raycast benchmark. Only the `train`
+//! feature links burn: the network is small enough to evaluate with plain loops, so the renderer
+//! stays light.
 //!
 //! Main design decision: one traversal for every method. The speculative methods differ from
 //! `full` only in where a brick's samples come from, and every sample is computed from global
@@ -45,9 +46,11 @@ pub mod octree;
 pub mod prepare;
 pub mod sr;
 pub mod store;
+#[cfg(feature = "train")]
+pub mod train;
 pub mod zfp;
 
 pub use engine::{Engine, FrameStats, Method, RenderOptions};
-pub use error::{RaycastError, Result};
+pub use error::{InvalidConfig, RaycastError, Result};
 pub use prepare::{prepare, PrepareOptions, SlabSource};
 pub use store::{Store, StoreKind};

@@ -13,7 +13,7 @@
 use crate::engine::{gradient, Voxels};
 use crate::error::{RaycastError, Result};
 use crate::store::Store;
-use neuvis_collection::MaskedImage;
+use neuvis_base::MaskedImage;
 use neuvis_render::{Camera, Phong};
 use rayon::prelude::*;
 use std::sync::OnceLock;
@@ -465,4 +465,42 @@ pub fn write_vtp(mesh: &Mesh, w: &mut impl std::io::Write) -> std::io::Result<()
     }
     w.write_all(&buf)?;
     write!(w, "\n</AppendedData>\n</VTKFile>\n")
+}
+
+/// The `mesh` baseline of the paper's results (the classic pipeline): marching cubes over the
+/// whole store once, then a z-buffer rasterization of the triangles for every frame, with the
+/// camera and shading of the raycaster.
+#[derive(Debug)]
+pub struct MeshBaseline {
+    /// The extracted surface.
+    pub mesh: Mesh,
+    /// World bounds of the volume (frames the orbit camera).
+    pub bounds: ([f32; 3], [f32; 3]),
+    /// Seconds the extraction took.
+    pub extract_s: f64,
+    /// Bytes of the store file.
+    pub store_bytes: u64,
+}
+
+impl MeshBaseline {
+    /// Extracts the isosurface `iso` from the store at `path`.
+    pub fn open(path: &std::path::Path, iso: f32) -> crate::Result<MeshBaseline> {
+        let store = crate::Store::open(path)?;
+        let t = std::time::Instant::now();
+        let mesh = extract_store(&store, iso)?;
+        let h = &store.header;
+        let hi = [0, 1, 2].map(|k| h.origin[k] + h.spacing[k] * (h.geometry.dims[k] - 1) as f32);
+        Ok(MeshBaseline {
+            mesh,
+            bounds: (h.origin, hi),
+            extract_s: t.elapsed().as_secs_f64(),
+            store_bytes: store.file_len(),
+        })
+    }
+
+    /// The frame at (θ, φ) with the orbit camera of [`crate::Engine::camera`].
+    pub fn render(&self, opts: &crate::RenderOptions, theta: f32, phi: f32) -> MaskedImage {
+        let cam = Camera::orbit(self.bounds, theta, phi, opts.fov_deg, opts.width, opts.height);
+        rasterize(&self.mesh, &cam, opts.color, &opts.phong)
+    }
 }

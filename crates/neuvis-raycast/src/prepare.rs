@@ -231,7 +231,7 @@ pub fn prepare(
     trainer: Option<&Trainer>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<PrepareReport> {
-    let g = Geometry::new(src.dims(), opts.brick, opts.factor).map_err(RaycastError::Settings)?;
+    let g = Geometry::new(src.dims(), opts.brick, opts.factor)?;
     if opts.zfp_rate.is_some() && !crate::zfp::AVAILABLE {
         return Err(RaycastError::Settings(
             "this neuvis was built without ZFP: rebuild with `--features zfp` (needs cmake and libclang-dev) or drop --zfp-rate".into(),
@@ -254,7 +254,7 @@ pub fn prepare(
     let base_plane = g.base_dims[0] * g.base_dims[1];
     let mut base = vec![0f32; g.base_len()];
     let mut writer = StoreWriter::create(out, g)?;
-    let mut rng = neuvis_volume::procedural::SplitMix64(opts.seed ^ 0xB41C);
+    let mut rng = neuvis_base::SplitMix64(opts.seed ^ 0xB41C);
     let mut reservoir: Vec<(usize, Vec<f32>)> = Vec::new();
     let mut seen = 0usize;
     let (mut vmin, mut vmax) = (f32::INFINITY, f32::NEG_INFINITY);

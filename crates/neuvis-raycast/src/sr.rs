@@ -8,9 +8,10 @@
 //! shuffle). The output covers the base cells `I0 = bB/f − 1 ..= bB/f + B/f`, i.e. fine samples
 //! `bB − f .. bB + B + f`, which contain the brick's `B + 3` stored samples.
 //!
-//! Training lives in `neuvis-nn` (burn); inference runs here without burn so the raycaster stays
+//! Training is in [`crate::train`] (feature `train`, burn); inference runs here without burn so the raycaster stays
 //! light: weights are PyTorch-layout `[C_out, C_in, k, k, k]`, evaluated channel-last.
 
+use crate::error::InvalidConfig;
 use crate::geom::Geometry;
 use serde::{Deserialize, Serialize};
 
@@ -62,18 +63,21 @@ impl SrConfig {
         self.shapes().iter().map(|(w, b)| w.iter().product::<usize>() + b).sum()
     }
     /// Checks the numbers.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
         if !(2..=8).contains(&self.factor)
             || !self.brick.is_multiple_of(self.factor)
             || !(4..=256).contains(&self.brick)
         {
-            return Err(format!("network factor {} / brick {} invalid", self.factor, self.brick));
+            return Err(InvalidConfig(format!(
+                "network factor {} / brick {} invalid",
+                self.factor, self.brick
+            )));
         }
         if !(1..=256).contains(&self.channels) || !(1..=8).contains(&self.hidden) || self.pe_freqs > 8 {
-            return Err(format!(
+            return Err(InvalidConfig(format!(
                 "network with {} channels, {} hidden layers, {} frequencies is outside 1–256, 1–8, 0–8",
                 self.channels, self.hidden, self.pe_freqs
-            ));
+            )));
         }
         Ok(())
     }
@@ -254,26 +258,26 @@ pub fn gelu(x: f32) -> f32 {
 
 impl SrNet {
     /// Checks shapes and values.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
         self.config.validate()?;
         let shapes = self.config.shapes();
         if shapes.len() != self.layers.len() {
-            return Err(format!(
+            return Err(InvalidConfig(format!(
                 "network has {} layers, its config {}",
                 self.layers.len(),
                 shapes.len()
-            ));
+            )));
         }
         for (i, ((w, b), (ws, bs))) in self.layers.iter().zip(&shapes).enumerate() {
             if w.len() != ws.iter().product::<usize>() || b.len() != *bs {
-                return Err(format!("network layer {i} has the wrong size"));
+                return Err(InvalidConfig(format!("network layer {i} has the wrong size")));
             }
             if w.iter().chain(b).any(|v| !v.is_finite()) {
-                return Err(format!("network layer {i} holds non-finite weights"));
+                return Err(InvalidConfig(format!("network layer {i} holds non-finite weights")));
             }
         }
         if !(self.norm.std.is_finite() && self.norm.std > 0.0 && self.norm.mean.is_finite()) {
-            return Err("network normalization is invalid".into());
+            return Err(InvalidConfig("network normalization is invalid".into()));
         }
         Ok(())
     }
@@ -284,8 +288,8 @@ impl SrNet {
     }
 
     /// Parses and validates.
-    pub fn from_bytes(b: &[u8]) -> Result<SrNet, String> {
-        let n: SrNet = serde_json::from_slice(b).map_err(|e| format!("bad network: {e}"))?;
+    pub fn from_bytes(b: &[u8]) -> Result<SrNet, InvalidConfig> {
+        let n: SrNet = serde_json::from_slice(b).map_err(|e| InvalidConfig(format!("bad network: {e}")))?;
         n.validate()?;
         Ok(n)
     }

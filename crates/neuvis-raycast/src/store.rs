@@ -13,6 +13,7 @@
 
 use crate::error::{RaycastError, Result};
 use crate::geom::Geometry;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{Seek, Write};
@@ -414,7 +415,7 @@ impl Store {
             ));
         }
         let g = header.geometry;
-        let check = Geometry::new(g.dims, g.brick, g.factor).map_err(|e| RaycastError::corrupt(path, e))?;
+        let check = Geometry::new(g.dims, g.brick, g.factor).map_err(|e| RaycastError::corrupt(path, e.0))?;
         if check != g {
             return Err(RaycastError::corrupt(path, "inconsistent brick geometry in the header"));
         }
@@ -591,4 +592,37 @@ impl Store {
         }
         Ok(unshuffle(&raw).expect("multiple of 4"))
     }
+}
+
+/// The whole full-resolution volume from the store's exact bricks (for `full` and `dense`).
+pub fn assemble(store: &Store) -> Result<Vec<f32>> {
+    let g = *store.geometry();
+    let [nx, ny, nz] = g.dims;
+    let n = nx * ny * nz;
+    neuvis_volume::field::check_memory(n as u64 * 4, "full-resolution volume")?;
+    let mut out = vec![0f32; n];
+    let s = g.side();
+    for bk in 0..g.bdims[2] {
+        let layer: Vec<(usize, Vec<f32>)> = (0..g.bdims[0] * g.bdims[1])
+            .into_par_iter()
+            .map(|ij| {
+                let id = g.id([ij % g.bdims[0], ij / g.bdims[0], bk]);
+                Ok((id, store.read_brick(id)?))
+            })
+            .collect::<Result<_>>()?;
+        for (id, data) in layer {
+            let b = g.coords(id);
+            let lo = b.map(|v| v * g.brick);
+            let hi = [0, 1, 2].map(|a| ((b[a] + 1) * g.brick).min(g.dims[a] - 1));
+            for k in lo[2]..=hi[2] {
+                for j in lo[1]..=hi[1] {
+                    for i in lo[0]..=hi[0] {
+                        let l = [i + 1 - lo[0], j + 1 - lo[1], k + 1 - lo[2]];
+                        out[i + nx * (j + ny * k)] = data[l[0] + s * (l[1] + s * l[2])];
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }

@@ -101,7 +101,7 @@ fn octree_never_skips_a_brick_whose_range_contains_the_isovalue() {
     }
 }
 
-fn render(p: &Path, m: Method, budget: Option<usize>, iso: f32) -> (neuvis_collection::MaskedImage, Engine) {
+fn render(p: &Path, m: Method, budget: Option<usize>, iso: f32) -> (neuvis_base::MaskedImage, Engine) {
     let e = Engine::open(p, m, budget, 64, 64).unwrap();
     let o = RenderOptions::new(64, 64, iso);
     let cam = e.camera(&o, 70.0, 35.0);
@@ -123,6 +123,7 @@ fn speculative_exact_equals_full_and_agrees_with_the_reference_renderer() {
     let (small, e) = render(&p, Method::Exact, Some(tight), 12.0);
     assert_eq!(full, small);
     let (used, cap, st) = e.cache_state();
+    let cap = cap.bytes().expect("a bounded budget");
     assert!(used <= cap && st.peak_bytes <= cap && st.evictions > 0, "{st:?}");
     // the same surface through neuvis-render (independent traversal): nearly the same image
     let mut s = RenderSettings::new(
@@ -184,7 +185,7 @@ fn cache_never_exceeds_its_budget_and_evicts_least_recently_used() {
     assert!(c.insert(3, brick.clone())); // evicts 2
     assert!(c.contains(1) && !c.contains(2) && c.contains(3));
     assert!(c.used() <= 10_000);
-    let mut rng = neuvis_volume::procedural::SplitMix64(3);
+    let mut rng = neuvis_base::SplitMix64(3);
     for _ in 0..1000 {
         let id = (rng.next_u64() % 50) as u32;
         let n = 100 + (rng.next_u64() % 2000) as usize;
@@ -193,7 +194,7 @@ fn cache_never_exceeds_its_budget_and_evicts_least_recently_used() {
         }
         assert!(c.used() <= c.budget());
     }
-    assert!(c.stats.peak_bytes <= 10_000);
+    assert!(c.stats().peak_bytes <= 10_000);
     assert!(
         !c.insert(99, Arc::new(vec![0.0; 3000])),
         "a brick larger than the budget is refused"
@@ -338,7 +339,7 @@ fn turbulence_streams_in_slabs_and_neural_stores_keep_no_bricks() {
 fn trilinear_bricks_and_both_network_kernels_agree_with_direct_evaluation() {
     use neuvis_raycast::sr::{base_sample, input_patch, trilinear_brick};
     let g = Geometry::new([37, 29, 45], 8, 4).unwrap();
-    let mut rng = neuvis_volume::procedural::SplitMix64(9);
+    let mut rng = neuvis_base::SplitMix64(9);
     let base: Vec<f32> = (0..g.base_len()).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
     for b in [[0, 0, 0], [4, 3, 5], [2, 1, 3]] {
         let t = trilinear_brick(&g, &base, b);

@@ -9,4 +9,16 @@ pub enum RenderError {
     /// A render setting is out of range.
     #[error("render settings: {0}")]
     Settings(String),
+    /// A time step of the series could not be loaded.
+    #[error("loading time step {step}: {source}")]
+    Load {
+        /// The step index.
+        step: usize,
+        /// Why.
+        #[source]
+        source: neuvis_volume::VolumeError,
+    },
+    /// The collection could not be written (or a grid is invalid).
+    #[error(transparent)]
+    Collection(#[from] neuvis_collection::CollectionError),
 }

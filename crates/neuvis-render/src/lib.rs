@@ -1,6 +1,6 @@
 //! The ground-truth renderer of neuvis: a CPU raycaster for isosurface rendering (IR) and direct
 //! volume rendering (DVR) of a [`ScalarField`](neuvis_volume::ScalarField), producing
-//! [`MaskedImage`](neuvis_collection::MaskedImage)s (colour over white plus the foreground mask).
+//! [`MaskedImage`](neuvis_base::MaskedImage)s (colour over white plus the foreground mask).
 //!
 //! Used by `neuvis render` to make the image collections the NeRVI codec compresses, by the
 //! benchmarks, and (its camera and shading) by the speculative raycaster.
@@ -11,6 +11,8 @@
 //!   two-sided, from central-difference gradients.
 //! - DVR: front-to-back compositing with opacity correction for the step length and early ray
 //!   termination; piecewise-linear [`TransferFunction`]s, ParaView JSON presets, built-in presets.
+//! - [`collection::render_collection`]: a whole series over a grid of cameras into a Cinema
+//!   database (`neuvis render`), with [`collection::CollectionOptions`] holding the defaults.
 //! - Empty-space skipping: rays walk a [`MinMaxGrid`](neuvis_volume::MinMaxGrid) of 8-cell bricks
 //!   with a 3-D DDA and only sample inside bricks that can contain the isovalue / visible opacity.
 //!
@@ -33,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod camera;
+pub mod collection;
 pub mod error;
 pub mod raycast;
 pub mod tf;

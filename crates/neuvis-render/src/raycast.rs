@@ -4,7 +4,7 @@
 use crate::camera::{dot, normalize, Camera};
 use crate::error::RenderError;
 use crate::tf::{TfTable, TransferFunction};
-use neuvis_collection::MaskedImage;
+use neuvis_base::MaskedImage;
 use neuvis_volume::{MinMaxGrid, ScalarField};
 use rayon::prelude::*;
 use std::ops::ControlFlow;

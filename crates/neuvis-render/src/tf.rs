@@ -1,6 +1,7 @@
 //! Transfer functions for DVR: piecewise-linear colour and opacity over scalar values.
 
 use crate::error::RenderError;
+use neuvis_base::colormap::{self, interp};
 use serde_json::Value;
 use std::path::Path;
 
@@ -16,42 +17,17 @@ pub struct TransferFunction {
     pub name: String,
 }
 
-const COOL_TO_WARM: [(f32, [f32; 3]); 3] = [
-    (0.0, [0.231_372_55, 0.298_039_22, 0.752_941_2]),
-    (0.5, [0.865, 0.865, 0.865]),
-    (1.0, [0.705_882_4, 0.015_686_275, 0.149_019_61]),
-];
-
-/// Viridis (matplotlib), sampled at nine points.
-const VIRIDIS: [(f32, [f32; 3]); 9] = [
-    (0.0, [0.267_004, 0.004_874, 0.329_415]),
-    (0.125, [0.282_623, 0.140_926, 0.457_517]),
-    (0.25, [0.253_935, 0.265_254, 0.529_983]),
-    (0.375, [0.206_756, 0.371_758, 0.553_117]),
-    (0.5, [0.163_625, 0.471_133, 0.558_148]),
-    (0.625, [0.127_568, 0.566_949, 0.550_556]),
-    (0.75, [0.134_692, 0.658_636, 0.517_649]),
-    (0.875, [0.344_074, 0.744_160, 0.408_073]),
-    (1.0, [0.993_248, 0.906_157, 0.143_936]),
-];
-
 impl TransferFunction {
     /// Names accepted by [`TransferFunction::preset`].
-    pub const PRESETS: [&'static str; 3] = ["cool-to-warm", "viridis", "grayscale"];
+    pub const PRESETS: [&'static str; 3] = neuvis_base::colormap::PRESETS;
 
     /// A built-in preset rescaled to `range`, with a linear opacity ramp from 0 at the low end to
     /// `max_opacity` at the high end.
     pub fn preset(name: &str, range: (f32, f32), max_opacity: f32) -> Option<TransferFunction> {
-        let pts: Vec<(f32, [f32; 3])> = match name {
-            "cool-to-warm" | "coolwarm" => COOL_TO_WARM.to_vec(),
-            "viridis" => VIRIDIS.to_vec(),
-            "grayscale" | "gray" | "grey" => vec![(0.0, [0.0; 3]), (1.0, [1.0; 3])],
-            _ => return None,
-        };
+        let pts = colormap::preset(name)?;
         let (lo, hi) = range;
-        let map = |x: f32| lo + x * (hi - lo);
         Some(TransferFunction {
-            color: pts.into_iter().map(|(x, c)| (map(x), c)).collect(),
+            color: colormap::rescale(&pts, range),
             opacity: vec![(lo, 0.0), (hi, max_opacity)],
             name: name.to_string(),
         })
@@ -167,7 +143,7 @@ impl TransferFunction {
     /// Colour and opacity at `v` by linear interpolation.
     pub fn eval(&self, v: f32) -> ([f32; 3], f32) {
         (
-            interp(&self.color, v, |a, b, t| [0, 1, 2].map(|i| a[i] + (b[i] - a[i]) * t)),
+            colormap::color_at(&self.color, v),
             interp(&self.opacity, v, |a, b, t| a + (b - a) * t),
         )
     }
@@ -199,21 +175,6 @@ impl TransferFunction {
             nonzero,
         }
     }
-}
-
-fn interp<T: Copy>(pts: &[(f32, T)], v: f32, lerp: impl Fn(T, T, f32) -> T) -> T {
-    let first = pts[0];
-    if v <= first.0 || pts.len() == 1 {
-        return first.1;
-    }
-    for w in pts.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        if v <= b.0 {
-            let t = if b.0 > a.0 { (v - a.0) / (b.0 - a.0) } else { 1.0 };
-            return lerp(a.1, b.1, t);
-        }
-    }
-    pts[pts.len() - 1].1
 }
 
 /// A sampled transfer function with linear interpolation between entries.

@@ -288,43 +288,15 @@ pub fn checked_count(dims: [usize; 3], what: &str) -> Result<usize> {
         })
 }
 
-/// Memory this process may still allocate, in bytes: `MemAvailable` from `/proc/meminfo`, or the
-/// value of the environment variable `NEUVIS_MEMORY_LIMIT_MB` (megabytes) when set, whichever is smaller.
-pub fn available_memory() -> u64 {
-    let mut limit = u64::MAX;
-    if let Ok(s) = std::fs::read_to_string("/proc/meminfo") {
-        if let Some(kb) = s
-            .lines()
-            .find(|l| l.starts_with("MemAvailable:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            limit = kb.saturating_mul(1024);
-        }
-    }
-    if let Some(mb) = std::env::var("NEUVIS_MEMORY_LIMIT_MB")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        limit = limit.min(mb.saturating_mul(1 << 20));
-    }
-    limit
-}
+pub use neuvis_base::mem::available_memory;
 
-/// Fails with [`VolumeError::BadDims`] if allocating `bytes` would exceed [`available_memory`].
+/// Fails with [`VolumeError::BadDims`] naming `what` if allocating `bytes` would exceed
+/// [`available_memory`].
 pub fn check_memory(bytes: u64, what: &str) -> Result<()> {
-    let avail = available_memory();
-    if bytes > avail {
-        return Err(VolumeError::BadDims {
-            what: what.to_string(),
-            msg: format!(
-                "needs {:.1} MiB but only {:.1} MiB of memory are available",
-                bytes as f64 / 1048576.0,
-                avail as f64 / 1048576.0
-            ),
-        });
-    }
-    Ok(())
+    neuvis_base::mem::check_memory(bytes).map_err(|e| VolumeError::BadDims {
+        what: what.to_string(),
+        msg: e.to_string(),
+    })
 }
 
 /// Checks dimensions read from a file: non-zero, no overflow, and `dims × 4` bytes of `f32` fit in memory.

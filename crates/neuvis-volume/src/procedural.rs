@@ -5,6 +5,7 @@
 
 use crate::error::{Result, VolumeError};
 use crate::field::{check_dims, ScalarField};
+use neuvis_base::SplitMix64;
 use rayon::prelude::*;
 
 /// A procedural field generator.
@@ -130,26 +131,6 @@ pub fn marschner_lobb(x: f64, y: f64, z: f64) -> f64 {
     let r = (x * x + y * y).sqrt();
     let rho_r = (2.0 * PI * FM * (PI * r / 2.0).cos()).cos();
     (1.0 - (PI * z / 2.0).sin() + ALPHA * (1.0 + rho_r)) / (2.0 * (1.0 + ALPHA))
-}
-
-/// SplitMix64: a tiny, fixed pseudo-random generator, so seeded fields never change with a
-/// dependency's version.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `[lo, hi)`.
-    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
-    }
 }
 
 /// One Gaussian blob of [`Blobs`].

@@ -25,7 +25,7 @@
 
 use crate::error::{Result, VolumeError};
 use crate::field::{check_dims, check_memory, ScalarField};
-use crate::procedural::SplitMix64;
+use neuvis_base::SplitMix64;
 use rayon::prelude::*;
 use std::f64::consts::PI;
 

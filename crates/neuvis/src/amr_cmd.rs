@@ -6,10 +6,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use neuvis_amr::fit::{fit, InrFitOptions};
 use neuvis_amr::output::{mesh_vtk, slice_image, time_slice_vtk, write_history, write_png, write_vtu, Slice};
 use neuvis_amr::plot::{plot_error_vs_dofs, Curve};
 use neuvis_amr::{Activation, AmrConfig, Inr, IterationRecord, Method};
-use neuvis_nn::inr_fit::{fit, InrFitOptions};
 
 /// `neuvis inr …`.
 #[derive(Subcommand, Debug)]

@@ -334,7 +334,7 @@ fn metrics_bench(a: &MetricsBenchArgs) -> Result<()> {
     let mut dbs = Vec::new();
     for (name, iso) in [("a.cdb", "0.17"), ("b.cdb", "0.18")] {
         let out = tmp.path().join(name);
-        let args = crate::render::RenderArgs::for_bench(&out, &a.size.to_string(), a.angle_step, iso);
+        let args = crate::render::RenderArgs::for_bench(&out, &a.size.to_string(), a.angle_step, iso)?;
         let s = crate::render::run(&args)?;
         println!("rendered {} images of {}² in {:.1} s", s.images, a.size, s.seconds);
         dbs.push(CinemaDb::open(&out)?);
@@ -350,7 +350,7 @@ fn metrics_bench(a: &MetricsBenchArgs) -> Result<()> {
     let imgs: Vec<_> = (0..k)
         .map(|i| Ok((da.load(i)?, db.load(i)?)))
         .collect::<Result<Vec<_>>>()?;
-    let per = |f: &dyn Fn(&neuvis_collection::MaskedImage, &neuvis_collection::MaskedImage)| {
+    let per = |f: &dyn Fn(&neuvis_base::MaskedImage, &neuvis_base::MaskedImage)| {
         let t0 = Instant::now();
         for (x, y) in &imgs {
             f(x, y);
@@ -437,10 +437,10 @@ fn metrics_bench(a: &MetricsBenchArgs) -> Result<()> {
 fn train_bench(a: &TrainBenchArgs) -> Result<()> {
     use burn::optim::{AdamConfig, GradientsParams};
     use burn::prelude::{Device, Tensor};
-    use neuvis_nn::{Arch, NerviNet, NetConfig};
+    use neuvis_codec::{Arch, NerviNet, NetConfig};
     let plan = match a.start_grid {
-        0 => neuvis_nn::Plan::Paper,
-        n => neuvis_nn::Plan::Start(n),
+        0 => neuvis_codec::Plan::Paper,
+        n => neuvis_codec::Plan::Start(n),
     };
     let cfg = NetConfig::for_image_plan(Arch::Nervi, a.size, a.size, a.c1, a.c0, a.c2, plan)?;
     let threads = rayon::current_num_threads();
@@ -450,7 +450,7 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
     let device = Device::flex().autodiff();
     let mut net = NerviNet::new(&cfg, 0, &device);
     let mut optim = AdamConfig::new().init();
-    let mut rng = neuvis_volume::procedural::SplitMix64(1);
+    let mut rng = neuvis_base::SplitMix64(1);
     let mut rand = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(0.0, 1.0) as f32).collect() };
     let (b, s) = (a.batch, a.size);
     let x = Tensor::<1>::from_floats(rand(b * cfg.pe_dim()).as_slice(), &device).reshape([b, cfg.pe_dim()]) * 2.0 - 1.0;
@@ -539,10 +539,10 @@ pub(crate) fn synthetic_model(
     size: usize,
     width: Option<usize>,
     step: usize,
-) -> Result<(neuvis_codec::container::Header, neuvis_nn::NerviNet, Vec<[f64; 3]>)> {
+) -> Result<(neuvis_codec::container::Header, neuvis_codec::NerviNet, Vec<[f64; 3]>)> {
     use neuvis_codec::codec::size_for_target;
     use neuvis_codec::container::{Grid, Header, ParamSpace};
-    use neuvis_nn::{Arch, NerviNet, NetConfig, Plan};
+    use neuvis_codec::{Arch, NerviNet, NetConfig, Plan};
     let raw = 800.0 * (size * size * 3) as f64;
     let cfg = match width {
         Some(s) => NetConfig::for_image_plan(Arch::Nervi, size, size, s, s.div_ceil(2), s, Plan::Start(8))?,
@@ -554,7 +554,7 @@ pub(crate) fn synthetic_model(
             raw / 500.0,
             2000,
             Plan::Start(8),
-            neuvis_nn::Skip::Project,
+            neuvis_codec::Skip::Project,
             30.0,
         )?,
     };

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use neuvis_collection::MaskedImage;
+use neuvis_base::MaskedImage;
 use std::path::PathBuf;
 use std::process::Command;
 

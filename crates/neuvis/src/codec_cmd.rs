@@ -3,12 +3,11 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use neuvis_codec::codec::{build_container, size_for_target, Decoder};
-use neuvis_codec::quant::BitWidths;
-use neuvis_codec::train::{train, Checkpointing, EpochStats, Qat, TrainOptions};
+use neuvis_codec::codec::Decoder;
+use neuvis_codec::compress::{CompressOptions, Size};
+use neuvis_codec::{Arch, Plan, Skip};
 use neuvis_codec::{Dataset, Nrvi};
-use neuvis_collection::{CinemaDb, DbWriter, View};
-use neuvis_nn::{Arch, NetConfig, Plan, Skip};
+use neuvis_collection::CinemaDb;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -22,7 +21,7 @@ pub enum ArchArg {
     Nerv,
 }
 
-/// NeRVI's skip connections (see `neuvis_nn::Skip`).
+/// NeRVI's skip connections (see `neuvis_codec::Skip`).
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SkipArg {
     /// Learned projections in both SIREN blocks where widths differ.
@@ -134,36 +133,45 @@ pub struct CompressArgs {
 }
 
 /// What a compression run produced.
-#[derive(Debug, Clone)]
-pub struct CompressReport {
-    pub output: PathBuf,
-    pub params: usize,
-    pub file_bytes: u64,
-    pub raw_bytes: u64,
-    pub pixels: u64,
-    pub train_seconds: f64,
-    pub history: Vec<EpochStats>,
-    /// Whether the last epochs trained through the quantized weights (`--qat-epochs`).
-    pub qat: bool,
-}
+pub use neuvis_codec::compress::CompressReport;
 
-impl CompressReport {
-    /// raw / file.
-    pub fn ratio(&self) -> f64 {
-        self.raw_bytes as f64 / self.file_bytes as f64
+impl CompressArgs {
+    /// The library options these flags give.
+    pub fn options(&self) -> CompressOptions {
+        CompressOptions {
+            arch: if self.arch == ArchArg::Nervi {
+                Arch::Nervi
+            } else {
+                Arch::Nerv
+            },
+            size: match self.c1 {
+                Some(c1) => Size::Widths {
+                    c1,
+                    c0: self.c0,
+                    c2: self.c2,
+                },
+                None => Size::Ratio(self.ratio),
+            },
+            plan: if self.paper_plan {
+                Plan::Paper
+            } else {
+                Plan::Start(self.start_grid)
+            },
+            skip: Skip::from(self.skip),
+            bits: self.bits,
+            mlp_bits: self.mlp_bits,
+            omega0: self.omega0,
+            epochs: self.epochs,
+            qat_epochs: self.qat_epochs,
+            lr: self.lr,
+            mlp_lr: self.mlp_lr,
+            warmup: self.warmup,
+            batch: self.batch,
+            seed: self.seed,
+            checkpoint_every: self.checkpoint_every,
+            resume: self.resume,
+        }
     }
-    /// File bits per image pixel.
-    pub fn bpp(&self) -> f64 {
-        self.file_bytes as f64 * 8.0 / self.pixels as f64
-    }
-}
-
-fn checkpoint_dir(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    out.with_file_name(format!(".{name}.ckpt"))
 }
 
 /// Runs `neuvis compress`.
@@ -194,79 +202,21 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     if a.output.extension().is_none_or(|e| e != "nrvi") {
         bail!("{}: the output file should end in .nrvi", a.output.display());
     }
-    let device = neuvis_nn::device::device(&a.device).map_err(anyhow::Error::msg)?;
+    if a.c1.is_none() && !(a.ratio > 1.0 && a.ratio.is_finite()) {
+        bail!("--ratio must be greater than 1");
+    }
+    let opts = a.options();
+    let device = neuvis_nn::device::device(&a.device)?;
     let db = CinemaDb::open(&a.input)?;
     let data = Dataset::load(&db)?;
-    let arch = if a.arch == ArchArg::Nervi {
-        Arch::Nervi
-    } else {
-        Arch::Nerv
-    };
-    let plan = if a.paper_plan {
-        Plan::Paper
-    } else {
-        Plan::Start(a.start_grid)
-    };
-    let skip = Skip::from(a.skip);
-    let bits = BitWidths {
-        mlp: a.mlp_bits.unwrap_or(if arch == Arch::Nervi {
-            (a.bits + 2).min(16)
-        } else {
-            a.bits
-        }),
-        conv: a.bits,
-    };
-    // What the file records about its making (the final PSNR filled in after training). Only
-    // what the inputs and the seed determine goes in, so the same seed gives the same file: no
-    // wall-clock time (printed instead) and the collection's name without the directory it sat in.
     let collection = a
         .input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| a.input.display().to_string());
-    let mut source = json!({
-        "collection": collection,
-        "render": db.meta.as_ref().and_then(|m| m.get("render")).cloned(),
-        "images": data.len(),
-        "epochs": a.epochs, "qat_epochs": a.qat_epochs, "bits": {"mlp": bits.mlp, "conv": bits.conv}, "lr": a.lr, "mlp_lr": a.mlp_lr, "batch": a.batch, "seed": a.seed, "warmup": a.warmup,
-        "final_train_psnr": 0.0,
-        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
-    });
-    let mut probe = NetConfig::for_image_plan(arch, data.width, data.height, 4, 4, 4, plan)?;
-    probe.skip = skip;
-    let overhead = neuvis_codec::codec::overhead_bytes(&probe, &data, bits, source.clone())?;
-    let mut net = match a.c1 {
-        Some(c1) => NetConfig::for_image_plan(
-            arch,
-            data.width,
-            data.height,
-            c1,
-            a.c0.unwrap_or(if a.paper_plan { 4 * c1 } else { c1.div_ceil(2) }),
-            a.c2.unwrap_or(if a.paper_plan { 2 * c1 } else { c1 }),
-            plan,
-        )?,
-        None => {
-            if !(a.ratio > 1.0 && a.ratio.is_finite()) {
-                bail!("--ratio must be greater than 1");
-            }
-            size_for_target(
-                arch,
-                data.width,
-                data.height,
-                bits,
-                data.raw_bytes() as f64 / a.ratio,
-                overhead,
-                plan,
-                skip,
-                a.omega0.unwrap_or(probe.omega0),
-            )?
-        }
-    };
-    net.skip = skip;
-    if let Some(w) = a.omega0 {
-        net.omega0 = w;
-    }
-    let predicted = neuvis_codec::codec::predicted_bytes(&net, bits, overhead);
+    let render = db.meta.as_ref().and_then(|m| m.get("render")).cloned();
+    let plan = neuvis_codec::compress::plan(&data, &collection, render, &opts)?;
+    let (net, bits, predicted) = (&plan.net, plan.bits, plan.predicted_bytes);
     println!(
         "{}: {} images of {}x{} ({:.1} MB raw) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",
         a.input.display(),
@@ -274,8 +224,8 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         data.width,
         data.height,
         data.raw_bytes() as f64 / 1e6,
-        arch,
-        if arch == Arch::Nervi {
+        net.arch,
+        if net.arch == Arch::Nervi {
             format!(" (skip {:?})", net.skip)
         } else {
             String::new()
@@ -291,31 +241,6 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         predicted / 1e3,
         data.raw_bytes() as f64 / predicted
     );
-    let opts = TrainOptions {
-        net: net.clone(),
-        epochs: a.epochs,
-        lr: a.lr,
-        mlp_lr: a.mlp_lr,
-        warmup: a.warmup,
-        batch: a.batch,
-        seed: a.seed,
-        alpha: 0.7,
-        qat: (a.qat_epochs > 0).then_some(Qat {
-            bits,
-            epochs: a.qat_epochs,
-        }),
-    };
-    let ck = Checkpointing {
-        dir: checkpoint_dir(&a.output),
-        every: a.checkpoint_every,
-        resume: a.resume,
-    };
-    if ck.dir.exists() && !a.resume {
-        bail!(
-            "{}: a checkpoint of an interrupted run exists; pass --resume to continue it or delete it",
-            ck.dir.display()
-        );
-    }
     let steps = (data.len().div_ceil(a.batch) * a.epochs) as u64;
     let pb = if a.quiet {
         ProgressBar::hidden()
@@ -326,9 +251,8 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         ProgressStyle::with_template("[{elapsed_precise}] {bar:30} epoch {msg}, ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let t0 = Instant::now();
     let mut running = (0.0, 0.0);
-    let (trained, history) = train(&data, &opts, &device, Some(&ck), |e, k, per, loss, psnr| {
+    let report = neuvis_codec::compress::compress(&data, &plan, &opts, &a.output, &device, |e, k, per, loss, psnr| {
         running = if k == 1 {
             (loss, psnr)
         } else {
@@ -341,24 +265,6 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         ));
     })?;
     pb.finish_and_clear();
-    let train_seconds = t0.elapsed().as_secs_f64();
-    source["final_train_psnr"] = json!(history.last().map(|h| h.psnr));
-    let file = build_container(&trained, &net, &data, bits, source)?;
-    let bytes = file.to_bytes()?;
-    neuvis_collection::write_atomic(&a.output, |w| std::io::Write::write_all(w, &bytes))?;
-    if ck.dir.exists() {
-        let _ = std::fs::remove_dir_all(&ck.dir);
-    }
-    let report = CompressReport {
-        output: a.output.clone(),
-        params: net.param_count(),
-        file_bytes: bytes.len() as u64,
-        raw_bytes: data.raw_bytes(),
-        pixels: (data.len() * data.width * data.height) as u64,
-        train_seconds,
-        history,
-        qat: a.qat_epochs > 0,
-    };
     Ok(report)
 }
 
@@ -417,7 +323,7 @@ pub fn read_model(path: &Path) -> Result<Nrvi> {
 /// Runs `neuvis decompress`; returns (images, seconds spent decoding).
 pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
     let file = read_model(&a.model)?;
-    let device = neuvis_nn::device::device(&a.device).map_err(anyhow::Error::msg)?;
+    let device = neuvis_nn::device::device(&a.device)?;
     let dec = Decoder::new(&file, &device)?;
     let params: Vec<[f64; 3]> = if a.params.is_empty() {
         dec.header.grid.params()
@@ -461,8 +367,8 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
     Ok((views_len, decode_s))
 }
 
-/// Decodes `params` into a new Cinema database at `out` (time steps numbered by sorted distinct
-/// time); returns the seconds spent in the network.
+/// Decodes `params` into a new Cinema database at `out` with a progress bar unless `quiet`;
+/// returns the seconds spent in the network.
 pub fn decode_to_db(
     dec: &Decoder,
     params: &[[f64; 3]],
@@ -472,38 +378,12 @@ pub fn decode_to_db(
     batch: usize,
     quiet: bool,
 ) -> Result<f64> {
-    let mut times: Vec<f64> = params.iter().map(|p| p[0]).collect();
-    times.sort_by(f64::total_cmp);
-    times.dedup();
-    let views: Vec<View> = params
-        .iter()
-        .map(|p| View {
-            step: times.iter().position(|&t| t == p[0]).unwrap_or(0),
-            time: p[0],
-            theta: p[1],
-            phi: p[2],
-        })
-        .collect();
-    let mut w = DbWriter::create(out, meta, false, overwrite)?;
-    w.prepare(&views)?;
     let pb = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(views.len() as u64)
+        ProgressBar::new(params.len() as u64)
     };
-    let mut decode_s = 0.0;
-    for chunk in views.chunks(batch.max(1) * 4) {
-        let p: Vec<[f64; 3]> = chunk.iter().map(|v| [v.time, v.theta, v.phi]).collect();
-        let td = Instant::now();
-        let imgs = dec.decode(&p, batch)?;
-        decode_s += td.elapsed().as_secs_f64();
-        for (v, im) in chunk.iter().zip(&imgs) {
-            w.write(v, im)?;
-            w.push(*v);
-        }
-        pb.inc(chunk.len() as u64);
-    }
+    let s = neuvis_codec::codec::decode_to_db(dec, params, out, meta, overwrite, batch, |n| pb.inc(n as u64))?;
     pb.finish_and_clear();
-    w.finish()?;
-    Ok(decode_s)
+    Ok(s)
 }

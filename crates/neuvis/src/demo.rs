@@ -1,12 +1,11 @@
 //! `neuvis demo`: the README's main job on built-in data. Renders a tornado isosurface collection,
 //! compresses it with NeRVI, decodes it, evaluates it, and writes side-by-side pictures.
 
-use crate::codec_cmd::{self, ArchArg, CompressArgs, DecompressArgs};
+use crate::codec_cmd::{self, CompressArgs, DecompressArgs};
 use crate::eval::{self, EvalArgs};
-use crate::render::{self, ModeArg, RenderArgs};
-use crate::volume_args::VolumeArgs;
+use crate::render::{self, RenderArgs};
 use anyhow::Result;
-use clap::Args;
+use clap::{Args, Parser};
 use neuvis_collection::CinemaDb;
 use std::path::PathBuf;
 
@@ -33,6 +32,23 @@ pub struct DemoArgs {
     pub ratio: f64,
 }
 
+/// Wraps one subcommand's arguments, so the demo gets them (and their defaults) from clap.
+#[derive(Parser)]
+struct With<T: Args> {
+    #[command(flatten)]
+    args: T,
+}
+
+/// Parses a subcommand's arguments as a user would type them: every default stays where clap
+/// declares it.
+pub(crate) fn parse_args<T: Args + clap::FromArgMatches>(argv: &[&str]) -> Result<T> {
+    Ok(With::<T>::try_parse_from(std::iter::once("neuvis").chain(argv.iter().copied()))?.args)
+}
+
+fn path(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
 /// Runs the demo.
 pub fn run(a: &DemoArgs) -> Result<()> {
     std::fs::create_dir_all(&a.output)?;
@@ -46,41 +62,39 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         a.output.display()
     );
     let gt = a.output.join("tornado-ir.cdb");
-    let mut r = RenderArgs::for_bench(&gt, &a.size, a.angle_step, "0.17");
-    r.volume = VolumeArgs::procedural("tornado");
-    r.mode = ModeArg::Iso;
-    r.times = a.times.clone();
-    r.quiet = false;
+    let step = a.angle_step.to_string();
+    let r: RenderArgs = parse_args(&[
+        "--volume",
+        "tornado",
+        "--mode",
+        "iso",
+        "--iso",
+        "0.17",
+        "--size",
+        &a.size,
+        "--theta-step",
+        &step,
+        "--phi-step",
+        &step,
+        "--times",
+        &a.times,
+        "--overwrite",
+        "-o",
+        &path(&gt),
+    ])?;
     let rs = render::run(&r)?;
     println!("1/4 rendered {} images in {:.1} s", rs.images, rs.seconds);
 
     let model = a.output.join("tornado-ir.nrvi");
-    let c = CompressArgs {
-        input: gt.clone(),
-        output: model.clone(),
-        arch: ArchArg::Nervi,
-        ratio: a.ratio,
-        c1: None,
-        c0: None,
-        c2: None,
-        start_grid: 8,
-        paper_plan: false,
-        skip: crate::codec_cmd::SkipArg::ProjectTile,
-        bits: 7,
-        mlp_bits: None,
-        epochs: a.epochs,
-        qat_epochs: 0,
-        omega0: None,
-        lr: 1e-3,
-        mlp_lr: 1.0,
-        warmup: 0.2,
-        batch: 16,
-        seed: 0,
-        checkpoint_every: 10,
-        resume: false,
-        device: "cpu".into(),
-        quiet: false,
-    };
+    let c: CompressArgs = parse_args(&[
+        &path(&gt),
+        "-o",
+        &path(&model),
+        "--ratio",
+        &a.ratio.to_string(),
+        "--epochs",
+        &a.epochs.to_string(),
+    ])?;
     let cr = codec_cmd::compress(&c)?;
     println!(
         "2/4 compressed: {} bytes, ratio {:.1}, trained in {:.1} s",
@@ -90,28 +104,22 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     );
 
     let decoded = a.output.join("tornado-ir-decoded.cdb");
-    let d = DecompressArgs {
-        model: model.clone(),
-        output: decoded.clone(),
-        params: vec![],
-        batch: 16,
-        device: "cpu".into(),
-        overwrite: true,
-        quiet: true,
-    };
+    let d: DecompressArgs = parse_args(&[&path(&model), "-o", &path(&decoded), "--overwrite", "-q"])?;
     let (n, decode_s) = codec_cmd::decompress(&d)?;
     println!("3/4 decoded {n} images in {decode_s:.2} s");
 
     let diffs = a.output.join("differences");
-    let e = EvalArgs {
-        reference: gt.clone(),
-        test: decoded.clone(),
-        csv: Some(a.output.join("scores.csv")),
-        diff_images: Some(diffs.clone()),
-        max_delta_e: 40.0,
-        worst: 3,
-        quiet: true,
-    };
+    let e: EvalArgs = parse_args(&[
+        &path(&gt),
+        &path(&decoded),
+        "--csv",
+        &path(&a.output.join("scores.csv")),
+        "--diff-images",
+        &path(&diffs),
+        "--worst",
+        "3",
+        "-q",
+    ])?;
     println!("4/4 evaluation:");
     let scores = eval::run(&e)?;
     let (p, s, m, f) = neuvis_metrics::eval::means(&scores);

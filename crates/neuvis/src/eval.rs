@@ -40,7 +40,7 @@ fn is_model(p: &Path) -> bool {
 /// Decodes `model` at the parameters of `db` into a temporary collection.
 fn decode_like(model: &Path, db: &CinemaDb, dir: &Path) -> Result<(CinemaDb, u64, u64)> {
     let file = crate::codec_cmd::read_model(model)?;
-    let dec = neuvis_codec::Decoder::new(&file, &neuvis_nn::device::device("cpu").map_err(anyhow::Error::msg)?)?;
+    let dec = neuvis_codec::Decoder::cpu(&file)?;
     let params: Vec<[f64; 3]> = db.entries.iter().map(|e| [e.time, e.theta, e.phi]).collect();
     let out = dir.join("decoded.cdb");
     let meta = serde_json::json!({"decoded_from": model.display().to_string()});

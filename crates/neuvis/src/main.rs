@@ -15,7 +15,6 @@ mod codec_cmd;
 mod demo;
 mod eval;
 mod raycast_cmd;
-mod raycast_serve;
 mod render;
 mod serve;
 mod volume_args;

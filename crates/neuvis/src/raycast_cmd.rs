@@ -3,11 +3,11 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use neuvis_raycast::engine::peak_rss;
+use neuvis_base::mem::peak_rss;
 use neuvis_raycast::prepare::{FieldSource, RawSource, TrainingData, TurbulenceSource};
 use neuvis_raycast::{prepare, Engine, Method, PrepareOptions, RenderOptions, SlabSource, StoreKind};
 use neuvis_volume::field::parse_dims;
-use neuvis_volume::{DType, Endian, Procedural, RawSpec, ReadOptions, Turbulence};
+use neuvis_volume::{Procedural, ReadOptions, Turbulence};
 use std::path::{Path, PathBuf};
 
 /// `neuvis raycast …`.
@@ -18,7 +18,7 @@ pub enum RaycastCmd {
     /// Render an isosurface frame within a memory budget.
     Render(RenderArgs),
     /// Serve a local page: drag to orbit, wheel to zoom, frames stream in progressively.
-    Serve(crate::raycast_serve::ServeArgs),
+    Serve(ServeArgs),
     /// Render an orbit of views (one process per method, as `neuvis bench raycast` runs it) and
     /// write the frames and a stats.json.
     #[command(hide = true)]
@@ -103,18 +103,58 @@ pub struct PrepareArgs {
     /// with --store both in builds with the `zfp` feature, none otherwise; 0 = none).
     #[arg(long, value_name = "R")]
     pub zfp_rate: Option<f64>,
-    /// Raw files: dimensions NXxNYxNZ.
+    /// The layout of a raw file.
+    #[command(flatten)]
+    pub raw: crate::volume_args::RawArgs,
+}
+
+/// Options of `neuvis raycast serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The store.
+    pub store: PathBuf,
+    /// Initial isovalue (default: the middle of the value range).
+    #[arg(long, allow_negative_numbers = true)]
+    pub iso: Option<f32>,
+    /// Method: exact, neural, trilinear (speculative), full or dense.
+    #[arg(long, default_value = "neural")]
+    pub method: String,
+    /// Memory budget in MB.
     #[arg(long)]
-    pub raw_dims: Option<String>,
-    /// Raw files: sample type u8, i8, u16, i16, u32, f32 or f64.
-    #[arg(long, default_value = "u8")]
-    pub raw_dtype: String,
-    /// Raw files: byte order.
-    #[arg(long, default_value = "little")]
-    pub raw_endian: String,
-    /// Raw files: header bytes to skip.
-    #[arg(long, default_value_t = 0)]
-    pub raw_skip: u64,
+    pub budget_mb: Option<f64>,
+    /// Image edge length.
+    #[arg(long, default_value_t = 512)]
+    pub size: usize,
+    /// Address to bind (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 8090)]
+    pub port: u16,
+}
+
+/// Runs `neuvis raycast serve` until Ctrl-C.
+fn serve(a: &ServeArgs) -> Result<()> {
+    let Some(method) = Method::parse(&a.method) else {
+        bail!(
+            "--method '{}': expected full, exact, neural, trilinear, dense or compressed",
+            a.method
+        );
+    };
+    if a.size == 0 || a.size > 4096 {
+        bail!("--size must be 1–4096");
+    }
+    let opts = neuvis_explorer::raycast::RaycastOptions {
+        method,
+        budget: budget_bytes(a.budget_mb)?.into(),
+        size: a.size,
+        iso: a.iso,
+    };
+    let sh = neuvis_explorer::raycast::start(&a.store, &opts)?;
+    neuvis_explorer::serve_blocking(&a.host, a.port, neuvis_explorer::raycast::router(sh), |addr| {
+        println!("open http://{addr}/ (Ctrl-C to stop)")
+    })?;
+    Ok(())
 }
 
 /// `neuvis raycast render`.
@@ -155,7 +195,7 @@ pub fn run(cmd: &RaycastCmd) -> Result<()> {
         RaycastCmd::Prepare(a) => run_prepare(a),
         RaycastCmd::Render(a) => run_render(a),
         RaycastCmd::Orbit(a) => run_orbit(a),
-        RaycastCmd::Serve(a) => crate::raycast_serve::run(a),
+        RaycastCmd::Serve(a) => serve(a),
     }
 }
 
@@ -181,20 +221,7 @@ fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
         }));
     }
     let path = Path::new(&a.volume);
-    if let Some(d) = &a.raw_dims {
-        let dims = parse_dims(d).with_context(|| format!("--raw-dims '{d}': expected NXxNYxNZ"))?;
-        let Some(dtype) = DType::parse(&a.raw_dtype) else {
-            bail!(
-                "--raw-dtype '{}': expected u8, i8, u16, i16, u32, f32 or f64",
-                a.raw_dtype
-            );
-        };
-        let Some(endian) = Endian::parse(&a.raw_endian) else {
-            bail!("--raw-endian '{}': expected little or big", a.raw_endian);
-        };
-        let mut spec = RawSpec::new(dims, dtype);
-        spec.endian = endian;
-        spec.header_skip = a.raw_skip;
+    if let Some(spec) = a.raw.spec()? {
         return Ok(Box::new(RawSource::open(path, spec)?));
     }
     let f = neuvis_volume::read_volume(path, None, &ReadOptions::default())?;
@@ -249,7 +276,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
             None => None,
         },
     };
-    let topts = neuvis_nn::sr3d::SrTrainOptions {
+    let topts = neuvis_raycast::train::SrTrainOptions {
         channels: a.channels,
         steps: a.train_steps,
         minutes: a.train_minutes,
@@ -259,17 +286,18 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         ..Default::default()
     };
     let trainer = |data: &TrainingData| -> neuvis_raycast::Result<Vec<u8>> {
-        let device = neuvis_nn::device::device("cpu").map_err(neuvis_raycast::RaycastError::Settings)?;
+        let device =
+            neuvis_nn::device::device("cpu").map_err(|e| neuvis_raycast::RaycastError::Settings(e.to_string()))?;
         let pb = bar(a.train_steps.unwrap_or(0) as u64, "training");
         let t0 = std::time::Instant::now();
-        let (net, rep) = neuvis_nn::sr3d::train(data, &topts, &device, |s, total, loss| {
+        let (net, rep) = neuvis_raycast::train::train(data, &topts, &device, |s, total, loss| {
             if total != usize::MAX {
                 pb.set_length(total as u64);
             }
             pb.set_position(s as u64);
             pb.set_message(format!("loss {loss:.4}"));
         })
-        .map_err(neuvis_raycast::RaycastError::Settings)?;
+        .map_err(|e| neuvis_raycast::RaycastError::Settings(e.to_string()))?;
         pb.finish_and_clear();
         eprintln!(
             "network: {} parameters, {} steps in {:.1} s on {} bricks; held-out {} bricks: trilinear {:.2} dB -> network {:.2} dB",
@@ -321,41 +349,13 @@ pub fn budget_bytes(mb: Option<f64>) -> Result<Option<usize>> {
     }
 }
 
-/// The `mesh` baseline: marching cubes over the store's exact bricks, then rasterization.
-struct MeshBaseline {
-    mesh: neuvis_raycast::mesh::Mesh,
-    bounds: ([f32; 3], [f32; 3]),
-    extract_s: f64,
-    store_bytes: u64,
-}
-
-impl MeshBaseline {
-    fn open(path: &Path, iso: f32) -> Result<MeshBaseline> {
-        let store = neuvis_raycast::Store::open(path)?;
-        let t = std::time::Instant::now();
-        let mesh = neuvis_raycast::mesh::extract_store(&store, iso)?;
-        let h = &store.header;
-        let hi = [0, 1, 2].map(|k| h.origin[k] + h.spacing[k] * (h.geometry.dims[k] - 1) as f32);
-        Ok(MeshBaseline {
-            mesh,
-            bounds: (h.origin, hi),
-            extract_s: t.elapsed().as_secs_f64(),
-            store_bytes: store.file_len(),
-        })
-    }
-    fn render(&self, opts: &RenderOptions, theta: f32, phi: f32) -> neuvis_collection::MaskedImage {
-        let cam = neuvis_render::Camera::orbit(self.bounds, theta, phi, opts.fov_deg, opts.width, opts.height);
-        neuvis_raycast::mesh::rasterize(&self.mesh, &cam, opts.color, &opts.phong)
-    }
-}
-
 fn run_render(a: &RenderArgs) -> Result<()> {
     if a.method == "mesh" {
-        let mb = MeshBaseline::open(&a.store, a.iso)?;
+        let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, a.iso)?;
         let t = std::time::Instant::now();
         let img = mb.render(&RenderOptions::new(a.size, a.size, a.iso), a.theta, a.phi);
         let ms = t.elapsed().as_secs_f64() * 1e3;
-        neuvis_volume::io::write_atomic_io(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
+        neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
             .with_context(|| format!("writing {}", a.output.display()))?;
         println!(
             "method mesh | extraction {:.1} s ({} triangles, {:.1} MB) | frame {ms:.1} ms | peak RSS {} | wrote {}",
@@ -390,8 +390,7 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     let (img, st) = engine.render(&cam, &opts, |img, pass| {
         if let Some(dir) = &a.frames {
             let p = dir.join(format!("pass_{pass:03}.png"));
-            if let Err(e) = neuvis_volume::io::write_atomic_io(&p, |w| img.write_png(w).map_err(std::io::Error::other))
-            {
+            if let Err(e) = neuvis_base::write_atomic(&p, |w| img.write_png(w).map_err(std::io::Error::other)) {
                 frame_err.get_or_insert(anyhow::anyhow!("{}: {e}", p.display()));
             }
         }
@@ -399,7 +398,7 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     if let Some(e) = frame_err {
         return Err(e);
     }
-    neuvis_volume::io::write_atomic_io(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
+    neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
         .with_context(|| format!("writing {}", a.output.display()))?;
     let (used, cap, cs) = engine.cache_state();
     println!("method {} | first frame {:.1} ms | converged {:.1} ms in {} passes | bricks fetched {} ({:.1} ms) | brick hits {} misses {}",
@@ -409,7 +408,7 @@ fn run_render(a: &RenderArgs) -> Result<()> {
         engine.resident_fixed() as f64 / 1e6,
         used as f64 / 1e6,
         cs.peak_bytes as f64 / 1e6,
-        if cap == usize::MAX { "unbounded".to_string() } else { format!("{:.1} MB", cap as f64 / 1e6) },
+        cap,
         peak_rss().map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
         engine.store().file_len() as f64 / 1e6,
         a.output.display()
@@ -427,7 +426,7 @@ fn median(v: &[f64]) -> f64 {
 /// Writes `stats` as pretty JSON to `dir/stats.json` (atomically) and prints it.
 fn write_stats(dir: &Path, stats: &serde_json::Value) -> Result<()> {
     let p = dir.join("stats.json");
-    neuvis_volume::io::write_atomic_io(&p, |w| {
+    neuvis_base::write_atomic(&p, |w| {
         use std::io::Write;
         w.write_all(
             serde_json::to_string_pretty(stats)
@@ -446,7 +445,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
     }
     if a.method == "mesh" {
         std::fs::create_dir_all(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
-        let mb = MeshBaseline::open(&a.store, a.iso)?;
+        let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, a.iso)?;
         let opts = RenderOptions::new(a.size, a.size, a.iso);
         let mut times = Vec::new();
         for v in 0..a.views {
@@ -455,7 +454,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
             let img = mb.render(&opts, a.theta, phi);
             times.push(t.elapsed().as_secs_f64());
             let p = a.output.join(format!("view_{v:03}.png"));
-            neuvis_volume::io::write_atomic_io(&p, |w| img.write_png(w).map_err(std::io::Error::other))
+            neuvis_base::write_atomic(&p, |w| img.write_png(w).map_err(std::io::Error::other))
                 .with_context(|| format!("writing {}", p.display()))?;
         }
         let stats = serde_json::json!({
@@ -498,7 +497,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
         conv.push(st.converged_s);
         fetched += st.fetched;
         let p = a.output.join(format!("view_{v:03}.png"));
-        neuvis_volume::io::write_atomic_io(&p, |w| img.write_png(w).map_err(std::io::Error::other))
+        neuvis_base::write_atomic(&p, |w| img.write_png(w).map_err(std::io::Error::other))
             .with_context(|| format!("writing {}", p.display()))?;
         if a.prefetch && method.speculative() && v + 1 < a.views {
             // extrapolated camera motion: the next azimuth step
@@ -522,7 +521,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
         "median_prefetch_s": if pre.is_empty() { serde_json::Value::Null } else { median(&pre).into() },
         "bricks_fetched": fetched,
         "cache_peak_bytes": cs.peak_bytes,
-        "cache_budget_bytes": if cap == usize::MAX { serde_json::Value::Null } else { cap.into() },
+        "cache_budget_bytes": cap.bytes(),
         "resident_fixed_bytes": engine.resident_fixed(),
         "peak_rss_bytes": peak_rss(),
         "store_bytes": engine.store().file_len(),
@@ -592,7 +591,7 @@ pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
         let (lo, hi) = field.range();
         eprintln!("warning: no surface at {} (the volume ranges over [{lo}, {hi}])", a.iso);
     }
-    neuvis_volume::io::write_atomic_io(&a.output, |w| match ext.as_deref() {
+    neuvis_base::write_atomic(&a.output, |w| match ext.as_deref() {
         Some("ply") => neuvis_raycast::mesh::write_ply(&mesh, w),
         _ => neuvis_raycast::mesh::write_vtp(&mesh, w),
     })

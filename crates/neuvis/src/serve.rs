@@ -1,6 +1,6 @@
 //! `neuvis serve`: the explorer's web server.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -42,18 +42,12 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         opts.max_decodes = n;
     }
     let state = neuvis_explorer::Explorer::open(&a.models, &a.reference, opts)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
-            .await
-            .with_context(|| format!("binding {}:{}", a.host, a.port))?;
-        let addr = listener.local_addr()?;
-        for m in state.models() {
+    let names: Vec<String> = state
+        .models()
+        .iter()
+        .map(|m| {
             let h = &m.decoder.header;
-            println!(
+            format!(
                 "serving {} ({}, {}x{}, {} bytes, ratio {:.1})",
                 m.name,
                 m.mode,
@@ -61,12 +55,14 @@ pub fn run(a: &ServeArgs) -> Result<()> {
                 h.height,
                 m.file_bytes,
                 h.raw_bytes as f64 / m.file_bytes as f64
-            );
-        }
-        if !addr.ip().is_loopback() {
-            eprintln!("warning: listening on {addr}, reachable from the network");
+            )
+        })
+        .collect();
+    neuvis_explorer::serve_blocking(&a.host, a.port, neuvis_explorer::router(state), |addr| {
+        for n in &names {
+            println!("{n}");
         }
         println!("open http://{addr}/ (Ctrl-C to stop)");
-        neuvis_explorer::serve(listener, state).await.context("serving")
-    })
+    })?;
+    Ok(())
 }

@@ -17,6 +17,17 @@ pub struct VolumeArgs {
     /// Seed of seeded procedural fields (blobs, turbulence).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The layout of raw files.
+    #[command(flatten)]
+    pub raw: RawArgs,
+    /// Replace NaN/inf samples with this value instead of failing.
+    #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
+    pub nan_to: Option<f32>,
+}
+
+/// The layout of a raw volume file: one set of flags for every command that reads a volume.
+#[derive(Args, Debug, Clone)]
+pub struct RawArgs {
     /// Raw files: dimensions NXxNYxNZ (x fastest).
     #[arg(long, value_name = "NXxNYxNZ")]
     pub raw_dims: Option<String>,
@@ -32,9 +43,48 @@ pub struct VolumeArgs {
     /// Raw files: grid spacing SX,SY,SZ.
     #[arg(long, value_name = "SX,SY,SZ")]
     pub raw_spacing: Option<String>,
-    /// Replace NaN/inf samples with this value instead of failing.
-    #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
-    pub nan_to: Option<f32>,
+}
+
+impl Default for RawArgs {
+    fn default() -> Self {
+        RawArgs {
+            raw_dims: None,
+            raw_dtype: "u8".into(),
+            raw_endian: "little".into(),
+            raw_skip: 0,
+            raw_spacing: None,
+        }
+    }
+}
+
+impl RawArgs {
+    /// The raw layout these flags give, or `None` without `--raw-dims`.
+    pub fn spec(&self) -> Result<Option<RawSpec>> {
+        let Some(d) = &self.raw_dims else {
+            return Ok(None);
+        };
+        let dims = parse_dims(d).with_context(|| format!("--raw-dims '{d}': expected NXxNYxNZ"))?;
+        let Some(dtype) = DType::parse(&self.raw_dtype) else {
+            bail!(
+                "--raw-dtype '{}': expected u8, i8, u16, i16, u32, f32 or f64",
+                self.raw_dtype
+            );
+        };
+        let Some(endian) = Endian::parse(&self.raw_endian) else {
+            bail!("--raw-endian '{}': expected little or big", self.raw_endian);
+        };
+        let mut spec = RawSpec::new(dims, dtype);
+        spec.endian = endian;
+        spec.header_skip = self.raw_skip;
+        if let Some(s) = &self.raw_spacing {
+            let v: Vec<f32> = s.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+            let [a, b, c] = v[..] else {
+                bail!("--raw-spacing '{s}': expected SX,SY,SZ");
+            };
+            spec.spacing = [a, b, c];
+        }
+        Ok(Some(spec))
+    }
 }
 
 impl VolumeArgs {
@@ -44,11 +94,7 @@ impl VolumeArgs {
             volume: vec![name.to_string()],
             dims: None,
             seed: 0,
-            raw_dims: None,
-            raw_dtype: "u8".into(),
-            raw_endian: "little".into(),
-            raw_skip: 0,
-            raw_spacing: None,
+            raw: RawArgs::default(),
             nan_to: None,
         }
     }
@@ -59,32 +105,7 @@ impl VolumeArgs {
             Some(d) => Some(parse_dims(d).with_context(|| format!("--dims '{d}': expected N or NXxNYxNZ"))?),
             None => None,
         };
-        let raw = match &self.raw_dims {
-            None => None,
-            Some(d) => {
-                let dims = parse_dims(d).with_context(|| format!("--raw-dims '{d}': expected NXxNYxNZ"))?;
-                let Some(dtype) = DType::parse(&self.raw_dtype) else {
-                    bail!(
-                        "--raw-dtype '{}': expected u8, i8, u16, i16, u32, f32 or f64",
-                        self.raw_dtype
-                    );
-                };
-                let Some(endian) = Endian::parse(&self.raw_endian) else {
-                    bail!("--raw-endian '{}': expected little or big", self.raw_endian);
-                };
-                let mut spec = RawSpec::new(dims, dtype);
-                spec.endian = endian;
-                spec.header_skip = self.raw_skip;
-                if let Some(s) = &self.raw_spacing {
-                    let v: Vec<f32> = s.split(',').filter_map(|x| x.trim().parse().ok()).collect();
-                    let [a, b, c] = v[..] else {
-                        bail!("--raw-spacing '{s}': expected SX,SY,SZ");
-                    };
-                    spec.spacing = [a, b, c];
-                }
-                Some(spec)
-            }
-        };
+        let raw = self.raw.spec()?;
         let opts = OpenOptions {
             dims,
             seed: self.seed,

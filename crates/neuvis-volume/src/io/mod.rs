@@ -13,7 +13,6 @@ pub use vtk_legacy::read_vtk_legacy;
 use crate::dtype::ReadOptions;
 use crate::error::{Result, VolumeError};
 use crate::field::ScalarField;
-use std::io::Write;
 use std::path::Path;
 
 /// File formats neuvis reads.
@@ -74,31 +73,5 @@ pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    write_atomic_io(path, write).map_err(|e| VolumeError::io(path, e))
-}
-
-/// [`write_atomic`] with a plain `io::Error`, for crates with their own error types. The file
-/// gets mode 0644 on Unix (a temporary file is created 0600, which a rename would keep).
-pub fn write_atomic_io(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".neuvis-tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let tmp = builder.tempfile_in(dir)?;
-    let mut w = std::io::BufWriter::new(tmp.as_file());
-    write(&mut w)?;
-    w.flush()?;
-    drop(w);
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    neuvis_base::write_atomic(path, write).map_err(|e| VolumeError::io(path, e))
 }

@@ -1,6 +1,6 @@
 //! Training the brick super-resolution network of the speculative raycaster on burn.
 //!
-//! The architecture and its inputs are defined in `neuvis_raycast::sr` (which also evaluates the
+//! The architecture and its inputs are defined in [`crate::sr`] (which also evaluates the
 //! trained network without burn): `hidden` valid 3×3×3 convolutions with GELU and a 1×1×1 head
 //! to `f³` channels of residuals over trilinear upsampling. Here it is trained on the volume's own
 //! bricks with MSE on the residual plus `ssim_weight·(1 − SSIM)` of the reconstructed brick,
@@ -8,15 +8,16 @@
 //! volume's range. A tenth of the bricks (at least one) is held out to report the
 //! reconstruction's PSNR against trilinear upsampling.
 
+use crate::prepare::TrainingData;
+use crate::sr::{input_patch, residual_target, trilinear_brick, Norm, SrConfig, SrNet};
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::gelu;
 use burn::tensor::module::conv3d;
 use burn::tensor::ops::ConvOptions;
-use neuvis_raycast::prepare::TrainingData;
-use neuvis_raycast::sr::{input_patch, residual_target, trilinear_brick, Norm, SrConfig, SrNet};
-use neuvis_volume::procedural::SplitMix64;
+use neuvis_base::SplitMix64;
+use neuvis_nn::TrainError;
 
 /// Training settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +117,7 @@ pub fn train(
     opts: &SrTrainOptions,
     device: &Device,
     mut progress: impl FnMut(usize, usize, f64),
-) -> Result<(SrNet, SrReport), String> {
+) -> Result<(SrNet, SrReport), TrainError> {
     let g = data.geometry;
     let cfg = SrConfig {
         factor: g.factor,
@@ -125,13 +126,15 @@ pub fn train(
         hidden: opts.hidden,
         pe_freqs: opts.pe_freqs,
     };
-    cfg.validate()?;
-    let _ftz = crate::denormals::FlushDenormals::for_training();
+    cfg.validate().map_err(|e| TrainError::Options(e.0))?;
+    let _ftz = neuvis_nn::denormals::FlushDenormals::for_training();
     if data.bricks.is_empty() {
-        return Err("no bricks to train the network on".into());
+        return Err(TrainError::Options("no bricks to train the network on".into()));
     }
     if opts.batch == 0 || opts.batch > 256 || !(opts.lr > 0.0 && opts.lr.is_finite()) {
-        return Err("batch must be 1–256 and the learning rate positive".into());
+        return Err(TrainError::Options(
+            "batch must be 1–256 and the learning rate positive".into(),
+        ));
     }
     let norm = Norm::of(&data.base);
     let span = (data.range.1 - data.range.0).max(1e-12);
@@ -180,7 +183,10 @@ pub fn train(
         let n: usize = wshape.iter().product();
         let w: Vec<f32> = (0..n).map(|_| wrng.uniform(-k, k) as f32).collect();
         let b: Vec<f32> = (0..*bn).map(|_| wrng.uniform(-k, k) as f32).collect();
-        let s: [usize; 5] = wshape.as_slice().try_into().map_err(|_| "weight shape")?;
+        let s: [usize; 5] = wshape
+            .as_slice()
+            .try_into()
+            .map_err(|_| TrainError::Options(format!("weight shape {wshape:?} is not 5-D")))?;
         ws.push(Param::from_tensor(
             Tensor::<1>::from_floats(w.as_slice(), &ad).reshape(s),
         ));
@@ -227,7 +233,7 @@ pub fn train(
             let tri = stack(&idx, &|s| &s.tri_n, &ad).reshape([nb, s, s, s]);
             let truth = stack(&idx, &|s| &s.brick_n, &ad).reshape([nb, s, s, s]);
             let rec = tri + fine.mul_scalar(norm.std / span);
-            let ss = crate::ssim::ssim(rec.reshape([nb * s, 1, s, s]), truth.reshape([nb * s, 1, s, s]));
+            let ss = neuvis_nn::ssim::ssim(rec.reshape([nb * s, 1, s, s]), truth.reshape([nb * s, 1, s, s]));
             loss = loss + (ss.neg().add_scalar(1.0)).mul_scalar(opts.ssim_weight);
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -240,14 +246,14 @@ pub fn train(
             total = step + (left.max(0.0) / per.max(1e-9)).floor() as usize;
         }
         let sched_total = if total == usize::MAX { 1000 } else { total };
-        let lr = crate::schedule::learning_rate(opts.lr, 0.05, step, sched_total);
+        let lr = neuvis_nn::schedule::learning_rate(opts.lr, 0.05, step, sched_total);
         model = optim.step(lr, model, grads);
         last_loss = loss.into_scalar::<f32>() as f64;
         if !last_loss.is_finite() {
-            return Err(format!(
-                "the loss became {last_loss} at step {} (try a lower --lr)",
-                step + 1
-            ));
+            return Err(TrainError::Diverged {
+                step: step + 1,
+                loss: last_loss,
+            });
         }
         step += 1;
         if step == 1 {
@@ -258,11 +264,11 @@ pub fn train(
             break;
         }
     }
-    let to_vec = |t: Tensor<1>| -> Result<Vec<f32>, String> {
+    let to_vec = |t: Tensor<1>| -> Result<Vec<f32>, TrainError> {
         t.into_data()
             .convert::<f32>()
             .try_to_vec::<f32>()
-            .map_err(|e| format!("{e:?}"))
+            .map_err(|e| TrainError::Readback(format!("{e:?}")))
     };
     let mut layers = Vec::new();
     for (w, b) in model.ws.iter().zip(&model.bs) {
@@ -274,7 +280,7 @@ pub fn train(
         norm,
         layers,
     };
-    net.validate()?;
+    net.validate().map_err(|e| TrainError::Options(e.0))?;
     let (mut e_tri, mut e_net, mut cnt) = (0f64, 0f64, 0usize);
     for &i in hold {
         let (id, truth) = &data.bricks[i];
@@ -301,13 +307,16 @@ pub fn train(
 
 /// The network's output for one input patch computed by burn (`[f³, Po³]`), to check the
 /// plain-Rust forward pass of [`SrNet`] against.
-pub fn burn_forward(net: &SrNet, input: &[f32], device: &Device) -> Result<Vec<f32>, String> {
+pub fn burn_forward(net: &SrNet, input: &[f32], device: &Device) -> Result<Vec<f32>, TrainError> {
     let cfg = net.config;
     let p = cfg.in_side();
     let mut x = Tensor::<1>::from_floats(input, device).reshape([1, cfg.in_channels(), p, p, p]);
     let shapes = cfg.shapes();
     for (i, ((w, b), (ws, _))) in net.layers.iter().zip(&shapes).enumerate() {
-        let s: [usize; 5] = ws.as_slice().try_into().map_err(|_| "weight shape")?;
+        let s: [usize; 5] = ws
+            .as_slice()
+            .try_into()
+            .map_err(|_| TrainError::Options(format!("layer {i}: weight shape {ws:?} is not 5-D")))?;
         let wt = Tensor::<1>::from_floats(w.as_slice(), device).reshape(s);
         let bt = Tensor::<1>::from_floats(b.as_slice(), device);
         x = conv3d(x, wt, Some(bt), ConvOptions::new([1; 3], [0; 3], [1; 3], 1));
@@ -320,5 +329,5 @@ pub fn burn_forward(net: &SrNet, input: &[f32], device: &Device) -> Result<Vec<f
         .into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| TrainError::Readback(format!("{e:?}")))
 }

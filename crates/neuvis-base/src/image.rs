@@ -1,7 +1,42 @@
-//! The image type of a collection: 8-bit RGB over a white background plus a foreground mask.
+//! The image every layer exchanges: 8-bit RGB over a white background plus a foreground mask.
 
-use crate::error::{CollectionError, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why a [`MaskedImage`] could not be built, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// Buffer sizes that do not match the dimensions.
+    #[error("{0}")]
+    Invalid(String),
+    /// An I/O error on a file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a decodable image.
+    #[error("{}: {msg}", path.display())]
+    Decode {
+        /// The file concerned.
+        path: PathBuf,
+        /// What went wrong.
+        msg: String,
+    },
+}
+
+impl ImageError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        ImageError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+type Result<T, E = ImageError> = std::result::Result<T, E>;
 
 /// An RGB image with a binary foreground mask.
 ///
@@ -20,7 +55,7 @@ impl MaskedImage {
     /// Builds an image, checking buffer sizes; mask values are binarized (≥ 128 → 255).
     pub fn new(width: usize, height: usize, rgb: Vec<u8>, mut mask: Vec<u8>) -> Result<Self> {
         if width == 0 || height == 0 || rgb.len() != width * height * 3 || mask.len() != width * height {
-            return Err(CollectionError::Invalid(format!(
+            return Err(ImageError::Invalid(format!(
                 "image {width}x{height} needs {} RGB bytes and {} mask bytes, got {} and {}",
                 width * height * 3,
                 width * height,
@@ -78,20 +113,21 @@ impl MaskedImage {
 
     /// Writes an RGBA PNG atomically (temporary file in the same directory, then rename).
     pub fn save_png(&self, path: &Path) -> Result<()> {
-        crate::write_atomic(path, |f| {
+        crate::fs::write_atomic(path, |f| {
             self.write_png(f).map_err(|e| std::io::Error::other(e.to_string()))
         })
+        .map_err(|e| ImageError::io(path, e))
     }
 
     /// Reads a PNG. RGBA: alpha is the mask. RGB or grey without alpha: every pixel is foreground
     /// except pure white ones (the background colour), which is how other tools' renders are read.
     pub fn load_png(path: &Path) -> Result<Self> {
         let img = image::ImageReader::open(path)
-            .map_err(|e| CollectionError::io(path, e))?
+            .map_err(|e| ImageError::io(path, e))?
             .with_guessed_format()
-            .map_err(|e| CollectionError::io(path, e))?
+            .map_err(|e| ImageError::io(path, e))?
             .decode()
-            .map_err(|e| CollectionError::Image {
+            .map_err(|e| ImageError::Decode {
                 path: path.to_path_buf(),
                 msg: format!("cannot decode image: {e}"),
             })?;

@@ -1,15 +1,16 @@
 //! The NeRVI / NeRV network.
 
 use crate::config::{Arch, BlockSkip, NetConfig};
-use burn::module::{Module, Param};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Linear, PaddingConfig2d, PixelShuffle, PixelShuffleConfig};
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, PixelShuffle, PixelShuffleConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, sigmoid};
-use neuvis_volume::procedural::SplitMix64;
+use neuvis_base::SplitMix64;
+use neuvis_nn::init::{conv3x3, linear};
 
 /// A fully connected block: NeRVI's SIREN residual block `sin(ω₀(Wx + b)) + Px`, or NeRV's
-/// `GELU(Wx + b)`. P is what [`crate::Skip`] gives the block: a learned projection without bias
+/// `GELU(Wx + b)`. P is what [`crate::config::Skip`] gives the block: a learned projection without bias
 /// (where widths differ; the identity where they match), the input tiled (the identity where
 /// widths match), or nothing at all.
 #[derive(Module, Debug)]
@@ -48,38 +49,6 @@ pub struct NerviNet {
     w0: usize,
 }
 
-/// `n` values uniform in `[−bound, bound)` from the seeded generator.
-fn uniform(rng: &mut SplitMix64, n: usize, bound: f64) -> Vec<f32> {
-    (0..n).map(|_| rng.uniform(-bound, bound) as f32).collect()
-}
-
-fn param<const D: usize>(rng: &mut SplitMix64, shape: [usize; D], bound: f64, device: &Device) -> Param<Tensor<D>> {
-    let n = shape.iter().product();
-    Param::from_tensor(Tensor::<1>::from_floats(uniform(rng, n, bound).as_slice(), device).reshape(shape))
-}
-
-fn uniform_linear(rng: &mut SplitMix64, din: usize, dout: usize, bound: f64, bias: bool, device: &Device) -> Linear {
-    let kb = 1.0 / (din as f64).sqrt();
-    let weight = param(rng, [din, dout], bound, device);
-    Linear {
-        weight,
-        bias: bias.then(|| param(rng, [dout], kb, device)),
-    }
-}
-
-/// A 3×3 "same" convolution with PyTorch's default initialization: weights and bias
-/// `U(−1/√fan_in, 1/√fan_in)` (Kaiming uniform with a = √5).
-fn conv3(rng: &mut SplitMix64, cin: usize, cout: usize, device: &Device) -> Conv2d {
-    let mut conv = Conv2dConfig::new([cin, cout], [3, 3])
-        .with_padding(PaddingConfig2d::Same)
-        .with_initializer(burn::nn::Initializer::Zeros)
-        .init(device);
-    let k = 1.0 / ((cin * 9) as f64).sqrt();
-    conv.weight = param(rng, [cout, cin, 3, 3], k, device);
-    conv.bias = Some(param(rng, [cout], k, device));
-    conv
-}
-
 impl NerviNet {
     /// Builds a freshly initialized network. NeRVI's fully connected layers use SIREN
     /// initialization (Sitzmann et al.): `U(−1/n, 1/n)` for the first layer and
@@ -102,10 +71,11 @@ impl NerviNet {
             } else {
                 (6.0 / din as f64).sqrt() / cfg.omega0
             };
-            let fc = uniform_linear(&mut rng, din, dout, bound, true, device);
+            // Biases U(−1/√n, 1/√n) (PyTorch's default); projections have none.
+            let fc = linear(&mut rng, din, dout, bound, Some(std), device);
             let skip = cfg
                 .projects(b, din, dout)
-                .then(|| uniform_linear(&mut rng, din, dout, std, false, device));
+                .then(|| linear(&mut rng, din, dout, std, None, device));
             MlpBlock {
                 fc,
                 skip,
@@ -120,12 +90,12 @@ impl NerviNet {
         for (i, &r) in cfg.factors.iter().enumerate() {
             let cout = cfg.block_channels(i);
             ups.push(UpBlock {
-                conv: conv3(&mut rng, cin, cout * r * r, device),
+                conv: conv3x3(&mut rng, cin, cout * r * r, device),
                 shuffle: PixelShuffleConfig::new(r).init(),
             });
             cin = cout;
         }
-        let head = conv3(&mut rng, cin, cfg.out_channels(), device);
+        let head = conv3x3(&mut rng, cin, cfg.out_channels(), device);
         NerviNet {
             mlp,
             ups,

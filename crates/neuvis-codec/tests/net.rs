@@ -2,8 +2,8 @@
 
 use burn::module::Module;
 use burn::prelude::*;
-use neuvis_nn::config::upscale_plan;
-use neuvis_nn::{Arch, NerviNet, NetConfig};
+use neuvis_codec::config::upscale_plan;
+use neuvis_codec::{Arch, NerviNet, NetConfig};
 
 #[test]
 fn upscale_plans() {
@@ -20,7 +20,7 @@ fn upscale_plans() {
 
 #[test]
 fn start_plans() {
-    use neuvis_nn::config::start_plan;
+    use neuvis_codec::config::start_plan;
     assert_eq!(start_plan(64, 64, 8).unwrap(), (8, 8, vec![2, 2, 2]));
     assert_eq!(start_plan(1024, 1024, 8).unwrap(), (8, 8, vec![2; 7]));
     assert_eq!(start_plan(96, 96, 8).unwrap(), (8, 8, vec![3, 2, 2]));
@@ -31,7 +31,7 @@ fn start_plans() {
     assert!(e.contains("at least 8 pixels"), "{e}");
     assert!(start_plan(97, 83, 8).is_err());
     // the network built on a start plan produces the image size
-    let cfg = NetConfig::for_image_plan(Arch::Nervi, 96, 64, 8, 4, 8, neuvis_nn::Plan::Start(8)).unwrap();
+    let cfg = NetConfig::for_image_plan(Arch::Nervi, 96, 64, 8, 4, 8, neuvis_codec::Plan::Start(8)).unwrap();
     assert_eq!(cfg.image_size(), (96, 64));
 }
 
@@ -65,9 +65,9 @@ fn param_count_matches_burn_and_shapes_are_right() {
 
 #[test]
 fn skip_variants_count_their_parameters_and_tile_the_input() {
-    use neuvis_nn::Skip;
+    use neuvis_codec::Skip;
     let device = Device::flex();
-    let base = NetConfig::for_image_plan(Arch::Nervi, 64, 64, 9, 5, 9, neuvis_nn::Plan::Start(8)).unwrap();
+    let base = NetConfig::for_image_plan(Arch::Nervi, 64, 64, 9, 5, 9, neuvis_codec::Plan::Start(8)).unwrap();
     let (pe, c1, d) = (base.pe_dim(), base.c1, base.mlp_out());
     assert_eq!((pe, c1, d), (24, 9, 320));
     // learned projections: 24×9 in the first block, 9×320 in the second
@@ -126,7 +126,7 @@ fn seeded_initialization_is_reproducible() {
 
 #[test]
 fn training_ssim_matches_the_metrics_crate() {
-    use neuvis_collection::MaskedImage;
+    use neuvis_base::MaskedImage;
     let (w, h) = (40usize, 32usize);
     let a: Vec<u8> = (0..w * h * 3).map(|i| ((i * 37 + i / 7) % 256) as u8).collect();
     let b: Vec<u8> = a

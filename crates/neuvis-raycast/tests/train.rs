@@ -1,10 +1,10 @@
 //! The brick super-resolution network: burn and the plain-Rust inference agree, training beats
 //! trilinear upsampling on held-out bricks, and the same seed gives the same network.
 
-use neuvis_nn::sr3d::{burn_forward, train, SrTrainOptions};
 use neuvis_raycast::geom::Geometry;
 use neuvis_raycast::prepare::TrainingData;
 use neuvis_raycast::sr::input_patch;
+use neuvis_raycast::train::{burn_forward, train, SrTrainOptions};
 use neuvis_volume::Turbulence;
 
 /// Bricks and base of a smooth turbulence (modes up to 5 cycles) on a 65³ grid, bricks of 16,

@@ -1,19 +1,20 @@
 //! Fitting coordinate-MLP INRs (`neuvis inr fit`): the networks `neuvis amr` visualizes.
 //!
-//! The network is exactly what [`neuvis_amr::InrSpec`] describes (optional Gaussian Fourier
+//! The network is exactly what [`crate::InrSpec`] describes (optional Gaussian Fourier
 //! features, hidden layers, linear scalar output), trained with Adam on MSE against a target
 //! function sampled at fresh seeded uniform points every step, so there is no fixed training set
 //! to overfit and no data file is needed for analytic targets.
 
-use burn::module::{Module, Param};
+use crate::inr::{Dense, FourierSpec};
+use crate::{Activation, InrSpec, Mlp};
+use burn::module::Module;
 use burn::nn::Linear;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, relu, silu};
 use faer::Mat;
-use neuvis_amr::inr::{Dense, FourierSpec};
-use neuvis_amr::{Activation, InrSpec, Mlp};
-use neuvis_volume::procedural::SplitMix64;
+use neuvis_base::SplitMix64;
+use neuvis_nn::TrainError;
 
 /// Settings of an INR fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +35,23 @@ pub struct InrFitOptions {
     pub lr: f64,
     /// Seed of the initialization, the Fourier matrix and every sample.
     pub seed: u64,
+}
+
+impl Default for InrFitOptions {
+    /// `neuvis inr fit`'s defaults: four hidden layers of 32 ReLU neurons, no Fourier features,
+    /// 4,000 steps of 2,048 points at a peak rate of 10⁻³, seed 0 (ω₀ = 30 for `sine`).
+    fn default() -> Self {
+        InrFitOptions {
+            hidden: vec![32; 4],
+            activation: Activation::Relu,
+            omega0: 30.0,
+            fourier: None,
+            steps: 4000,
+            batch: 2048,
+            lr: 1e-3,
+            seed: 0,
+        }
+    }
 }
 
 /// What a fit reports.
@@ -59,15 +77,6 @@ fn gaussian(rng: &mut SplitMix64) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
-fn linear(rng: &mut SplitMix64, din: usize, dout: usize, wb: f64, bb: f64, device: &Device) -> Linear {
-    let w: Vec<f32> = (0..din * dout).map(|_| rng.uniform(-wb, wb) as f32).collect();
-    let b: Vec<f32> = (0..dout).map(|_| rng.uniform(-bb, bb) as f32).collect();
-    Linear {
-        weight: Param::from_tensor(Tensor::<1>::from_floats(w.as_slice(), device).reshape([din, dout])),
-        bias: Some(Param::from_tensor(Tensor::<1>::from_floats(b.as_slice(), device))),
-    }
-}
-
 /// Fits an INR of `opts`'s shape to `target` over `domain`; returns the spec (without a weights
 /// file name) and the `f64` network. `progress(step, loss)` is called every step.
 pub fn fit(
@@ -76,31 +85,40 @@ pub fn fit(
     opts: &InrFitOptions,
     device: &Device,
     mut progress: impl FnMut(usize, f64),
-) -> Result<(InrSpec, Mlp, FitReport), String> {
+) -> Result<(InrSpec, Mlp, FitReport), TrainError> {
     let d = domain.len();
     if !(1..=4).contains(&d) || opts.hidden.is_empty() || opts.steps == 0 || opts.batch == 0 {
-        return Err("an INR fit needs 1–4 inputs, hidden layers, steps ≥ 1 and batch ≥ 1".into());
+        return Err(TrainError::Options(
+            "an INR fit needs 1–4 inputs, hidden layers, steps ≥ 1 and batch ≥ 1".into(),
+        ));
     }
     if opts.batch > 1 << 22 || opts.hidden.iter().any(|&w| w == 0 || w > 1 << 16) {
-        return Err("batch must be at most 4,194,304 and hidden widths 1–65,536".into());
+        return Err(TrainError::Options(
+            "batch must be at most 4,194,304 and hidden widths 1–65,536".into(),
+        ));
     }
     if let Some((m, sigma)) = opts.fourier {
         if m > 1 << 16 || !(sigma.is_finite() && sigma > 0.0) {
-            return Err(format!(
+            return Err(TrainError::Options(format!(
                 "Fourier features: {m} frequencies with σ = {sigma}; need at most 65,536 and σ > 0"
-            ));
+            )));
         }
     }
     if domain
         .iter()
         .any(|[lo, hi]| !(lo.is_finite() && hi.is_finite() && lo < hi))
     {
-        return Err(format!("domain {domain:?} needs finite lo < hi on every axis"));
+        return Err(TrainError::Options(format!(
+            "domain {domain:?} needs finite lo < hi on every axis"
+        )));
     }
     if !(opts.lr.is_finite() && opts.lr > 0.0) {
-        return Err(format!("learning rate {} must be positive", opts.lr));
+        return Err(TrainError::Options(format!(
+            "learning rate {} must be positive",
+            opts.lr
+        )));
     }
-    let _ftz = crate::denormals::FlushDenormals::for_training();
+    let _ftz = neuvis_nn::denormals::FlushDenormals::for_training();
     let mut rng = SplitMix64(opts.seed ^ 0x1A2B_3C4D);
     let fourier: Option<Vec<f64>> = opts
         .fourier
@@ -120,7 +138,7 @@ pub fn fit(
         } else {
             k
         };
-        layers.push(linear(&mut rng, fan, w, wb, k, &ad));
+        layers.push(neuvis_nn::init::linear(&mut rng, fan, w, wb, Some(k), &ad));
         fan = w;
     }
     let mut net = InrNet { layers };
@@ -169,14 +187,14 @@ pub fn fit(
         let diff = forward(&net, x) - y;
         let loss = (diff.clone() * diff).mean();
         let grads = GradientsParams::from_grads(loss.backward(), &net);
-        let lr = crate::schedule::learning_rate(opts.lr, 0.02, step, opts.steps);
+        let lr = neuvis_nn::schedule::learning_rate(opts.lr, 0.02, step, opts.steps);
         net = optim.step(lr, net, grads);
         last_loss = loss.into_scalar::<f32>() as f64;
         if !last_loss.is_finite() {
-            return Err(format!(
-                "the loss became {last_loss} at step {} (try a lower --lr)",
-                step + 1
-            ));
+            return Err(TrainError::Diverged {
+                step: step + 1,
+                loss: last_loss,
+            });
         }
         progress(step + 1, last_loss);
     }
@@ -190,14 +208,14 @@ pub fn fit(
             .into_data()
             .convert::<f32>()
             .try_to_vec::<f32>()
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(|e| TrainError::Readback(format!("{e:?}")))?;
         let b: Vec<f32> = match &l.bias {
             Some(b) => b
                 .val()
                 .into_data()
                 .convert::<f32>()
                 .try_to_vec::<f32>()
-                .map_err(|e| format!("{e:?}"))?,
+                .map_err(|e| TrainError::Readback(format!("{e:?}")))?,
             None => vec![0.0; dout],
         };
         dense.push(Dense {
@@ -205,7 +223,7 @@ pub fn fit(
             b: b.iter().map(|&v| v as f64).collect(),
         });
     }
-    let output = dense.pop().ok_or("no layers")?;
+    let output = dense.pop().ok_or_else(|| TrainError::Options("no layers".into()))?;
     let mlp = Mlp {
         // Stored as f32 in the file: round now so the reported RMSE is that of the saved INR.
         fourier: fourier.map(|b| Mat::from_fn(d, b.len() / d, |i, j| b[i * (b.len() / d) + j] as f32 as f64)),

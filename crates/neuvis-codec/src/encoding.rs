@@ -7,7 +7,7 @@
 /// 2 · 4 · 3 = 24; we follow eq. 1.
 ///
 /// ```
-/// let e = neuvis_nn::encoding::positional_encoding(&[0.5], 2.0, 2);
+/// let e = neuvis_codec::encoding::positional_encoding(&[0.5], 2.0, 2);
 /// let pi = std::f32::consts::PI;
 /// let want = [(0.5 * pi).sin(), (0.5 * pi).cos(), pi.sin(), pi.cos()];
 /// for (a, b) in e.iter().zip(want) { assert!((a - b).abs() < 1e-6); }

@@ -1,4 +1,4 @@
-//! `neuvis raycast serve`: a local page where dragging orbits, the wheel zooms and frames stream
+//! The raycast page (`neuvis raycast serve`, feature `raycast`): a local page where dragging orbits, the wheel zooms and frames stream
 //! in progressively from the speculative raycaster.
 //!
 //! One render thread owns the engine. `GET /api/render?seq&theta&phi&zoom&iso` replaces the
@@ -9,47 +9,47 @@
 //! later whose pass is past `after` (204 when there is none yet), with headers for the pass,
 //! convergence, timings, cache counters and resident memory.
 
-use anyhow::{Context, Result};
+use crate::ExplorerError;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use clap::Args;
-use neuvis_raycast::engine::peak_rss;
+use neuvis_base::mem::peak_rss;
+use neuvis_raycast::engine::Budget;
 use neuvis_raycast::{Engine, Method, RenderOptions};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 
 const PAGE: &str = include_str!("../web/raycast.html");
 const SCRIPT: &str = include_str!("../web/raycast.js");
 
-/// Options of `neuvis raycast serve`.
-#[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// The store.
-    pub store: PathBuf,
-    /// Initial isovalue (default: the middle of the value range).
-    #[arg(long, allow_negative_numbers = true)]
-    pub iso: Option<f32>,
-    /// Method: exact, neural, trilinear (speculative), full or dense.
-    #[arg(long, default_value = "neural")]
-    pub method: String,
-    /// Memory budget in MB.
-    #[arg(long)]
-    pub budget_mb: Option<f64>,
-    /// Image edge length.
-    #[arg(long, default_value_t = 512)]
+/// Settings of the raycast page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaycastOptions {
+    /// The engine's method.
+    pub method: Method,
+    /// The engine's memory budget.
+    pub budget: Budget,
+    /// Image edge length in pixels (1–4096).
     pub size: usize,
-    /// Address to bind (loopback by default).
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    /// Port (0 picks a free one).
-    #[arg(long, default_value_t = 8090)]
-    pub port: u16,
+    /// Initial isovalue (default: the middle of the store's value range).
+    pub iso: Option<f32>,
+}
+
+impl Default for RaycastOptions {
+    /// `neuvis raycast serve`'s defaults: the neural method, no budget, 512² frames.
+    fn default() -> Self {
+        RaycastOptions {
+            method: Method::Neural,
+            budget: Budget::Unbounded,
+            size: 512,
+            iso: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,7 +80,7 @@ pub struct Shared {
     frame: Mutex<Option<Published>>,
 }
 
-fn png(img: &neuvis_collection::MaskedImage) -> Vec<u8> {
+fn png(img: &neuvis_base::MaskedImage) -> Vec<u8> {
     let mut v = Vec::new();
     let _ = img.write_png(&mut v);
     v
@@ -166,7 +166,7 @@ struct RenderQuery {
     iso: Option<String>,
 }
 
-fn num(v: &Option<String>, name: &str) -> Result<f64, (StatusCode, String)> {
+fn num(v: &Option<String>, name: &str) -> std::result::Result<f64, (StatusCode, String)> {
     let s = v
         .as_deref()
         .ok_or((StatusCode::BAD_REQUEST, format!("missing {name}")))?;
@@ -179,7 +179,7 @@ fn num(v: &Option<String>, name: &str) -> Result<f64, (StatusCode, String)> {
 async fn render_handler(
     State(sh): State<Arc<Shared>>,
     Query(q): Query<RenderQuery>,
-) -> Result<&'static str, (StatusCode, String)> {
+) -> std::result::Result<&'static str, (StatusCode, String)> {
     let seq = num(&q.seq, "seq")?;
     let theta = num(&q.theta, "theta")?;
     let phi = num(&q.phi, "phi")?;
@@ -231,10 +231,9 @@ async fn frame_handler(State(sh): State<Arc<Shared>>, Query(q): Query<HashMap<St
     put("x-neuvis-resident-mb", format!("{resident:.1}"));
     put(
         "x-neuvis-budget-mb",
-        if cap == usize::MAX {
-            "unbounded".into()
-        } else {
-            format!("{:.1} MB", (cap + sh.engine.resident_fixed()) as f64 / 1e6)
+        match cap.bytes() {
+            None => "unbounded".into(),
+            Some(cap) => format!("{:.1} MB", (cap + sh.engine.resident_fixed()) as f64 / 1e6),
         },
     );
     put(
@@ -266,37 +265,37 @@ pub fn router(sh: Arc<Shared>) -> Router {
 }
 
 /// Opens the store and starts the render thread.
-pub fn start(a: &ServeArgs) -> Result<Arc<Shared>> {
-    let Some(method) = Method::parse(&a.method) else {
-        anyhow::bail!(
-            "--method '{}': expected full, exact, neural, trilinear, dense or compressed",
-            a.method
-        );
-    };
-    if a.size == 0 || a.size > 4096 {
-        anyhow::bail!("--size must be 1–4096");
+pub fn start(store: &Path, opts: &RaycastOptions) -> Result<Arc<Shared>, ExplorerError> {
+    if opts.size == 0 || opts.size > 4096 {
+        return Err(ExplorerError::Options(format!(
+            "image size {} must be 1–4096",
+            opts.size
+        )));
     }
-    let budget = crate::raycast_cmd::budget_bytes(a.budget_mb)?;
-    let engine = Engine::open(&a.store, method, budget, a.size, a.size)?;
+    let engine =
+        Engine::open(store, opts.method, opts.budget, opts.size, opts.size).map_err(|e| ExplorerError::Model {
+            path: store.to_path_buf(),
+            msg: e.to_string(),
+        })?;
     let h = &engine.store().header;
-    let iso = a.iso.unwrap_or(0.5 * (h.range.0 + h.range.1));
+    let iso = opts.iso.unwrap_or(0.5 * (h.range.0 + h.range.1));
     if !iso.is_finite() {
-        anyhow::bail!("--iso must be finite");
+        return Err(ExplorerError::Options("the isovalue must be finite".into()));
     }
     let info = serde_json::json!({
         "source": h.source,
         "dims": h.geometry.dims,
-        "method": method.name(),
+        "method": opts.method.name(),
         "store_mb": engine.store().file_len() as f64 / 1e6,
         "range": [h.range.0, h.range.1],
         "iso": iso,
         "theta": 60.0,
         "phi": 30.0,
-        "size": a.size,
+        "size": opts.size,
     });
     let sh = Arc::new(Shared {
         engine,
-        size: a.size,
+        size: opts.size,
         info,
         pending: Mutex::new(None),
         wake: Condvar::new(),
@@ -306,26 +305,6 @@ pub fn start(a: &ServeArgs) -> Result<Arc<Shared>> {
     std::thread::Builder::new()
         .name("raycast-render".into())
         .spawn(move || render_loop(worker))
-        .context("starting the render thread")?;
+        .map_err(|e| ExplorerError::Options(format!("starting the render thread: {e}")))?;
     Ok(sh)
-}
-
-/// Runs the server until Ctrl-C.
-pub fn run(a: &ServeArgs) -> Result<()> {
-    let sh = start(a)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
-            .await
-            .with_context(|| format!("binding {}:{}", a.host, a.port))?;
-        let addr = listener.local_addr()?;
-        if !addr.ip().is_loopback() {
-            eprintln!("warning: listening on {addr}, reachable from the network");
-        }
-        println!("open http://{addr}/ (Ctrl-C to stop)");
-        axum::serve(listener, router(sh)).await.context("serving")
-    })
 }

@@ -1,0 +1,47 @@
+//! The shared base of neuvis: the few types and helpers that every layer needs and that belong to
+//! none of them.
+//!
+//! - [`MaskedImage`]: an RGB image over a white background with a binary foreground mask, the
+//!   unit that the renderer, the raycaster, the codec, the metrics and the collections exchange.
+//! - [`rng::SplitMix64`]: the seeded generator behind every random step (initialization, sampling,
+//!   shuffling), so the same seed gives the same file whatever a dependency's version.
+//! - [`fs::write_atomic`]: writes through a temporary file in the same directory and a rename.
+//! - [`mem`]: how much memory the process may still allocate, a check before large allocations,
+//!   and the peak resident set size.
+//! - [`colormap`]: the colour-map presets shared by the DVR transfer functions and the plots.
+//! - [`lru::ByteLru`]: the byte-bounded LRU cache behind the explorer's frames and the raycaster's bricks.
+//! - [`fmt_num`]: numbers for CSV files without trailing noise.
+//!
+//! Main design decision: this crate depends on nothing heavier than `image`, so any crate can use
+//! it without pulling in burn, a file format or a server; a helper goes here only when at least two
+//! crates of different layers need it (a helper living in a domain crate used to create a
+//! dependency that existed only for the helper).
+#![deny(missing_docs)]
+
+pub mod colormap;
+pub mod fs;
+pub mod image;
+pub mod lru;
+pub mod mem;
+pub mod rng;
+
+pub use crate::image::{ImageError, MaskedImage};
+pub use fs::write_atomic;
+pub use rng::SplitMix64;
+
+/// Formats a number without trailing noise (`45`, `22.5`; very small or large values in fixed
+/// notation with nine decimals), as `data.csv` and the metric tables write them.
+///
+/// ```
+/// assert_eq!(neuvis_base::fmt_num(45.0), "45");
+/// assert_eq!(neuvis_base::fmt_num(22.5), "22.5");
+/// assert_eq!(neuvis_base::fmt_num(-0.125), "-0.125");
+/// ```
+pub fn fmt_num(x: f64) -> String {
+    let s = format!("{x}");
+    if s.contains('e') {
+        format!("{x:.9}")
+    } else {
+        s
+    }
+}

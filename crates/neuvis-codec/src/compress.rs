@@ -1,0 +1,327 @@
+//! `neuvis compress` as a library call: the policy that turns a collection and a size target into
+//! a network (bit widths, probe sizing, the provenance the file records), trains it (checkpoints,
+//! resume) and writes the `.nrvi` file. Two steps, so a caller can show the chosen network before
+//! the training starts: [`plan`], then [`compress`].
+
+use crate::codec::{build_container, overhead_bytes, predicted_bytes, size_for_target};
+use crate::config::{Arch, NetConfig, Plan, Skip};
+use crate::quant::BitWidths;
+use crate::train::{train, Checkpointing, EpochStats, Qat, TrainOptions};
+use crate::{CodecError, Dataset};
+use burn::prelude::Device;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// α of the NeRVI loss (eq. 2): the weight of the L1 terms against `1 − SSIM`.
+pub const ALPHA: f64 = 0.7;
+
+/// How big the network is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Size {
+    /// The widest `c1 = c2` (and `C0` to match the plan) whose predicted file gives at least this
+    /// compression ratio (raw RGBA bytes / file bytes).
+    Ratio(f64),
+    /// Explicit widths: MLP width `c1`, reshaped channels `c0` (default ⌈c1/2⌉, or 4·c1 with the
+    /// paper plan) and first upscale channels `c2` (default c1, or 2·c1 with the paper plan).
+    Widths {
+        /// MLP width.
+        c1: usize,
+        /// Channels of the reshaped MLP output.
+        c0: Option<usize>,
+        /// Output channels of the first upscale block.
+        c2: Option<usize>,
+    },
+}
+
+/// Settings of a compression; [`Default`] holds `neuvis compress`'s defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompressOptions {
+    /// Network family.
+    pub arch: Arch,
+    /// Network size.
+    pub size: Size,
+    /// Upscale plan: `Plan::Start(8)` (an 8×8-or-larger start grid, 2× steps) or Table 1's.
+    pub plan: Plan,
+    /// NeRVI's skip connections.
+    pub skip: Skip,
+    /// Bits per weight of the upscale convolutions (and of NeRV's MLP), 1–16.
+    pub bits: u32,
+    /// Bits of the MLP blocks (default: `bits + 2` for NeRVI, `bits` for NeRV).
+    pub mlp_bits: Option<u32>,
+    /// SIREN frequency ω₀ (NeRVI only; default the paper's 30).
+    pub omega0: Option<f64>,
+    /// Training epochs.
+    pub epochs: usize,
+    /// Final epochs trained through the quantized weights (0: off).
+    pub qat_epochs: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// The MLP's learning rate as a multiple of `lr`.
+    pub mlp_lr: f64,
+    /// Fraction of the steps used for linear warm-up.
+    pub warmup: f64,
+    /// Images per step.
+    pub batch: usize,
+    /// Seed of the initialization and the shuffling.
+    pub seed: u64,
+    /// Write a checkpoint every this many epochs (0: never).
+    pub checkpoint_every: usize,
+    /// Continue an interrupted run from its checkpoint.
+    pub resume: bool,
+}
+
+impl Default for CompressOptions {
+    /// NeRVI at ratio 200, 8×8 start grid, `project-tile` skips, 7-bit convolutions (9-bit MLP),
+    /// 100 epochs at a peak rate of 10⁻³ with 20 % warm-up, batch 16, seed 0, a checkpoint every
+    /// 10 epochs.
+    fn default() -> Self {
+        CompressOptions {
+            arch: Arch::Nervi,
+            size: Size::Ratio(200.0),
+            plan: Plan::Start(8),
+            skip: Skip::ProjectTile,
+            bits: 7,
+            mlp_bits: None,
+            omega0: None,
+            epochs: 100,
+            qat_epochs: 0,
+            lr: 1e-3,
+            mlp_lr: 1.0,
+            warmup: 0.2,
+            batch: 16,
+            seed: 0,
+            checkpoint_every: 10,
+            resume: false,
+        }
+    }
+}
+
+impl CompressOptions {
+    /// The quantization widths: the MLP at `mlp_bits`, or two bits finer than the convolutions
+    /// for NeRVI (its `sin(ω₀x)` layers amplify weight errors).
+    pub fn bit_widths(&self) -> BitWidths {
+        BitWidths {
+            mlp: self.mlp_bits.unwrap_or(if self.arch == Arch::Nervi {
+                (self.bits + 2).min(16)
+            } else {
+                self.bits
+            }),
+            conv: self.bits,
+        }
+    }
+
+    /// Checks the numbers (each error names the option).
+    pub fn validate(&self) -> Result<(), CodecError> {
+        let bad = |m: String| Err(CodecError::Input(m));
+        self.bit_widths().check()?;
+        if self.batch == 0 || self.epochs == 0 {
+            return bad("batch and epochs must be at least 1".into());
+        }
+        if let Some(w) = self.omega0 {
+            if self.arch != Arch::Nervi {
+                return bad("omega0 sets NeRVI's SIREN frequency; NeRV has no SIREN layers".into());
+            }
+            if !(w > 0.0 && w <= 1000.0) {
+                return bad(format!("omega0 {w} must be a number in (0, 1000]"));
+            }
+        }
+        if !(self.mlp_lr > 0.0 && self.mlp_lr.is_finite()) {
+            return bad(format!(
+                "the MLP learning-rate factor {} must be a positive number",
+                self.mlp_lr
+            ));
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad(format!("the learning rate {} must be a positive number", self.lr));
+        }
+        if self.qat_epochs > self.epochs {
+            return bad(format!(
+                "{} quantization-aware epochs exceed the {} epochs",
+                self.qat_epochs, self.epochs
+            ));
+        }
+        if let Size::Ratio(r) = self.size {
+            if !(r > 1.0 && r.is_finite()) {
+                return bad("the ratio must be greater than 1".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The network a compression will train, decided before training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompressPlan {
+    /// The network.
+    pub net: NetConfig,
+    /// The quantization widths.
+    pub bits: BitWidths,
+    /// Predicted file size in bytes.
+    pub predicted_bytes: f64,
+    /// What the file will record about its making (the final PSNR is filled in after training).
+    pub source: serde_json::Value,
+}
+
+/// Decides the network for `data` (read from a collection named `collection`, whose `meta.json`
+/// render settings are `render`). Only what the inputs and the options determine goes into the
+/// provenance, so the same seed gives the same file: no wall-clock time and the collection's name
+/// without the directory it sat in.
+pub fn plan(
+    data: &Dataset,
+    collection: &str,
+    render: Option<serde_json::Value>,
+    opts: &CompressOptions,
+) -> Result<CompressPlan, CodecError> {
+    opts.validate()?;
+    let bits = opts.bit_widths();
+    let source = json!({
+        "collection": collection,
+        "render": render,
+        "images": data.len(),
+        "epochs": opts.epochs, "qat_epochs": opts.qat_epochs, "bits": {"mlp": bits.mlp, "conv": bits.conv}, "lr": opts.lr, "mlp_lr": opts.mlp_lr, "batch": opts.batch, "seed": opts.seed, "warmup": opts.warmup,
+        "final_train_psnr": 0.0,
+        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
+    });
+    let input = |e: crate::config::ConfigError| CodecError::Input(e.to_string());
+    let mut probe = NetConfig::for_image_plan(opts.arch, data.width, data.height, 4, 4, 4, opts.plan).map_err(input)?;
+    probe.skip = opts.skip;
+    let overhead = overhead_bytes(&probe, data, bits, source.clone())?;
+    let paper = opts.plan == Plan::Paper;
+    let mut net = match opts.size {
+        Size::Widths { c1, c0, c2 } => NetConfig::for_image_plan(
+            opts.arch,
+            data.width,
+            data.height,
+            c1,
+            c0.unwrap_or(if paper { 4 * c1 } else { c1.div_ceil(2) }),
+            c2.unwrap_or(if paper { 2 * c1 } else { c1 }),
+            opts.plan,
+        )
+        .map_err(input)?,
+        Size::Ratio(ratio) => size_for_target(
+            opts.arch,
+            data.width,
+            data.height,
+            bits,
+            data.raw_bytes() as f64 / ratio,
+            overhead,
+            opts.plan,
+            opts.skip,
+            opts.omega0.unwrap_or(probe.omega0),
+        )?,
+    };
+    net.skip = opts.skip;
+    if let Some(w) = opts.omega0 {
+        net.omega0 = w;
+    }
+    Ok(CompressPlan {
+        predicted_bytes: predicted_bytes(&net, bits, overhead),
+        net,
+        bits,
+        source,
+    })
+}
+
+/// What a compression produced.
+#[derive(Debug, Clone)]
+pub struct CompressReport {
+    /// The file written.
+    pub output: PathBuf,
+    /// Network parameters.
+    pub params: usize,
+    /// Bytes of the file.
+    pub file_bytes: u64,
+    /// Bytes of the collection as RGBA.
+    pub raw_bytes: u64,
+    /// Pixels of all images.
+    pub pixels: u64,
+    /// Wall time of the training, seconds.
+    pub train_seconds: f64,
+    /// One entry per epoch.
+    pub history: Vec<EpochStats>,
+    /// Whether the last epochs trained through the quantized weights.
+    pub qat: bool,
+}
+
+impl CompressReport {
+    /// raw / file.
+    pub fn ratio(&self) -> f64 {
+        self.raw_bytes as f64 / self.file_bytes as f64
+    }
+    /// File bits per image pixel.
+    pub fn bpp(&self) -> f64 {
+        self.file_bytes as f64 * 8.0 / self.pixels as f64
+    }
+}
+
+/// The checkpoint directory of the output `out`: `.NAME.ckpt` beside it.
+pub fn checkpoint_dir(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.with_file_name(format!(".{name}.ckpt"))
+}
+
+/// Trains the planned network on `data` on `device`, quantizes and codes it, and writes `output`
+/// atomically; the checkpoint beside it is removed once the file is written. `progress(epoch, step,
+/// steps_per_epoch, loss, psnr)` is called after every step.
+pub fn compress(
+    data: &Dataset,
+    plan: &CompressPlan,
+    opts: &CompressOptions,
+    output: &Path,
+    device: &Device,
+    progress: impl FnMut(usize, usize, usize, f64, f64),
+) -> Result<CompressReport, CodecError> {
+    let topts = TrainOptions {
+        net: plan.net.clone(),
+        epochs: opts.epochs,
+        lr: opts.lr,
+        mlp_lr: opts.mlp_lr,
+        warmup: opts.warmup,
+        batch: opts.batch,
+        seed: opts.seed,
+        alpha: ALPHA,
+        qat: (opts.qat_epochs > 0).then_some(Qat {
+            bits: plan.bits,
+            epochs: opts.qat_epochs,
+        }),
+    };
+    let ck = Checkpointing {
+        dir: checkpoint_dir(output),
+        every: opts.checkpoint_every,
+        resume: opts.resume,
+    };
+    if ck.dir.exists() && !opts.resume {
+        return Err(CodecError::Checkpoint(format!(
+            "{}: a checkpoint of an interrupted run exists; pass --resume to continue it or delete it",
+            ck.dir.display()
+        )));
+    }
+    let t0 = Instant::now();
+    let (trained, history) = train(data, &topts, device, Some(&ck), progress)?;
+    let train_seconds = t0.elapsed().as_secs_f64();
+    let mut source = plan.source.clone();
+    source["final_train_psnr"] = json!(history.last().map(|h| h.psnr));
+    let file = build_container(&trained, &plan.net, data, plan.bits, source)?;
+    let bytes = file.to_bytes()?;
+    neuvis_base::write_atomic(output, |w| std::io::Write::write_all(w, &bytes)).map_err(|source| CodecError::Io {
+        path: output.to_path_buf(),
+        source,
+    })?;
+    if ck.dir.exists() {
+        let _ = std::fs::remove_dir_all(&ck.dir);
+    }
+    Ok(CompressReport {
+        output: output.to_path_buf(),
+        params: plan.net.param_count(),
+        file_bytes: bytes.len() as u64,
+        raw_bytes: data.raw_bytes(),
+        pixels: (data.len() * data.width * data.height) as u64,
+        train_seconds,
+        history,
+        qat: opts.qat_epochs > 0,
+    })
+}

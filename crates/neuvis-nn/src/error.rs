@@ -1,0 +1,30 @@
+//! The error every trainer built on these blocks reports.
+
+/// Why training could not start or did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Options or data that cannot be trained on (sizes, rates, empty sets).
+    #[error("{0}")]
+    Options(String),
+    /// The loss stopped being finite.
+    #[error("the loss became {loss} at step {step} (try a lower --lr)")]
+    Diverged {
+        /// The 1-based optimizer step.
+        step: usize,
+        /// The loss value (NaN or ±∞).
+        loss: f64,
+    },
+    /// A tensor could not be read back from the device.
+    #[error("reading a tensor back from the device: {0}")]
+    Readback(String),
+}
+
+/// A compute device that this build does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("device '{name}' is not available in this build (available: {available})")]
+pub struct DeviceError {
+    /// The name asked for.
+    pub name: String,
+    /// The devices this build offers, comma-separated.
+    pub available: String,
+}

@@ -1,0 +1,2 @@
+//! Empty: present so that the build-dependencies above take part in feature resolution.
+fn main() {}
