@@ -61,6 +61,17 @@ pub struct TurbulenceSource {
     pub seed: u64,
 }
 
+impl TurbulenceSource {
+    /// The seeded turbulence field on a `dims` grid.
+    pub fn new(seed: u64, dims: [usize; 3]) -> TurbulenceSource {
+        TurbulenceSource {
+            turbulence: Turbulence::new(seed),
+            dims,
+            seed,
+        }
+    }
+}
+
 impl SlabSource for TurbulenceSource {
     fn dims(&self) -> [usize; 3] {
         self.dims

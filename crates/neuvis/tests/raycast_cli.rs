@@ -263,3 +263,47 @@ fn bad_raycast_inputs_fail_cleanly_without_output() {
         .collect();
     assert!(left.is_empty(), "temporary files left behind");
 }
+
+/// `neuvis raycast serve` starts on a free port, prints its URL, and answers with the store's
+/// description; the page itself is tested in a browser in `neuvis-explorer`.
+#[test]
+fn raycast_serve_prints_its_url_and_serves_the_store() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let d = tempfile::tempdir().unwrap();
+    prepare(d.path(), "s.nvb", "0");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_neuvis"))
+        .current_dir(d.path())
+        .args([
+            "raycast", "serve", "s.nvb", "--method", "exact", "--size", "64", "--port", "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .map(|w| w.trim_end_matches('/').to_string());
+    let reply = addr.map(|addr| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(s, "GET /api/info HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+        let mut r = String::new();
+        s.read_to_string(&mut r).unwrap();
+        r
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let reply = reply.unwrap_or_else(|| panic!("no URL in {line:?}"));
+    assert!(
+        reply.starts_with("HTTP/1.0 200") || reply.starts_with("HTTP/1.1 200"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("\"method\":\"exact\"") && reply.contains("turbulence"),
+        "{reply}"
+    );
+}
