@@ -511,3 +511,100 @@ fn the_mlp_learning_rate_factor_scales_only_the_mlp() {
     .to_string();
     assert!(e.contains("MLP"), "{e}");
 }
+
+#[test]
+fn compress_plans_the_widths_and_bits_it_is_asked_for_and_writes_a_decodable_file() {
+    use neuvis_codec::compress::{compress, plan, CompressOptions, Size};
+    use neuvis_codec::Plan;
+    let d = tempfile::tempdir().unwrap();
+    let db = collection(d.path());
+    let data = Dataset::load(&db).unwrap();
+    // explicit widths: C0 = ⌈c1/2⌉ and c2 = c1 on a start-grid plan; NeRVI's MLP two bits finer
+    let o = CompressOptions {
+        size: Size::Widths {
+            c1: 9,
+            c0: None,
+            c2: None,
+        },
+        epochs: 2,
+        batch: 4,
+        ..Default::default()
+    };
+    let p = plan(&data, "c.cdb", None, &o).unwrap();
+    assert_eq!((p.net.c1, p.net.c0, p.net.c2), (9, 5, 9));
+    assert_eq!(p.net.arch, Arch::Nervi);
+    assert_eq!((p.bits.conv, p.bits.mlp), (7, 9));
+    assert_eq!(p.source["collection"], "c.cdb");
+    // a ratio target: the chosen network is predicted to fit, one step wider would not
+    let raw = data.raw_bytes() as f64;
+    let o_ratio = CompressOptions {
+        size: Size::Ratio(4.0),
+        plan: Plan::Start(8),
+        ..o.clone()
+    };
+    let p4 = plan(&data, "c.cdb", None, &o_ratio).unwrap();
+    assert!(
+        p4.predicted_bytes <= raw / 4.0,
+        "{} > {}",
+        p4.predicted_bytes,
+        raw / 4.0
+    );
+    let wider = plan(
+        &data,
+        "c.cdb",
+        None,
+        &CompressOptions {
+            size: Size::Widths {
+                c1: p4.net.c1 + 1,
+                c0: None,
+                c2: None,
+            },
+            ..o.clone()
+        },
+    )
+    .unwrap();
+    assert!(
+        wider.predicted_bytes > raw / 4.0,
+        "{} ≤ {}",
+        wider.predicted_bytes,
+        raw / 4.0
+    );
+    // the written file holds the planned network and decodes on the CPU
+    let out = d.path().join("m.nrvi");
+    let rep = compress(&data, &p, &o, &out, &Device::flex(), |_, _, _, _, _| {}).unwrap();
+    let file = Nrvi::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(file.header.net, p.net);
+    assert_eq!(rep.file_bytes, std::fs::metadata(&out).unwrap().len());
+    assert_eq!(rep.history.len(), 2);
+    let imgs = Decoder::cpu(&file).unwrap().decode(&[[0.0, 45.0, 90.0]], 1).unwrap();
+    assert_eq!((imgs[0].width(), imgs[0].height()), (32, 32));
+    // options that cannot work are refused before anything is written
+    for (bad, what) in [
+        (
+            CompressOptions {
+                qat_epochs: 3,
+                ..o.clone()
+            },
+            "exceed",
+        ),
+        (
+            CompressOptions {
+                arch: Arch::Nerv,
+                omega0: Some(10.0),
+                ..o.clone()
+            },
+            "omega0",
+        ),
+        (CompressOptions { bits: 0, ..o.clone() }, "bits"),
+        (
+            CompressOptions {
+                size: Size::Ratio(0.5),
+                ..o.clone()
+            },
+            "ratio",
+        ),
+    ] {
+        let e = plan(&data, "c.cdb", None, &bad).unwrap_err().to_string();
+        assert!(e.contains(what), "{e}");
+    }
+}
