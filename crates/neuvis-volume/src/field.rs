@@ -135,11 +135,19 @@ impl ScalarField {
         // the offsets di, dj, dk are 0 for single-sample axes, so the largest index read,
         // base + di + dj + dk, is at most (nx−1) + nx·(ny−1) + nx·ny·(nz−1) = len − 1.
         let at = |o: usize| unsafe { *d.get_unchecked(base + o) };
-        let c00 = lerp(at(0), at(di), fx);
-        let c10 = lerp(at(dj), at(dj + di), fx);
-        let c01 = lerp(at(dk), at(dk + di), fx);
-        let c11 = lerp(at(dj + dk), at(dj + dk + di), fx);
-        lerp(lerp(c00, c10, fy), lerp(c01, c11, fy), fz)
+        crate::sample::lerp3(
+            [
+                at(0),
+                at(di),
+                at(dj),
+                at(dj + di),
+                at(dk),
+                at(dk + di),
+                at(dj + dk),
+                at(dj + dk + di),
+            ],
+            [fx, fy, fz],
+        )
     }
 
     /// Converts a world position to continuous index coordinates.
@@ -159,58 +167,30 @@ impl ScalarField {
     }
 
     /// Central-difference gradient (world units) at grid point `(i, j, k)`; one-sided at the
-    /// boundary, zero along an axis with a single sample.
+    /// boundary, zero along an axis with a single sample ([`crate::sample::grid_gradient`]).
     #[inline]
     pub fn grid_gradient(&self, i: usize, j: usize, k: usize) -> [f32; 3] {
-        let idx = [i, j, k];
-        let mut g = [0f32; 3];
-        for a in 0..3 {
-            let n = self.dims[a];
-            if n < 2 {
-                continue;
-            }
-            let (lo, hi) = (idx[a].saturating_sub(1), (idx[a] + 1).min(n - 1));
-            let (mut p0, mut p1) = (idx, idx);
-            p0[a] = lo;
-            p1[a] = hi;
-            let f0 = self.at(p0[0], p0[1], p0[2]);
-            let f1 = self.at(p1[0], p1[1], p1[2]);
-            g[a] = (f1 - f0) / ((hi - lo) as f32 * self.spacing[a]);
-        }
-        g
+        crate::sample::grid_gradient(self, self.dims, self.spacing, [i, j, k])
     }
 
-    /// Gradient in world units at continuous index coordinates: the central-difference gradients
-    /// of the 8 surrounding grid points, trilinearly interpolated (as VTK's raycasters do), so
-    /// shading normals vary continuously across cell faces.
+    /// Gradient in world units at continuous index coordinates ([`crate::sample::gradient`]): the
+    /// central-difference gradients of the 8 surrounding grid points, trilinearly interpolated (as
+    /// VTK's raycasters do), so shading normals vary continuously across cell faces.
     pub fn gradient_index(&self, x: f32, y: f32, z: f32) -> [f32; 3] {
-        let [nx, ny, nz] = self.dims;
-        let g = &self.geom;
-        let (i0, fx) = split_fast(x, g.maxf[0], g.maxi[0]);
-        let (j0, fy) = split_fast(y, g.maxf[1], g.maxi[1]);
-        let (k0, fz) = split_fast(z, g.maxf[2], g.maxi[2]);
-        let (i1, j1, k1) = ((i0 + 1).min(nx - 1), (j0 + 1).min(ny - 1), (k0 + 1).min(nz - 1));
-        let mut g = [0f32; 3];
-        for (k, wk) in [(k0, 1.0 - fz), (k1, fz)] {
-            for (j, wj) in [(j0, 1.0 - fy), (j1, fy)] {
-                for (i, wi) in [(i0, 1.0 - fx), (i1, fx)] {
-                    let w = wi * wj * wk;
-                    if w != 0.0 {
-                        let c = self.grid_gradient(i, j, k);
-                        for a in 0..3 {
-                            g[a] += w * c[a];
-                        }
-                    }
-                }
-            }
-        }
-        g
+        crate::sample::gradient(self, self.dims, self.spacing, [x, y, z])
     }
 
     /// Gradient in world units at a world position; see [`ScalarField::gradient_index`].
     pub fn gradient(&self, p: [f32; 3]) -> [f32; 3] {
         let q = self.world_to_index(p);
         self.gradient_index(q[0], q[1], q[2])
+    }
+}
+
+impl crate::sample::Voxels for ScalarField {
+    #[inline(always)]
+    fn at(&self, i: usize, j: usize, k: usize) -> f32 {
+        ScalarField::at(self, i, j, k)
     }
 }
 
@@ -221,11 +201,6 @@ fn split_fast(x: f32, maxf: f32, maxi: usize) -> (usize, f32) {
     // SAFETY: x is finite and in [0, maxf] with maxf < 2^31 (dims are checked on construction).
     let i = (unsafe { x.to_int_unchecked::<u32>() } as usize).min(maxi);
     (i, x - i as f32)
-}
-
-#[inline(always)]
-fn lerp(a: f32, b: f32, t: f32) -> f32 {
-    a + (b - a) * t
 }
 
 /// Per-field constants of the sampler.

@@ -34,6 +34,7 @@ pub mod field;
 pub mod io;
 pub mod minmax;
 pub mod procedural;
+pub mod sample;
 pub mod series;
 pub mod turbulence;
 
