@@ -311,7 +311,8 @@ pub fn compress(
         path: output.to_path_buf(),
         source,
     })?;
-    if ck.dir.exists() {
+    // Remove the checkpoint only when it is one neuvis wrote (its `state.json` is there).
+    if ck.dir.join("state.json").is_file() {
         let _ = std::fs::remove_dir_all(&ck.dir);
     }
     Ok(CompressReport {
