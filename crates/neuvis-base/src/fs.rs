@@ -40,3 +40,301 @@ pub fn write_atomic(
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+/// Reads a whole regular file of at most `max` bytes: a device (`/dev/zero`), a pipe or a folder,
+/// or a larger file, is an error before anything is read.
+pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let f = std::fs::File::open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    if meta.len() > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} bytes, more than the {max} a file of this kind may have", meta.len()),
+        ));
+    }
+    let mut v = Vec::with_capacity(meta.len() as usize);
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, max + 1), &mut v)?;
+    if v.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file grew while being read",
+        ));
+    }
+    Ok(v)
+}
+
+/// Bytes free for this user on the file system holding `path` (or its nearest existing
+/// ancestor), from `statvfs`; `None` where the system does not say.
+pub fn free_space(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let abs = std::path::absolute(path).ok()?;
+    let existing = abs.ancestors().find(|p| p.exists())?;
+    let c = std::ffi::CString::new(existing.as_os_str().as_bytes()).ok()?;
+    // SAFETY: an all-zero statvfs is a valid value to be overwritten; `c` is NUL-terminated.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: statvfs reads the C string and writes one struct.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+/// Why an output path is refused (see [`check_output`]).
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The output names one of the command's inputs.
+    #[error("{}: is also an input of this command; choose another output path", .output.display())]
+    IsInput {
+        /// The output path as given.
+        output: std::path::PathBuf,
+    },
+    /// The output is a folder that holds one of the inputs.
+    #[error("{}: holds the input {}; choose another output path", .output.display(), .input.display())]
+    HoldsInput {
+        /// The output path as given.
+        output: std::path::PathBuf,
+        /// The input inside it.
+        input: std::path::PathBuf,
+    },
+    /// The output is `/`, the working directory or one of its parents.
+    #[error("{}: is the working directory, one of its parents or /; neuvis never replaces those", .output.display())]
+    Protected {
+        /// The output path as given.
+        output: std::path::PathBuf,
+    },
+    /// The output exists and `--overwrite` was not given.
+    #[error("{}: already exists; pass --overwrite to replace it", .output.display())]
+    Exists {
+        /// The output path as given.
+        output: std::path::PathBuf,
+    },
+    /// The output exists but is not something this command writes, so `--overwrite` leaves it.
+    #[error("{}: exists and is not {what}; --overwrite only replaces what neuvis wrote", .output.display())]
+    NotOurs {
+        /// The output path as given.
+        output: std::path::PathBuf,
+        /// What the command would replace.
+        what: &'static str,
+    },
+    /// The folder that should hold the output does not exist.
+    #[error("{}: the folder {} does not exist; create it first", .output.display(), .parent.display())]
+    NoParent {
+        /// The output path as given.
+        output: std::path::PathBuf,
+        /// The missing folder.
+        parent: std::path::PathBuf,
+    },
+}
+
+/// What a command writes at its output path, which decides what `--overwrite` may replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// A Cinema database or another folder neuvis writes with a `meta.json` whose `generator`
+    /// starts with `neuvis` (its `data.csv` or other files beside it).
+    NeuvisFolder,
+    /// A file starting with these bytes (a format's magic: `NRVI`, PNG's signature, …).
+    FileWithMagic(&'static [u8], &'static str),
+    /// A text file (CSV, JSON, VTK XML): any regular file.
+    TextFile,
+}
+
+/// `path` made absolute with `.`/`..` and symbolic links resolved as far as it exists.
+fn resolved(path: &Path) -> std::path::PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (abs.parent(), abs.file_name()) {
+        (Some(parent), Some(name)) => resolved(parent).join(name),
+        _ => abs,
+    }
+}
+
+/// Whether `dir` is a folder neuvis wrote: it holds a `meta.json` whose `generator` starts with
+/// `neuvis`.
+pub fn is_neuvis_folder(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join("meta.json")) else {
+        return false;
+    };
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| {
+            v.get("generator")
+                .and_then(|g| g.as_str())
+                .map(|g| g.starts_with("neuvis"))
+        })
+        .unwrap_or(false)
+}
+
+/// The one rule for every output neuvis writes, checked before any work starts:
+/// - an output equal to an input, or a folder holding an input, is refused;
+/// - `/`, the working directory and its parents are never an output;
+/// - the folder that holds the output must exist (nothing is created above the output);
+/// - an existing output is refused unless `overwrite`, and then replaced only if it is what
+///   the command writes (`kind`): a folder neuvis wrote, or a regular file with the format's magic.
+///
+/// ```
+/// use neuvis_base::fs::{check_output, OutputKind};
+/// let d = tempfile::tempdir().unwrap();
+/// let input = d.path().join("v.nrrd");
+/// std::fs::write(&input, b"NRRD0004\n").unwrap();
+/// assert!(check_output(&input, OutputKind::TextFile, true, &[&input]).is_err());
+/// assert!(check_output(&d.path().join("out.csv"), OutputKind::TextFile, false, &[&input]).is_ok());
+/// assert!(check_output(d.path(), OutputKind::NeuvisFolder, true, &[]).is_err());
+/// ```
+pub fn check_output(output: &Path, kind: OutputKind, overwrite: bool, inputs: &[&Path]) -> Result<(), OutputError> {
+    let out = resolved(output);
+    let owned = || output.to_path_buf();
+    for input in inputs {
+        let inp = resolved(input);
+        if inp == out {
+            return Err(OutputError::IsInput { output: owned() });
+        }
+        if inp.starts_with(&out) {
+            return Err(OutputError::HoldsInput {
+                output: owned(),
+                input: input.to_path_buf(),
+            });
+        }
+    }
+    let cwd = std::env::current_dir().map(|c| resolved(&c)).ok();
+    if out.parent().is_none() || cwd.is_some_and(|c| c.starts_with(&out)) {
+        return Err(OutputError::Protected { output: owned() });
+    }
+    if let Some(parent) = out.parent() {
+        if !parent.is_dir() {
+            let shown = output
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(parent)
+                .to_path_buf();
+            return Err(OutputError::NoParent {
+                output: owned(),
+                parent: shown,
+            });
+        }
+    }
+    let meta = match std::fs::symlink_metadata(output) {
+        Ok(m) => m,
+        Err(_) => return Ok(()),
+    };
+    if !overwrite {
+        return Err(OutputError::Exists { output: owned() });
+    }
+    let ours = match kind {
+        OutputKind::NeuvisFolder => meta.is_dir() && is_neuvis_folder(output),
+        OutputKind::TextFile => meta.is_file(),
+        OutputKind::FileWithMagic(magic, _) => {
+            meta.is_file() && {
+                let mut head = vec![0u8; magic.len()];
+                std::fs::File::open(output)
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                    .is_ok()
+                    && head == magic
+            }
+        }
+    };
+    if !ours {
+        let what = match kind {
+            OutputKind::NeuvisFolder => "a folder neuvis wrote (meta.json with \"generator\": \"neuvis …\")",
+            OutputKind::TextFile => "a regular file",
+            OutputKind::FileWithMagic(_, what) => what,
+        };
+        return Err(OutputError::NotOurs { output: owned(), what });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_follow_one_rule() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        let input = p.join("in.nrvi");
+        std::fs::write(&input, b"NRVI....").unwrap();
+        let k = OutputKind::FileWithMagic(b"NRVI", "a .nrvi model");
+        // output == input, also spelled differently or through a symbolic link
+        let same = p.join(".").join("in.nrvi");
+        assert!(matches!(
+            check_output(&same, k, true, &[&input]),
+            Err(OutputError::IsInput { .. })
+        ));
+        std::os::unix::fs::symlink(&input, p.join("link.nrvi")).unwrap();
+        assert!(matches!(
+            check_output(&p.join("link.nrvi"), k, true, &[&input]),
+            Err(OutputError::IsInput { .. })
+        ));
+        // a folder holding the input
+        assert!(matches!(
+            check_output(p, OutputKind::NeuvisFolder, true, &[&input]),
+            Err(OutputError::HoldsInput { .. })
+        ));
+        // / and the working directory's ancestors
+        assert!(matches!(
+            check_output(Path::new("/"), OutputKind::NeuvisFolder, true, &[]),
+            Err(OutputError::Protected { .. })
+        ));
+        let cwd = std::env::current_dir().unwrap();
+        assert!(matches!(
+            check_output(&cwd, OutputKind::NeuvisFolder, true, &[]),
+            Err(OutputError::Protected { .. })
+        ));
+        assert!(matches!(
+            check_output(cwd.parent().unwrap(), OutputKind::NeuvisFolder, true, &[]),
+            Err(OutputError::Protected { .. })
+        ));
+        // missing parent folder
+        assert!(matches!(
+            check_output(&p.join("nod/x.csv"), OutputKind::TextFile, false, &[]),
+            Err(OutputError::NoParent { .. })
+        ));
+        // existing: refused without --overwrite; with it only what neuvis writes
+        let other = p.join("other.nrvi");
+        std::fs::write(&other, b"not a model").unwrap();
+        assert!(matches!(
+            check_output(&other, k, false, &[]),
+            Err(OutputError::Exists { .. })
+        ));
+        assert!(matches!(
+            check_output(&other, k, true, &[]),
+            Err(OutputError::NotOurs { .. })
+        ));
+        let model = p.join("m.nrvi");
+        std::fs::write(&model, b"NRVI\x03\x00").unwrap();
+        assert!(check_output(&model, k, true, &[&input]).is_ok());
+        // folders: a foreign one is refused even with --overwrite, a neuvis one is replaceable
+        let foreign = p.join("photos");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join("data.csv"), "a,b\n").unwrap();
+        assert!(matches!(
+            check_output(&foreign, OutputKind::NeuvisFolder, true, &[]),
+            Err(OutputError::NotOurs { .. })
+        ));
+        let db = p.join("out.cdb");
+        std::fs::create_dir(&db).unwrap();
+        std::fs::write(db.join("meta.json"), r#"{"generator": "neuvis 0.1.0"}"#).unwrap();
+        assert!(check_output(&db, OutputKind::NeuvisFolder, true, &[]).is_ok());
+        assert!(
+            check_output(&db, OutputKind::TextFile, true, &[]).is_err(),
+            "a folder is never a file output"
+        );
+    }
+
+    #[test]
+    fn free_space_is_reported_for_missing_paths_too() {
+        let d = tempfile::tempdir().unwrap();
+        let a = free_space(d.path()).unwrap();
+        let b = free_space(&d.path().join("not/yet/there")).unwrap();
+        assert!(a > 0 && b > 0);
+    }
+}

@@ -26,7 +26,7 @@ pub mod mem;
 pub mod rng;
 
 pub use crate::image::{ImageError, MaskedImage};
-pub use fs::write_atomic;
+pub use fs::{check_output, write_atomic, OutputError, OutputKind};
 pub use rng::SplitMix64;
 
 /// Formats a number without trailing noise (`45`, `22.5`; very small or large values in fixed

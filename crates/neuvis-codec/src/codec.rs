@@ -205,6 +205,24 @@ impl Decoder {
         }
         let h = &self.header;
         let net = &h.net;
+        // the working memory of the images decoded at once, checked before any is allocated
+        let per_image = net
+            .decode_bytes()
+            .ok_or_else(|| CodecError::Format("network buffer sizes overflow".into()))?;
+        #[cfg(feature = "train")]
+        let at_once = match &self.engine {
+            Engine::Cpu(_) => rayon::current_num_threads(),
+            Engine::Burn { .. } => batch.max(1),
+        };
+        #[cfg(not(feature = "train"))]
+        let at_once = rayon::current_num_threads();
+        let at_once = at_once.min(params.len()).max(1) as u64;
+        neuvis_base::mem::check_memory(per_image.saturating_mul(at_once)).map_err(|e| {
+            CodecError::Input(format!(
+                "decoding {at_once} image(s) of {}x{} at once (network width c2 = {}): {e}; use fewer threads (RAYON_NUM_THREADS) or a machine with more memory",
+                h.width, h.height, net.c2
+            ))
+        })?;
         let encode = |p: &[f64; 3]| {
             let mut q = *p;
             q[2] = q[2].rem_euclid(360.0);
@@ -400,19 +418,55 @@ pub fn decode_to_db(
         })
         .collect();
     let mut w = DbWriter::create(out, meta, false, overwrite)?;
-    w.prepare(&views)?;
     let mut decode_s = 0.0;
-    for chunk in views.chunks(batch.max(1) * 4) {
-        let p: Vec<[f64; 3]> = chunk.iter().map(|v| [v.time, v.theta, v.phi]).collect();
-        let td = std::time::Instant::now();
-        let imgs = dec.decode(&p, batch)?;
-        decode_s += td.elapsed().as_secs_f64();
-        for (v, im) in chunk.iter().zip(&imgs) {
-            w.write(v, im)?;
-            w.push(*v);
+    let result = (|| {
+        w.prepare(&views)?;
+        let mut written_bytes = 0u64;
+        for chunk in views.chunks(batch.max(1) * 4) {
+            // never fill the disk: stop while a reserve is left (a hostile grid can claim millions
+            // of images from a few bytes)
+            if let Some(free) = neuvis_base::fs::free_space(out) {
+                let avg = if w.is_empty() {
+                    0
+                } else {
+                    written_bytes / w.len() as u64
+                };
+                let need = avg.saturating_mul(chunk.len() as u64).saturating_add(DISK_RESERVE);
+                if free < need {
+                    return Err(CodecError::Input(format!(
+                        "{}: the disk is nearly full after {} of {} images ({} MiB free, {} MiB kept in reserve); nothing was kept",
+                        out.display(),
+                        w.len(),
+                        views.len(),
+                        free >> 20,
+                        DISK_RESERVE >> 20
+                    )));
+                }
+            }
+            let p: Vec<[f64; 3]> = chunk.iter().map(|v| [v.time, v.theta, v.phi]).collect();
+            let td = std::time::Instant::now();
+            let imgs = dec.decode(&p, batch)?;
+            decode_s += td.elapsed().as_secs_f64();
+            for (v, im) in chunk.iter().zip(&imgs) {
+                written_bytes += w.write(v, im)?;
+                w.push(*v);
+            }
+            progress(chunk.len());
         }
-        progress(chunk.len());
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            w.finish()?;
+            Ok(decode_s)
+        }
+        Err(e) => {
+            // a failed decode leaves nothing behind (and nothing that blocks the next run)
+            w.abort();
+            Err(e)
+        }
     }
-    w.finish()?;
-    Ok(decode_s)
 }
+
+/// Free space [`decode_to_db`] leaves on the output's file system: 512 MiB.
+pub const DISK_RESERVE: u64 = 512 << 20;

@@ -100,6 +100,14 @@ pub enum ConfigError {
         /// Details.
         why: String,
     },
+    /// A field of a stored network configuration is outside what a decoder accepts.
+    #[error("network field `{field}`: {why}")]
+    Field {
+        /// The field's name in the header JSON.
+        field: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A width is zero or absurd.
     #[error("network widths must be between 1 and 65536 (c1 {c1}, c0 {c0}, c2 {c2})")]
     Widths {
@@ -278,6 +286,124 @@ impl NetConfig {
         c2: usize,
     ) -> Result<Self, ConfigError> {
         NetConfig::for_image_plan(arch, width, height, c1, c0, c2, Plan::Paper)
+    }
+
+    /// Checks a configuration read from a file before anything is sized from it: three inputs
+    /// (t, θ, φ), positional-encoding levels 1–32 with a finite base and ω₀, widths 1–65536 with
+    /// `c_min ≤ c2`, a start grid of 1–4096 per side, at most 16 upscale factors of 1–8 each, an
+    /// image of at most 16384 per side, and a parameter count below 2³¹; every product is checked,
+    /// so a hostile file cannot wrap an image size or a buffer length.
+    ///
+    /// ```
+    /// use neuvis_codec::{Arch, NetConfig};
+    /// let mut cfg = NetConfig::for_image(Arch::Nervi, 64, 64, 14, 7, 14).unwrap();
+    /// assert!(cfg.validate().is_ok());
+    /// cfg.factors[0] = 1 << 62;
+    /// assert!(cfg.validate().unwrap_err().to_string().contains("factors"));
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |field: &'static str, why: String| Err(ConfigError::Field { field, why });
+        if self.inputs != 3 {
+            return bad(
+                "inputs",
+                format!("{} inputs; a NeRVI model takes 3 (t, θ, φ)", self.inputs),
+            );
+        }
+        if !(1..=32).contains(&self.pe_levels) {
+            return bad("pe_levels", format!("{} outside 1–32", self.pe_levels));
+        }
+        if !(self.pe_base.is_finite() && self.pe_base > 0.0 && self.pe_base <= 1e3) {
+            return bad(
+                "pe_base",
+                format!("{} is not a finite value in (0, 1000]", self.pe_base),
+            );
+        }
+        if !(self.omega0.is_finite() && self.omega0.abs() <= 1e4) {
+            return bad("omega0", format!("{} is not a finite value within ±10000", self.omega0));
+        }
+        for (field, v) in [("c1", self.c1), ("c0", self.c0), ("c2", self.c2), ("c_min", self.c_min)] {
+            if !(1..=65536).contains(&v) {
+                return bad(field, format!("{v} outside 1–65536"));
+            }
+        }
+        if self.c_min > self.c2 {
+            return bad("c_min", format!("{} above c2 = {}", self.c_min, self.c2));
+        }
+        for (field, v) in [("h0", self.h0), ("w0", self.w0)] {
+            if !(1..=4096).contains(&v) {
+                return bad(field, format!("{v} outside 1–4096"));
+            }
+        }
+        if self.factors.len() > 16 {
+            return bad("factors", format!("{} upscale blocks, at most 16", self.factors.len()));
+        }
+        if let Some(r) = self.factors.iter().find(|r| !(1..=8).contains(*r)) {
+            return bad("factors", format!("upscale factor {r} outside 1–8"));
+        }
+        let p = self
+            .factors
+            .iter()
+            .try_fold(1usize, |a, &r| a.checked_mul(r).filter(|&v| v <= 16384));
+        let fits = p
+            .and_then(|p| Some((self.w0.checked_mul(p)?, self.h0.checked_mul(p)?)))
+            .is_some_and(|(w, h)| w <= 16384 && h <= 16384);
+        if !fits {
+            return bad(
+                "factors",
+                format!(
+                    "w0 {} · h0 {} times the upscale factors exceed 16384 pixels per side",
+                    self.w0, self.h0
+                ),
+            );
+        }
+        let count = self.checked_param_count();
+        match count {
+            Some(n) if (n as u64) < (1u64 << 31) => Ok(()),
+            _ => bad("c1/c0/c2", "the network has more than 2³¹ parameters".into()),
+        }
+    }
+
+    /// [`NetConfig::param_count`] with every product and sum checked.
+    fn checked_param_count(&self) -> Option<usize> {
+        let pe = 2usize.checked_mul(self.pe_levels)?.checked_mul(self.inputs)?;
+        let d = self.c0.checked_mul(self.h0)?.checked_mul(self.w0)?;
+        let mut n = pe.checked_mul(self.c1)?.checked_add(self.c1)?;
+        n = n.checked_add(self.c1.checked_mul(d)?)?.checked_add(d)?;
+        for (b, (i, o)) in [(0, (pe, self.c1)), (1, (self.c1, d))] {
+            if self.projects(b, i, o) {
+                n = n.checked_add(i.checked_mul(o)?)?;
+            }
+        }
+        let mut cin = self.c0;
+        for (i, &r) in self.factors.iter().enumerate() {
+            let cout = self.block_channels(i).checked_mul(r)?.checked_mul(r)?;
+            n = n.checked_add(9usize.checked_mul(cin)?.checked_mul(cout)?.checked_add(cout)?)?;
+            cin = self.block_channels(i);
+        }
+        n.checked_add(9 * cin * self.out_channels() + self.out_channels())
+    }
+
+    /// Bytes of `f32` working memory the CPU decoder needs for one image (the largest pair of
+    /// activations alive at once plus the output), checked; `None` on overflow. Call after
+    /// [`NetConfig::validate`].
+    pub fn decode_bytes(&self) -> Option<u64> {
+        let (mut h, mut w) = (self.h0 as u64, self.w0 as u64);
+        let mut peak = (self.c0 as u64).checked_mul(h)?.checked_mul(w)?;
+        let mut x = peak;
+        for (i, &r) in self.factors.iter().enumerate() {
+            let r = r as u64;
+            let c = self.block_channels(i) as u64;
+            let tmp = c.checked_mul(r * r)?.checked_mul(h)?.checked_mul(w)?;
+            h = h.checked_mul(r)?;
+            w = w.checked_mul(r)?;
+            let nx = c.checked_mul(h)?.checked_mul(w)?;
+            peak = peak.max(x.checked_add(tmp)?).max(tmp.checked_add(nx)?);
+            x = nx;
+        }
+        let out = (self.out_channels() as u64).checked_mul(h)?.checked_mul(w)?;
+        peak = peak.max(x.checked_add(out)?);
+        // the composited RGB and mask bytes
+        peak.checked_mul(4)?.checked_add(h.checked_mul(w)?.checked_mul(4)?)
     }
 
     /// Positional-encoding features: `2 · L · inputs`.

@@ -39,6 +39,8 @@ const MAX_HEADER: usize = 1 << 20;
 /// Largest inflated packed section: length word, header, and code-length tables for distinct
 /// widths up to 16 bits (Σ 2^w < 2^17).
 const MAX_PACKED: usize = 4 + MAX_HEADER + (1 << 17);
+/// Largest `.nrvi` file read (a model at [`MAX_WEIGHTS`] one-bit codes plus its header): 1 GiB.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
 /// Largest number of weights a file may claim.
 pub const MAX_WEIGHTS: u64 = 1 << 31;
 
@@ -419,8 +421,9 @@ pub fn pack(header: &[u8], lengths: &[u8]) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-/// Inflates at most [`MAX_PACKED`] bytes; a longer or malformed stream is an error.
-fn inflate_bounded(data: &[u8]) -> Result<Vec<u8>, CodecError> {
+/// Inflates a packed section (the inverse of [`pack`]) to at most 1 MiB + 128 KiB; a longer or
+/// malformed stream is an error.
+pub fn inflate_bounded(data: &[u8]) -> Result<Vec<u8>, CodecError> {
     use std::io::Read;
     let mut out = Vec::new();
     flate2::read::DeflateDecoder::new(data)
@@ -505,6 +508,7 @@ fn validate_header(h: &Header) -> Result<(), CodecError> {
     if !(1..=16).contains(&h.bits) {
         return Err(fmt(format!("bits {} outside 1..=16", h.bits)));
     }
+    h.net.validate().map_err(|e| fmt(e.to_string()))?;
     let (w, hh) = h.net.image_size();
     if (w, hh) != (h.width, h.height) || w == 0 || hh == 0 {
         return Err(fmt(format!(

@@ -184,15 +184,15 @@ impl DbWriter {
     /// Starts writing `target`. Fails if `target` exists (unless `overwrite`) or if a partial run
     /// exists and `resume` is not set, or its settings (`meta`) differ.
     pub fn create(target: &Path, meta: &serde_json::Value, resume: bool, overwrite: bool) -> Result<DbWriter> {
-        if target.exists() && !overwrite {
-            return Err(CollectionError::io(
-                target,
-                std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "already exists (pass --overwrite to replace it)",
-                ),
-            ));
+        // the one output rule: an existing target is replaced only with `overwrite` and only if
+        // neuvis wrote it; never `/`, the working directory or its parents; the parent must exist
+        neuvis_base::check_output(target, neuvis_base::OutputKind::NeuvisFolder, overwrite, &[])?;
+        let mut meta = meta.clone();
+        if let Some(obj) = meta.as_object_mut() {
+            obj.entry("generator")
+                .or_insert_with(|| serde_json::json!(format!("neuvis {}", env!("CARGO_PKG_VERSION"))));
         }
+        let meta = &meta;
         let name = target
             .file_name()
             .ok_or_else(|| CollectionError::Invalid(format!("{}: not a directory name", target.display())))?;
@@ -248,9 +248,28 @@ impl DbWriter {
         Ok(())
     }
 
-    /// Writes the image of `view` (atomically). Thread-safe after [`DbWriter::prepare`].
-    pub fn write(&self, view: &View, img: &MaskedImage) -> Result<()> {
-        Ok(img.save_png(&self.tmp.join(image_name(view)))?)
+    /// Writes the image of `view` (atomically) and returns its size in bytes. Thread-safe after
+    /// [`DbWriter::prepare`].
+    pub fn write(&self, view: &View, img: &MaskedImage) -> Result<u64> {
+        let p = self.tmp.join(image_name(view));
+        img.save_png(&p)?;
+        Ok(std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0))
+    }
+
+    /// Rows recorded so far.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no row was recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Gives up: removes the partial database this writer created (its `.NAME.partial` folder,
+    /// which only neuvis writes), leaving any existing database untouched.
+    pub fn abort(self) {
+        let _ = std::fs::remove_dir_all(&self.tmp);
     }
 
     /// Records a row for `data.csv`.
@@ -275,6 +294,8 @@ impl DbWriter {
             std::io::Write::write_all(w, text.as_bytes())
         })?;
         if self.target.exists() && self.overwrite {
+            // checked again right before deleting: only a folder neuvis wrote goes
+            neuvis_base::check_output(&self.target, neuvis_base::OutputKind::NeuvisFolder, true, &[])?;
             std::fs::remove_dir_all(&self.target).map_err(|e| CollectionError::io(&self.target, e))?;
         }
         std::fs::rename(&self.tmp, &self.target).map_err(|e| CollectionError::io(&self.target, e))?;

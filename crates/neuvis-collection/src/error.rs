@@ -41,6 +41,9 @@ pub enum CollectionError {
     /// A parameter grid or image is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// The output path is refused (see [`neuvis_base::fs::check_output`]).
+    #[error(transparent)]
+    Output(#[from] neuvis_base::OutputError),
 }
 
 impl From<neuvis_base::ImageError> for CollectionError {

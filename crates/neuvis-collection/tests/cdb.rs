@@ -139,7 +139,10 @@ fn writer_is_atomic_and_resumable() {
     assert_eq!(db.entries[1].file, "t0002/th045_ph022p5.png");
     assert_eq!(db.entries[1].phi, 22.5);
     assert_eq!(db.load(2).unwrap(), img(4, 4, 3));
-    assert_eq!(db.meta, Some(meta.clone()));
+    // the meta.json written is the caller's plus the generator that marks the folder as neuvis's
+    let mut with_generator = meta.clone();
+    with_generator["generator"] = json!(format!("neuvis {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(db.meta, Some(with_generator));
     // the target now exists: refused without overwrite
     assert!(DbWriter::create(&target, &meta, false, false)
         .unwrap_err()

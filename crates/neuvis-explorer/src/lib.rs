@@ -229,6 +229,14 @@ struct Frame {
     psnr: Option<f64>,
 }
 
+impl Frame {
+    /// Bytes this frame keeps resident in the cache: the PNG's allocation, the frame and its
+    /// `Arc`, and the cache's per-entry bookkeeping (key, map and recency-list nodes).
+    fn resident_bytes(&self) -> usize {
+        self.png.capacity() + std::mem::size_of::<Frame>() + 16 + 2 * std::mem::size_of::<Key>() + 96
+    }
+}
+
 type Shared = Arc<OnceCell<Result<Arc<Frame>, ApiError>>>;
 
 /// Counters reported by `/api/stats`.
@@ -308,6 +316,8 @@ fn encode_png(w: usize, h: usize, rgb: &[u8]) -> Result<Vec<u8>, ApiError> {
     PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Sub)
         .write_image(rgb, w as u32, h as u32, image::ExtendedColorType::Rgb8)
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("PNG encoding: {e}")))?;
+    // the cache holds what is allocated, not what is used: drop the encoder's spare capacity
+    out.shrink_to_fit();
     Ok(out)
 }
 
@@ -384,7 +394,7 @@ impl Explorer {
                 let r = this.produce(key, p).await;
                 if let Ok(f) = &r {
                     if let Ok(mut c) = this.cache.lock() {
-                        c.insert(key, f.clone(), f.png.len() + 256);
+                        c.insert(key, f.clone(), f.resident_bytes());
                     }
                 }
                 if let Ok(mut inflight) = this.inflight.lock() {
@@ -424,11 +434,17 @@ impl Explorer {
         let this = self.clone();
         let out = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            // counted down on every way out, a panic of the decoder included
+            struct Active<'a>(&'a AtomicUsize);
+            impl Drop for Active<'_> {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
             let now = this.stats.active.fetch_add(1, Ordering::SeqCst) + 1;
+            let _active = Active(&this.stats.active);
             this.stats.peak_active.fetch_max(now, Ordering::SeqCst);
-            let r = this.produce_blocking(key, p);
-            this.stats.active.fetch_sub(1, Ordering::SeqCst);
-            r
+            this.produce_blocking(key, p)
         })
         .await
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("decode task: {e}")))??;
@@ -759,16 +775,109 @@ pub fn router(state: Arc<Explorer>) -> Router {
 
 /// Serves `state` on `listener` until Ctrl-C.
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<Explorer>) -> std::io::Result<()> {
-    serve_router(listener, router(state)).await
+    serve_router(listener, router(state), &ServerLimits::default()).await
 }
 
-/// Serves `app` on `listener` until Ctrl-C (the one start-up of both pages).
-pub async fn serve_router(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+/// What one client may hold of the server: the answer to half-sent requests (slowloris), to
+/// thousands of idle connections and to DNS rebinding.
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+    /// A request's headers must arrive within this time, or its connection is closed (10 s).
+    pub header_timeout: std::time::Duration,
+    /// A connection is closed after this long whatever it does (10 min); browsers reconnect.
+    pub connection_lifetime: std::time::Duration,
+    /// Connections served at once; more are closed as soon as they are accepted (256).
+    pub max_connections: usize,
+    /// Accepted `Host` header names (without port); empty accepts any. Default: the loopback names
+    /// `localhost`, `127.0.0.1` and `[::1]`; [`serve_blocking`] adds the name it was bound to.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_timeout: std::time::Duration::from_secs(10),
+            connection_lifetime: std::time::Duration::from_secs(600),
+            max_connections: 256,
+            allowed_hosts: ["localhost", "127.0.0.1", "[::1]"].map(String::from).to_vec(),
+        }
+    }
+}
+
+/// The host name of a `Host` header value, without the port (`[::1]:8080` → `[::1]`).
+fn host_name(v: &str) -> &str {
+    if v.starts_with('[') {
+        return v.split_once(']').map_or(v, |(h, _)| &v[..h.len() + 1]);
+    }
+    v.rsplit_once(':').map_or(v, |(h, _)| h)
+}
+
+/// Refuses requests whose `Host` is not one the server was bound to (a page on another site
+/// reaching the server through DNS rebinding sends its own name).
+async fn check_host(
+    State(allowed): State<Arc<Vec<String>>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(h) = req.headers().get(header::HOST) {
+        let name = h.to_str().map(host_name).unwrap_or("");
+        if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+            return ApiError(
+                StatusCode::FORBIDDEN,
+                format!("host '{name}' is not served here (start the server with --host {name} to allow it)"),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Serves `app` on `listener` until Ctrl-C (the one start-up of both pages), within `limits`:
+/// HTTP/1.1 connections from hyper's connection builder with a header-read timeout, at most
+/// `max_connections` at once, each closed after `connection_lifetime`, and only the allowed
+/// `Host` names.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: &ServerLimits,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        Arc::new(limits.allowed_hosts.clone()),
+        check_host,
+    ));
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let shutdown = tokio::signal::ctrl_c();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            a = listener.accept() => a,
+        };
+        let stream = match accepted {
+            Ok((s, _)) => s,
+            // out of file descriptors or a connection reset before accept: wait, go on
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let (header_timeout, lifetime) = (limits.header_timeout, limits.connection_lifetime);
+        tokio::spawn(async move {
+            let _slot = slot;
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(64 << 10)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(lifetime, conn).await;
+        });
+    }
 }
 
 /// Why a server could not run.
@@ -819,6 +928,16 @@ pub fn serve_blocking(
             eprintln!("warning: listening on {addr}, reachable from the network");
         }
         announce(addr);
-        serve_router(listener, app).await.map_err(ServeError::Serve)
+        let mut limits = ServerLimits::default();
+        if !limits.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            // bound to a name or an address of its own: accept requests naming it (and the
+            // address itself, e.g. 0.0.0.0 serving 192.168.1.5, when bound to every interface)
+            limits.allowed_hosts.push(host_name(host).to_string());
+            if addr.ip().is_unspecified() {
+                limits.allowed_hosts.clear();
+                eprintln!("warning: bound to every interface, so any Host header is accepted");
+            }
+        }
+        serve_router(listener, app, &limits).await.map_err(ServeError::Serve)
     })
 }

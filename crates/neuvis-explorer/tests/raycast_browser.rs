@@ -42,7 +42,7 @@ async fn raycast_page_streams_orbits_and_zooms_in_chromium() {
     let app = router(start(&store, &opts).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move { neuvis_explorer::serve_router(listener, app).await });
+    tokio::spawn(async move { neuvis_explorer::serve_router(listener, app, &Default::default()).await });
     c.goto(&url).await.unwrap();
 
     until("the first frame to converge", || async {

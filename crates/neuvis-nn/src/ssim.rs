@@ -2,6 +2,9 @@
 
 use burn::prelude::*;
 
+/// The window's side: images must be at least this large in both directions.
+pub const WINDOW: usize = 11;
+
 /// The normalized 11-tap Gaussian (σ = 1.5).
 fn taps() -> [f32; 11] {
     let mut g = [0f32; 11];
@@ -45,8 +48,13 @@ fn gaussian_valid(t: Tensor<4>) -> Tensor<4> {
 /// (σ = 1.5), K1 = 0.01, K2 = 0.03, valid region, averaged over everything.
 ///
 /// # Panics
-/// Panics (in burn's shape checks) if H or W is below 11.
+/// If H or W is below [`WINDOW`] (callers check: the window does not fit).
 pub fn ssim(x: Tensor<4>, y: Tensor<4>) -> Tensor<1> {
+    let [_, _, h, w] = x.dims();
+    assert!(
+        h >= WINDOW && w >= WINDOW,
+        "SSIM needs images of at least {WINDOW}x{WINDOW}, got {w}x{h}"
+    );
     let f = gaussian_valid;
     let (c1, c2) = (0.01f32 * 0.01, 0.03f32 * 0.03);
     let mx = f(x.clone());

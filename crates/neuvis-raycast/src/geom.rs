@@ -29,12 +29,17 @@ impl Geometry {
     /// The geometry of a `dims` grid cut into `brick`-cell bricks with a base of factor `factor`.
     ///
     /// # Errors
-    /// A dimension below 2, a brick outside 4–256, a factor outside 2–8, or a brick edge that the
+    /// A dimension below 2 or above 2²⁰, a brick outside 4–256, a factor outside 2–8, or a brick edge that the
     /// factor does not divide.
     pub fn new(dims: [usize; 3], brick: usize, factor: usize) -> Result<Geometry, InvalidConfig> {
         if dims.iter().any(|&d| d < 2) {
             return Err(InvalidConfig(format!(
                 "the volume needs at least 2 samples per axis, got {dims:?}"
+            )));
+        }
+        if dims.iter().any(|&d| d > 1 << 20) {
+            return Err(InvalidConfig(format!(
+                "the volume may have at most 2^20 samples per axis, got {dims:?}"
             )));
         }
         if !(4..=256).contains(&brick) {

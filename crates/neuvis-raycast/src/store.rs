@@ -365,6 +365,14 @@ impl Store {
     /// Opens and checks a store: magic, version, trailer, header, every section's bounds and
     /// CRC-32, index consistency. Bricks are checked when read.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_within(path, u64::MAX)
+    }
+
+    /// [`Store::open`] refusing, before decompressing it, a base volume larger than `max_base`
+    /// bytes (a memory budget) or than the memory available ([`neuvis_base::mem::check_memory`]).
+    /// The base is inflated as a stream that stops at its stated size, so a decompression bomb
+    /// never grows past it.
+    pub fn open_within(path: &Path, max_base: u64) -> Result<Store> {
         let mut file = File::open(path).map_err(|e| RaycastError::io(path, e))?;
         let file_len = file
             .seek(std::io::SeekFrom::End(0))
@@ -474,8 +482,23 @@ impl Store {
             }
             entries.push(e);
         }
+        let base_bytes = g.base_len() as u64 * 4;
+        if base_bytes > max_base {
+            return Err(RaycastError::Settings(format!(
+                "{}: a budget of {:.2} MB is too small: the base volume ({:?} samples, field `geometry`) alone needs {:.2} MB",
+                path.display(),
+                max_base as f64 / 1e6,
+                g.base_dims,
+                base_bytes as f64 / 1e6
+            )));
+        }
+        neuvis_base::mem::check_memory(base_bytes).map_err(|e| {
+            RaycastError::corrupt(path, format!("base volume {:?} (field `geometry`): {e}", g.base_dims))
+        })?;
         let bb = section(&header.base, "base volume", None)?;
-        let raw = zstd::bulk::decompress(&bb, g.base_len() * 4)
+        let mut raw = Vec::new();
+        zstd::stream::read::Decoder::new(&bb[..])
+            .and_then(|d| std::io::Read::read_to_end(&mut std::io::Read::take(d, base_bytes + 1), &mut raw))
             .map_err(|e| RaycastError::corrupt(path, format!("base volume does not decompress: {e}")))?;
         if raw.len() != g.base_len() * 4 {
             return Err(RaycastError::corrupt(path, "base volume has the wrong size"));

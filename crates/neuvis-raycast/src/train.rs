@@ -5,7 +5,8 @@
 //! to `f³` channels of residuals over trilinear upsampling. Here it is trained on the volume's own
 //! bricks with MSE on the residual plus `ssim_weight·(1 − SSIM)` of the reconstructed brick,
 //! taken over its z-slices with an 11×11 Gaussian window on values scaled to `[0, 1]` by the
-//! volume's range. A tenth of the bricks (at least one) is held out to report the
+//! volume's range (bricks of under 8 cells, whose sides the 11-sample window does not fit, train
+//! on the MSE alone). A tenth of the bricks (at least one) is held out to report the
 //! reconstruction's PSNR against trilinear upsampling.
 
 use crate::prepare::TrainingData;
@@ -37,7 +38,7 @@ pub struct SrTrainOptions {
     pub batch: usize,
     /// Peak learning rate (5 % warm-up, cosine decay).
     pub lr: f64,
-    /// Weight of the SSIM term.
+    /// Weight of the SSIM term (unused for bricks of under 8 cells).
     pub ssim_weight: f64,
     /// Seed of the initialization, the split and the batches.
     pub seed: u64,
@@ -223,7 +224,8 @@ pub fn train(
         let d = (out.clone() - t) * m.clone();
         let mse = (d.clone() * d).sum() / m.sum();
         let mut loss = mse;
-        if opts.ssim_weight > 0.0 {
+        // bricks of fewer than 8 cells (sides below the 11-sample SSIM window) train on the MSE alone
+        if opts.ssim_weight > 0.0 && s >= neuvis_nn::ssim::WINDOW {
             // fine brick in [0,1]: trilinear + residual·std/span, via the voxel shuffle
             let fine = out
                 .reshape([nb, f, f, f, po, po, po])

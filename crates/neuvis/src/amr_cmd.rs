@@ -34,6 +34,10 @@ pub struct FitArgs {
     /// Output spec (JSON); the weights go next to it as <stem>.safetensors.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Hidden widths, comma-separated.
     #[arg(long, default_value = "32,32,32,32", value_delimiter = ',')]
     pub hidden: Vec<usize>,
@@ -41,13 +45,13 @@ pub struct FitArgs {
     #[arg(long, default_value = "relu")]
     pub activation: String,
     /// ω₀ of the sine activation.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 30.0)]
     pub omega0: f64,
     /// Gaussian random Fourier features: number of frequencies m (0 = none).
     #[arg(long, default_value_t = 0)]
     pub fourier: usize,
     /// Standard deviation of the Fourier frequencies.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1.0)]
     pub sigma: f64,
     /// Optimizer steps.
     #[arg(long, default_value_t = 4000)]
@@ -56,7 +60,7 @@ pub struct FitArgs {
     #[arg(long, default_value_t = 2048)]
     pub batch: usize,
     /// Peak learning rate (Adam, 2% warm-up, cosine decay).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1e-3)]
     pub lr: f64,
     /// Seed.
     #[arg(long, default_value_t = 0)]
@@ -79,6 +83,13 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
             "{}: the output is the INR's spec and must end in .json",
             a.output.display()
         );
+    }
+    {
+        let inputs: Vec<&Path> = a.volume.iter().map(Path::new).collect();
+        let weights = a.output.with_extension("safetensors");
+        for p in [&a.output, &weights] {
+            crate::outputs::check(p, crate::outputs::OutputKind::TextFile, a.overwrite, &inputs)?;
+        }
     }
     let field;
     let (target, domain, what): (Target, Vec<[f64; 2]>, String) = match (&a.function, &a.volume) {
@@ -153,9 +164,6 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         a.seed,
         report.rmse
     ));
-    if let Some(dir) = a.output.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    }
     Inr::save(&spec, &net, &a.output)?;
     println!(
         "fitted {what}: {} parameters, {} hidden neurons, {:.1} s; held-out RMSE {:.4e} (PSNR {:.2} dB over peak {:.3})",
@@ -199,6 +207,10 @@ pub struct CompareArgs {
     /// Plot file (.png or .svg).
     #[arg(short, long, default_value = "amr-compare.png")]
     pub output: PathBuf,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Plot title.
     #[arg(long, default_value = "Total error vs. degrees of freedom")]
     pub title: String,
@@ -216,20 +228,24 @@ pub struct AmrArgs {
     /// Output folder (history.csv/json, VTU meshes, PNG slices).
     #[arg(short, long, required = true)]
     pub output: Option<PathBuf>,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
     /// pruning (Algorithm 1), basic (interpolation error) or uniform.
     #[arg(long, default_value = "pruning")]
     pub method: String,
     /// T: pruned-INR relative error threshold.
-    #[arg(long = "T", default_value_t = 0.1)]
+    #[arg(value_parser = crate::num::finite_f64, long = "T", default_value_t = 0.1)]
     pub t: f64,
     /// P: kept-neuron proportion threshold.
-    #[arg(long = "P", default_value_t = 0.15)]
+    #[arg(value_parser = crate::num::finite_f64, long = "P", default_value_t = 0.15)]
     pub p: f64,
     /// ε of the interpolative decomposition.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1e-3)]
     pub eps: f64,
     /// τ of the basic method.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 0.1)]
     pub tau: f64,
     /// Points per element for the ID.
     #[arg(long, default_value_t = 256)]
@@ -256,7 +272,7 @@ pub struct AmrArgs {
     #[arg(long)]
     pub total_error_samples: Option<usize>,
     /// Floor δ of relative errors |f−g|/max(|f|, δ) (default: 1% of max |f|).
-    #[arg(long)]
+    #[arg(value_parser = crate::num::finite_f64, long)]
     pub rel_floor: Option<f64>,
     /// Slices to draw for 3-D/4-D INRs, e.g. x=0 (repeatable; default: x at the domain's middle).
     #[arg(long)]
@@ -284,6 +300,9 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
     };
     let method =
         Method::parse(&a.method).with_context(|| format!("--method {:?}: use pruning, basic or uniform", a.method))?;
+    let mut inputs = vec![model.as_path()];
+    inputs.extend(a.weights.as_deref());
+    crate::outputs::check(out, crate::outputs::OutputKind::NeuvisFolder, a.overwrite, &inputs)?;
     let inr = Inr::load(model, a.weights.as_deref())?;
     let d = inr.dim();
     let mut cfg = AmrConfig::defaults(method, d);
@@ -353,7 +372,7 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
             }
         }
     }
-    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create the output folder", out.display()))?;
+    crate::outputs::create_folder(out, a.overwrite, &inputs, "neuvis amr: history, meshes and slices")?;
     println!(
         "{}: {d}-D INR, {} hidden neurons in {} layers; method {:?}, T {}, P {}, ε {}, τ {}, ID samples {}, error samples {}, max_it {}, max_dofs {}, {} initial refinements, {} total-error points",
         model.display(),
@@ -502,6 +521,8 @@ fn compare(c: &CompareArgs) -> Result<()> {
             );
         }
     }
+    let inputs: Vec<&Path> = c.runs.iter().map(PathBuf::as_path).collect();
+    crate::outputs::check(&c.output, crate::outputs::OutputKind::TextFile, c.overwrite, &inputs)?;
     plot_error_vs_dofs(&curves, &c.output, &c.title)?;
     println!("wrote {}", c.output.display());
     Ok(())

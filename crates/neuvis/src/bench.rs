@@ -90,7 +90,7 @@ pub struct MetricsBenchArgs {
     #[arg(long, default_value_t = 256)]
     pub size: usize,
     /// Angle step: 9° gives the paper's 800 views.
-    #[arg(long, default_value_t = 9.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 9.0)]
     pub angle_step: f64,
     /// Images given to the Python baseline (it is slow).
     #[arg(long, default_value_t = 20)]

@@ -14,10 +14,10 @@ pub struct RaycastBenchArgs {
     #[arg(long)]
     pub store: PathBuf,
     /// Isovalue.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: f32,
     /// Polar angle of the orbit.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 60.0)]
     pub theta: f32,
     /// Views in the orbit.
     #[arg(long, default_value_t = 36)]
@@ -26,7 +26,7 @@ pub struct RaycastBenchArgs {
     #[arg(long, default_value_t = 512)]
     pub size: usize,
     /// Memory budget of the speculative methods in MB (default: a quarter of the full volume).
-    #[arg(long)]
+    #[arg(value_parser = crate::num::finite_f64, long)]
     pub budget_mb: Option<f64>,
     /// Methods, comma-separated (full first: it is the reference).
     #[arg(
@@ -41,6 +41,10 @@ pub struct RaycastBenchArgs {
     /// Folder for frames, stats and the table.
     #[arg(short, long, default_value = "bench-raycast")]
     pub output: PathBuf,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Runs the benchmark and prints the table.
@@ -48,6 +52,12 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
     if a.methods.first().map(String::as_str) != Some("full") {
         bail!("--methods must start with full (the reference of PSNR/SSIM)");
     }
+    crate::outputs::create_folder(
+        &a.output,
+        a.overwrite,
+        &[&a.store],
+        "neuvis bench raycast: frames, stats, table",
+    )?;
     let store = neuvis_raycast::Store::open(&a.store)?;
     let g = *store.geometry();
     let full_mb = g.dims.iter().product::<usize>() as f64 * 4.0 / 1e6;

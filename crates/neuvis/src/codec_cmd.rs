@@ -56,11 +56,15 @@ pub struct CompressArgs {
     /// Output model file (.nrvi).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Network family.
     #[arg(long, value_enum, default_value = "nervi")]
     pub arch: ArchArg,
     /// Target compression ratio raw/file; picks c1 = c0 = c2 (ignored when --c1 is given).
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 200.0)]
     pub ratio: f64,
     /// MLP width c1 (explicit size instead of --ratio).
     #[arg(long)]
@@ -92,7 +96,7 @@ pub struct CompressArgs {
     pub mlp_bits: Option<u32>,
     /// SIREN frequency ω₀ of NeRVI's MLP blocks (default 30, as the paper; NeRV has no SIREN
     /// layers). BENCHMARKS.md measures 10 at small widths.
-    #[arg(long)]
+    #[arg(value_parser = crate::num::finite_f64, long)]
     pub omega0: Option<f64>,
     /// Training epochs.
     #[arg(long, default_value_t = 100)]
@@ -103,14 +107,14 @@ pub struct CompressArgs {
     pub qat_epochs: usize,
     /// Peak learning rate (Adam, warm-up then cosine decay). 3e-3 is better for tiny networks
     /// (c1 ≤ ~10, e.g. CR ≥ 500 at 64²), 1e-3 for wider ones (BENCHMARKS.md).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1e-3)]
     pub lr: f64,
     /// The MLP's learning rate as a multiple of --lr (1: one rate for the whole network). 0.3 lets
     /// small NeRVI networks train with small batches (--batch 4 --omega0 10; BENCHMARKS.md).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1.0)]
     pub mlp_lr: f64,
     /// Fraction of the steps used for linear warm-up.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 0.2)]
     pub warmup: f64,
     /// Images per step.
     #[arg(long, default_value_t = 16)]
@@ -202,6 +206,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     if a.output.extension().is_none_or(|e| e != "nrvi") {
         bail!("{}: the output file should end in .nrvi", a.output.display());
     }
+    crate::outputs::check(&a.output, crate::outputs::NRVI, a.overwrite, &[&a.input])?;
     if a.c1.is_none() && !(a.ratio > 1.0 && a.ratio.is_finite()) {
         bail!("--ratio must be greater than 1");
     }
@@ -306,9 +311,13 @@ pub struct DecompressArgs {
     /// Compute device.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Replace an existing output directory.
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
     #[arg(long)]
     pub overwrite: bool,
+    /// Refuse to write more images than this (a model's grid can claim millions).
+    #[arg(long, default_value_t = 100_000)]
+    pub max_images: usize,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -316,12 +325,19 @@ pub struct DecompressArgs {
 
 /// Reads a `.nrvi` file with a clear error naming it.
 pub fn read_model(path: &Path) -> Result<Nrvi> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = neuvis_base::fs::read_regular(path, neuvis_codec::container::MAX_FILE_BYTES)
+        .with_context(|| format!("reading {}", path.display()))?;
     Nrvi::from_bytes(&bytes).with_context(|| format!("{}", path.display()))
 }
 
 /// Runs `neuvis decompress`; returns (images, seconds spent decoding).
 pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
+    crate::outputs::check(
+        &a.output,
+        crate::outputs::OutputKind::NeuvisFolder,
+        a.overwrite,
+        &[&a.model],
+    )?;
     let file = read_model(&a.model)?;
     let device = neuvis_nn::device::device(&a.device)?;
     let dec = Decoder::new(&file, &device)?;
@@ -344,6 +360,14 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
             })
             .collect::<Result<_>>()?
     };
+    if params.len() > a.max_images {
+        bail!(
+            "{}: the model's grid (field `grid`) holds {} images, more than --max-images {}; raise it or pick views with --params",
+            a.model.display(),
+            params.len(),
+            a.max_images
+        );
+    }
     let unseen = params.iter().filter(|p| !dec.on_grid(**p)).count();
     let meta = json!({
         "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),

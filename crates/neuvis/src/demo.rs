@@ -4,7 +4,7 @@
 use crate::codec_cmd::{self, CompressArgs, DecompressArgs};
 use crate::eval::{self, EvalArgs};
 use crate::render::{self, RenderArgs};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::{Args, Parser};
 use neuvis_collection::CinemaDb;
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "64")]
     pub size: String,
     /// Angle step for θ and φ in degrees (18° gives 10 × 20 = 200 views per time step).
-    #[arg(long, default_value_t = 18.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 18.0)]
     pub angle_step: f64,
     /// Time steps of the tornado.
     #[arg(long, default_value = "0,24")]
@@ -28,8 +28,12 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 40)]
     pub epochs: usize,
     /// Target compression ratio.
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 100.0)]
     pub ratio: f64,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Wraps one subcommand's arguments, so the demo gets them (and their defaults) from clap.
@@ -51,16 +55,10 @@ fn path(p: &std::path::Path) -> String {
 
 /// Runs the demo.
 pub fn run(a: &DemoArgs) -> Result<()> {
-    std::fs::create_dir_all(&a.output)?;
-    println!(
-        "neuvis demo: tornado 128³ isosurfaces at times {}, θ/φ every {}°, {} px images, NeRVI at ratio ≈ {}, {} epochs → {}",
-        a.times,
-        a.angle_step,
-        a.size,
-        a.ratio,
-        a.epochs,
-        a.output.display()
-    );
+    // validate every option before the banner and before any output exists
+    if a.ratio <= 1.0 || a.epochs == 0 || a.angle_step <= 0.0 || a.angle_step > 180.0 {
+        bail!("--ratio must exceed 1, --epochs be at least 1 and --angle-step lie in (0, 180]");
+    }
     let gt = a.output.join("tornado-ir.cdb");
     let step = a.angle_step.to_string();
     let r: RenderArgs = parse_args(&[
@@ -78,16 +76,36 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         &step,
         "--times",
         &a.times,
-        "--overwrite",
         "-o",
         &path(&gt),
     ])?;
-    let rs = render::run(&r)?;
+    crate::render::parse_size(&a.size)?;
+    crate::outputs::create_folder(&a.output, a.overwrite, &[], "neuvis demo")?;
+    let result = run_in(a, &r);
+    if result.is_err() {
+        // the folder was created empty by this run: a failure leaves nothing behind
+        let _ = std::fs::remove_dir_all(&a.output);
+    }
+    result
+}
+
+fn run_in(a: &DemoArgs, r: &RenderArgs) -> Result<()> {
+    let gt = r.output.as_path();
+    println!(
+        "neuvis demo: tornado 128³ isosurfaces at times {}, θ/φ every {}°, {} px images, NeRVI at ratio ≈ {}, {} epochs → {}",
+        a.times,
+        a.angle_step,
+        a.size,
+        a.ratio,
+        a.epochs,
+        a.output.display()
+    );
+    let rs = render::run(r)?;
     println!("1/4 rendered {} images in {:.1} s", rs.images, rs.seconds);
 
     let model = a.output.join("tornado-ir.nrvi");
     let c: CompressArgs = parse_args(&[
-        &path(&gt),
+        &path(gt),
         "-o",
         &path(&model),
         "--ratio",
@@ -110,7 +128,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
 
     let diffs = a.output.join("differences");
     let e: EvalArgs = parse_args(&[
-        &path(&gt),
+        &path(gt),
         &path(&decoded),
         "--csv",
         &path(&a.output.join("scores.csv")),
@@ -127,7 +145,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     // side-by-side pictures: ground truth | decoded | difference, for a few views
     let side = a.output.join("side-by-side");
     std::fs::create_dir_all(&side)?;
-    let (ga, da) = (CinemaDb::open(&gt)?, CinemaDb::open(&decoded)?);
+    let (ga, da) = (CinemaDb::open(gt)?, CinemaDb::open(&decoded)?);
     let step = (ga.entries.len() / 6).max(1);
     for i in (0..ga.entries.len()).step_by(step).take(6) {
         let g = ga.load(i)?;

@@ -23,7 +23,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub diff_images: Option<PathBuf>,
     /// ΔE*uv mapped to the top (red) of the difference colour scale.
-    #[arg(long, default_value_t = 40.0)]
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 40.0)]
     pub max_delta_e: f32,
     /// How many of the worst images (lowest PSNR) to list.
     #[arg(long, default_value_t = 5)]
@@ -31,6 +31,10 @@ pub struct EvalArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 fn is_model(p: &Path) -> bool {
@@ -56,6 +60,15 @@ fn diff_name(file: &str) -> String {
 
 /// Runs `neuvis eval`; returns the scores.
 pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
+    use crate::outputs::{check, OutputKind};
+    let inputs = [a.reference.as_path(), a.test.as_path()];
+    if let Some(c) = &a.csv {
+        check(c, OutputKind::TextFile, a.overwrite, &inputs)?;
+    }
+    if let Some(d) = &a.diff_images {
+        check(d, OutputKind::NeuvisFolder, a.overwrite, &inputs)?;
+    }
+    let _ = OutputKind::TextFile;
     let tmp = tempfile::tempdir()?;
     let mut model_info = None;
     let (ra, rb) = match (is_model(&a.reference), is_model(&a.test)) {
@@ -78,7 +91,7 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         bail!("--max-delta-e must be positive");
     }
     if let Some(d) = &a.diff_images {
-        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+        crate::outputs::create_folder(d, a.overwrite, &inputs, "CIELUV difference images of neuvis eval")?;
     }
     let n = ra.entries.len();
     let pb = if a.quiet {

@@ -14,6 +14,8 @@ mod bench_serve;
 mod codec_cmd;
 mod demo;
 mod eval;
+mod num;
+mod outputs;
 mod raycast_cmd;
 mod render;
 mod serve;
@@ -25,8 +27,8 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "neuvis", version, about, long_about = None)]
 struct Cli {
-    /// Worker threads (default: all cores).
-    #[arg(long, global = true)]
+    /// Worker threads (default: all cores; at most 8 × the cores).
+    #[arg(long, global = true, value_parser = crate::num::threads)]
     threads: Option<usize>,
     #[command(subcommand)]
     cmd: Cmd,

@@ -31,10 +31,10 @@ pub struct OrbitArgs {
     /// The store.
     pub store: PathBuf,
     /// Isovalue.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: f32,
     /// Polar angle of the orbit, degrees.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 60.0)]
     pub theta: f32,
     /// Views over 360° of azimuth.
     #[arg(long, default_value_t = 36)]
@@ -43,7 +43,7 @@ pub struct OrbitArgs {
     #[arg(long, default_value_t = 512)]
     pub size: usize,
     /// Memory budget in MB.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f64, long, allow_negative_numbers = true)]
     pub budget_mb: Option<f64>,
     /// Method.
     #[arg(long)]
@@ -55,6 +55,10 @@ pub struct OrbitArgs {
     /// Output folder (frames and stats.json).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// `neuvis raycast prepare`.
@@ -66,6 +70,10 @@ pub struct PrepareArgs {
     /// Output store.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Grid size of a procedural volume: N or NXxNYxNZ (default 128).
     #[arg(long)]
     pub dims: Option<String>,
@@ -82,7 +90,7 @@ pub struct PrepareArgs {
     #[arg(long, default_value = "both")]
     pub store: String,
     /// Training time budget of the network, minutes (ignored with --train-steps).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 2.0)]
     pub train_minutes: f64,
     /// Exact number of training steps (reproducible: the same seed gives the same file).
     #[arg(long)]
@@ -97,11 +105,11 @@ pub struct PrepareArgs {
     #[arg(long, default_value_t = 4)]
     pub batch: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 2e-3)]
     pub lr: f64,
     /// Also store ZFP fixed-rate bricks at R bits per value for `--method compressed` (default 8
     /// with --store both in builds with the `zfp` feature, none otherwise; 0 = none).
-    #[arg(long, value_name = "R")]
+    #[arg(value_parser = crate::num::finite_f64, long, value_name = "R")]
     pub zfp_rate: Option<f64>,
     /// The layout of a raw file.
     #[command(flatten)]
@@ -114,13 +122,13 @@ pub struct ServeArgs {
     /// The store.
     pub store: PathBuf,
     /// Initial isovalue (default: the middle of the value range).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: Option<f32>,
     /// Method: exact, neural, trilinear (speculative), full or dense.
     #[arg(long, default_value = "neural")]
     pub method: String,
     /// Memory budget in MB.
-    #[arg(long)]
+    #[arg(value_parser = crate::num::finite_f64, long)]
     pub budget_mb: Option<f64>,
     /// Image edge length.
     #[arg(long, default_value_t = 512)]
@@ -163,19 +171,19 @@ pub struct RenderArgs {
     /// The store.
     pub store: PathBuf,
     /// Isovalue.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: f32,
     /// Polar angle, degrees.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 60.0)]
     pub theta: f32,
     /// Azimuth, degrees.
-    #[arg(long, default_value_t = 30.0, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 30.0, allow_negative_numbers = true)]
     pub phi: f32,
     /// Image edge length.
     #[arg(long, default_value_t = 512)]
     pub size: usize,
     /// Memory budget in MB (base, octree, network, frame and brick cache); none = unbounded.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f64, long, allow_negative_numbers = true)]
     pub budget_mb: Option<f64>,
     /// full, exact, neural, trilinear, dense, compressed (ZFP bricks) or mesh (marching cubes +
     /// z-buffer).
@@ -187,6 +195,10 @@ pub struct RenderArgs {
     /// Also write every progressive frame into this folder.
     #[arg(long)]
     pub frames: Option<PathBuf>,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Runs a raycast subcommand.
@@ -243,6 +255,8 @@ fn bar(len: u64, msg: &str) -> ProgressBar {
 }
 
 fn run_prepare(a: &PrepareArgs) -> Result<()> {
+    crate::outputs::check_extension(&a.output, &["nvb"])?;
+    crate::outputs::check(&a.output, crate::outputs::NVB, a.overwrite, &[Path::new(&a.volume)])?;
     let Some(kind) = StoreKind::parse(&a.store) else {
         bail!("--store '{}': expected exact, neural or both", a.store);
     };
@@ -350,6 +364,11 @@ pub fn budget_bytes(mb: Option<f64>) -> Result<Option<usize>> {
 }
 
 fn run_render(a: &RenderArgs) -> Result<()> {
+    crate::outputs::check_extension(&a.output, &["png"])?;
+    crate::outputs::check(&a.output, crate::outputs::PNG, a.overwrite, &[&a.store])?;
+    if let Some(dir) = &a.frames {
+        crate::outputs::check(dir, crate::outputs::OutputKind::NeuvisFolder, a.overwrite, &[&a.store])?;
+    }
     if a.method == "mesh" {
         let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, a.iso)?;
         let t = std::time::Instant::now();
@@ -384,7 +403,12 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     let opts = RenderOptions::new(a.size, a.size, a.iso);
     let cam = engine.camera(&opts, a.theta, a.phi);
     if let Some(dir) = &a.frames {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::outputs::create_folder(
+            dir,
+            a.overwrite,
+            &[&a.store],
+            "progressive frames of neuvis raycast render",
+        )?;
     }
     let mut frame_err = None;
     let (img, st) = engine.render(&cam, &opts, |img, pass| {
@@ -444,7 +468,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
         bail!("--views must be 1–3600 and --size 1–8192");
     }
     if a.method == "mesh" {
-        std::fs::create_dir_all(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
+        crate::outputs::create_folder(&a.output, a.overwrite, &[&a.store], "neuvis raycast orbit frames")?;
         let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, a.iso)?;
         let opts = RenderOptions::new(a.size, a.size, a.iso);
         let mut times = Vec::new();
@@ -482,7 +506,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
         );
     };
     let budget = budget_bytes(a.budget_mb)?;
-    std::fs::create_dir_all(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
+    crate::outputs::create_folder(&a.output, a.overwrite, &[&a.store], "neuvis raycast orbit frames")?;
     let t_open = std::time::Instant::now();
     let engine = Engine::open(&a.store, method, budget, a.size, a.size)?;
     let open_s = t_open.elapsed().as_secs_f64();
@@ -536,11 +560,15 @@ pub struct IsosurfaceArgs {
     /// A volume file (.nrrd .nhdr .nii .nii.gz .vtk) or a procedural name.
     pub volume: String,
     /// Isovalue.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: f32,
     /// Output mesh: .ply (binary) or .vtp (VTK XML PolyData); ParaView opens both.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace an existing output, but only one neuvis wrote (never an input, the working
+    /// directory or a foreign folder).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Grid size of a procedural volume: N or NXxNYxNZ.
     #[arg(long)]
     pub dims: Option<String>,
@@ -562,6 +590,12 @@ pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
     if !matches!(ext.as_deref(), Some("ply") | Some("vtp")) {
         bail!("{}: the output must end in .ply or .vtp", a.output.display());
     }
+    crate::outputs::check(
+        &a.output,
+        crate::outputs::OutputKind::TextFile,
+        a.overwrite,
+        &[Path::new(&a.volume)],
+    )?;
     let dims = match &a.dims {
         Some(d) => Some(parse_dims(d).with_context(|| format!("--dims '{d}': expected N or NXxNYxNZ"))?),
         None => None,

@@ -27,7 +27,7 @@ pub struct RenderArgs {
     #[arg(long, value_enum, default_value = "iso")]
     pub mode: ModeArg,
     /// Isovalue (iso mode; default: the middle of the first rendered step's value range).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: Option<f32>,
     /// Surface colour R,G,B in [0,1] (iso mode).
     #[arg(long, default_value = "0.85,0.65,0.45")]
@@ -53,10 +53,10 @@ pub struct RenderArgs {
     #[arg(long, default_value = "256")]
     pub size: String,
     /// Polar angle step θ in degrees (θ = 0, step, … < 180).
-    #[arg(long, default_value_t = 9.0, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 9.0, allow_negative_numbers = true)]
     pub theta_step: f64,
     /// Azimuth step φ in degrees (φ = 0, step, … < 360).
-    #[arg(long, default_value_t = 9.0, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 9.0, allow_negative_numbers = true)]
     pub phi_step: f64,
     /// Explicit camera list: a file of `theta,phi` lines (replaces the θ/φ grid).
     #[arg(long)]
@@ -65,10 +65,10 @@ pub struct RenderArgs {
     #[arg(long, default_value = "all")]
     pub times: String,
     /// Vertical field of view in degrees.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 30.0)]
     pub fov: f32,
     /// Ray-marching step in voxels.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 0.5)]
     pub step: f32,
     /// Output database directory (NAME.cdb).
     #[arg(short, long)]
@@ -116,7 +116,7 @@ impl RenderArgs {
 /// What a render run did.
 pub use neuvis_render::collection::RenderSummary;
 
-fn parse_size(s: &str) -> Result<(usize, usize)> {
+pub(crate) fn parse_size(s: &str) -> Result<(usize, usize)> {
     let p: Vec<&str> = s.split(['x', 'X']).collect();
     let v: Option<Vec<usize>> = p.iter().map(|x| x.trim().parse().ok()).collect();
     match v.as_deref() {
@@ -173,6 +173,13 @@ fn mode_options(a: &RenderArgs) -> Result<ModeOptions> {
 
 /// Runs `neuvis render`.
 pub fn run(a: &RenderArgs) -> Result<RenderSummary> {
+    let inputs: Vec<&std::path::Path> = a.volume.volume.iter().map(std::path::Path::new).collect();
+    crate::outputs::check(
+        &a.output,
+        crate::outputs::OutputKind::NeuvisFolder,
+        a.overwrite,
+        &inputs,
+    )?;
     let series = a.volume.open()?;
     run_series(a, series.as_ref())
 }

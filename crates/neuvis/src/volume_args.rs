@@ -21,7 +21,7 @@ pub struct VolumeArgs {
     #[command(flatten)]
     pub raw: RawArgs,
     /// Replace NaN/inf samples with this value instead of failing.
-    #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::finite_f32, long, value_name = "VALUE", allow_negative_numbers = true)]
     pub nan_to: Option<f32>,
 }
 

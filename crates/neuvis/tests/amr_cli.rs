@@ -147,7 +147,10 @@ fn amr_bad_inputs_fail_cleanly_without_output() {
             vec!["amr", model, "--method", "magic", "-o", "o2"],
             "use pruning, basic or uniform",
         ),
-        (vec!["amr", model, "--T", "nan", "-o", "o3"], "T = NaN"),
+        (
+            vec!["amr", model, "--T", "nan", "-o", "o3"],
+            "'nan' is not a finite number",
+        ),
         (
             vec!["amr", model, "--slice", "x=0", "-o", "o4"],
             "2-D INR is drawn whole",

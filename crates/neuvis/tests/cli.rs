@@ -282,7 +282,9 @@ fn eval_reports_metrics_and_rejects_mismatches() {
     );
     let csv = std::fs::read_to_string(d.path().join("s.csv")).unwrap();
     assert_eq!(csv.lines().count(), 9);
-    assert_eq!(std::fs::read_dir(d.path().join("diffs")).unwrap().count(), 8);
+    // eight difference images and the meta.json that marks the folder as neuvis's
+    assert_eq!(std::fs::read_dir(d.path().join("diffs")).unwrap().count(), 9);
+    assert!(d.path().join("diffs/meta.json").is_file());
     // a collection with other parameters, other sizes, a missing image, a model file
     std::fs::write(d.path().join("cams.csv"), "0,0\n0,180\n90,0\n90,90\n").unwrap();
     render("c.cdb", "0.17", &["--cameras", "cams.csv"]);
@@ -456,7 +458,7 @@ fn compress_decompress_round_trip_and_bad_inputs() {
         ),
         (
             vec!["compress", "ml.cdb", "-o", "y.nrvi", "--mlp-lr", "nan"],
-            "--mlp-lr NaN must be",
+            "invalid value 'nan' for '--mlp-lr <MLP_LR>': 'nan' is not a finite number",
         ),
         (
             vec!["compress", "ml.cdb", "-o", "y.nrvi", "--omega0", "0"],
@@ -464,7 +466,7 @@ fn compress_decompress_round_trip_and_bad_inputs() {
         ),
         (
             vec!["compress", "ml.cdb", "-o", "y.nrvi", "--omega0", "NaN"],
-            "--omega0 NaN must be",
+            "invalid value 'NaN' for '--omega0 <OMEGA0>': 'NaN' is not a finite number",
         ),
         (
             vec!["compress", "ml.cdb", "-o", "y.nrvi", "--arch", "nerv", "--omega0", "10"],

@@ -78,7 +78,10 @@ impl Engine {
     /// fixed part plus one brick.
     pub fn open(path: &Path, method: Method, budget: impl Into<Budget>, width: usize, height: usize) -> Result<Engine> {
         let budget = budget.into();
-        let store = Store::open(path)?;
+        let store = match budget {
+            Budget::Bytes(b) => Store::open_within(path, b as u64)?,
+            _ => Store::open(path)?,
+        };
         let geom = *store.geometry();
         let octree = Octree::new(geom.bdims, store.entries.iter().map(|e| (e.min, e.max)).collect());
         let net = match method {
@@ -89,7 +92,17 @@ impl Engine {
                         path.display()
                     ))
                 })?;
-                Some(SrNet::from_bytes(b).map_err(|e| RaycastError::corrupt(path, e.0))?)
+                let net = SrNet::from_bytes(b).map_err(|e| RaycastError::corrupt(path, e.0))?;
+                if (net.config.brick, net.config.factor) != (geom.brick, geom.factor) {
+                    return Err(RaycastError::corrupt(
+                        path,
+                        format!(
+                            "the network (field `network.config`) was made for bricks of {} cells and base factor {}, the store has {} and {}",
+                            net.config.brick, net.config.factor, geom.brick, geom.factor
+                        ),
+                    ));
+                }
+                Some(net)
             }
             _ => None,
         };

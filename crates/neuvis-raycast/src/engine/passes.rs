@@ -59,6 +59,13 @@ impl Engine {
         if !opts.iso.is_finite() {
             return Err(RaycastError::Settings(format!("isovalue {} must be finite", opts.iso)));
         }
+        // a non-finite camera (an angle of NaN or inf) would march rays that never end
+        let finite = |v: [f32; 3]| v.iter().all(|x| x.is_finite());
+        if !(finite(cam.eye) && finite(cam.ray_dir(0.5, 0.5)) && opts.step.is_finite() && opts.step > 0.0) {
+            return Err(RaycastError::Settings(
+                "the camera (eye, angles, field of view) and the step must be finite, the step positive".into(),
+            ));
+        }
         let start = Instant::now();
         let (w, hgt) = (cam.width, cam.height);
         let ray = |p: u32| {

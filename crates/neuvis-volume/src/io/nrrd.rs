@@ -146,64 +146,105 @@ pub fn read_nrrd(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
     let line_skip: usize = get("line skip").and_then(|s| s.parse().ok()).unwrap_or(0);
     let data_file = get("data file").or_else(|| get("datafile"));
 
-    // The byte source: the rest of this file, or a detached data file.
-    let (data_path, mut source): (PathBuf, Box<dyn BufRead>) = match data_file {
-        None => (path.to_path_buf(), Box::new(rd)),
+    // The byte source: the rest of this file, or a detached data file, which must be a regular
+    // file in the header's folder or below it (never `/dev/zero`, never `/etc/passwd`); its size
+    // is known before anything is read.
+    let (data_path, mut source, mut left): (PathBuf, Box<dyn BufRead>, u64) = match data_file {
+        None => {
+            let len = std::fs::metadata(path).map_err(|e| VolumeError::io(path, e))?.len();
+            (path.to_path_buf(), Box::new(rd), len.saturating_sub(header_len as u64))
+        }
         Some(df) => {
             if df.starts_with("LIST") || df.contains('%') {
                 return Err(fmt(format!("multi-file data '{df}' is not supported")));
             }
-            let p = path.parent().unwrap_or(Path::new(".")).join(df);
+            let rel = Path::new(df);
+            if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                return Err(fmt(format!(
+                    "field 'data file': '{df}' must be a path relative to the header's folder, without '..'"
+                )));
+            }
+            let p = path.parent().unwrap_or(Path::new(".")).join(rel);
+            let meta = std::fs::metadata(&p).map_err(|e| VolumeError::io(&p, e))?;
+            if !meta.is_file() {
+                return Err(fmt(format!("field 'data file': {} is not a regular file", p.display())));
+            }
             let f = std::fs::File::open(&p).map_err(|e| VolumeError::io(&p, e))?;
-            (p, Box::new(BufReader::new(f)))
+            (p, Box::new(BufReader::new(f)), meta.len())
         }
     };
-    for _ in 0..line_skip {
-        let mut s = String::new();
-        source.read_line(&mut s).map_err(|e| VolumeError::io(&data_path, e))?;
+    for done in 0..line_skip {
+        let k = source.skip_until(b'\n').map_err(|e| VolumeError::io(&data_path, e))?;
+        if k == 0 {
+            return Err(fmt(format!(
+                "field 'line skip': {line_skip} lines, but the data ends after {done}"
+            )));
+        }
+        left = left.saturating_sub(k as u64);
     }
-    let nbytes = n * dtype.size();
+    let nbytes = n
+        .checked_mul(dtype.size())
+        .ok_or_else(|| fmt("field 'sizes': the byte count overflows".into()))?;
+    // the encoded bytes and the decoded samples are held together
+    crate::field::check_memory(
+        (nbytes as u64).saturating_add(n as u64 * 4),
+        &path.display().to_string(),
+    )?;
+    let mut source = source.take(left);
     let mut data = match encoding.as_str() {
         "raw" => {
-            let mut bytes = Vec::new();
-            source
-                .read_to_end(&mut bytes)
-                .map_err(|e| VolumeError::io(&data_path, e))?;
             let start = if byte_skip == -1 {
-                bytes.len().checked_sub(nbytes)
+                left.checked_sub(nbytes as u64)
             } else {
-                usize::try_from(byte_skip).ok()
+                u64::try_from(byte_skip).ok()
             };
-            let ok = start.filter(|s| bytes.len().checked_sub(*s) == Some(nbytes));
+            let ok = start.filter(|s| left.checked_sub(*s) == Some(nbytes as u64));
             let Some(start) = ok else {
                 return Err(VolumeError::SizeMismatch {
                     path: data_path,
                     expected: nbytes as u64,
-                    actual: bytes.len().saturating_sub(start.unwrap_or(0)) as u64,
+                    actual: left.saturating_sub(start.unwrap_or(0)),
                     detail: format!("{}x{}x{} {dtype_s}", dims[0], dims[1], dims[2]),
                 });
             };
-            decode(&bytes[start..], dtype, endian)
+            std::io::copy(&mut (&mut source).take(start), &mut std::io::sink())
+                .map_err(|e| VolumeError::io(&data_path, e))?;
+            let mut bytes = Vec::with_capacity(nbytes);
+            source
+                .read_to_end(&mut bytes)
+                .map_err(|e| VolumeError::io(&data_path, e))?;
+            if bytes.len() != nbytes {
+                return Err(VolumeError::Truncated {
+                    path: data_path,
+                    msg: format!("read {} of {nbytes} data bytes", bytes.len()),
+                });
+            }
+            decode(&bytes, dtype, endian)
         }
         "gzip" | "gz" => {
-            let mut dec = flate2::bufread::MultiGzDecoder::new(source);
-            // Read at most one byte more than needed, so a hostile stream cannot exhaust memory.
-            let mut bytes = Vec::with_capacity(nbytes);
+            let skip = usize::try_from(byte_skip.max(0))
+                .ok()
+                .filter(|&s| s <= 1 << 30)
+                .ok_or_else(|| fmt(format!("field 'byte skip': {byte_skip} is beyond 1 GiB")))?;
+            let want = nbytes + skip;
+            let mut dec = flate2::bufread::MultiGzDecoder::new(BufReader::new(source));
+            // Read at most one byte more than needed into a buffer that grows with the data, so a
+            // small hostile stream claiming a large volume or a gzip bomb cannot exhaust memory.
+            let mut bytes = Vec::new();
             (&mut dec)
-                .take(nbytes as u64 + 1)
+                .take(want as u64 + 1)
                 .read_to_end(&mut bytes)
                 .map_err(|e| VolumeError::Truncated {
                     path: data_path.clone(),
                     msg: format!("gzip stream: {e}"),
                 })?;
-            let skip = usize::try_from(byte_skip.max(0)).unwrap_or(0);
-            if bytes.len() != nbytes + skip {
+            if bytes.len() != want {
                 return Err(VolumeError::Truncated {
                     path: data_path,
                     msg: format!(
                         "gzip stream decompresses to {} bytes, expected {} ({}x{}x{} {dtype_s})",
                         bytes.len(),
-                        nbytes + skip,
+                        want,
                         dims[0],
                         dims[1],
                         dims[2]

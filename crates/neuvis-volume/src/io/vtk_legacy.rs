@@ -62,9 +62,101 @@ fn prescan(path: &Path) -> Result<[usize; 3]> {
     }
 }
 
+/// The first (at most 255) bytes of every line of `r`, however long the lines are (binary
+/// sections have arbitrarily long "lines" that are never held whole).
+fn line_heads(mut r: impl BufRead, mut each: impl FnMut(&[u8]) -> Result<()>) -> std::io::Result<Result<()>> {
+    let mut head = Vec::with_capacity(256);
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            if !head.is_empty() {
+                if let Err(e) = each(&head) {
+                    return Ok(Err(e));
+                }
+            }
+            return Ok(Ok(()));
+        }
+        let (used, end) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, Some(i)),
+            None => (buf.len(), None),
+        };
+        let part = &buf[..end.unwrap_or(used)];
+        let room = 255usize.saturating_sub(head.len());
+        head.extend_from_slice(&part[..part.len().min(room)]);
+        r.consume(used);
+        if end.is_some() {
+            if let Err(e) = each(&head) {
+                return Ok(Err(e));
+            }
+            head.clear();
+        }
+    }
+}
+
+/// Checks every count a keyword line claims (`POINT_DATA n`, `CELL_DATA n`, `LOOKUP_TABLE name n`,
+/// `FIELD name n`, `COLOR_SCALARS name n` and `FIELD` array lines `name ncomp ntuples type`)
+/// against the grid and the file's length, before the parser allocates for them: each value takes at
+/// least one byte, each array header at least eight.
+fn check_counts(path: &Path, dims: [usize; 3], file_len: u64) -> Result<()> {
+    let f = std::fs::File::open(path).map_err(|e| VolumeError::io(path, e))?;
+    let points = dims.iter().map(|&d| d as u64).product::<u64>();
+    let cells = dims.iter().map(|&d| d.saturating_sub(1).max(1) as u64).product::<u64>();
+    let mut field_arrays_left = 0u64;
+    let res = line_heads(BufReader::with_capacity(1 << 16, f), |line| {
+        let l = String::from_utf8_lossy(line);
+        let w: Vec<&str> = l.split_whitespace().collect();
+        let num = |i: usize| w.get(i).and_then(|v| v.parse::<u64>().ok());
+        let bad = |field: &str, n: u64, why: String| Err(VolumeError::format(path, format!("{field} {n}: {why}")));
+        let key = w.first().map(|k| k.to_ascii_uppercase()).unwrap_or_default();
+        match (key.as_str(), w.len()) {
+            ("POINT_DATA", 2) => {
+                if let Some(n) = num(1).filter(|&n| n != points) {
+                    return bad("POINT_DATA", n, format!("the {dims:?} grid has {points} points"));
+                }
+            }
+            ("CELL_DATA", 2) => {
+                if let Some(n) = num(1).filter(|&n| n != cells) {
+                    return bad("CELL_DATA", n, format!("the {dims:?} grid has {cells} cells"));
+                }
+            }
+            ("LOOKUP_TABLE", 3) | ("COLOR_SCALARS", 3) => {
+                if let Some(n) = num(2).filter(|&n| n.saturating_mul(4) > file_len) {
+                    return bad(&key, n, format!("entries cannot fit in the {file_len}-byte file"));
+                }
+            }
+            ("FIELD", 3) => {
+                if let Some(n) = num(2) {
+                    if n.saturating_mul(8) > file_len {
+                        return bad("FIELD", n, format!("arrays cannot fit in the {file_len}-byte file"));
+                    }
+                    field_arrays_left = n;
+                }
+            }
+            (_, 4) if field_arrays_left > 0 => {
+                // a FIELD array: name, components, tuples, type
+                if let (Some(c), Some(t)) = (num(1), num(2)) {
+                    field_arrays_left -= 1;
+                    if c.saturating_mul(t) > file_len {
+                        return bad(
+                            &format!("FIELD array '{}'", w[0]),
+                            c.saturating_mul(t),
+                            format!("values cannot fit in the {file_len}-byte file"),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    });
+    res.map_err(|e| VolumeError::io(path, e))?
+}
+
 /// Reads the first one-component point array of a legacy `STRUCTURED_POINTS` file.
 pub fn read_vtk_legacy(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
     let dims = prescan(path)?;
+    let file_len = std::fs::metadata(path).map_err(|e| VolumeError::io(path, e))?.len();
+    check_counts(path, dims, file_len)?;
     let f = std::fs::File::open(path).map_err(|e| VolumeError::io(path, e))?;
     let vtk = vtkio::Vtk::parse_legacy_be(BufReader::new(f))
         .map_err(|e| VolumeError::format(path, format!("VTK legacy parse error (truncated or corrupt?): {e}")))?;

@@ -1,0 +1,53 @@
+//! Parsers for numeric flags: every floating-point flag must be finite (NaN and ±inf are refused by
+//! clap with the flag's name, before any work), and `--threads` is bounded by the machine.
+
+/// A finite `f64` (the flag's range is checked where the option is used).
+pub fn finite_f64(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|e| format!("'{s}' is not a number ({e})"))?;
+    if !v.is_finite() {
+        return Err(format!("'{s}' is not a finite number"));
+    }
+    Ok(v)
+}
+
+/// A finite `f32` (also refusing values beyond `f32`'s range).
+pub fn finite_f32(s: &str) -> Result<f32, String> {
+    let v = finite_f64(s)?;
+    let f = v as f32;
+    if !f.is_finite() {
+        return Err(format!("'{s}' is beyond the range of a 32-bit float"));
+    }
+    Ok(f)
+}
+
+/// Worker threads: 1 to 8 × the cores of this machine (at least 8).
+pub fn threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("'{s}' is not a thread count ({e})"))?;
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let max = (8 * cores).max(8);
+    if !(1..=max).contains(&n) {
+        return Err(format!("{n} threads: use 1 to {max} (8 × the {cores} cores here)"));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_and_absurd_values_are_refused() {
+        for bad in ["NaN", "nan", "inf", "-inf", "1e999", "x"] {
+            assert!(finite_f64(bad).is_err(), "{bad}");
+            assert!(finite_f32(bad).is_err(), "{bad}");
+        }
+        assert!(finite_f32("1e39").is_err());
+        assert_eq!(finite_f64(" -2.5 "), Ok(-2.5));
+        assert!(threads("0").is_err());
+        assert!(threads("100000").is_err());
+        assert_eq!(threads("1"), Ok(1));
+    }
+}

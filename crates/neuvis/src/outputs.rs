@@ -1,0 +1,63 @@
+//! The one output rule of every command (see [`neuvis_base::fs::check_output`]), checked before any
+//! work starts:
+//! - an output that is also an input (or a folder holding one) is refused;
+//! - `/`, the working directory and its parents are never an output;
+//! - the folder that will hold the output must exist;
+//! - an existing output is refused unless `--overwrite` is given, and then replaced only if it is
+//!   what the command writes: a folder neuvis wrote (`meta.json` with `"generator": "neuvis …"`),
+//!   a file with the format's magic (`.nrvi`, `.nvb`, PNG), or a regular file for text formats.
+
+use anyhow::Result;
+pub use neuvis_base::OutputKind;
+use std::path::Path;
+
+/// A `.nrvi` model.
+pub const NRVI: OutputKind = OutputKind::FileWithMagic(b"NRVI", "a .nrvi model");
+/// A `.nvb` brick store.
+pub const NVB: OutputKind = OutputKind::FileWithMagic(b"NVBRICK\0", "a .nvb brick store");
+/// A PNG image.
+pub const PNG: OutputKind = OutputKind::FileWithMagic(b"\x89PNG\r\n\x1a\n", "a PNG image");
+
+/// Checks `output` against the rule for a command reading `inputs`.
+pub fn check(output: &Path, kind: OutputKind, overwrite: bool, inputs: &[&Path]) -> Result<()> {
+    neuvis_base::check_output(output, kind, overwrite, inputs)?;
+    Ok(())
+}
+
+/// Refuses an output file whose extension is not one of `exts` (case-insensitive): a `.jpg` must
+/// not receive PNG bytes.
+pub fn check_extension(output: &Path, exts: &[&str]) -> Result<()> {
+    let ok = output
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)));
+    if !ok {
+        anyhow::bail!(
+            "{}: the output must end in {}",
+            output.display(),
+            exts.iter().map(|e| format!(".{e}")).collect::<Vec<_>>().join(" or ")
+        );
+    }
+    Ok(())
+}
+
+/// Checks an output folder against the rule, then creates it empty (replacing the folder neuvis
+/// wrote there before, when `overwrite`) with a `meta.json` saying neuvis wrote it and what it holds,
+/// so a later `--overwrite` recognizes it.
+pub fn create_folder(dir: &Path, overwrite: bool, inputs: &[&Path], contents: &str) -> Result<()> {
+    use anyhow::Context;
+    check(dir, OutputKind::NeuvisFolder, overwrite, inputs)?;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("replacing {}", dir.display()))?;
+    }
+    std::fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let meta = serde_json::json!({
+        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
+        "contents": contents,
+    });
+    neuvis_base::write_atomic(&dir.join("meta.json"), |w| {
+        std::io::Write::write_all(w, serde_json::to_string_pretty(&meta).unwrap_or_default().as_bytes())
+    })
+    .with_context(|| format!("writing {}", dir.join("meta.json").display()))?;
+    Ok(())
+}
