@@ -192,7 +192,12 @@ pub fn is_neuvis_folder(dir: &Path) -> bool {
 pub fn check_output(output: &Path, kind: OutputKind, overwrite: bool, inputs: &[&Path]) -> Result<(), OutputError> {
     let out = resolved(output);
     let owned = || output.to_path_buf();
-    for input in inputs {
+    let cwd = std::env::current_dir().map(|c| resolved(&c)).ok();
+    if out.parent().is_none() || cwd.is_some_and(|c| c.starts_with(&out)) {
+        return Err(OutputError::Protected { output: owned() });
+    }
+    // inputs that are not files (a procedural volume's name) hold no data to protect
+    for input in inputs.iter().filter(|i| i.exists()) {
         let inp = resolved(input);
         if inp == out {
             return Err(OutputError::IsInput { output: owned() });
@@ -203,10 +208,6 @@ pub fn check_output(output: &Path, kind: OutputKind, overwrite: bool, inputs: &[
                 input: input.to_path_buf(),
             });
         }
-    }
-    let cwd = std::env::current_dir().map(|c| resolved(&c)).ok();
-    if out.parent().is_none() || cwd.is_some_and(|c| c.starts_with(&out)) {
-        return Err(OutputError::Protected { output: owned() });
     }
     if let Some(parent) = out.parent() {
         if !parent.is_dir() {

@@ -122,15 +122,24 @@ impl MaskedImage {
     /// Reads a PNG. RGBA: alpha is the mask. RGB or grey without alpha: every pixel is foreground
     /// except pure white ones (the background colour), which is how other tools' renders are read.
     pub fn load_png(path: &Path) -> Result<Self> {
-        let img = image::ImageReader::open(path)
+        // what the header claims is bounded by the file: DEFLATE expands at most 1032:1, and the
+        // decoded RGBA copy needs as much again
+        let len = std::fs::metadata(path).map_err(|e| ImageError::io(path, e))?.len();
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(
+            len.saturating_mul(1032)
+                .saturating_add(1 << 20)
+                .min(crate::mem::available_memory() / 2),
+        );
+        let mut reader = image::ImageReader::open(path)
             .map_err(|e| ImageError::io(path, e))?
             .with_guessed_format()
-            .map_err(|e| ImageError::io(path, e))?
-            .decode()
-            .map_err(|e| ImageError::Decode {
-                path: path.to_path_buf(),
-                msg: format!("cannot decode image: {e}"),
-            })?;
+            .map_err(|e| ImageError::io(path, e))?;
+        reader.limits(limits);
+        let img = reader.decode().map_err(|e| ImageError::Decode {
+            path: path.to_path_buf(),
+            msg: format!("cannot decode image: {e}"),
+        })?;
         let has_alpha = img.color().has_alpha();
         let rgba = img.to_rgba8();
         let (w, h) = (rgba.width() as usize, rgba.height() as usize);

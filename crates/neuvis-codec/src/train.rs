@@ -211,6 +211,14 @@ fn save_checkpoint(
     Ok(())
 }
 
+/// Epochs completed by the checkpoint in `dir` (its `state.json`), if there is a readable one.
+pub fn checkpoint_epochs(dir: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(dir.join("state.json")).ok()?;
+    serde_json::from_str::<CheckpointState>(&text)
+        .ok()
+        .map(|s| s.epochs_done)
+}
+
 fn load_checkpoint(
     dir: &Path,
     opts: &TrainOptions,

@@ -235,6 +235,13 @@ impl DbWriter {
         self.tmp.join(image_name(view)).is_file()
     }
 
+    /// Whether the image for `view` is present, decodes, and is `width × height`: what a resumed
+    /// run may keep (an image cut short by a crash, or of another size, is rendered again).
+    pub fn has_valid(&self, view: &View, width: usize, height: usize) -> bool {
+        let p = self.tmp.join(image_name(view));
+        p.is_file() && MaskedImage::load_png(&p).is_ok_and(|im| (im.width(), im.height()) == (width, height))
+    }
+
     /// Creates the sub-directories for `views` (call before writing from several threads).
     pub fn prepare(&mut self, views: &[View]) -> Result<()> {
         for v in views {

@@ -613,7 +613,14 @@ impl Store {
                 format!("brick {id} has the wrong size"),
             ));
         }
-        Ok(unshuffle(&raw).expect("multiple of 4"))
+        let v = unshuffle(&raw).expect("multiple of 4");
+        if v.iter().any(|x| !x.is_finite()) {
+            return Err(RaycastError::corrupt(
+                &self.path,
+                format!("brick {id} holds non-finite samples"),
+            ));
+        }
+        Ok(v)
     }
 }
 

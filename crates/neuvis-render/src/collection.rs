@@ -153,7 +153,7 @@ impl Default for CollectionOptions {
 }
 
 /// What [`render_collection`] reports while it works.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
     /// The database is set up; `total` images, `kept` of them already present (resume).
     Start {
@@ -169,6 +169,9 @@ pub enum Progress {
     },
     /// One image was written.
     Image,
+    /// Something the user should know, e.g. an isovalue outside the data's range (every image
+    /// would be empty).
+    Warning(String),
 }
 
 /// What a render run did.
@@ -244,6 +247,14 @@ pub fn render_collection(
     let load = |step: usize| series.load(step).map_err(|source| RenderError::Load { step, source });
     let first = load(steps[0])?;
     let mode = opts.mode.build(first.range())?;
+    if let Mode::Iso { value, .. } = &mode {
+        let (lo, hi) = first.range();
+        if !(lo..=hi).contains(value) {
+            progress(Progress::Warning(format!(
+                "no surface at --iso {value}: the first rendered step ranges over [{lo}, {hi}], so its images are empty"
+            )));
+        }
+    }
     let mut settings = RenderSettings::new(w, h, mode.clone());
     settings.fov_deg = opts.fov_deg;
     settings.step = opts.step;
@@ -277,7 +288,7 @@ pub fn render_collection(
     let mut cached = Some(first);
     for &(step, _) in &step_times {
         let todo: Vec<View> = views.iter().filter(|v| v.step == step).copied().collect();
-        let missing: Vec<View> = todo.iter().filter(|v| !writer.has(v)).copied().collect();
+        let missing: Vec<View> = todo.iter().filter(|v| !writer.has_valid(v, w, h)).copied().collect();
         progress(Progress::Step {
             step,
             kept: todo.len() - missing.len(),

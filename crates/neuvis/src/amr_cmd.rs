@@ -504,6 +504,8 @@ fn read_history(dir: &Path) -> Result<(String, Vec<IterationRecord>)> {
 }
 
 fn compare(c: &CompareArgs) -> Result<()> {
+    let inputs: Vec<&Path> = c.runs.iter().map(PathBuf::as_path).collect();
+    crate::outputs::check(&c.output, crate::outputs::OutputKind::TextFile, c.overwrite, &inputs)?;
     let mut curves = Vec::new();
     for d in &c.runs {
         let (label, history) = read_history(d)?;
@@ -521,8 +523,6 @@ fn compare(c: &CompareArgs) -> Result<()> {
             );
         }
     }
-    let inputs: Vec<&Path> = c.runs.iter().map(PathBuf::as_path).collect();
-    crate::outputs::check(&c.output, crate::outputs::OutputKind::TextFile, c.overwrite, &inputs)?;
     plot_error_vs_dofs(&curves, &c.output, &c.title)?;
     println!("wrote {}", c.output.display());
     Ok(())

@@ -256,6 +256,16 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         ProgressStyle::with_template("[{elapsed_precise}] {bar:30} epoch {msg}, ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    if a.resume {
+        let ck = neuvis_codec::compress::checkpoint_dir(&a.output);
+        match neuvis_codec::train::checkpoint_epochs(&ck) {
+            Some(done) => eprintln!("resuming from epoch {} of {} ({})", done + 1, a.epochs, ck.display()),
+            None => eprintln!(
+                "nothing to resume: no checkpoint at {}; training starts from epoch 1",
+                ck.display()
+            ),
+        }
+    }
     let mut running = (0.0, 0.0);
     let report = neuvis_codec::compress::compress(&data, &plan, &opts, &a.output, &device, |e, k, per, loss, psnr| {
         running = if k == 1 {

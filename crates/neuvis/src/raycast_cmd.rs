@@ -400,6 +400,13 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     }
     let budget = budget_bytes(a.budget_mb)?;
     let engine = Engine::open(&a.store, method, budget, a.size, a.size)?;
+    let (lo, hi) = engine.store().header.range;
+    if !(lo..=hi).contains(&a.iso) {
+        eprintln!(
+            "warning: no surface at --iso {}: the volume ranges over [{lo}, {hi}], so the image is empty",
+            a.iso
+        );
+    }
     let opts = RenderOptions::new(a.size, a.size, a.iso);
     let cam = engine.camera(&opts, a.theta, a.phi);
     if let Some(dir) = &a.frames {

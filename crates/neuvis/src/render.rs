@@ -224,6 +224,7 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
             pb.set_message(format!("t={step}"));
         }
         Progress::Image => pb.inc(1),
+        Progress::Warning(w) => pb.suspend(|| eprintln!("warning: {w}")),
     })?;
     pb.finish_and_clear();
     Ok(summary)

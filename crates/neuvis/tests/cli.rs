@@ -89,13 +89,18 @@ fn resume_renders_only_what_is_missing() {
     std::fs::remove_file(d.path().join(".ml.cdb.partial/data.csv")).unwrap();
     std::fs::remove_file(d.path().join(".ml.cdb.partial/t0000/th000_ph090.png")).unwrap();
     std::fs::remove_file(d.path().join(".ml.cdb.partial/t0000/th090_ph180.png")).unwrap();
+    // and one image cut short by the crash: kept files are checked, so it is rendered again
+    let cut = d.path().join(".ml.cdb.partial/t0000/th000_ph000.png");
+    let bytes = std::fs::read(&cut).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let o = neuvis(d.path(), &args);
     assert!(!o.status.success() && text(&o).contains("--resume"), "{}", text(&o));
     let mut with_resume = args.to_vec();
     with_resume.push("--resume");
     let o = neuvis(d.path(), &with_resume);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("wrote 8 images (2 rendered now)"), "{}", text(&o));
+    assert!(text(&o).contains("wrote 8 images (3 rendered now)"), "{}", text(&o));
+    assert!(neuvis_base::MaskedImage::load_png(&d.path().join("ml.cdb/t0000/th000_ph000.png")).is_ok());
     assert_eq!(count_pngs(&d.path().join("ml.cdb")), 8);
     assert!(!d.path().join(".ml.cdb.partial").exists());
 }

@@ -164,7 +164,13 @@ impl Engine {
         opts: &RenderOptions,
     ) -> [f32; 3] {
         let inv_scale = 1.0 / scale;
-        let pos = |t: f32| [0, 1, 2].map(|k| ((r.o[k] + t * r.d[k]).clamp(lo[k], hi[k])) * inv_scale);
+        // a non-finite position (from non-finite samples, e.g. a network's overflow) stays in the box
+        let pos = |t: f32| {
+            [0, 1, 2].map(|k| {
+                let x = r.o[k] + t * r.d[k];
+                (if x.is_finite() { x.clamp(lo[k], hi[k]) } else { lo[k] }) * inv_scale
+            })
+        };
         let val = |t: f32| sample(v, dims, pos(t)) - iso;
         let fa_neg = val(a) < 0.0;
         for _ in 0..12 {

@@ -71,6 +71,35 @@ pub fn read_nifti(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
             ))
         }
     };
+    // the voxels a header claims must fit in the file: after `vox_offset` in a .nii, within
+    // DEFLATE's largest expansion (1032:1) of a .nii.gz
+    let need = (n as u64).saturating_mul(dtype.size() as u64);
+    let file_len = std::fs::metadata(path).map_err(|e| VolumeError::io(path, e))?.len();
+    let gz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let room = if gz {
+        file_len.saturating_mul(1032)
+    } else {
+        file_len.saturating_sub(hdr.vox_offset.max(0.0) as u64)
+    };
+    if need > room {
+        return Err(VolumeError::SizeMismatch {
+            path: path.to_path_buf(),
+            expected: need,
+            actual: room,
+            detail: format!(
+                "{}x{}x{} {} claimed by the header (fields dim and datatype){}",
+                dims[0],
+                dims[1],
+                dims[2],
+                dtype.name(),
+                if gz {
+                    ", more than the compressed file can hold"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
     let obj = ReaderOptions::new().read_file(path).map_err(|e| map_err(path, e))?;
     let header = obj.header().clone();
     let raw = obj.into_volume().into_raw_data();

@@ -62,92 +62,178 @@ fn prescan(path: &Path) -> Result<[usize; 3]> {
     }
 }
 
-/// The first (at most 255) bytes of every line of `r`, however long the lines are (binary
-/// sections have arbitrarily long "lines" that are never held whole).
-fn line_heads(mut r: impl BufRead, mut each: impl FnMut(&[u8]) -> Result<()>) -> std::io::Result<Result<()>> {
-    let mut head = Vec::with_capacity(256);
+/// Calls `each` with every whitespace-separated token of `r` (at most its first 64 bytes: binary
+/// sections have arbitrarily long "tokens" that are never held whole), as vtkio's parser, which
+/// allows any whitespace, newlines included, between a keyword and its numbers, sees them.
+fn tokens(mut r: impl BufRead, mut each: impl FnMut(&[u8]) -> Result<()>) -> std::io::Result<Result<()>> {
+    let mut tok = Vec::with_capacity(64);
+    let mut in_tok = false;
     loop {
         let buf = r.fill_buf()?;
         if buf.is_empty() {
-            if !head.is_empty() {
-                if let Err(e) = each(&head) {
+            if in_tok {
+                if let Err(e) = each(&tok) {
                     return Ok(Err(e));
                 }
             }
             return Ok(Ok(()));
         }
-        let (used, end) = match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, Some(i)),
-            None => (buf.len(), None),
-        };
-        let part = &buf[..end.unwrap_or(used)];
-        let room = 255usize.saturating_sub(head.len());
-        head.extend_from_slice(&part[..part.len().min(room)]);
-        r.consume(used);
-        if end.is_some() {
-            if let Err(e) = each(&head) {
-                return Ok(Err(e));
+        let n = buf.len();
+        for &c in buf {
+            if c.is_ascii_whitespace() {
+                if in_tok {
+                    if let Err(e) = each(&tok) {
+                        return Ok(Err(e));
+                    }
+                    tok.clear();
+                    in_tok = false;
+                }
+            } else {
+                in_tok = true;
+                if tok.len() < 64 {
+                    tok.push(c);
+                }
             }
-            head.clear();
         }
+        r.consume(n);
     }
 }
 
-/// Checks every count a keyword line claims (`POINT_DATA n`, `CELL_DATA n`, `LOOKUP_TABLE name n`,
-/// `FIELD name n`, `COLOR_SCALARS name n` and `FIELD` array lines `name ncomp ntuples type`)
-/// against the grid and the file's length, before the parser allocates for them: each value takes at
-/// least one byte, each array header at least eight.
+/// VTK's data type names, as a FIELD array header ends with one.
+const VTK_TYPES: [&str; 13] = [
+    "bit",
+    "unsigned_char",
+    "char",
+    "unsigned_short",
+    "short",
+    "unsigned_int",
+    "int",
+    "unsigned_long",
+    "long",
+    "float",
+    "double",
+    "vtkIdType",
+    "vtktypeint64",
+];
+
+/// Checks every count the file claims before vtkio allocates for it, reading it as vtkio's parser
+/// does (tokens, any whitespace between them): `POINT_DATA n` and `CELL_DATA n` must equal the
+/// grid's points and cells, `SCALARS name type n` and `COLOR_SCALARS name n` have 1–4 components,
+/// `TEXTURE_COORDINATES name d` 1–3 dimensions, and the counts of `LOOKUP_TABLE name n`,
+/// `FIELD name n` and each FIELD array `name ncomp ntuples type` must fit in the file's length
+/// (every value takes at least a byte, every array header eight).
 fn check_counts(path: &Path, dims: [usize; 3], file_len: u64) -> Result<()> {
     let f = std::fs::File::open(path).map_err(|e| VolumeError::io(path, e))?;
     let points = dims.iter().map(|&d| d as u64).product::<u64>();
     let cells = dims.iter().map(|&d| d.saturating_sub(1).max(1) as u64).product::<u64>();
-    let mut field_arrays_left = 0u64;
-    let res = line_heads(BufReader::with_capacity(1 << 16, f), |line| {
-        let l = String::from_utf8_lossy(line);
-        let w: Vec<&str> = l.split_whitespace().collect();
-        let num = |i: usize| w.get(i).and_then(|v| v.parse::<u64>().ok());
+    // the last five tokens, the newest last, and the position of the last SCALARS keyword
+    let mut last: std::collections::VecDeque<String> = std::collections::VecDeque::with_capacity(6);
+    let (mut pos, mut scalars_at) = (0u64, None::<u64>);
+    // nom's `tag_no_case` matches a keyword at the start of a longer word ("SCALARSs" is SCALARS
+    // then the name "s") and its integers stop at the first non-digit: split and read the same way
+    const KEYWORDS: [&str; 8] = [
+        "POINT_DATA",
+        "CELL_DATA",
+        "COLOR_SCALARS",
+        "TEXTURE_COORDINATES",
+        "LOOKUP_TABLE",
+        "FIELD",
+        "SCALARS",
+        "VECTORS",
+    ];
+    let mut check = |t: &[u8]| -> Result<()> {
+        pos += 1;
+        last.push_back(String::from_utf8_lossy(t).into_owned());
+        if last.len() > 5 {
+            last.pop_front();
+        }
+        let k = last.len();
+        let at = |back: usize| last.get(k.wrapping_sub(back + 1)).map(String::as_str);
+        let key = |back: usize| at(back).map(str::to_ascii_uppercase).unwrap_or_default();
+        let num = |back: usize| {
+            at(back).and_then(|v| {
+                let digits: String = v.chars().take_while(char::is_ascii_digit).collect();
+                if digits.is_empty() {
+                    None
+                } else {
+                    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
+                }
+            })
+        };
         let bad = |field: &str, n: u64, why: String| Err(VolumeError::format(path, format!("{field} {n}: {why}")));
-        let key = w.first().map(|k| k.to_ascii_uppercase()).unwrap_or_default();
-        match (key.as_str(), w.len()) {
-            ("POINT_DATA", 2) => {
-                if let Some(n) = num(1).filter(|&n| n != points) {
+        if key(0) == "SCALARS" {
+            scalars_at = Some(pos);
+        }
+        match key(1).as_str() {
+            "POINT_DATA" => {
+                if let Some(n) = num(0).filter(|&n| n != points) {
                     return bad("POINT_DATA", n, format!("the {dims:?} grid has {points} points"));
                 }
             }
-            ("CELL_DATA", 2) => {
-                if let Some(n) = num(1).filter(|&n| n != cells) {
+            "CELL_DATA" => {
+                if let Some(n) = num(0).filter(|&n| n != cells) {
                     return bad("CELL_DATA", n, format!("the {dims:?} grid has {cells} cells"));
-                }
-            }
-            ("LOOKUP_TABLE", 3) | ("COLOR_SCALARS", 3) => {
-                if let Some(n) = num(2).filter(|&n| n.saturating_mul(4) > file_len) {
-                    return bad(&key, n, format!("entries cannot fit in the {file_len}-byte file"));
-                }
-            }
-            ("FIELD", 3) => {
-                if let Some(n) = num(2) {
-                    if n.saturating_mul(8) > file_len {
-                        return bad("FIELD", n, format!("arrays cannot fit in the {file_len}-byte file"));
-                    }
-                    field_arrays_left = n;
-                }
-            }
-            (_, 4) if field_arrays_left > 0 => {
-                // a FIELD array: name, components, tuples, type
-                if let (Some(c), Some(t)) = (num(1), num(2)) {
-                    field_arrays_left -= 1;
-                    if c.saturating_mul(t) > file_len {
-                        return bad(
-                            &format!("FIELD array '{}'", w[0]),
-                            c.saturating_mul(t),
-                            format!("values cannot fit in the {file_len}-byte file"),
-                        );
-                    }
                 }
             }
             _ => {}
         }
+        match key(2).as_str() {
+            "COLOR_SCALARS" => {
+                if let Some(n) = num(0).filter(|n| !(1..=4).contains(n)) {
+                    return bad("COLOR_SCALARS components", n, "VTK allows 1 to 4".into());
+                }
+            }
+            "TEXTURE_COORDINATES" => {
+                if let Some(n) = num(0).filter(|n| !(1..=3).contains(n)) {
+                    return bad("TEXTURE_COORDINATES dimension", n, "VTK allows 1 to 3".into());
+                }
+            }
+            // a LOOKUP_TABLE line of a SCALARS header has no count: what follows is data
+            "LOOKUP_TABLE" if scalars_at.is_none_or(|s| pos - 2 - s > 4) => {
+                if let Some(n) = num(0).filter(|&n| n.saturating_mul(4) > file_len) {
+                    return bad(
+                        "LOOKUP_TABLE",
+                        n,
+                        format!("entries cannot fit in the {file_len}-byte file"),
+                    );
+                }
+            }
+            "FIELD" => {
+                if let Some(n) = num(0).filter(|&n| n.saturating_mul(8) > file_len) {
+                    return bad("FIELD", n, format!("arrays cannot fit in the {file_len}-byte file"));
+                }
+            }
+            _ => {}
+        }
+        if key(3) == "SCALARS" {
+            if let Some(n) = num(0).filter(|n| !(1..=4).contains(n)) {
+                return bad("SCALARS components", n, "VTK allows 1 to 4".into());
+            }
+        }
+        // a FIELD array header: name, components, tuples, type
+        if let (Some(c), Some(tu), Some(ty)) = (num(2), num(1), at(0)) {
+            if VTK_TYPES.iter().any(|v| v.eq_ignore_ascii_case(ty)) && c.saturating_mul(tu) > file_len {
+                return bad(
+                    &format!("FIELD array '{}'", at(3).unwrap_or("?")),
+                    c.saturating_mul(tu),
+                    format!("values cannot fit in the {file_len}-byte file"),
+                );
+            }
+        }
         Ok(())
+    };
+    let res = tokens(BufReader::with_capacity(1 << 16, f), |t| {
+        let upper = t.to_ascii_uppercase();
+        match KEYWORDS
+            .iter()
+            .find(|k| upper.starts_with(k.as_bytes()) && upper.len() > k.len())
+        {
+            Some(k) => {
+                check(&t[..k.len()])?;
+                check(&t[k.len()..])
+            }
+            None => check(t),
+        }
     });
     res.map_err(|e| VolumeError::io(path, e))?
 }
@@ -156,6 +242,14 @@ fn check_counts(path: &Path, dims: [usize; 3], file_len: u64) -> Result<()> {
 pub fn read_vtk_legacy(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
     let dims = prescan(path)?;
     let file_len = std::fs::metadata(path).map_err(|e| VolumeError::io(path, e))?.len();
+    // every point's value takes at least one byte of the file
+    let points = dims.iter().map(|&d| d as u64).product::<u64>();
+    if points > file_len {
+        return Err(VolumeError::format(
+            path,
+            format!("DIMENSIONS {dims:?}: {points} points cannot fit in the {file_len}-byte file"),
+        ));
+    }
     check_counts(path, dims, file_len)?;
     let f = std::fs::File::open(path).map_err(|e| VolumeError::io(path, e))?;
     let vtk = vtkio::Vtk::parse_legacy_be(BufReader::new(f))
