@@ -25,7 +25,17 @@ use clap::{Parser, Subcommand};
 
 /// Neural representations for scientific visualization.
 #[derive(Parser, Debug)]
-#[command(name = "neuvis", version, about, long_about = None)]
+#[command(
+    name = "neuvis",
+    version,
+    about,
+    long_about = None,
+    after_help = "Outputs (every command): an output that is also an input, or a folder holding one, is refused; \
+so are /, the working directory and its parents. The folder an output goes into must exist. An existing \
+output is kept unless --overwrite is given, and --overwrite replaces only what neuvis wrote (a folder whose \
+meta.json names neuvis as its generator, a .nrvi/.nvb/PNG file with its format's signature). A command that \
+fails leaves no output behind."
+)]
 struct Cli {
     /// Worker threads (default: all cores; at most 8 × the cores).
     #[arg(long, global = true, value_parser = crate::num::threads)]
