@@ -782,7 +782,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<Explorer>) -> s
 /// thousands of idle connections and to DNS rebinding.
 #[derive(Debug, Clone)]
 pub struct ServerLimits {
-    /// A request's headers must arrive within this time, or its connection is closed (10 s).
+    /// A request's headers must arrive within this time, or its connection is closed (10 s). hyper
+    /// starts this timer whenever a connection waits for a request, so it also closes keep-alive
+    /// connections left idle that long.
     pub header_timeout: std::time::Duration,
     /// A connection is closed after this long whatever it does (10 min); browsers reconnect.
     pub connection_lifetime: std::time::Duration,
