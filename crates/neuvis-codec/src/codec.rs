@@ -468,5 +468,6 @@ pub fn decode_to_db(
     }
 }
 
-/// Free space [`decode_to_db`] leaves on the output's file system: 512 MiB.
-pub const DISK_RESERVE: u64 = 512 << 20;
+/// Free space [`decode_to_db`] leaves on the output's file system: 64 MiB (enough for the system
+/// to go on, small enough not to refuse a small decode on a nearly full disk).
+pub const DISK_RESERVE: u64 = 64 << 20;

@@ -48,48 +48,14 @@ fn outputs_that_are_inputs_foreign_folders_and_the_working_directory_are_refused
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     let ok = |args: &[&str]| {
-        let o = neuvis(dir, args);
-        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        common::ok(dir, args);
     };
     // inputs of every kind
-    ok(&[
-        "render",
-        "--volume",
-        "tornado",
-        "--dims",
-        "16",
-        "--size",
-        "16",
-        "--theta-step",
-        "90",
-        "--phi-step",
-        "180",
-        "--times",
-        "0",
-        "--iso",
-        "0.2",
-        "-o",
-        "a.cdb",
-        "-q",
-    ]);
+    common::tornado_collection(dir, "a.cdb", "16", "16");
     ok(&[
         "compress", "a.cdb", "-o", "m.nrvi", "--c1", "4", "--epochs", "1", "--batch", "2", "-q",
     ]);
-    ok(&[
-        "raycast",
-        "prepare",
-        "turbulence",
-        "--dims",
-        "9",
-        "--brick",
-        "4",
-        "--base-factor",
-        "2",
-        "--store",
-        "exact",
-        "-o",
-        "s.nvb",
-    ]);
+    common::prepare_turbulence(dir, "s.nvb", "9", "4", &["--store", "exact"]);
     ok(&["isosurface", "tornado", "--dims", "16", "--iso", "0.2", "-o", "t.vtp"]);
     std::fs::write(
         dir.join("v.nrrd"),

@@ -47,37 +47,13 @@ fn others(dir: &Path, keep: &[&str]) -> Vec<String> {
 
 /// A small trained model of a 32² collection, as a user would make one.
 fn small_model(dir: &Path) -> Vec<u8> {
-    let o = neuvis(
-        dir,
-        &[
-            "render",
-            "--volume",
-            "tornado",
-            "--dims",
-            "24",
-            "--size",
-            "32",
-            "--theta-step",
-            "90",
-            "--phi-step",
-            "180",
-            "--times",
-            "0",
-            "--iso",
-            "0.2",
-            "-o",
-            "c.cdb",
-            "-q",
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let o = neuvis(
+    common::tornado_collection(dir, "c.cdb", "24", "32");
+    common::ok(
         dir,
         &[
             "compress", "c.cdb", "-o", "m.nrvi", "--c1", "8", "--epochs", "1", "--batch", "4", "-q",
         ],
     );
-    assert!(o.status.success(), "{}", text(&o));
     std::fs::read(dir.join("m.nrvi")).unwrap()
 }
 
@@ -233,53 +209,14 @@ fn hostile_stores_and_raycast_flags_are_refused() {
     // 12. small bricks (4 and 6 cells) train and render instead of crashing in the SSIM term
     for brick in ["4", "6"] {
         let name = format!("b{brick}.nvb");
-        let o = neuvis(
-            dir,
-            &[
-                "raycast",
-                "prepare",
-                "turbulence",
-                "--dims",
-                "16",
-                "--brick",
-                brick,
-                "--base-factor",
-                "2",
-                "--train-steps",
-                "2",
-                "-o",
-                &name,
-            ],
-        );
-        assert!(o.status.success(), "brick {brick}: {}", text(&o));
+        common::prepare_turbulence(dir, &name, "16", brick, &["--train-steps", "2"]);
         let png = format!("b{brick}.png");
-        let o = neuvis(
+        common::ok(
             dir,
             &["raycast", "render", &name, "--iso", "0", "--size", "32", "-o", &png],
         );
-        assert!(o.status.success(), "brick {brick}: {}", text(&o));
     }
-    let o = neuvis(
-        dir,
-        &[
-            "raycast",
-            "prepare",
-            "turbulence",
-            "--dims",
-            "17",
-            "--brick",
-            "8",
-            "--base-factor",
-            "2",
-            "--store",
-            "neural",
-            "--train-steps",
-            "2",
-            "-o",
-            "s.nvb",
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    common::prepare_turbulence(dir, "s.nvb", "17", "8", &["--store", "neural", "--train-steps", "2"]);
     let bytes = std::fs::read(dir.join("s.nvb")).unwrap();
     let store = neuvis_raycast::Store::open(&dir.join("s.nvb")).unwrap();
     let header = store.header.clone();

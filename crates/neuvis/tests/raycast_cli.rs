@@ -7,18 +7,12 @@ use common::{neuvis, text};
 use std::path::Path;
 
 fn prepare(dir: &Path, name: &str, seed: &str) {
-    let o = neuvis(
+    common::prepare_turbulence(
         dir,
+        name,
+        "33",
+        "8",
         &[
-            "raycast",
-            "prepare",
-            "turbulence",
-            "--dims",
-            "33",
-            "--brick",
-            "8",
-            "--base-factor",
-            "2",
             "--store",
             "both",
             "--train-steps",
@@ -27,11 +21,8 @@ fn prepare(dir: &Path, name: &str, seed: &str) {
             "16",
             "--seed",
             seed,
-            "-o",
-            name,
         ],
     );
-    assert!(o.status.success(), "{}", text(&o));
 }
 
 #[test]

@@ -189,7 +189,8 @@ fn check_counts(path: &Path, dims: [usize; 3], file_len: u64) -> Result<()> {
                 }
             }
             // a LOOKUP_TABLE line of a SCALARS header has no count: what follows is data
-            "LOOKUP_TABLE" if scalars_at.is_none_or(|s| pos - 2 - s > 4) => {
+            // (a SCALARS after the LOOKUP_TABLE does not own it: checked_sub is None then)
+            "LOOKUP_TABLE" if scalars_at.is_none_or(|s| (pos - 2).checked_sub(s).is_none_or(|d| d > 4)) => {
                 if let Some(n) = num(0).filter(|&n| n.saturating_mul(4) > file_len) {
                     return bad(
                         "LOOKUP_TABLE",

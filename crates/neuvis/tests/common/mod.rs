@@ -12,6 +12,63 @@ pub fn neuvis(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs `neuvis ARGS…` in `dir` and asserts that it succeeded.
+#[track_caller]
+#[allow(dead_code)] // not every test binary uses every helper
+pub fn ok(dir: &Path, args: &[&str]) -> Output {
+    let o = neuvis(dir, args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+    o
+}
+
+/// Renders a small tornado isosurface collection `out` (four views of `size`² at t = 0 from a
+/// `dims`³ grid).
+#[allow(dead_code)]
+pub fn tornado_collection(dir: &Path, out: &str, dims: &str, size: &str) {
+    ok(
+        dir,
+        &[
+            "render",
+            "--volume",
+            "tornado",
+            "--dims",
+            dims,
+            "--size",
+            size,
+            "--theta-step",
+            "90",
+            "--phi-step",
+            "180",
+            "--times",
+            "0",
+            "--iso",
+            "0.2",
+            "-o",
+            out,
+            "-q",
+        ],
+    );
+}
+
+/// `neuvis raycast prepare turbulence --dims DIMS --brick BRICK --base-factor 2 EXTRA… -o OUT`.
+#[allow(dead_code)]
+pub fn prepare_turbulence(dir: &Path, out: &str, dims: &str, brick: &str, extra: &[&str]) {
+    let mut args = vec![
+        "raycast",
+        "prepare",
+        "turbulence",
+        "--dims",
+        dims,
+        "--brick",
+        brick,
+        "--base-factor",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["-o", out]);
+    ok(dir, &args);
+}
+
 /// Everything the command printed, stdout then stderr.
 pub fn text(o: &Output) -> String {
     format!(
