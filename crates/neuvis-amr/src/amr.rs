@@ -391,12 +391,63 @@ pub fn run(
     run_with_progress(net, domain, config, progress, &|_, _, _| {})
 }
 
+/// The processes that share an AMR run (MPI ranks, or this process alone).
+///
+/// Every rank holds the same tree; each iteration's element tests are split into contiguous
+/// blocks, one per rank (`neuvis_base::Shard`), and [`Ranks::all_gather`] gives every rank
+/// everybody's decisions, so every rank refines the same elements. Each element draws its samples
+/// from its own seeded stream (its position in the tree), so the result does not depend on how
+/// many ranks share the work. The MPI implementation lives in the CLI, behind its `mpi` feature,
+/// so this crate needs no MPI library.
+pub trait Ranks {
+    /// This process's rank, `0..size`.
+    fn rank(&self) -> usize;
+    /// Number of ranks.
+    fn size(&self) -> usize;
+    /// Gathers every rank's `local` values (rank `r` contributes `counts[r]` of them) into one
+    /// vector in rank order, on every rank.
+    fn all_gather(&self, local: &[f64], counts: &[usize]) -> Result<Vec<f64>>;
+    /// Ends every rank after an error on this one (a rank alone cannot leave a collective run);
+    /// nothing for a single process.
+    fn abort(&self) {}
+}
+
+/// This process alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SingleProcess;
+
+impl Ranks for SingleProcess {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn all_gather(&self, local: &[f64], _counts: &[usize]) -> Result<Vec<f64>> {
+        Ok(local.to_vec())
+    }
+}
+
 /// [`run`], also calling `elements(iteration, examined, active)` from the worker threads while an
 /// iteration examines its elements (every 64 elements and at the end), for progress bars.
 pub fn run_with_progress(
     net: &Mlp,
     domain: &[[f64; 2]],
     config: &AmrConfig,
+    progress: impl FnMut(&IterationRecord),
+    elements: &(dyn Fn(usize, usize, usize) + Sync),
+) -> Result<AmrRun> {
+    run_on(net, domain, config, &SingleProcess, progress, elements)
+}
+
+/// [`run_with_progress`] shared by `ranks`: each rank tests its block of every iteration's
+/// elements (`elements` then counts this rank's block), the decisions are gathered, and every rank
+/// ends with the same tree and history as a single process (timings aside).
+pub fn run_on(
+    net: &Mlp,
+    domain: &[[f64; 2]],
+    config: &AmrConfig,
+    ranks: &dyn Ranks,
     mut progress: impl FnMut(&IterationRecord),
     elements: &(dyn Fn(usize, usize, usize) + Sync),
 ) -> Result<AmrRun> {
@@ -477,17 +528,41 @@ pub fn run_with_progress(
             config.method
         };
         let seen = std::sync::atomic::AtomicUsize::new(0);
-        let decisions: Vec<(bool, Option<f64>)> = active
+        let size = ranks.size();
+        let block = |r: usize| neuvis_base::Shard { index: r, count: size }.range(active.len());
+        let mine = &active[block(ranks.rank())];
+        let local: Vec<(bool, Option<f64>)> = mine
             .par_iter()
             .map(|&i| {
                 let d = decide(net, &run, i, method);
                 let n = seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if n & 63 == 0 || n == active.len() {
-                    elements(it, n, active.len());
+                if n & 63 == 0 || n == mine.len() {
+                    elements(it, n, mine.len());
                 }
                 d
             })
             .collect();
+        let decisions: Vec<(bool, Option<f64>)> = if size == 1 {
+            local
+        } else {
+            // two numbers per element: refine (0/1) and the kept proportion (NaN when none)
+            let flat: Vec<f64> = local
+                .iter()
+                .flat_map(|&(r, p)| [f64::from(u8::from(r)), p.unwrap_or(f64::NAN)])
+                .collect();
+            let counts: Vec<usize> = (0..size).map(|r| 2 * block(r).len()).collect();
+            let all = ranks.all_gather(&flat, &counts)?;
+            if all.len() != 2 * active.len() {
+                return Err(AmrError::Config(format!(
+                    "the ranks gathered {} decisions for {} elements",
+                    all.len() / 2,
+                    active.len()
+                )));
+            }
+            all.chunks_exact(2)
+                .map(|c| (c[0] != 0.0, (!c[1].is_nan()).then_some(c[1])))
+                .collect()
+        };
         let to_refine: Vec<usize> = active
             .iter()
             .zip(&decisions)

@@ -10,6 +10,7 @@
 //!   and the peak resident set size.
 //! - [`colormap`]: the colour-map presets shared by the DVR transfer functions and the plots.
 //! - [`lru::ByteLru`]: the byte-bounded LRU cache behind the explorer's frames and the raycaster's bricks.
+//! - [`shard`]: which block of a job task I of N does, part names, and finding every part to merge.
 //! - [`fmt_num`]: numbers for CSV files without trailing noise.
 //!
 //! Main design decision: this crate depends on nothing heavier than `image`, so any crate can use
@@ -24,10 +25,12 @@ pub mod image;
 pub mod lru;
 pub mod mem;
 pub mod rng;
+pub mod shard;
 
 pub use crate::image::{ImageError, MaskedImage};
 pub use fs::{check_output, write_atomic, OutputError, OutputKind};
 pub use rng::SplitMix64;
+pub use shard::{Shard, ShardError};
 
 /// Formats a number without trailing noise (`45`, `22.5`; very small or large values in fixed
 /// notation with nine decimals), as `data.csv` and the metric tables write them.

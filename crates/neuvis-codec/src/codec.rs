@@ -394,7 +394,10 @@ pub fn size_for_target(
 /// `meta.json` (time steps numbered by sorted distinct time), `batch` images per forward pass;
 /// `progress(n)` is called after every `n` images written. Returns the seconds spent in the
 /// network. The database is written atomically (`.NAME.partial`, renamed at the end); `overwrite`
-/// replaces an existing one.
+/// replaces an existing one. With a shard, only its block of `params` is decoded, into the part
+/// `OUT.part-IIII-of-NNNN.cdb` (see `neuvis_collection::merge_parts`); time-step folders are
+/// numbered over all of `params`, so the merged parts equal the single-process database.
+#[allow(clippy::too_many_arguments)]
 pub fn decode_to_db(
     dec: &Decoder,
     params: &[[f64; 3]],
@@ -402,6 +405,7 @@ pub fn decode_to_db(
     meta: &serde_json::Value,
     overwrite: bool,
     batch: usize,
+    shard: neuvis_base::Shard,
     mut progress: impl FnMut(usize),
 ) -> Result<f64, CodecError> {
     use neuvis_collection::{DbWriter, View};
@@ -417,7 +421,10 @@ pub fn decode_to_db(
             phi: p[2],
         })
         .collect();
-    let mut w = DbWriter::create(out, meta, false, overwrite)?;
+    let mine = shard.range(views.len());
+    let total = views.len();
+    let views = views[mine.clone()].to_vec();
+    let mut w = DbWriter::create_part(out, meta, shard, mine, total, false, overwrite)?;
     let mut decode_s = 0.0;
     let result = (|| {
         w.prepare(&views)?;

@@ -176,8 +176,21 @@ pub struct DbWriter {
     target: PathBuf,
     tmp: PathBuf,
     overwrite: bool,
-    rows: Vec<(View, String)>,
+    /// `data.csv` lines after the header.
+    rows: Vec<String>,
     dirs: HashSet<PathBuf>,
+    /// Rows a part must hold (its shard's block), checked by `finish`.
+    part_rows: Option<usize>,
+}
+
+/// Where a part of a sharded database says which part it is.
+const SHARD_FILE: &str = "shard.json";
+
+/// The `data.csv` header neuvis writes.
+const CSV_HEADER: &str = "time,theta,phi,FILE\n";
+
+fn csv_line(v: &View, file: &str) -> String {
+    format!("{},{},{},{}\n", fmt_num(v.time), fmt_num(v.theta), fmt_num(v.phi), file)
 }
 
 impl DbWriter {
@@ -192,12 +205,18 @@ impl DbWriter {
             obj.entry("generator")
                 .or_insert_with(|| serde_json::json!(format!("neuvis {}", env!("CARGO_PKG_VERSION"))));
         }
-        let meta = &meta;
+        let meta_text = serde_json::to_string_pretty(&meta).map_err(|e| CollectionError::Invalid(e.to_string()))?;
+        DbWriter::create_with_text(target, &meta_text, resume, overwrite)
+    }
+
+    /// [`DbWriter::create`] with `meta.json`'s text as given (the merge copies the parts' text, so
+    /// no number is reformatted).
+    fn create_with_text(target: &Path, meta_text: &str, resume: bool, overwrite: bool) -> Result<DbWriter> {
+        neuvis_base::check_output(target, neuvis_base::OutputKind::NeuvisFolder, overwrite, &[])?;
         let name = target
             .file_name()
             .ok_or_else(|| CollectionError::Invalid(format!("{}: not a directory name", target.display())))?;
         let tmp = target.with_file_name(format!(".{}.partial", name.to_string_lossy()));
-        let meta_text = serde_json::to_string_pretty(meta).map_err(|e| CollectionError::Invalid(e.to_string()))?;
         if tmp.exists() {
             if !resume {
                 return Err(CollectionError::io(
@@ -227,7 +246,37 @@ impl DbWriter {
             overwrite,
             rows: Vec::new(),
             dirs: HashSet::new(),
+            part_rows: None,
         })
+    }
+
+    /// Starts writing shard `shard`'s part of the database `target` (see
+    /// [`neuvis_base::shard`]): rows `rows` of the `total` rows the single-process run writes go
+    /// to `target`'s part path, whose `meta.json` is the single-process one and whose `shard.json`
+    /// (index, count, first row, rows, total rows) [`merge_parts`] checks. The whole job
+    /// ([`neuvis_base::Shard::WHOLE`]) writes `target` as [`DbWriter::create`] does.
+    pub fn create_part(
+        target: &Path,
+        meta: &serde_json::Value,
+        shard: neuvis_base::Shard,
+        rows: std::ops::Range<usize>,
+        total: usize,
+        resume: bool,
+        overwrite: bool,
+    ) -> Result<DbWriter> {
+        if shard.is_whole() {
+            return DbWriter::create(target, meta, resume, overwrite);
+        }
+        let info = serde_json::json!({
+            "index": shard.index, "count": shard.count,
+            "first_row": rows.start, "rows": rows.len(), "total_rows": total,
+        });
+        let mut w = DbWriter::create(&shard.part_path(target), meta, resume, overwrite)?;
+        crate::write_atomic(&w.tmp.join(SHARD_FILE), |f| {
+            std::io::Write::write_all(f, info.to_string().as_bytes())
+        })?;
+        w.part_rows = Some(rows.len());
+        Ok(w)
     }
 
     /// Whether the image for `view` is already present (from a resumed run).
@@ -282,20 +331,23 @@ impl DbWriter {
     /// Records a row for `data.csv`.
     pub fn push(&mut self, view: View) {
         let name = image_name(&view);
-        self.rows.push((view, name));
+        self.rows.push(csv_line(&view, &name));
     }
 
     /// Writes `data.csv` and moves the database into place. Returns the target path.
     pub fn finish(self) -> Result<PathBuf> {
-        let mut text = String::from("time,theta,phi,FILE\n");
-        for (v, f) in &self.rows {
-            text.push_str(&format!(
-                "{},{},{},{}\n",
-                fmt_num(v.time),
-                fmt_num(v.theta),
-                fmt_num(v.phi),
-                f
-            ));
+        if let Some(n) = self.part_rows {
+            if n != self.rows.len() {
+                return Err(CollectionError::Invalid(format!(
+                    "{}: the part should hold {n} rows but {} were written",
+                    self.target.display(),
+                    self.rows.len()
+                )));
+            }
+        }
+        let mut text = String::from(CSV_HEADER);
+        for line in &self.rows {
+            text.push_str(line);
         }
         crate::write_atomic(&self.tmp.join("data.csv"), |w| {
             std::io::Write::write_all(w, text.as_bytes())
@@ -308,4 +360,196 @@ impl DbWriter {
         std::fs::rename(&self.tmp, &self.target).map_err(|e| CollectionError::io(&self.target, e))?;
         Ok(self.target)
     }
+}
+
+/// What [`merge_parts`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeReport {
+    /// The merged database.
+    pub output: PathBuf,
+    /// Parts merged.
+    pub parts: usize,
+    /// Images in the merged database.
+    pub images: usize,
+    /// Images hard-linked from the parts (the rest were copied: another file system).
+    pub linked: usize,
+}
+
+/// Reads a part's `meta.json` text and its `shard.json`.
+fn part_meta(dir: &Path) -> Result<(String, serde_json::Value)> {
+    let p = dir.join("meta.json");
+    let text = std::fs::read_to_string(&p).map_err(|e| CollectionError::io(&p, e))?;
+    let sp = dir.join(SHARD_FILE);
+    let st = std::fs::read_to_string(&sp).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => CollectionError::Format {
+            path: sp.clone(),
+            msg: "missing: not a part written with --shard".into(),
+        },
+        _ => CollectionError::io(&sp, e),
+    })?;
+    let shard = serde_json::from_str(&st).map_err(|e| CollectionError::Format {
+        path: sp.clone(),
+        msg: format!("invalid JSON: {e}"),
+    })?;
+    Ok((text, shard))
+}
+
+/// Links `src` to `dst` (same file system), or copies it. Returns whether it linked.
+fn link_or_copy(src: &Path, dst: &Path) -> Result<bool> {
+    match std::fs::hard_link(src, dst) {
+        Ok(()) => Ok(true),
+        Err(_) => {
+            std::fs::copy(src, dst).map_err(|e| CollectionError::io(dst, e))?;
+            Ok(false)
+        }
+    }
+}
+
+/// Assembles the parts of a sharded run (`OUT.part-IIII-of-NNNN.cdb`, see [`DbWriter::create_part`])
+/// into the database `output`: the same `meta.json`, `data.csv` and image files, byte for byte, as
+/// the single-process run writes. Every part must be present and complete and all must come from one
+/// job (the same settings); otherwise nothing is written and the error names the parts concerned.
+/// Images are hard-linked from the parts when they share a file system (the merge then costs no
+/// copy; the parts stay and can be removed with `remove_parts`), copied otherwise.
+pub fn merge_parts(output: &Path, overwrite: bool, remove_parts: bool) -> Result<MergeReport> {
+    let parts = neuvis_base::shard::find_parts(output).map_err(|e| CollectionError::Invalid(e.to_string()))?;
+    let mut meta: Option<String> = None;
+    let mut bodies = Vec::with_capacity(parts.len());
+    let mut next_row = 0usize;
+    let mut total = None;
+    for (shard, dir) in &parts {
+        if !dir.is_dir() {
+            return Err(CollectionError::Invalid(format!(
+                "{}: a part of a Cinema database must be a folder",
+                dir.display()
+            )));
+        }
+        let (m, sh) = part_meta(dir)?;
+        let field = |k: &str| sh.get(k).and_then(|v| v.as_u64()).map(|v| v as usize);
+        let fmt_err = |msg: String| CollectionError::Format {
+            path: dir.join(SHARD_FILE),
+            msg,
+        };
+        let (Some(index), Some(count), Some(first), Some(rows), Some(t)) = (
+            field("index"),
+            field("count"),
+            field("first_row"),
+            field("rows"),
+            field("total_rows"),
+        ) else {
+            return Err(fmt_err(format!(
+                "shard object {sh} lacks index/count/first_row/rows/total_rows"
+            )));
+        };
+        if (index, count) != (shard.index, shard.count) {
+            return Err(fmt_err(format!(
+                "says it is part {index}/{count}, but its name says {shard}"
+            )));
+        }
+        if *total.get_or_insert(t) != t || first != next_row {
+            return Err(fmt_err(format!(
+                "rows {first}..{} of {t} do not follow the previous part (expected row {next_row} of {})",
+                first + rows,
+                total.unwrap_or(t)
+            )));
+        }
+        next_row += rows;
+        match &meta {
+            None => meta = Some(m),
+            Some(first_meta) if *first_meta != m => {
+                return Err(CollectionError::Format {
+                    path: dir.join("meta.json"),
+                    msg: format!(
+                        "was made with other settings than {} (meta.json differs): the parts are of different runs",
+                        parts[0].1.display()
+                    ),
+                })
+            }
+            Some(_) => {}
+        }
+        // a shard can be empty (more tasks than images); CinemaDb refuses empty databases
+        let db = if rows == 0 {
+            CinemaDb {
+                dir: dir.clone(),
+                extra_columns: Vec::new(),
+                entries: Vec::new(),
+                meta: None,
+            }
+        } else {
+            CinemaDb::open(dir)?
+        };
+        if db.entries.len() != rows {
+            return Err(fmt_err(format!(
+                "should hold {rows} images but data.csv lists {}",
+                db.entries.len()
+            )));
+        }
+        let csv_path = dir.join("data.csv");
+        let text = std::fs::read_to_string(&csv_path).map_err(|e| CollectionError::io(&csv_path, e))?;
+        let body = text.strip_prefix(CSV_HEADER).ok_or_else(|| CollectionError::Format {
+            path: csv_path.clone(),
+            msg: "not written by neuvis (unexpected header)".into(),
+        })?;
+        bodies.push((dir.clone(), body.to_string(), db));
+    }
+    if Some(next_row) != total {
+        return Err(CollectionError::Invalid(format!(
+            "the parts of {} hold {next_row} of {} rows",
+            output.display(),
+            total.unwrap_or(0)
+        )));
+    }
+    let meta = meta.unwrap_or_default();
+    let mut w = DbWriter::create_with_text(output, &meta, false, overwrite)?;
+    let mut linked = 0;
+    let res = (|| -> Result<()> {
+        for (dir, body, db) in &bodies {
+            for e in &db.entries {
+                let rel = Path::new(&e.file);
+                if rel.is_absolute() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+                    return Err(CollectionError::Format {
+                        path: dir.join("data.csv"),
+                        msg: format!("'{}' is not a plain relative path", e.file),
+                    });
+                }
+                let dst = w.tmp.join(rel);
+                if let Some(parent) = dst.parent() {
+                    if w.dirs.insert(parent.to_path_buf()) {
+                        std::fs::create_dir_all(parent).map_err(|e| CollectionError::io(parent, e))?;
+                    }
+                }
+                if dst.exists() {
+                    return Err(CollectionError::Invalid(format!(
+                        "{} appears in two parts (duplicated rows)",
+                        e.file
+                    )));
+                }
+                if link_or_copy(&dir.join(rel), &dst)? {
+                    linked += 1;
+                }
+            }
+            w.rows.extend(body.lines().map(|l| format!("{l}\n")));
+        }
+        Ok(())
+    })();
+    if let Err(e) = res {
+        w.abort();
+        return Err(e);
+    }
+    let images = w.rows.len();
+    let output = w.finish()?;
+    if remove_parts {
+        for (_, dir) in &parts {
+            // only what neuvis wrote: a part folder with neuvis's meta.json
+            if neuvis_base::fs::is_neuvis_folder(dir) {
+                std::fs::remove_dir_all(dir).map_err(|e| CollectionError::io(dir, e))?;
+            }
+        }
+    }
+    Ok(MergeReport {
+        output,
+        parts: parts.len(),
+        images,
+        linked,
+    })
 }

@@ -25,7 +25,7 @@ pub mod cdb;
 pub mod error;
 pub mod grid;
 
-pub use cdb::{CinemaDb, DbWriter, Entry};
+pub use cdb::{merge_parts, CinemaDb, DbWriter, Entry, MergeReport};
 pub use error::{CollectionError, Result};
 pub use grid::View;
 pub use neuvis_base::{ImageError, MaskedImage};

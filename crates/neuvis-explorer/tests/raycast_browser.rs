@@ -31,6 +31,8 @@ async fn raycast_page_streams_orbits_and_zooms_in_chromium() {
         train_bricks: 256,
         seed: 0,
         zfp_rate: None,
+        shard: neuvis_base::Shard::WHOLE,
+        trainer_settings: serde_json::Value::Null,
     };
     prepare(&src, &store, &popts, None, |_, _| {}).unwrap();
     let opts = RaycastOptions {

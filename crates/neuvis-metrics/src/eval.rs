@@ -75,6 +75,19 @@ pub fn pair(a: &CinemaDb, b: &CinemaDb) -> Result<Vec<(Key, usize, usize)>, Metr
     Ok(ia.into_iter().map(|(k, i)| (k, i, ib[&k])).collect())
 }
 
+/// The rows of `db` in shard `shard`'s block of the pairing order (sorted by time, θ, φ): the
+/// images [`evaluate_shard`] scores, as a database of their own (e.g. to decode a model only there).
+pub fn shard_rows(db: &CinemaDb, shard: neuvis_base::Shard) -> Result<CinemaDb, MetricError> {
+    let idx = index(db)?;
+    let keep: Vec<usize> = idx.values().copied().collect();
+    let mut out = db.clone();
+    out.entries = keep[shard.range(keep.len())]
+        .iter()
+        .map(|&i| db.entries[i].clone())
+        .collect();
+    Ok(out)
+}
+
 /// The scores of one image pair.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
@@ -114,8 +127,20 @@ pub fn evaluate(
     b: &CinemaDb,
     each: impl Fn(&Scores, &MaskedImage, &MaskedImage) -> Result<(), MetricError> + Sync,
 ) -> Result<Vec<Scores>, MetricError> {
+    evaluate_shard(a, b, neuvis_base::Shard::WHOLE, each)
+}
+
+/// [`evaluate`] for one shard: every pair is checked, then only the shard's block of the pairs (in
+/// the pairing order) is scored, so the shards' results, concatenated in index order, are
+/// [`evaluate`]'s.
+pub fn evaluate_shard(
+    a: &CinemaDb,
+    b: &CinemaDb,
+    shard: neuvis_base::Shard,
+    each: impl Fn(&Scores, &MaskedImage, &MaskedImage) -> Result<(), MetricError> + Sync,
+) -> Result<Vec<Scores>, MetricError> {
     let pairs = pair(a, b)?;
-    pairs
+    pairs[shard.range(pairs.len())]
         .par_iter()
         .map(|&(_, i, j)| {
             let (ia, ib) = (a.load(i)?, b.load(j)?);

@@ -3,7 +3,8 @@
 
 use crate::error::{RaycastError, Result};
 use crate::geom::Geometry;
-use crate::store::{encode, StoreKind, StoreWriter};
+use crate::store::{encode, PartInfo, Store, StoreKind, StoreWriter};
+use neuvis_base::Shard;
 use neuvis_volume::dtype::decode;
 use neuvis_volume::{ScalarField, Turbulence};
 use rayon::prelude::*;
@@ -171,6 +172,46 @@ pub struct PrepareOptions {
     pub seed: u64,
     /// Also store ZFP fixed-rate bricks at this many bits per value (the `compressed` baseline).
     pub zfp_rate: Option<f64>,
+    /// The block of brick layers (z) this process bricks into its part `OUT.part-IIII-of-NNNN.nvb`
+    /// ([`merge_parts`] makes the store, training the network there); [`Shard::WHOLE`] does all.
+    pub shard: Shard,
+    /// The trainer's settings, recorded in a part for the merge (ignored without a shard).
+    pub trainer_settings: serde_json::Value,
+}
+
+/// Algorithm R over the bricks in id order, seeded: the bricks the network trains on. The same
+/// sample whether the bricks come from the volume (`prepare`) or from parts (`merge_parts`).
+struct Reservoir {
+    rng: neuvis_base::SplitMix64,
+    keep: usize,
+    seen: usize,
+    bricks: Vec<(usize, Vec<f32>)>,
+}
+
+impl Reservoir {
+    fn new(seed: u64, keep: usize) -> Reservoir {
+        Reservoir {
+            rng: neuvis_base::SplitMix64(seed ^ 0xB41C),
+            keep,
+            seen: 0,
+            bricks: Vec::new(),
+        }
+    }
+    fn offer(&mut self, id: usize, data: Vec<f32>) {
+        self.seen += 1;
+        if self.bricks.len() < self.keep {
+            self.bricks.push((id, data));
+        } else {
+            let r = (self.rng.next_u64() % self.seen as u64) as usize;
+            if r < self.keep {
+                self.bricks[r] = (id, data);
+            }
+        }
+    }
+    fn into_sorted(mut self) -> Vec<(usize, Vec<f32>)> {
+        self.bricks.sort_by_key(|(id, _)| *id);
+        self.bricks
+    }
 }
 
 /// What the network trainer gets.
@@ -255,23 +296,38 @@ pub fn prepare(
             )));
         }
     }
-    if opts.kind.has_network() && trainer.is_none() {
+    let part = !opts.shard.is_whole();
+    if opts.kind.has_network() && trainer.is_none() && !part {
         return Err(RaycastError::Settings("a neural store needs a network trainer".into()));
     }
+    if opts.shard.count > g.bdims[2] {
+        return Err(RaycastError::Settings(format!(
+            "--shard {}: the volume has {} brick layers (z), so at most {} tasks can share it",
+            opts.shard, g.bdims[2], g.bdims[2]
+        )));
+    }
+    let layers = opts.shard.range(g.bdims[2]);
+    // a part keeps exact bricks whatever the store: the merge trains a network from them
+    let part_kind = if part { StoreKind::Exact } else { opts.kind };
     let [nx, ny, nz] = g.dims;
     let (b, f) = (g.brick, g.factor);
     let h = f / 2;
     let pad = h.max(1);
     let base_plane = g.base_dims[0] * g.base_dims[1];
     let mut base = vec![0f32; g.base_len()];
-    let mut writer = StoreWriter::create(out, g)?;
-    let mut rng = neuvis_base::SplitMix64(opts.seed ^ 0xB41C);
-    let mut reservoir: Vec<(usize, Vec<f32>)> = Vec::new();
-    let mut seen = 0usize;
+    let target = opts.shard.part_path(out);
+    let mut writer = StoreWriter::create(&target, g)?;
+    let mut reservoir = Reservoir::new(opts.seed, opts.train_bricks);
     let (mut vmin, mut vmax) = (f32::INFINITY, f32::NEG_INFINITY);
     let mut brick_bytes = 0u64;
     let mut max_slab = 0u64;
     for bk in 0..g.bdims[2] {
+        if !layers.contains(&bk) {
+            for ij in 0..g.bdims[0] * g.bdims[1] {
+                writer.skip_brick(g.id([ij % g.bdims[0], ij / g.bdims[0], bk]));
+            }
+            continue;
+        }
         let zlo = (bk * b).saturating_sub(pad);
         let zhi = ((bk + 1) * b + pad).min(nz - 1);
         let nzs = zhi - zlo + 1;
@@ -282,8 +338,8 @@ pub fn prepare(
             .map(|ij| {
                 let bb = [ij % g.bdims[0], ij / g.bdims[0], bk];
                 let (data, lo, hi) = cut_brick(&g, &slab, zlo, nzs, bb);
-                let payload = if opts.kind.has_bricks() {
-                    Some(encode(&data).map_err(|e| RaycastError::io(out, e))?)
+                let payload = if part_kind.has_bricks() {
+                    Some(encode(&data).map_err(|e| RaycastError::io(&target, e))?)
                 } else {
                     None
                 };
@@ -307,17 +363,8 @@ pub fn prepare(
                 brick_bytes += p.len() as u64;
             }
             writer.brick(id, lo, hi, payload.as_deref())?;
-            if opts.kind.has_network() {
-                // reservoir sampling (Algorithm R), seeded
-                seen += 1;
-                if reservoir.len() < opts.train_bricks {
-                    reservoir.push((id, data));
-                } else {
-                    let r = (rng.next_u64() % seen as u64) as usize;
-                    if r < opts.train_bricks {
-                        reservoir[r] = (id, data);
-                    }
-                }
+            if opts.kind.has_network() && !part {
+                reservoir.offer(id, data);
             }
         }
         // base planes owned by this layer
@@ -353,27 +400,43 @@ pub fn prepare(
                     }
                 }
             });
-        progress(bk + 1, g.bdims[2]);
+        progress(bk + 1 - layers.start, layers.len());
     }
-    let network = match (opts.kind.has_network(), trainer) {
-        (true, Some(t)) => {
-            reservoir.sort_by_key(|(id, _)| *id);
-            Some(t(&TrainingData {
-                geometry: g,
-                base: base.clone(),
-                bricks: reservoir,
-                range: (vmin, vmax),
-            })?)
-        }
+    let network = match (opts.kind.has_network() && !part, trainer) {
+        (true, Some(t)) => Some(t(&TrainingData {
+            geometry: g,
+            base: base.clone(),
+            bricks: reservoir.into_sorted(),
+            range: (vmin, vmax),
+        })?),
         _ => None,
     };
+    if part {
+        let base_planes = |k: usize| {
+            if k == g.bdims[2] {
+                g.base_dims[2]
+            } else {
+                k * b / f
+            }
+        };
+        writer.set_part(PartInfo {
+            index: opts.shard.index,
+            count: opts.shard.count,
+            layers: [layers.start, layers.end],
+            base_planes: [base_planes(layers.start), base_planes(layers.end)],
+            kind: opts.kind,
+            train_bricks: opts.train_bricks,
+            seed: opts.seed,
+            trainer: opts.trainer_settings.clone(),
+        });
+    }
     let bytes = writer.finish(
         &base,
         network.as_deref(),
         src.spacing(),
         src.origin(),
         (vmin, vmax),
-        opts.kind,
+        part_kind,
         src.describe(),
         opts.zfp_rate,
     )?;
@@ -382,5 +445,157 @@ pub fn prepare(
         brick_bytes,
         geometry: g,
         max_slab_bytes: max_slab,
+    })
+}
+
+/// What [`merge_parts`] reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeReport {
+    /// The store written.
+    pub report: PrepareReport,
+    /// Parts merged.
+    pub parts: usize,
+}
+
+/// The parts' common settings, read before the merge starts.
+pub fn part_settings(out: &Path) -> Result<PartInfo> {
+    let parts = neuvis_base::shard::find_parts(out).map_err(|e| RaycastError::Settings(e.to_string()))?;
+    let s = Store::open_any(&parts[0].1, u64::MAX)?;
+    s.header
+        .part
+        .clone()
+        .ok_or_else(|| RaycastError::Settings(format!("{}: not a part of a sharded prepare", parts[0].1.display())))
+}
+
+/// Assembles the parts of a sharded [`prepare`] (`OUT.part-IIII-of-NNNN.nvb`) into the store `out`,
+/// the file a single-process `prepare` with the same settings writes, byte for byte: the bricks'
+/// compressed payloads (and ZFP bricks) are copied in id order, the base planes and value ranges
+/// joined, and for a neural store the network is trained here (`trainer`) on the same seeded sample
+/// of bricks. Parts must all be present and of one run; the file appears only when complete.
+pub fn merge_parts(
+    out: &Path,
+    trainer: Option<&Trainer>,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<MergeReport> {
+    let found = neuvis_base::shard::find_parts(out).map_err(|e| RaycastError::Settings(e.to_string()))?;
+    let mut parts = Vec::with_capacity(found.len());
+    for (shard, p) in &found {
+        let s = Store::open_any(p, u64::MAX)?;
+        let info = s.header.part.clone().ok_or_else(|| {
+            RaycastError::Settings(format!(
+                "{}: a finished store, not a part of a sharded prepare",
+                p.display()
+            ))
+        })?;
+        if (info.index, info.count) != (shard.index, shard.count) {
+            return Err(RaycastError::corrupt(
+                p,
+                format!(
+                    "says it is part {}/{}, but its name says {shard}",
+                    info.index, info.count
+                ),
+            ));
+        }
+        parts.push((s, info));
+    }
+    let (first, finfo) = &parts[0];
+    let h0 = &first.header;
+    let g = h0.geometry;
+    for (s, info) in &parts {
+        let h = &s.header;
+        let same = h.geometry == h0.geometry
+            && h.spacing == h0.spacing
+            && h.origin == h0.origin
+            && h.source == h0.source
+            && h.zfp.map(|z| z.rate) == h0.zfp.map(|z| z.rate)
+            && (info.kind, info.train_bricks, info.seed, &info.trainer)
+                == (finfo.kind, finfo.train_bricks, finfo.seed, &finfo.trainer);
+        if !same {
+            return Err(RaycastError::Settings(format!(
+                "{} was made with other settings than {}: the parts are of different runs",
+                s.path().display(),
+                first.path().display()
+            )));
+        }
+        let want = Shard {
+            index: info.index,
+            count: info.count,
+        }
+        .range(g.bdims[2]);
+        if info.layers != [want.start, want.end] {
+            return Err(RaycastError::corrupt(
+                s.path(),
+                format!("holds brick layers {:?}, expected {:?}", info.layers, want),
+            ));
+        }
+    }
+    let kind = finfo.kind;
+    if kind.has_network() && trainer.is_none() {
+        return Err(RaycastError::Settings("a neural store needs a network trainer".into()));
+    }
+    let mut writer = StoreWriter::create(out, g)?;
+    let mut base = vec![0f32; g.base_len()];
+    let plane = g.base_dims[0] * g.base_dims[1];
+    let (mut vmin, mut vmax) = (f32::INFINITY, f32::NEG_INFINITY);
+    let mut reservoir = Reservoir::new(finfo.seed, finfo.train_bricks);
+    let mut brick_bytes = 0u64;
+    for (s, info) in &parts {
+        let [p0, p1] = info.base_planes;
+        base[p0 * plane..p1 * plane].copy_from_slice(&s.base[p0 * plane..p1 * plane]);
+        vmin = vmin.min(s.header.range.0);
+        vmax = vmax.max(s.header.range.1);
+    }
+    for bk in 0..g.bdims[2] {
+        let (s, _) = parts
+            .iter()
+            .find(|(_, i)| (i.layers[0]..i.layers[1]).contains(&bk))
+            .ok_or_else(|| RaycastError::Settings(format!("no part holds brick layer {bk}")))?;
+        for ij in 0..g.bdims[0] * g.bdims[1] {
+            let id = g.id([ij % g.bdims[0], ij / g.bdims[0], bk]);
+            if s.zfp.is_some() {
+                writer.zfp_brick(id, &s.read_zfp(id)?)?;
+            }
+            let e = s.entries[id];
+            let payload = s.read_raw_brick(id)?;
+            if kind.has_network() {
+                reservoir.offer(id, s.read_brick(id)?);
+            }
+            if kind.has_bricks() {
+                brick_bytes += payload.len() as u64;
+                writer.brick(id, e.min, e.max, Some(&payload))?;
+            } else {
+                writer.brick(id, e.min, e.max, None)?;
+            }
+        }
+        progress(bk + 1, g.bdims[2]);
+    }
+    let network = match (kind.has_network(), trainer) {
+        (true, Some(t)) => Some(t(&TrainingData {
+            geometry: g,
+            base: base.clone(),
+            bricks: reservoir.into_sorted(),
+            range: (vmin, vmax),
+        })?),
+        _ => None,
+    };
+    let bytes = writer.finish(
+        &base,
+        network.as_deref(),
+        h0.spacing,
+        h0.origin,
+        (vmin, vmax),
+        kind,
+        h0.source.clone(),
+        h0.zfp.map(|z| z.rate),
+    )?;
+    Ok(MergeReport {
+        report: PrepareReport {
+            bytes,
+            brick_bytes,
+            geometry: g,
+            // the merge reads bricks one at a time
+            max_slab_bytes: 0,
+        },
+        parts: parts.len(),
     })
 }

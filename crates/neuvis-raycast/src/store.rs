@@ -96,6 +96,33 @@ pub struct Header {
     /// ZFP fixed-rate bricks (the `compressed` baseline), if stored.
     #[serde(default)]
     pub zfp: Option<ZfpSection>,
+    /// Set in the part of a sharded `prepare` (`OUT.part-IIII-of-NNNN.nvb`): which brick layers it
+    /// holds and the settings the merge needs. A part cannot be rendered; `neuvis merge` makes the
+    /// store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<PartInfo>,
+}
+
+/// What a part of a sharded `prepare` holds and what the merge needs to finish the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartInfo {
+    /// 0-based shard index.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+    /// Brick layers (z) `[start, end)` whose bricks this part holds; other bricks' entries are empty.
+    pub layers: [usize; 2],
+    /// Base planes (z) `[start, end)` this part filled; the other planes are zero.
+    pub base_planes: [usize; 2],
+    /// The store the merge writes (a part always keeps exact bricks, which a neural store's network
+    /// is trained from).
+    pub kind: StoreKind,
+    /// Bricks the merge samples for training the network.
+    pub train_bricks: usize,
+    /// Seed of that sample.
+    pub seed: u64,
+    /// The trainer's settings, as the command that made the part recorded them.
+    pub trainer: serde_json::Value,
 }
 
 /// Where the ZFP bricks' index lies and their rate.
@@ -163,6 +190,7 @@ pub struct StoreWriter {
     entries: Vec<BrickEntry>,
     zfp: Vec<(u64, u32, u32)>,
     geometry: Geometry,
+    part: Option<PartInfo>,
 }
 
 impl StoreWriter {
@@ -202,7 +230,27 @@ impl StoreWriter {
             entries: vec![unset; geometry.nbricks()],
             zfp: Vec::new(),
             geometry,
+            part: None,
         })
+    }
+
+    /// Makes this file the part `info` of a sharded store: bricks outside its layers stay empty.
+    pub fn set_part(&mut self, info: PartInfo) {
+        self.part = Some(info);
+    }
+
+    /// Records brick `id` as not held by this part (an empty entry).
+    pub fn skip_brick(&mut self, id: usize) {
+        self.entries[id] = BrickEntry {
+            min: 0.0,
+            max: 0.0,
+            offset: 0,
+            len: 0,
+            crc: 0,
+        };
+        if !self.zfp.is_empty() {
+            self.zfp[id] = (0, 0, 0);
+        }
     }
 
     fn write(&mut self, b: &[u8]) -> Result<Section> {
@@ -310,6 +358,7 @@ impl StoreWriter {
             base,
             network,
             zfp,
+            part: self.part.take(),
         };
         let json = serde_json::to_vec_pretty(&header).map_err(|e| RaycastError::Settings(e.to_string()))?;
         let h = self.write(&json)?;
@@ -373,6 +422,20 @@ impl Store {
     /// The base is inflated as a stream that stops at its stated size, so a decompression bomb
     /// never grows past it.
     pub fn open_within(path: &Path, max_base: u64) -> Result<Store> {
+        let s = Store::open_any(path, max_base)?;
+        if let Some(p) = &s.header.part {
+            return Err(RaycastError::Settings(format!(
+                "{}: this is part {} of {} of a sharded `raycast prepare`, not a store: assemble the parts with `neuvis merge` first",
+                path.display(),
+                p.index,
+                p.count
+            )));
+        }
+        Ok(s)
+    }
+
+    /// [`Store::open_within`] that also opens the part of a sharded `prepare` (for the merge).
+    pub fn open_any(path: &Path, max_base: u64) -> Result<Store> {
         let mut file = File::open(path).map_err(|e| RaycastError::io(path, e))?;
         let file_len = file
             .seek(std::io::SeekFrom::End(0))
@@ -458,7 +521,11 @@ impl Store {
         };
         let ib = section(&header.index, "brick index", Some(nb * ENTRY as u64))?;
         let mut entries = Vec::with_capacity(nb as usize);
-        for c in ib.chunks_exact(ENTRY) {
+        let held = |id: usize| match &header.part {
+            None => true,
+            Some(p) => (p.layers[0]..p.layers[1]).contains(&(id / (g.bdims[0] * g.bdims[1]))),
+        };
+        for (id, c) in ib.chunks_exact(ENTRY).enumerate() {
             let e = BrickEntry {
                 min: f32::from_le_bytes(c[0..4].try_into().expect("4")),
                 max: f32::from_le_bytes(c[4..8].try_into().expect("4")),
@@ -473,6 +540,7 @@ impl Store {
                 ));
             }
             if header.kind.has_bricks()
+                && held(id)
                 && (e.len == 0 || e.offset.checked_add(e.len as u64).is_none_or(|end| end > body))
             {
                 return Err(RaycastError::corrupt(
@@ -528,9 +596,9 @@ impl Store {
                     .chunks_exact(16)
                     .map(|c| (u64at(c, 0), u32at(c, 8), u32at(c, 12)))
                     .collect();
-                if v.iter()
-                    .any(|&(o, l, _)| want.is_some_and(|w| l != w) || o.checked_add(l as u64).is_none_or(|e| e > body))
-                {
+                if v.iter().enumerate().any(|(id, &(o, l, _))| {
+                    held(id) && (want.is_some_and(|w| l != w) || o.checked_add(l as u64).is_none_or(|e| e > body))
+                }) {
                     return Err(RaycastError::corrupt(
                         path,
                         "ZFP index points past the payloads or has wrong lengths",
@@ -580,6 +648,22 @@ impl Store {
             return Err(RaycastError::corrupt(
                 &self.path,
                 format!("ZFP brick {id} CRC mismatch: the file is damaged"),
+            ));
+        }
+        Ok(b)
+    }
+
+    /// Reads and checks brick `id`'s compressed payload (see [`encode`]) without decoding it.
+    pub fn read_raw_brick(&self, id: usize) -> Result<Vec<u8>> {
+        let e = self
+            .entries
+            .get(id)
+            .ok_or_else(|| RaycastError::Settings(format!("no brick {id}")))?;
+        let b = read_at(&self.file, &self.path, e.offset, e.len as u64, self.file_len, "brick")?;
+        if crc32fast::hash(&b) != e.crc {
+            return Err(RaycastError::corrupt(
+                &self.path,
+                format!("brick {id} CRC mismatch: the file is damaged"),
             ));
         }
         Ok(b)

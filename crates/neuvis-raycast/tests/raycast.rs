@@ -29,6 +29,8 @@ fn opts(kind: StoreKind) -> PrepareOptions {
         kind,
         train_bricks: 16,
         seed: 1,
+        shard: neuvis_base::Shard::WHOLE,
+        trainer_settings: serde_json::Value::Null,
         zfp_rate: if neuvis_raycast::zfp::AVAILABLE {
             Some(12.0)
         } else {

@@ -6,6 +6,7 @@
 use crate::error::RenderError;
 use crate::raycast::{Mode, RenderSettings, Renderer};
 use crate::tf::TransferFunction;
+use neuvis_base::Shard;
 use neuvis_collection::grid::{angles, grid, orbit_cameras};
 use neuvis_collection::{DbWriter, View};
 use neuvis_volume::FieldSeries;
@@ -125,6 +126,9 @@ pub struct CollectionOptions {
     pub resume: bool,
     /// Replace an existing database that neuvis wrote.
     pub overwrite: bool,
+    /// The block of the (step, camera) grid this process renders, into its own part of the
+    /// database (see [`neuvis_collection::merge_parts`]); [`Shard::WHOLE`] renders everything.
+    pub shard: Shard,
 }
 
 impl Default for CollectionOptions {
@@ -148,6 +152,7 @@ impl Default for CollectionOptions {
             step: 0.5,
             resume: false,
             overwrite: false,
+            shard: Shard::WHOLE,
         }
     }
 }
@@ -205,6 +210,11 @@ fn mode_json(m: &Mode) -> serde_json::Value {
 /// Renders `series` as `opts` says into the Cinema database `output`, calling `progress` as it
 /// goes. Everything is validated (steps, cameras, mode, settings) before the output is created;
 /// `meta.json` records how the images were made.
+///
+/// With a shard, only its block of the grid (time-step-major, in the single-process order) is
+/// rendered, into the part `OUT.part-IIII-of-NNNN.cdb`; the mode's data-dependent defaults (the
+/// isovalue, the transfer function's range) still come from the first step of the whole grid, so
+/// every part renders exactly what the single process would.
 pub fn render_collection(
     series: &dyn FieldSeries,
     opts: &CollectionOptions,
@@ -242,7 +252,9 @@ pub fn render_collection(
         }
     };
     let step_times: Vec<(usize, f64)> = steps.iter().map(|&s| (s, series.time(s))).collect();
-    let views = grid(&step_times, &cameras);
+    let all_views = grid(&step_times, &cameras);
+    let mine = opts.shard.range(all_views.len());
+    let views: Vec<View> = all_views[mine.clone()].to_vec();
     let t0 = Instant::now();
     let load = |step: usize| series.load(step).map_err(|source| RenderError::Load { step, source });
     let first = load(steps[0])?;
@@ -281,13 +293,24 @@ pub fn render_collection(
         "phi_step": phi_step,
         "value_range_first_step": [first.range().0, first.range().1],
     });
-    let mut writer = DbWriter::create(output, &meta, opts.resume, opts.overwrite)?;
+    let mut writer = DbWriter::create_part(
+        output,
+        &meta,
+        opts.shard,
+        mine,
+        all_views.len(),
+        opts.resume,
+        opts.overwrite,
+    )?;
     writer.prepare(&views)?;
     progress(Progress::Start { total: views.len() });
     let mut rendered = 0usize;
     let mut cached = Some(first);
     for &(step, _) in &step_times {
         let todo: Vec<View> = views.iter().filter(|v| v.step == step).copied().collect();
+        if todo.is_empty() {
+            continue;
+        }
         let missing: Vec<View> = todo.iter().filter(|v| !writer.has_valid(v, w, h)).copied().collect();
         progress(Progress::Step {
             step,

@@ -298,11 +298,27 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
     let (Some(model), Some(out)) = (&a.model, &a.output) else {
         bail!("usage: neuvis amr MODEL.json -o OUT/ [options], or neuvis amr compare OUT1 OUT2 …");
     };
+    // under mpirun every rank runs this; rank 0 alone checks and writes the outputs and prints
+    let ranks = crate::ranks::ranks()?;
+    let res = amr_run(a, model, out, ranks.as_ref());
+    if let (Err(e), true) = (&res, ranks.size() > 1) {
+        // the other ranks wait in a collective: end them all, after saying why
+        eprintln!("error (rank {}): {e:#}", ranks.rank());
+        ranks.abort();
+    }
+    res
+}
+
+fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks) -> Result<()> {
+    let mut inputs = vec![model];
+    inputs.extend(a.weights.as_deref());
+    let root = ranks.rank() == 0;
     let method =
         Method::parse(&a.method).with_context(|| format!("--method {:?}: use pruning, basic or uniform", a.method))?;
-    let mut inputs = vec![model.as_path()];
-    inputs.extend(a.weights.as_deref());
-    crate::outputs::check(out, crate::outputs::OutputKind::NeuvisFolder, a.overwrite, &inputs)?;
+
+    if root {
+        crate::outputs::check(out, crate::outputs::OutputKind::NeuvisFolder, a.overwrite, &inputs)?;
+    }
     let inr = Inr::load(model, a.weights.as_deref())?;
     let d = inr.dim();
     let mut cfg = AmrConfig::defaults(method, d);
@@ -372,7 +388,14 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
             }
         }
     }
-    crate::outputs::create_folder(out, a.overwrite, &inputs, "neuvis amr: history, meshes and slices")?;
+    if root {
+        crate::outputs::create_folder(out, a.overwrite, &inputs, "neuvis amr: history, meshes and slices")?;
+    } else {
+        return amr_worker(&inr, &cfg, ranks);
+    }
+    if ranks.size() > 1 {
+        println!("{} MPI ranks share each iteration's element tests", ranks.size());
+    }
     println!(
         "{}: {d}-D INR, {} hidden neurons in {} layers; method {:?}, T {}, P {}, ε {}, τ {}, ID samples {}, error samples {}, max_it {}, max_dofs {}, {} initial refinements, {} total-error points",
         model.display(),
@@ -398,10 +421,11 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
         ProgressStyle::with_template("  iteration {msg}: {bar:30} {pos}/{len} elements, ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let run = neuvis_amr::run_with_progress(
+    let run = neuvis_amr::run_on(
         &inr.net,
         &inr.spec.domain,
         &cfg,
+        ranks,
         |r| {
             pb.finish_and_clear();
             pb.set_draw_target(ProgressDrawTarget::hidden());
@@ -457,6 +481,12 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
         println!("PNG colour range (viridis): [{:.4}, {:.4}]", range.0, range.1);
     }
     println!("wrote {} in {}", written.join(", "), out.display());
+    Ok(())
+}
+
+/// A rank other than 0: takes its share of every iteration, writes and prints nothing.
+fn amr_worker(inr: &Inr, cfg: &neuvis_amr::AmrConfig, ranks: &dyn neuvis_amr::Ranks) -> Result<()> {
+    neuvis_amr::run_on(&inr.net, &inr.spec.domain, cfg, ranks, |_| {}, &|_, _, _| {})?;
     Ok(())
 }
 

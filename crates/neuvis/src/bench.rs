@@ -28,6 +28,9 @@ pub enum BenchCmd {
     /// Speculative isosurface raycasting over an orbit: frame time, time to first and converged
     /// frame, peak RSS (one process per method), store size, PSNR/SSIM against `full`.
     Raycast(crate::bench_raycast::RaycastBenchArgs),
+    /// A sharded render (N tasks + merge, local processes or a Slurm job array) against the
+    /// single-process render: wall time, merge cost, byte-identical result.
+    Shard(crate::bench_shard::ShardBenchArgs),
 }
 
 /// Options of `neuvis bench decode`.
@@ -144,6 +147,7 @@ pub fn run(b: &BenchCmd) -> Result<()> {
         BenchCmd::Decode(a) => decode_bench(a),
         BenchCmd::Serve(a) => crate::bench_serve::run(a),
         BenchCmd::Raycast(a) => crate::bench_raycast::run(a),
+        BenchCmd::Shard(a) => crate::bench_shard::run(a),
     }
 }
 

@@ -328,6 +328,10 @@ pub struct DecompressArgs {
     /// Refuse to write more images than this (a model's grid can claim millions).
     #[arg(long, default_value_t = 100_000)]
     pub max_images: usize,
+    /// Decode only block I of N of the images into OUT.part-IIII-of-NNNN.cdb (0-based; `slurm`
+    /// takes it from the job array); `neuvis merge OUT` assembles the parts.
+    #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard)]
+    pub shard: Option<neuvis_base::Shard>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -342,8 +346,10 @@ pub fn read_model(path: &Path) -> Result<Nrvi> {
 
 /// Runs `neuvis decompress`; returns (images, seconds spent decoding).
 pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
+    let shard = a.shard.unwrap_or(neuvis_base::Shard::WHOLE);
+    let target = shard.part_path(&a.output);
     crate::outputs::check(
-        &a.output,
+        &target,
         crate::outputs::OutputKind::NeuvisFolder,
         a.overwrite,
         &[&a.model],
@@ -388,13 +394,18 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
         "unseen_parameters": unseen,
     });
     let t0 = Instant::now();
-    let decode_s = decode_to_db(&dec, &params, &a.output, &meta, a.overwrite, a.batch, a.quiet)?;
-    let views_len = params.len();
+    let decode_s = decode_to_db(&dec, &params, &a.output, &meta, a.overwrite, a.batch, shard, a.quiet)?;
+    let views_len = shard.range(params.len()).len();
     println!(
-        "decoded {} images ({} at unseen parameters) to {} in {:.1} s ({:.1} images/s decoding)",
+        "decoded {} images ({} at unseen parameters{}) to {} in {:.1} s ({:.1} images/s decoding)",
         views_len,
         unseen,
-        a.output.display(),
+        if shard.is_whole() {
+            String::new()
+        } else {
+            format!(" in all {} of the grid; shard {shard}", params.len())
+        },
+        target.display(),
         t0.elapsed().as_secs_f64(),
         views_len as f64 / decode_s.max(1e-9)
     );
@@ -403,6 +414,7 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
 
 /// Decodes `params` into a new Cinema database at `out` with a progress bar unless `quiet`;
 /// returns the seconds spent in the network.
+#[allow(clippy::too_many_arguments)]
 pub fn decode_to_db(
     dec: &Decoder,
     params: &[[f64; 3]],
@@ -410,14 +422,15 @@ pub fn decode_to_db(
     meta: &serde_json::Value,
     overwrite: bool,
     batch: usize,
+    shard: neuvis_base::Shard,
     quiet: bool,
 ) -> Result<f64> {
     let pb = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(params.len() as u64)
+        ProgressBar::new(shard.range(params.len()).len() as u64)
     };
-    let s = neuvis_codec::codec::decode_to_db(dec, params, out, meta, overwrite, batch, |n| pb.inc(n as u64))?;
+    let s = neuvis_codec::codec::decode_to_db(dec, params, out, meta, overwrite, batch, shard, |n| pb.inc(n as u64))?;
     pb.finish_and_clear();
     Ok(s)
 }

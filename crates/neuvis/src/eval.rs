@@ -3,8 +3,9 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use neuvis_base::Shard;
 use neuvis_collection::CinemaDb;
-use neuvis_metrics::eval::{evaluate, means, Scores};
+use neuvis_metrics::eval::{evaluate_shard, means, shard_rows, Scores};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,23 +36,35 @@ pub struct EvalArgs {
     /// directory or a foreign folder).
     #[arg(long)]
     pub overwrite: bool,
+    /// Score only block I of N of the image pairs (0-based; `slurm` takes it from the job array),
+    /// writing the CSV's part CSV.part-IIII-of-NNNN.csv; `neuvis merge CSV` assembles the table.
+    #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard, requires = "csv", conflicts_with = "diff_images")]
+    pub shard: Option<neuvis_base::Shard>,
 }
 
 fn is_model(p: &Path) -> bool {
     p.extension().is_some_and(|e| e == "nrvi")
 }
 
-/// Decodes `model` at the parameters of `db` into a temporary collection.
-fn decode_like(model: &Path, db: &CinemaDb, dir: &Path) -> Result<(CinemaDb, u64, u64)> {
+/// Decodes `model` at the parameters of `db` (only the shard's block of them) into a temporary
+/// collection; returns the collection, the shard's rows of `db`, and the model's size and raw size.
+fn decode_like(model: &Path, db: &CinemaDb, dir: &Path, shard: Shard) -> Result<(CinemaDb, CinemaDb, u64, u64)> {
     let file = crate::codec_cmd::read_model(model)?;
     let dec = neuvis_codec::Decoder::cpu(&file)?;
-    let params: Vec<[f64; 3]> = db.entries.iter().map(|e| [e.time, e.theta, e.phi]).collect();
+    // every row in the pairing order; the shard's block of it is decoded, numbered (t0003/…) over all
+    let sorted = shard_rows(db, Shard::WHOLE)?;
+    let params: Vec<[f64; 3]> = sorted.entries.iter().map(|e| [e.time, e.theta, e.phi]).collect();
     let out = dir.join("decoded.cdb");
     let meta = serde_json::json!({"decoded_from": model.display().to_string()});
-    crate::codec_cmd::decode_to_db(&dec, &params, &out, &meta, false, 16, true)
+    crate::codec_cmd::decode_to_db(&dec, &params, &out, &meta, false, 16, shard, true)
         .with_context(|| format!("decoding {}", model.display()))?;
     let size = std::fs::metadata(model).map(|m| m.len()).unwrap_or(0);
-    Ok((CinemaDb::open(&out)?, size, file.header.raw_bytes))
+    Ok((
+        CinemaDb::open(&shard.part_path(&out))?,
+        shard_rows(db, shard)?,
+        size,
+        file.header.raw_bytes,
+    ))
 }
 
 fn diff_name(file: &str) -> String {
@@ -62,7 +75,9 @@ fn diff_name(file: &str) -> String {
 pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     use crate::outputs::{check, OutputKind};
     let inputs = [a.reference.as_path(), a.test.as_path()];
-    if let Some(c) = &a.csv {
+    let shard = a.shard.unwrap_or(Shard::WHOLE);
+    let csv = a.csv.as_ref().map(|c| shard.part_path(c));
+    if let Some(c) = &csv {
         check(c, OutputKind::TextFile, a.overwrite, &inputs)?;
     }
     if let Some(d) = &a.diff_images {
@@ -71,18 +86,22 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     let _ = OutputKind::TextFile;
     let tmp = tempfile::tempdir()?;
     let mut model_info = None;
+    // with a model on one side, only the shard's images are decoded (and then scored whole)
+    let mut part = shard;
     let (ra, rb) = match (is_model(&a.reference), is_model(&a.test)) {
         (false, false) => (CinemaDb::open(&a.reference)?, CinemaDb::open(&a.test)?),
         (false, true) => {
             let ra = CinemaDb::open(&a.reference)?;
-            let (rb, size, raw) = decode_like(&a.test, &ra, tmp.path())?;
+            let (rb, ra, size, raw) = decode_like(&a.test, &ra, tmp.path(), shard)?;
             model_info = Some((a.test.clone(), size, raw));
+            part = Shard::WHOLE;
             (ra, rb)
         }
         (true, false) => {
             let rb = CinemaDb::open(&a.test)?;
-            let (ra, size, raw) = decode_like(&a.reference, &rb, tmp.path())?;
+            let (ra, rb, size, raw) = decode_like(&a.reference, &rb, tmp.path(), shard)?;
             model_info = Some((a.reference.clone(), size, raw));
+            part = Shard::WHOLE;
             (ra, rb)
         }
         (true, true) => bail!("give at least one image collection: two models have no common ground truth"),
@@ -93,7 +112,7 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     if let Some(d) = &a.diff_images {
         crate::outputs::create_folder(d, a.overwrite, &inputs, "CIELUV difference images of neuvis eval")?;
     }
-    let n = ra.entries.len();
+    let n = part.range(ra.entries.len()).len();
     let pb = if a.quiet {
         ProgressBar::hidden()
     } else {
@@ -104,7 +123,7 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let t0 = Instant::now();
-    let scores = evaluate(&ra, &rb, |s, ia, ib| {
+    let scores = evaluate_shard(&ra, &rb, part, |s, ia, ib| {
         if let Some(d) = &a.diff_images {
             let img = neuvis_metrics::difference_image(ia, ib, a.max_delta_e)?;
             img.save_png(&d.join(diff_name(&s.file_a)))?;
@@ -114,7 +133,7 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     })?;
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
-    if let Some(p) = &a.csv {
+    if let Some(p) = &csv {
         let mut text = String::from("time,theta,phi,psnr,ssim,ms_ssim,ms_ssim_scales,flip,file_reference,file_test\n");
         for s in &scores {
             text.push_str(&format!(
@@ -160,8 +179,11 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
             x.time, x.theta, x.phi, x.psnr, x.ssim, x.ms_ssim, x.flip, x.file_a
         );
     }
-    if let Some(p) = &a.csv {
+    if let Some(p) = &csv {
         println!("\nper-image scores: {}", p.display());
+    }
+    if !shard.is_whole() {
+        println!("(shard {shard}: the means above are of this part's pairs; `neuvis merge` gives the whole table)");
     }
     if let Some(d) = &a.diff_images {
         println!(

@@ -11,14 +11,18 @@ mod amr_cmd;
 mod bench;
 mod bench_raycast;
 mod bench_serve;
+mod bench_shard;
 mod codec_cmd;
 mod demo;
 mod eval;
+mod merge;
 mod num;
 mod outputs;
+mod ranks;
 mod raycast_cmd;
 mod render;
 mod serve;
+mod slurm;
 mod volume_args;
 
 use clap::{Parser, Subcommand};
@@ -71,6 +75,10 @@ enum Cmd {
     /// Measure performance against named baselines and print a comparison table.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Assemble the parts of sharded runs (`--shard I/N`, e.g. Slurm job-array tasks) into one output.
+    Merge(merge::MergeArgs),
+    /// Write (and submit) a Slurm job array for a shardable command and the merge job after it.
+    Slurm(slurm::SlurmArgs),
 }
 
 /// Makes glibc's allocator keep freed memory for reuse instead of handing it back to the kernel.
@@ -118,6 +126,8 @@ fn main() -> std::process::ExitCode {
         Cmd::Inr(i) => amr_cmd::inr(&i),
         Cmd::Raycast(r) => raycast_cmd::run(&r),
         Cmd::Isosurface(a) => raycast_cmd::isosurface(&a),
+        Cmd::Merge(a) => merge::run(&a),
+        Cmd::Slurm(a) => slurm::run(&a),
     };
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -34,6 +34,11 @@ pub fn threads(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// Parses `--shard I/N` (0-based) or `--shard slurm` (from the job array's environment).
+pub fn shard(s: &str) -> Result<neuvis_base::Shard, String> {
+    neuvis_base::Shard::parse(s).map_err(|e| e.to_string().trim_start_matches("--shard ").to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,6 +114,11 @@ pub struct PrepareArgs {
     /// The layout of a raw file.
     #[command(flatten)]
     pub raw: crate::volume_args::RawArgs,
+    /// Brick only block I of N of the brick layers (z) into OUT.part-IIII-of-NNNN.nvb (0-based;
+    /// `slurm` takes it from the job array); `neuvis merge OUT` assembles the store and trains its
+    /// network there.
+    #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard)]
+    pub shard: Option<neuvis_base::Shard>,
 }
 
 /// Options of `neuvis raycast serve`.
@@ -254,9 +259,69 @@ fn bar(len: u64, msg: &str) -> ProgressBar {
     pb
 }
 
+/// The network training settings of `prepare`, as a part records them for the merge.
+fn trainer_settings(a: &PrepareArgs) -> serde_json::Value {
+    serde_json::json!({
+        "channels": a.channels, "steps": a.train_steps, "minutes": a.train_minutes,
+        "batch": a.batch, "lr": a.lr, "seed": a.seed,
+    })
+}
+
+/// The SR network trainer with the settings `s` ([`trainer_settings`]), with a progress bar.
+pub fn sr_trainer(s: &serde_json::Value) -> Result<impl Fn(&TrainingData) -> neuvis_raycast::Result<Vec<u8>>> {
+    let num = |k: &str| s.get(k).and_then(|v| v.as_f64());
+    let (Some(channels), Some(minutes), Some(batch), Some(lr), Some(seed)) = (
+        num("channels"),
+        num("minutes"),
+        num("batch"),
+        num("lr"),
+        s.get("seed").and_then(|v| v.as_u64()),
+    ) else {
+        bail!("the parts record no usable training settings ({s})");
+    };
+    let steps = s.get("steps").and_then(|v| v.as_u64()).map(|v| v as usize);
+    let topts = neuvis_raycast::train::SrTrainOptions {
+        channels: channels as usize,
+        steps,
+        minutes,
+        batch: batch as usize,
+        lr,
+        seed,
+        ..Default::default()
+    };
+    Ok(move |data: &TrainingData| -> neuvis_raycast::Result<Vec<u8>> {
+        let device =
+            neuvis_nn::device::device("cpu").map_err(|e| neuvis_raycast::RaycastError::Settings(e.to_string()))?;
+        let pb = bar(steps.unwrap_or(0) as u64, "training");
+        let t0 = std::time::Instant::now();
+        let (net, rep) = neuvis_raycast::train::train(data, &topts, &device, |s, total, loss| {
+            if total != usize::MAX {
+                pb.set_length(total as u64);
+            }
+            pb.set_position(s as u64);
+            pb.set_message(format!("loss {loss:.4}"));
+        })
+        .map_err(|e| neuvis_raycast::RaycastError::Settings(e.to_string()))?;
+        pb.finish_and_clear();
+        eprintln!(
+            "network: {} parameters, {} steps in {:.1} s on {} bricks; held-out {} bricks: trilinear {:.2} dB -> network {:.2} dB",
+            rep.params,
+            rep.steps,
+            t0.elapsed().as_secs_f64(),
+            rep.split.0,
+            rep.split.1,
+            rep.psnr_trilinear,
+            rep.psnr_network
+        );
+        Ok(net.to_bytes())
+    })
+}
+
 fn run_prepare(a: &PrepareArgs) -> Result<()> {
     crate::outputs::check_extension(&a.output, &["nvb"])?;
-    crate::outputs::check(&a.output, crate::outputs::NVB, a.overwrite, &[Path::new(&a.volume)])?;
+    let shard = a.shard.unwrap_or(neuvis_base::Shard::WHOLE);
+    let target = shard.part_path(&a.output);
+    crate::outputs::check(&target, crate::outputs::NVB, a.overwrite, &[Path::new(&a.volume)])?;
     let Some(kind) = StoreKind::parse(&a.store) else {
         bail!("--store '{}': expected exact, neural or both", a.store);
     };
@@ -289,42 +354,10 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
             None if kind == StoreKind::Both && neuvis_raycast::zfp::AVAILABLE => Some(8.0),
             None => None,
         },
+        shard,
+        trainer_settings: trainer_settings(a),
     };
-    let topts = neuvis_raycast::train::SrTrainOptions {
-        channels: a.channels,
-        steps: a.train_steps,
-        minutes: a.train_minutes,
-        batch: a.batch,
-        lr: a.lr,
-        seed: a.seed,
-        ..Default::default()
-    };
-    let trainer = |data: &TrainingData| -> neuvis_raycast::Result<Vec<u8>> {
-        let device =
-            neuvis_nn::device::device("cpu").map_err(|e| neuvis_raycast::RaycastError::Settings(e.to_string()))?;
-        let pb = bar(a.train_steps.unwrap_or(0) as u64, "training");
-        let t0 = std::time::Instant::now();
-        let (net, rep) = neuvis_raycast::train::train(data, &topts, &device, |s, total, loss| {
-            if total != usize::MAX {
-                pb.set_length(total as u64);
-            }
-            pb.set_position(s as u64);
-            pb.set_message(format!("loss {loss:.4}"));
-        })
-        .map_err(|e| neuvis_raycast::RaycastError::Settings(e.to_string()))?;
-        pb.finish_and_clear();
-        eprintln!(
-            "network: {} parameters, {} steps in {:.1} s on {} bricks; held-out {} bricks: trilinear {:.2} dB -> network {:.2} dB",
-            rep.params,
-            rep.steps,
-            t0.elapsed().as_secs_f64(),
-            rep.split.0,
-            rep.split.1,
-            rep.psnr_trilinear,
-            rep.psnr_network
-        );
-        Ok(net.to_bytes())
-    };
+    let trainer = sr_trainer(&trainer_settings(a))?;
     let t0 = std::time::Instant::now();
     let g = neuvis_raycast::geom::Geometry::new(d, a.brick, a.base_factor).map_err(anyhow::Error::msg)?;
     let pb = bar(g.bdims[2] as u64, "bricking");
@@ -337,6 +370,17 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
     )?;
     pb.finish_and_clear();
     let raw = d.iter().product::<usize>() as f64 * 4.0;
+    if !shard.is_whole() {
+        println!(
+            "wrote part {shard} {} ({:.2} MB, brick layers of {} bricks) in {:.1} s; `neuvis merge {}` makes the store once every part is there",
+            target.display(),
+            rep.bytes as f64 / 1e6,
+            rep.geometry.nbricks(),
+            t0.elapsed().as_secs_f64(),
+            a.output.display()
+        );
+        return Ok(());
+    }
     println!(
         "wrote {} ({:.2} MB, {:.3}× the f32 volume; bricks {:.2} MB, {} bricks of {}³ + apron, base {}x{}x{}; largest slab {:.1} MB) in {:.1} s",
         a.output.display(),

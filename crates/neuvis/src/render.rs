@@ -79,6 +79,10 @@ pub struct RenderArgs {
     /// Replace an existing output database.
     #[arg(long)]
     pub overwrite: bool,
+    /// Render only block I of N of the (time, camera) grid into OUT.part-IIII-of-NNNN.cdb (0-based;
+    /// `slurm` takes it from the job array); `neuvis merge OUT` assembles the parts.
+    #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard)]
+    pub shard: Option<neuvis_base::Shard>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -175,7 +179,7 @@ fn mode_options(a: &RenderArgs) -> Result<ModeOptions> {
 pub fn run(a: &RenderArgs) -> Result<RenderSummary> {
     let inputs: Vec<&std::path::Path> = a.volume.volume.iter().map(std::path::Path::new).collect();
     crate::outputs::check(
-        &a.output,
+        &a.shard.unwrap_or(neuvis_base::Shard::WHOLE).part_path(&a.output),
         crate::outputs::OutputKind::NeuvisFolder,
         a.overwrite,
         &inputs,
@@ -205,6 +209,7 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
         step: a.step,
         resume: a.resume,
         overwrite: a.overwrite,
+        shard: a.shard.unwrap_or(neuvis_base::Shard::WHOLE),
     };
     let pb = if a.quiet {
         ProgressBar::hidden()
