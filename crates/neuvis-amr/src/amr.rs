@@ -252,6 +252,42 @@ impl Reference {
         let values = net.eval(&points);
         Reference { points, values }
     }
+
+    /// [`Reference::new`] with the INR evaluations split across `ranks` (the same values).
+    pub fn new_on(net: &Mlp, tree: &Tree, n: usize, seed: u64, ranks: &dyn Ranks) -> Result<Reference> {
+        let mut rng = SplitMix64(seed ^ 0x5EED_F00D_7E57_0001);
+        let points = sample_box(&mut rng, &tree.lo, &tree.hi, tree.dim, n);
+        let values = eval_on(net, &points, tree.dim, ranks)?;
+        Ok(Reference { points, values })
+    }
+}
+
+/// The INR at the `d`-dimensional points `pts`, each rank evaluating its block of them and all
+/// gathering the values. Blocks are whole chunks of [`Mlp::eval`]'s 1024 points, so every point is
+/// evaluated in the same batch as in a single process, and the values are bit for bit the same.
+fn eval_on(net: &Mlp, pts: &[f64], d: usize, ranks: &dyn Ranks) -> Result<Vec<f64>> {
+    let size = ranks.size();
+    if size == 1 {
+        return Ok(net.eval(pts));
+    }
+    const CHUNK: usize = 1024;
+    let n = pts.len() / d;
+    let chunks = n.div_ceil(CHUNK);
+    let block = |r: usize| {
+        let c = neuvis_base::Shard { index: r, count: size }.range(chunks);
+        (c.start * CHUNK).min(n)..(c.end * CHUNK).min(n)
+    };
+    let mine = block(ranks.rank());
+    let local = net.eval(&pts[mine.start * d..mine.end * d]);
+    let counts: Vec<usize> = (0..size).map(|r| block(r).len()).collect();
+    let all = ranks.all_gather(&local, &counts)?;
+    if all.len() != n {
+        return Err(AmrError::Config(format!(
+            "the ranks gathered {} values for {n} points",
+            all.len()
+        )));
+    }
+    Ok(all)
 }
 
 impl AmrRun {
@@ -319,7 +355,7 @@ impl AmrRun {
     }
 
     /// Evaluates the INR at every leaf corner that has no value yet.
-    fn fill_values(&mut self, net: &Mlp) {
+    fn fill_values(&mut self, net: &Mlp, ranks: &dyn Ranks) -> Result<()> {
         let missing: Vec<Key> = {
             let mut m: Vec<Key> = self
                 .tree
@@ -337,8 +373,9 @@ impl AmrRun {
             .iter()
             .flat_map(|k| self.tree.position(k)[..d].to_vec())
             .collect();
-        let vals = net.eval(&pts);
+        let vals = eval_on(net, &pts, d, ranks)?;
         self.values.extend(missing.into_iter().zip(vals));
+        Ok(())
     }
 
     /// Completes a history row with the mesh's counts and errors (`step` holds the iteration's
@@ -393,9 +430,11 @@ pub fn run(
 
 /// The processes that share an AMR run (MPI ranks, or this process alone).
 ///
-/// Every rank holds the same tree; each iteration's element tests are split into contiguous
-/// blocks, one per rank (`neuvis_base::Shard`), and [`Ranks::all_gather`] gives every rank
-/// everybody's decisions, so every rank refines the same elements. Each element draws its samples
+/// Every rank holds the same tree; each iteration's element tests, and the INR evaluations (the
+/// total-error sample once, the new vertices every iteration), are split into contiguous blocks,
+/// one per rank (`neuvis_base::Shard`), and [`Ranks::all_gather`] gives every rank everybody's
+/// results, so every rank refines the same elements. The total error (interpolating the mesh at
+/// the sample) is computed by every rank. Each element draws its samples
 /// from its own seeded stream (its position in the tree), so the result does not depend on how
 /// many ranks share the work. The MPI implementation lives in the CLI, behind its `mpi` feature,
 /// so this crate needs no MPI library.
@@ -476,7 +515,7 @@ pub fn run_on(
     }
     let t0 = Instant::now();
     let tree = Tree::new(domain);
-    let reference = Reference::new(net, &tree, config.total_error_samples, config.seed);
+    let reference = Reference::new_on(net, &tree, config.total_error_samples, config.seed, ranks)?;
     if let Some(i) = reference.values.iter().position(|v| !v.is_finite()) {
         return Err(AmrError::Config(format!(
             "the INR gives a non-finite value ({}) at a sample point; check its weights",
@@ -500,7 +539,7 @@ pub fn run_on(
         config: config.clone(),
     };
     let s0 = Instant::now();
-    run.fill_values(net);
+    run.fill_values(net, ranks)?;
     let rec = run.record(step(0, 0, 0, None, s0.elapsed().as_secs_f64()), t0, &reference);
     progress(&rec);
     run.history.push(rec);
@@ -588,7 +627,7 @@ pub fn run_on(
                 refined += 1;
             }
         }
-        run.fill_values(net);
+        run.fill_values(net, ranks)?;
         let props: Vec<f64> = decisions.iter().filter_map(|d| d.1).collect();
         let mean_prop = (!props.is_empty()).then(|| props.iter().sum::<f64>() / props.len() as f64);
         let secs = s.elapsed().as_secs_f64();

@@ -376,7 +376,8 @@ impl Mlp {
         self.head(h.as_ref())
     }
 
-    /// Evaluates at many points, in parallel chunks of 1024 (rayon).
+    /// Evaluates at many points, in parallel chunks of 1024 (rayon; the AMR's MPI ranks split the
+    /// points along the same chunks).
     pub fn eval(&self, points: &[f64]) -> Vec<f64> {
         use rayon::prelude::*;
         let d = self.input_dim();

@@ -245,6 +245,26 @@ pub struct PrepareReport {
     pub max_slab_bytes: u64,
 }
 
+/// The serialized network `trainer` makes from the base and the sampled bricks, when `wanted`.
+fn train_network(
+    wanted: bool,
+    trainer: Option<&Trainer>,
+    geometry: Geometry,
+    base: &[f32],
+    reservoir: Reservoir,
+    range: (f32, f32),
+) -> Result<Option<Vec<u8>>> {
+    match (wanted, trainer) {
+        (true, Some(t)) => Ok(Some(t(&TrainingData {
+            geometry,
+            base: base.to_vec(),
+            bricks: reservoir.into_sorted(),
+            range,
+        })?)),
+        _ => Ok(None),
+    }
+}
+
 /// Fills brick `b` (with apron, clamped) from planes `zlo..` of `slab`.
 fn cut_brick(g: &Geometry, slab: &[f32], zlo: usize, nzs: usize, b: [usize; 3]) -> (Vec<f32>, f32, f32) {
     let [nx, ny, nz] = g.dims;
@@ -402,15 +422,14 @@ pub fn prepare(
             });
         progress(bk + 1 - layers.start, layers.len());
     }
-    let network = match (opts.kind.has_network() && !part, trainer) {
-        (true, Some(t)) => Some(t(&TrainingData {
-            geometry: g,
-            base: base.clone(),
-            bricks: reservoir.into_sorted(),
-            range: (vmin, vmax),
-        })?),
-        _ => None,
-    };
+    let network = train_network(
+        opts.kind.has_network() && !part,
+        trainer,
+        g,
+        &base,
+        reservoir,
+        (vmin, vmax),
+    )?;
     if part {
         let base_planes = |k: usize| {
             if k == g.bdims[2] {
@@ -569,15 +588,7 @@ pub fn merge_parts(
         }
         progress(bk + 1, g.bdims[2]);
     }
-    let network = match (kind.has_network(), trainer) {
-        (true, Some(t)) => Some(t(&TrainingData {
-            geometry: g,
-            base: base.clone(),
-            bricks: reservoir.into_sorted(),
-            range: (vmin, vmax),
-        })?),
-        _ => None,
-    };
+    let network = train_network(kind.has_network(), trainer, g, &base, reservoir, (vmin, vmax))?;
     let bytes = writer.finish(
         &base,
         network.as_deref(),

@@ -65,6 +65,19 @@ const RENDER: &[&str] = &[
     "-q",
 ];
 
+/// `raycast prepare` of a 48³ turbulence field in bricks of 8 (6 brick layers).
+const PREPARE: &[&str] = &[
+    "raycast",
+    "prepare",
+    "turbulence",
+    "--dims",
+    "48",
+    "--brick",
+    "8",
+    "--base-factor",
+    "2",
+];
+
 fn render(dir: &Path, out: &str, extra: &[&str]) {
     let mut args = RENDER.to_vec();
     args.extend_from_slice(extra);
@@ -208,17 +221,7 @@ fn sharded_decompress_and_eval_merge_into_the_single_process_outputs() {
 fn sharded_prepare_merges_into_the_single_process_store() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    let base = [
-        "raycast",
-        "prepare",
-        "turbulence",
-        "--dims",
-        "48",
-        "--brick",
-        "8",
-        "--base-factor",
-        "2",
-    ];
+    let base = PREPARE;
     for (store, extra) in [
         ("exact", &[][..]),
         // the network is trained by the merge, on the same seeded sample of bricks
@@ -349,19 +352,7 @@ fn slurm_job_arrays_equal_the_single_process_run() {
     ok(p, &args);
     assert_same_tree(&p.join("single.cdb"), &p.join("array.cdb"));
     // raycast prepare (store bytes) and eval (CSV)
-    let prep = [
-        "raycast",
-        "prepare",
-        "turbulence",
-        "--dims",
-        "48",
-        "--brick",
-        "8",
-        "--base-factor",
-        "2",
-        "--store",
-        "exact",
-    ];
+    let prep: Vec<&str> = PREPARE.iter().copied().chain(["--store", "exact"]).collect();
     let mut one = prep.to_vec();
     one.extend(["-o", "s1.nvb"]);
     ok(p, &one);
