@@ -227,16 +227,21 @@ pub fn find_parts(output: &Path) -> Result<Vec<(Shard, PathBuf)>, ShardError> {
 
 /// Concatenates the parts of a table (a CSV with a header line: `eval --csv` with `--shard`) into
 /// `output`: the header once, then every part's rows in index order, which is the single-process
-/// table byte for byte. Parts must all have the same header; a missing part is an error naming it
-/// and nothing is written. `remove_parts` deletes the parts after the table was written. Returns
-/// (parts, rows).
-pub fn merge_text_parts(output: &Path, overwrite: bool, remove_parts: bool) -> Result<(usize, usize), ShardError> {
+/// table byte for byte. Every part's first line must be `header` (the table neuvis writes), so a
+/// foreign file that happens to match the part names is neither merged nor, with `remove_parts`,
+/// deleted; a missing part is an error naming it and nothing is written. `remove_parts` deletes the
+/// parts after the table was written. Returns (parts, rows).
+pub fn merge_text_parts(
+    output: &Path,
+    header: &str,
+    overwrite: bool,
+    remove_parts: bool,
+) -> Result<(usize, usize), ShardError> {
     let parts = find_parts(output)?;
     let inputs: Vec<&Path> = parts.iter().map(|(_, p)| p.as_path()).collect();
     crate::fs::check_output(output, crate::fs::OutputKind::TextFile, overwrite, &inputs)
         .map_err(|e| ShardError::Parts(e.to_string()))?;
-    let mut header: Option<String> = None;
-    let mut text = String::new();
+    let mut text = format!("{header}\n");
     let mut rows = 0usize;
     for (_, p) in &parts {
         let bytes =
@@ -244,20 +249,11 @@ pub fn merge_text_parts(output: &Path, overwrite: bool, remove_parts: bool) -> R
         let t = String::from_utf8(bytes)
             .map_err(|_| ShardError::Parts(format!("{}: not a text table (not UTF-8)", p.display())))?;
         let (head, body) = t.split_once('\n').unwrap_or((&t, ""));
-        match &header {
-            None => {
-                header = Some(head.to_string());
-                text.push_str(head);
-                text.push('\n');
-            }
-            Some(h) if h != head => {
-                return Err(ShardError::Parts(format!(
-                    "{}: its header differs from {}'s: the parts are of different runs",
-                    p.display(),
-                    parts[0].1.display()
-                )))
-            }
-            Some(_) => {}
+        if head != header {
+            return Err(ShardError::Parts(format!(
+                "{}: not a part of this table (its first line is not `{header}`)",
+                p.display()
+            )));
         }
         rows += body.lines().count();
         text.push_str(body);
@@ -351,5 +347,21 @@ mod tests {
         std::fs::create_dir(Shard { index: 0, count: 2 }.part_path(&out)).unwrap();
         let e = find_parts(&out).unwrap_err().to_string();
         assert!(e.contains("2 and 4 tasks"), "{e}");
+    }
+
+    #[test]
+    fn text_parts_concatenate_and_foreign_tables_stay() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("s.csv");
+        let part = |i: usize| Shard { index: i, count: 2 }.part_path(&out);
+        std::fs::write(part(0), "a,b\n1,2\n3,4\n").unwrap();
+        std::fs::write(part(1), "x,y\n5,6\n").unwrap();
+        let e = merge_text_parts(&out, "a,b", false, true).unwrap_err().to_string();
+        assert!(e.contains("s.part-0001-of-0002.csv") && e.contains("not a part"), "{e}");
+        assert!(!out.exists() && part(0).exists() && part(1).exists());
+        std::fs::write(part(1), "a,b\n5,6\n").unwrap();
+        assert_eq!(merge_text_parts(&out, "a,b", false, true).unwrap(), (2, 3));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a,b\n1,2\n3,4\n5,6\n");
+        assert!(!part(0).exists() && !part(1).exists());
     }
 }

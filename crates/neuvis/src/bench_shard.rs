@@ -31,6 +31,8 @@ pub struct ShardBenchArgs {
     #[arg(long)]
     pub slurm: bool,
     /// Scratch folder for the collections (must exist; default: a temporary folder, removed after).
+    /// The benchmark's own `bench-shard-N.cdb` folders there (neuvis's, from an earlier run) are
+    /// replaced; nothing else in it is touched.
     #[arg(long)]
     pub dir: Option<PathBuf>,
 }

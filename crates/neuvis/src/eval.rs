@@ -42,6 +42,9 @@ pub struct EvalArgs {
     pub shard: Option<neuvis_base::Shard>,
 }
 
+/// The first line of the per-image table (`--csv`).
+pub const CSV_HEADER: &str = "time,theta,phi,psnr,ssim,ms_ssim,ms_ssim_scales,flip,file_reference,file_test";
+
 fn is_model(p: &Path) -> bool {
     p.extension().is_some_and(|e| e == "nrvi")
 }
@@ -134,7 +137,7 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
     if let Some(p) = &csv {
-        let mut text = String::from("time,theta,phi,psnr,ssim,ms_ssim,ms_ssim_scales,flip,file_reference,file_test\n");
+        let mut text = format!("{CSV_HEADER}\n");
         for s in &scores {
             text.push_str(&format!(
                 "{},{},{},{:.6},{:.6},{:.6},{},{:.6},{},{}\n",

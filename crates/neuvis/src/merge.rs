@@ -20,9 +20,6 @@ pub struct MergeArgs {
     /// Replace an existing output, but only one neuvis wrote.
     #[arg(long)]
     pub overwrite: bool,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// Runs `neuvis merge`.
@@ -71,7 +68,9 @@ pub fn run(a: &MergeArgs) -> Result<()> {
             t0.elapsed().as_secs_f64()
         );
     } else if first.is_file() {
-        let (n, rows) = neuvis_base::shard::merge_text_parts(&a.output, a.overwrite, a.remove_parts)?;
+        // the one table that shards: eval's per-image scores
+        let (n, rows) =
+            neuvis_base::shard::merge_text_parts(&a.output, crate::eval::CSV_HEADER, a.overwrite, a.remove_parts)?;
         println!(
             "merged {n} parts into {}: {rows} rows in {:.2} s",
             a.output.display(),
@@ -80,6 +79,5 @@ pub fn run(a: &MergeArgs) -> Result<()> {
     } else {
         bail!("{}: not a part neuvis writes", first.display());
     }
-    let _ = a.quiet;
     Ok(())
 }
