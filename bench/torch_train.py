@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Baseline for `neuvis bench train`: the same NeRVI network and loss in PyTorch on the CPU.
+"""Baseline for `neuvis bench train`: the same NeRVI network and loss in PyTorch, on the CPU or,
+with "device": "gpu", on CUDA when PyTorch sees a GPU.
 
 Usage: python3 bench/torch_train.py JOB.json
 JOB: {"size": 128, "c1": 128, "c0": 256, "c2": 256, "factors": [4,4,2,2], "h0": 2, "w0": 2,
-      "batch": 8, "steps": 10, "threads": 2}
-Prints one JSON object: {"torch": version, "ms": [per step], "params": n}.
+      "batch": 8, "steps": 10, "threads": 2, "device": "cpu"}
+Prints one JSON object: {"torch": version, "device": "cpu"|"cuda: NAME", "ms": [per timed step],
+"first_ms": the first step (cold: CUDA context, cuDNN heuristics), "params": n}. Every step ends
+by reading the loss back (`loss.item()`), as neuvis does, so GPU steps are timed to completion.
 Network: positional encoding (24 features) -> SIREN residual block (24->c1) -> SIREN residual block
 (c1 -> c0*h0*w0) -> reshape -> upscale blocks (3x3 conv, pixel shuffle, GELU; channels c2 halving,
 floor 8) -> 3x3 head to 4 channels -> sigmoid. Loss: 0.7 (|M (f-I)|_1 + |M^-M|_1) + 0.3 (1-SSIM),
@@ -70,13 +73,24 @@ def ssim(x, y):
     return (((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))).mean()
 
 
-net = Net(job)
+dev = torch.device("cpu")
+dev_name = "cpu"
+if job.get("device", "cpu") != "cpu":
+    if not torch.cuda.is_available():
+        print(json.dumps({"error": "PyTorch sees no CUDA device"}))
+        sys.exit(3)
+    dev = torch.device("cuda")
+    dev_name = "cuda: " + torch.cuda.get_device_name(0)
+    torch.backends.cudnn.benchmark = True
+W = W.to(dev)
+net = Net(job).to(dev)
 opt = torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.9, 0.999))
 b, s = job["batch"], job["size"]
-x = torch.rand(b, 24) * 2 - 1
-img = torch.rand(b, 3, s, s)
-mask = (torch.rand(b, 1, s, s) > 0.5).float()
+x = (torch.rand(b, 24) * 2 - 1).to(dev)
+img = torch.rand(b, 3, s, s).to(dev)
+mask = (torch.rand(b, 1, s, s) > 0.5).float().to(dev)
 times = []
+first_ms = None
 for step in range(job["steps"] + 2):
     t0 = time.perf_counter()
     out = net(x)
@@ -85,6 +99,10 @@ for step in range(job["steps"] + 2):
     opt.zero_grad()
     loss.backward()
     opt.step()
+    loss.item()
+    if step == 0:
+        first_ms = (time.perf_counter() - t0) * 1000
     if step >= 2:
         times.append((time.perf_counter() - t0) * 1000)
-print(json.dumps({"torch": torch.__version__, "ms": times, "params": sum(p.numel() for p in net.parameters())}))
+print(json.dumps({"torch": torch.__version__, "device": dev_name, "ms": times, "first_ms": first_ms,
+                  "params": sum(p.numel() for p in net.parameters())}))

@@ -119,6 +119,20 @@ impl MaskedImage {
         .map_err(|e| ImageError::io(path, e))
     }
 
+    /// The width and height an image file declares, read from its header without decoding the
+    /// pixels (what a streaming reader checks up front).
+    pub fn png_dimensions(path: &Path) -> Result<(usize, usize)> {
+        let reader = image::ImageReader::open(path)
+            .map_err(|e| ImageError::io(path, e))?
+            .with_guessed_format()
+            .map_err(|e| ImageError::io(path, e))?;
+        let (w, h) = reader.into_dimensions().map_err(|e| ImageError::Decode {
+            path: path.to_path_buf(),
+            msg: format!("cannot read the image header: {e}"),
+        })?;
+        Ok((w as usize, h as usize))
+    }
+
     /// Reads a PNG. RGBA: alpha is the mask. RGB or grey without alpha: every pixel is foreground
     /// except pure white ones (the background colour), which is how other tools' renders are read.
     pub fn load_png(path: &Path) -> Result<Self> {

@@ -236,6 +236,7 @@ pub struct CompressReport {
     pub raw_bytes: u64,
     /// Pixels of all images.
     pub pixels: u64,
+
     /// Wall time of the training, seconds.
     pub train_seconds: f64,
     /// One entry per epoch.
@@ -321,6 +322,7 @@ pub fn compress(
         file_bytes: bytes.len() as u64,
         raw_bytes: data.raw_bytes(),
         pixels: (data.len() * data.width * data.height) as u64,
+
         train_seconds,
         history,
         qat: opts.qat_epochs > 0,

@@ -56,6 +56,9 @@ pub enum CodecError {
     /// Training produced non-finite values.
     #[error("training diverged: {0}")]
     Diverged(String),
+    /// The compute device failed (a read-back, a lost GPU).
+    #[error("compute device: {0}")]
+    Device(String),
     /// A checkpoint could not be written or read.
     #[error("checkpoint: {0}")]
     Checkpoint(String),

@@ -2,7 +2,7 @@
 //! rate, seeded shuffling, atomic checkpoints and exact resume.
 
 use crate::config::{Arch, NetConfig};
-use crate::dataset::{encode_params, Dataset};
+use crate::dataset::{Dataset, HostBatch, Prefetch};
 use crate::net::NerviNet;
 use crate::CodecError;
 use burn::module::Module;
@@ -109,6 +109,10 @@ pub struct Checkpointing {
 
 pub use neuvis_nn::schedule::learning_rate;
 
+/// Batches assembled ahead of the training step: 2, double-buffered (one uploading and training,
+/// the next being decoded).
+pub const PREFETCH_DEPTH: usize = 2;
+
 /// The image order of epoch `e` (0-based): a Fisher–Yates shuffle seeded by (seed, e), so a resumed
 /// run sees exactly the batches the uninterrupted run would have.
 pub fn epoch_order(n: usize, seed: u64, e: usize) -> Vec<usize> {
@@ -121,33 +125,19 @@ pub fn epoch_order(n: usize, seed: u64, e: usize) -> Vec<usize> {
     v
 }
 
-/// Tensors of one batch: encoded parameters `[B, F]`, RGB `[B, 3, H, W]` and mask `[B, 1, H, W]` in `[0, 1]`.
+/// Uploads one host batch: encoded parameters `[B, F]`, RGB `[B, 3, H, W]` and mask `[B, 1, H, W]`.
 pub fn batch_tensors(
-    data: &Dataset,
-    idx: &[usize],
+    b: &HostBatch,
+    width: usize,
+    height: usize,
     net: &NetConfig,
     device: &Device,
 ) -> (Tensor<2>, Tensor<4>, Tensor<4>) {
-    let (w, h) = (data.width, data.height);
-    let hw = w * h;
-    let mut x = Vec::with_capacity(idx.len() * net.pe_dim());
-    let mut rgb = vec![0f32; idx.len() * 3 * hw];
-    let mut mask = vec![0f32; idx.len() * hw];
-    for (b, &i) in idx.iter().enumerate() {
-        x.extend(encode_params(&data.space, data.params[i], net.pe_base, net.pe_levels));
-        let src = &data.rgb[i];
-        for p in 0..hw {
-            for c in 0..3 {
-                rgb[(b * 3 + c) * hw + p] = src[3 * p + c] as f32 / 255.0;
-            }
-            mask[b * hw + p] = data.mask[i][p] as f32 / 255.0;
-        }
-    }
-    let n = idx.len();
+    let n = b.len;
     (
-        Tensor::<1>::from_floats(x.as_slice(), device).reshape([n, net.pe_dim()]),
-        Tensor::<1>::from_floats(rgb.as_slice(), device).reshape([n, 3, h, w]),
-        Tensor::<1>::from_floats(mask.as_slice(), device).reshape([n, 1, h, w]),
+        Tensor::<1>::from_floats(b.x.as_slice(), device).reshape([n, net.pe_dim()]),
+        Tensor::<1>::from_floats(b.rgb.as_slice(), device).reshape([n, 3, height, width]),
+        Tensor::<1>::from_floats(b.mask.as_slice(), device).reshape([n, 1, height, width]),
     )
 }
 
@@ -310,36 +300,51 @@ pub fn train(
         let order = epoch_order(n, opts.seed, e);
         let (mut loss_sum, mut mse_sum) = (0.0, 0.0);
         let mut lr = 0.0;
-        for (k, idx) in order.chunks(opts.batch).enumerate() {
-            let (x, rgb, mask) = batch_tensors(data, idx, &opts.net, &ad);
-            let qnet = match opts.qat.filter(|q| e + q.epochs >= opts.epochs) {
-                Some(q) => Some(fake_quantized(&net, q.bits, &ad)?),
-                None => None,
-            };
-            // Gradients are taken through the network that ran the forward pass (the fake-quantized
-            // copy shares the parameter ids) and applied to `net`.
-            let fwd = qnet.as_ref().unwrap_or(&net);
-            let (l, mse) = loss(fwd.forward(x), rgb, mask, opts.net.arch, opts.alpha);
-            let mut g = l.backward();
-            lr = learning_rate(opts.lr, opts.warmup, e * per_epoch + k, total);
-            if opts.mlp_lr != 1.0 {
-                let mlp = GradientsParams::from_module(&mut g, &fwd.mlp);
-                net = optim.step(lr * opts.mlp_lr, net, mlp);
-            }
-            let grads = GradientsParams::from_grads(g, qnet.as_ref().unwrap_or(&net));
-            net = optim.step(lr, net, grads);
-            let lv = l.into_scalar::<f32>() as f64;
-            let mv = mse.into_scalar::<f32>() as f64;
-            if !lv.is_finite() {
-                return Err(CodecError::Diverged(format!(
-                    "loss became {lv} in epoch {} (try a lower --lr)",
-                    e + 1
-                )));
-            }
-            loss_sum += lv * idx.len() as f64;
-            mse_sum += mv * idx.len() as f64;
-            progress(e + 1, k + 1, per_epoch, lv, -10.0 * (mv.max(1e-12)).log10());
-        }
+        // the next batches are assembled (streamed images decoded) while this one trains
+        net = Prefetch::run(
+            data,
+            &opts.net,
+            &order,
+            opts.batch,
+            PREFETCH_DEPTH,
+            net,
+            |mut net, k, idx, host| {
+                let (x, rgb, mask) = batch_tensors(&host, data.width, data.height, &opts.net, &ad);
+                drop(host);
+                let qnet = match opts.qat.filter(|q| e + q.epochs >= opts.epochs) {
+                    Some(q) => Some(fake_quantized(&net, q.bits, &ad)?),
+                    None => None,
+                };
+                // Gradients are taken through the network that ran the forward pass (the fake-quantized
+                // copy shares the parameter ids) and applied to `net`.
+                let fwd = qnet.as_ref().unwrap_or(&net);
+                let (l, mse) = loss(fwd.forward(x), rgb, mask, opts.net.arch, opts.alpha);
+                let mut g = l.backward();
+                lr = learning_rate(opts.lr, opts.warmup, e * per_epoch + k, total);
+                if opts.mlp_lr != 1.0 {
+                    let mlp = GradientsParams::from_module(&mut g, &fwd.mlp);
+                    net = optim.step(lr * opts.mlp_lr, net, mlp);
+                }
+                let grads = GradientsParams::from_grads(g, qnet.as_ref().unwrap_or(&net));
+                net = optim.step(lr, net, grads);
+                // one read-back per step (each waits for the device to finish the step's work)
+                let lm = Tensor::cat(vec![l.detach(), mse], 0)
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .map_err(|e| CodecError::Device(format!("reading the loss back: {e:?}")))?;
+                let (lv, mv) = (lm[0] as f64, lm[1] as f64);
+                if !lv.is_finite() {
+                    return Err(CodecError::Diverged(format!(
+                        "loss became {lv} in epoch {} (try a lower --lr)",
+                        e + 1
+                    )));
+                }
+                loss_sum += lv * idx.len() as f64;
+                mse_sum += mv * idx.len() as f64;
+                progress(e + 1, k + 1, per_epoch, lv, -10.0 * (mv.max(1e-12)).log10());
+                Ok(net)
+            },
+        )?;
         history.push(EpochStats {
             epoch: e + 1,
             loss: loss_sum / n as f64,

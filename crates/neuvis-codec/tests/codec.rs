@@ -117,7 +117,7 @@ fn learns_well_above_the_mean_image_and_survives_the_container() {
     // the mean-image baseline: every image predicted by the per-pixel mean of the collection
     let n = data.len();
     let mean: Vec<u8> = (0..32 * 32 * 3)
-        .map(|i| (data.rgb.iter().map(|r| r[i] as f64).sum::<f64>() / n as f64).round() as u8)
+        .map(|i| ((0..n).map(|k| data.image(k).unwrap().0[i] as f64).sum::<f64>() / n as f64).round() as u8)
         .collect();
     let mean_img = MaskedImage::new(32, 32, mean, vec![255; 1024]).unwrap();
     let gt: Vec<MaskedImage> = (0..n).map(|i| db.load(i).unwrap()).collect();
@@ -607,4 +607,86 @@ fn compress_plans_the_widths_and_bits_it_is_asked_for_and_writes_a_decodable_fil
         let e = plan(&data, "c.cdb", None, &bad).unwrap_err().to_string();
         assert!(e.contains(what), "{e}");
     }
+}
+
+#[test]
+fn streamed_training_equals_in_memory_training() {
+    use neuvis_codec::dataset::Residency;
+    let d = tempfile::tempdir().unwrap();
+    let db = collection(d.path());
+    let mem = Dataset::open(&db, Residency::Memory).unwrap();
+    let stream = Dataset::open(&db, Residency::Stream).unwrap();
+    assert!(!mem.is_streamed() && stream.is_streamed());
+    // the same pixels, whichever way they are held: compared with the PNG decoder's output
+    for i in 0..db.entries.len() {
+        let png = db.load(i).unwrap();
+        assert_eq!(&*stream.image(i).unwrap().0, png.rgb());
+        assert_eq!(&*mem.image(i).unwrap().1, png.mask());
+    }
+    let device = Device::flex();
+    let file = |data: &Dataset| {
+        let (net, hist) = train(data, &opts(3), &device, None, |_, _, _, _, _| {}).unwrap();
+        let f = build_container(&net, &opts(1).net, data, BitWidths::uniform(8), serde_json::json!({})).unwrap();
+        (f.to_bytes().unwrap(), hist)
+    };
+    let (a, ha) = file(&mem);
+    let (b, hb) = file(&stream);
+    assert_eq!(ha, hb, "the same losses epoch by epoch");
+    assert!(
+        a == b,
+        "the same seed gives the same file from streamed and in-memory images"
+    );
+}
+
+#[test]
+fn streaming_checks_every_image_size_before_training() {
+    use neuvis_codec::dataset::Residency;
+    let d = tempfile::tempdir().unwrap();
+    let db = collection(d.path());
+    // another program replaced one image with a larger one
+    let odd = db.dir.join(&db.entries[5].file);
+    MaskedImage::new(40, 32, vec![0; 40 * 32 * 3], vec![255; 40 * 32])
+        .unwrap()
+        .save_png(&odd)
+        .unwrap();
+    let e = Dataset::open(&db, Residency::Stream).unwrap_err().to_string();
+    assert!(e.contains(&db.entries[5].file) && e.contains("40x32"), "{e}");
+    // a truncated PNG is named too
+    std::fs::write(&odd, b"\x89PNG\r\n").unwrap();
+    let e = Dataset::open(&db, Residency::Stream).unwrap_err().to_string();
+    assert!(e.contains(&db.entries[5].file), "{e}");
+}
+
+#[test]
+fn holding_out_time_steps_keeps_the_first_and_last() {
+    let d = tempfile::tempdir().unwrap();
+    let db = collection(d.path());
+    let data = Dataset::load(&db).unwrap();
+    // two steps (0, 1): nothing lies between the first and the last
+    assert!(data
+        .hold_out_times(2)
+        .unwrap_err()
+        .to_string()
+        .contains("none lies strictly between"));
+    assert!(data.hold_out_times(1).is_err());
+    // five steps 0..=4 made from the same images: every 2nd → steps 2; every 3rd → 3
+    let mut db5 = db.clone();
+    db5.entries = (0..5)
+        .flat_map(|t| {
+            db.entries[..8].iter().map(move |e| neuvis_collection::Entry {
+                time: t as f64,
+                ..e.clone()
+            })
+        })
+        .collect();
+    let data5 = Dataset::load(&db5).unwrap();
+    let (kept, held) = data5.hold_out_times(2).unwrap();
+    assert_eq!(held, vec![2.0]);
+    assert_eq!(kept.len(), 32);
+    assert!(kept.params.iter().all(|p| p[0] != 2.0));
+    assert_eq!(
+        kept.space, data5.space,
+        "held-out steps keep the whole set's normalization"
+    );
+    assert_eq!(data5.hold_out_times(3).unwrap().1, vec![3.0]);
 }

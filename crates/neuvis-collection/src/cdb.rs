@@ -164,6 +164,14 @@ impl CinemaDb {
     pub fn load(&self, i: usize) -> Result<MaskedImage> {
         Ok(MaskedImage::load_png(&self.dir.join(&self.entries[i].file))?)
     }
+
+    /// The width and height of row `i`'s image, from its file header (no pixels decoded).
+    ///
+    /// # Panics
+    /// Panics if `i` is out of range.
+    pub fn dimensions(&self, i: usize) -> Result<(usize, usize)> {
+        Ok(MaskedImage::png_dimensions(&self.dir.join(&self.entries[i].file))?)
+    }
 }
 
 /// Writes a database into a temporary sibling directory and renames it into place at the end,

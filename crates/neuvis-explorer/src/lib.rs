@@ -87,6 +87,31 @@ pub struct Options {
     pub prefetch_ahead: usize,
     /// Largest image (pixels) a model may produce.
     pub max_pixels: usize,
+    /// How a model's decoder is built (default: the direct CPU engine, `Decoder::cpu`). The CLI
+    /// passes one that decodes on a GPU (`neuvis serve --device gpu`), so this crate needs no
+    /// burn.
+    pub decoder: DecoderFactory,
+}
+
+/// A function building the decoder of a `.nrvi` file (an error message otherwise).
+pub type MakeDecoder = dyn Fn(&Nrvi) -> Result<Decoder, String> + Send + Sync;
+
+/// Builds the decoder of a `.nrvi` file; see [`Options::decoder`].
+#[derive(Clone)]
+pub struct DecoderFactory(pub std::sync::Arc<MakeDecoder>);
+
+impl Default for DecoderFactory {
+    fn default() -> Self {
+        DecoderFactory(std::sync::Arc::new(|f: &Nrvi| {
+            Decoder::cpu(f).map_err(|e| e.to_string())
+        }))
+    }
+}
+
+impl std::fmt::Debug for DecoderFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DecoderFactory")
+    }
 }
 
 impl Default for Options {
@@ -98,6 +123,7 @@ impl Default for Options {
             prefetch: true,
             prefetch_ahead: 4,
             max_pixels: 4096 * 4096,
+            decoder: DecoderFactory::default(),
         }
     }
 }
@@ -141,7 +167,7 @@ impl Model {
                 h.width, h.height, opts.max_pixels
             )));
         }
-        let decoder = Decoder::cpu(&file).map_err(|e| err(e.to_string()))?;
+        let decoder = (opts.decoder.0)(&file).map_err(err)?;
         let mode = match h.source.pointer("/render/mode").and_then(|m| m.as_str()) {
             Some("iso") => "IR",
             Some("dvr") => "DVR",
@@ -673,6 +699,30 @@ fn poisoned<T>(_: T) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal lock poisoned".into())
 }
 
+/// The time steps a model's file says were left out of training (`compress --holdout-times`).
+fn held_out_times(h: &neuvis_codec::container::Header) -> Vec<f64> {
+    h.source
+        .get("holdout_times")
+        .and_then(|v| v.get("times"))
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|x| x.as_f64()).filter(|t| t.is_finite()).collect())
+        .unwrap_or_default()
+}
+
+/// The stops of the time slider: the trained time steps and the held-out ones between them
+/// (decoded as unseen parameters), increasing.
+fn slider_times(h: &neuvis_codec::container::Header) -> Vec<f64> {
+    let mut t = h.grid.times.clone();
+    t.extend(
+        held_out_times(h)
+            .into_iter()
+            .filter(|x| *x >= h.params.time[0] && *x <= h.params.time[1]),
+    );
+    t.sort_by(f64::total_cmp);
+    t.dedup();
+    t
+}
+
 async fn models_handler(State(s): State<Arc<Explorer>>) -> Json<serde_json::Value> {
     let list: Vec<serde_json::Value> = s
         .models
@@ -686,7 +736,8 @@ async fn models_handler(State(s): State<Arc<Explorer>>) -> Json<serde_json::Valu
                 "mode": m.mode,
                 "width": h.width,
                 "height": h.height,
-                "times": h.grid.times,
+                "times": slider_times(h),
+                "held_out_times": held_out_times(h),
                 "thetas": h.grid.thetas,
                 "phis": h.grid.phis,
                 "explicit_views": h.grid.explicit.len(),

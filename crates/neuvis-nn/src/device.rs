@@ -1,33 +1,244 @@
-//! Device selection.
+//! Device selection: the names `--device` takes, the backends a build has, and the GPU adapters
+//! the machine offers.
+//!
+//! `cpu` (alias `flex`) is burn's pure-Rust CPU backend and always present. `gpu` (alias `wgpu`)
+//! is burn's wgpu backend (Vulkan on Linux, Metal on macOS, DX12 on Windows; Mesa's lavapipe
+//! counts as a Vulkan device that runs on the CPU) in builds with the `wgpu` feature; `cuda` and
+//! `rocm` need their own features. A wgpu device is initialized once per process (burn refuses a
+//! second initialization) and shared by every later call.
 
 use crate::error::DeviceError;
 use burn::prelude::Device;
 
-/// The compute device named by `name`: `cpu`/`flex` (burn's pure-Rust CPU backend, always
-/// available), or `cuda`, `rocm`, `wgpu` when neuvis was built with that feature.
+/// The names [`device`] accepts in this build, in the order they are listed to users.
+pub fn names() -> Vec<&'static str> {
+    let mut v = vec!["cpu"];
+    if cfg!(feature = "wgpu") {
+        v.push("gpu");
+    }
+    if cfg!(feature = "cuda") {
+        v.push("cuda");
+    }
+    if cfg!(feature = "rocm") {
+        v.push("rocm");
+    }
+    v
+}
+
+/// What a `--device` name selects: `Some("gpu")` for `wgpu`, the canonical name otherwise, `None`
+/// for a name no build of neuvis knows.
+pub fn canonical(name: &str) -> Option<&'static str> {
+    match name.to_ascii_lowercase().as_str() {
+        "cpu" | "flex" => Some("cpu"),
+        "gpu" | "wgpu" | "vulkan" | "metal" | "dx12" => Some("gpu"),
+        "cuda" => Some("cuda"),
+        "rocm" | "hip" => Some("rocm"),
+        _ => None,
+    }
+}
+
+/// The compute device named by `name`: `cpu`/`flex` (always available), `gpu`/`wgpu`, `cuda`,
+/// `rocm` when neuvis was built with that backend. A GPU that the build has but the machine lacks
+/// is an error saying what to install, not a panic.
 ///
 /// ```
 /// assert!(neuvis_nn::device::device("cpu").is_ok());
 /// let e = neuvis_nn::device::device("tpu").unwrap_err();
-/// assert!(e.to_string().contains("'tpu' is not available"));
+/// assert!(e.to_string().contains("'tpu' is not a device"));
 /// ```
 pub fn device(name: &str) -> Result<Device, DeviceError> {
-    match name {
-        "cpu" | "flex" => Ok(Device::flex()),
+    let err = |reason: String| DeviceError {
+        name: name.to_string(),
+        reason,
+    };
+    let Some(canon) = canonical(name) else {
+        return Err(err(format!(
+            "'{name}' is not a device (this build offers: {})",
+            names().join(", ")
+        )));
+    };
+    if !names().contains(&canon) {
+        return Err(err(format!(
+            "device '{name}' is not available in this build (this build offers: {}); {}",
+            names().join(", "),
+            build_hint(canon)
+        )));
+    }
+    match canon {
+        "cpu" => Ok(Device::flex()),
+        #[cfg(feature = "wgpu")]
+        "gpu" => wgpu_device().map_err(err),
         #[cfg(feature = "cuda")]
         "cuda" => Ok(Device::cuda(0)),
         #[cfg(feature = "rocm")]
         "rocm" => Ok(Device::rocm(0)),
-        #[cfg(feature = "wgpu")]
-        "wgpu" => Ok(Device::wgpu(Default::default())),
-        other => Err(DeviceError {
-            name: other.to_string(),
-            available: format!(
-                "cpu{}{}{}",
-                if cfg!(feature = "cuda") { ", cuda" } else { "" },
-                if cfg!(feature = "rocm") { ", rocm" } else { "" },
-                if cfg!(feature = "wgpu") { ", wgpu" } else { "" },
-            ),
-        }),
+        _ => Err(err(build_hint(canon).to_string())),
+    }
+}
+
+/// How to get a build with the backend `canon`.
+fn build_hint(canon: &str) -> &'static str {
+    match canon {
+        "gpu" => "build with `cargo build --release -p neuvis --features gpu`",
+        "cuda" => {
+            "build with `--features cuda` (needs the CUDA toolkit and network access: burn's cubecl-llvm downloads LLVM at build time)"
+        }
+        "rocm" => "build with `--features rocm` (needs a ROCm installation)",
+        _ => "",
+    }
+}
+
+/// The one wgpu device of this process, initialized on first use.
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<Device, String> {
+    use std::sync::OnceLock;
+    static DEVICE: OnceLock<Result<Device, String>> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            kernel_cache();
+            Device::wgpu_options().init().map_err(|e| {
+                format!(
+                    "no usable GPU adapter ({e}); `neuvis devices` lists what the machine offers. On Linux, wgpu needs a Vulkan driver (NVIDIA's, or Mesa's `mesa-vulkan-drivers`, whose lavapipe runs Vulkan on the CPU)"
+                )
+            })
+        })
+        .clone()
+}
+
+/// Where compiled kernels and autotune results persist between runs, so that only the first run on
+/// a machine pays for compiling and tuning them: `$NEUVIS_KERNEL_CACHE`, else a location a
+/// `cubecl.toml`/`burn.toml` names, else `$XDG_CACHE_HOME/neuvis/kernels` (`~/.cache/neuvis/kernels`).
+/// (cubecl's own default is the `target/` folder of the Cargo workspace around the working
+/// directory, which scatters caches into whatever project a user runs neuvis from.) Returns the
+/// directory chosen, or `None` where the configuration was already fixed, no home is known, or
+/// the build has no GPU backend.
+pub fn kernel_cache() -> Option<std::path::PathBuf> {
+    #[cfg(feature = "wgpu")]
+    return wgpu_kernel_cache();
+    #[cfg(not(feature = "wgpu"))]
+    None
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_kernel_cache() -> Option<std::path::PathBuf> {
+    use cubecl_runtime::config::cache::CacheConfig;
+    use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
+    use std::path::PathBuf;
+    static CHOSEN: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    CHOSEN
+        .get_or_init(|| {
+            let mut cfg = CubeClRuntimeConfig::from_current_dir().override_from_env();
+            let dir = match std::env::var_os("NEUVIS_KERNEL_CACHE").filter(|v| !v.is_empty()) {
+                Some(d) => PathBuf::from(d),
+                None => match &cfg.environment.path {
+                    CacheConfig::Target => std::env::var_os("XDG_CACHE_HOME")
+                        .filter(|v| !v.is_empty())
+                        .map(PathBuf::from)
+                        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?
+                        .join("neuvis")
+                        .join("kernels"),
+                    other => other.root(),
+                },
+            };
+            cfg.environment.path = CacheConfig::Directory(dir.clone());
+            CubeClRuntimeConfig::try_set(cfg).then_some(dir)
+        })
+        .clone()
+}
+
+/// One GPU adapter the machine offers to wgpu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adapter {
+    /// The adapter's name ("NVIDIA H100 80GB HBM3", "llvmpipe (LLVM 15.0.6, 256 bits)").
+    pub name: String,
+    /// Graphics API: Vulkan, Metal, Dx12, Gl.
+    pub backend: String,
+    /// Discrete, integrated, virtual, CPU (software) or other.
+    pub kind: String,
+    /// Driver name and version, as the driver reports them.
+    pub driver: String,
+}
+
+/// The adapters wgpu finds on its primary APIs (Vulkan, Metal, DX12; burn computes through these,
+/// not OpenGL), empty in builds without the `wgpu` feature.
+pub fn adapters() -> Vec<Adapter> {
+    #[cfg(feature = "wgpu")]
+    {
+        use burn::tensor::wgpu::wgpu;
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::PRIMARY;
+        let instance = wgpu::Instance::new(desc);
+        let found = block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+        found
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                Adapter {
+                    name: i.name,
+                    backend: format!("{:?}", i.backend),
+                    kind: match i.device_type {
+                        wgpu::DeviceType::DiscreteGpu => "discrete GPU",
+                        wgpu::DeviceType::IntegratedGpu => "integrated GPU",
+                        wgpu::DeviceType::VirtualGpu => "virtual GPU",
+                        wgpu::DeviceType::Cpu => "CPU (software)",
+                        wgpu::DeviceType::Other => "other",
+                    }
+                    .to_string(),
+                    driver: format!("{} {}", i.driver, i.driver_info).trim().to_string(),
+                }
+            })
+            .collect()
+    }
+    #[cfg(not(feature = "wgpu"))]
+    Vec::new()
+}
+
+/// Runs a future to completion on this thread (wgpu's adapter listing is a future that native
+/// backends complete at once).
+#[cfg(feature = "wgpu")]
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Arc::new(Unpark(std::thread::current())).into();
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        match f.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_map_to_backends() {
+        assert_eq!(canonical("WGPU"), Some("gpu"));
+        assert_eq!(canonical("flex"), Some("cpu"));
+        assert_eq!(canonical("hip"), Some("rocm"));
+        assert_eq!(canonical("tpu"), None);
+        assert_eq!(names()[0], "cpu");
+    }
+
+    #[test]
+    fn missing_backends_say_how_to_build_them() {
+        if !cfg!(feature = "cuda") {
+            let e = device("cuda").unwrap_err().to_string();
+            assert!(e.contains("not available in this build") && e.contains("LLVM"), "{e}");
+        }
+        if !cfg!(feature = "wgpu") {
+            let e = device("gpu").unwrap_err().to_string();
+            assert!(e.contains("--features gpu"), "{e}");
+            assert!(adapters().is_empty());
+        }
     }
 }

@@ -19,12 +19,12 @@ pub enum TrainError {
     Readback(String),
 }
 
-/// A compute device that this build does not have.
+/// A compute device that this build does not have, or that the machine cannot open.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("device '{name}' is not available in this build (available: {available})")]
+#[error("--device {name}: {reason}")]
 pub struct DeviceError {
     /// The name asked for.
     pub name: String,
-    /// The devices this build offers, comma-separated.
-    pub available: String,
+    /// Why it cannot be used, and what would make it usable.
+    pub reason: String,
 }

@@ -5,6 +5,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuvis_codec::codec::Decoder;
 use neuvis_codec::compress::{CompressOptions, Size};
+use neuvis_codec::dataset::Residency;
 use neuvis_codec::{Arch, Plan, Skip};
 use neuvis_codec::{Dataset, Nrvi};
 use neuvis_collection::CinemaDb;
@@ -128,12 +129,34 @@ pub struct CompressArgs {
     /// Continue an interrupted run from its checkpoint (same options required).
     #[arg(long)]
     pub resume: bool,
-    /// Compute device: cpu (always), cuda / rocm / wgpu when built with that feature.
+    /// Compute device: cpu (always); gpu (wgpu: Vulkan, Metal, DX12) in builds with
+    /// `--features gpu`, cuda / rocm with those features. `neuvis devices` lists them.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Where the training images live: memory (decoded once), stream (decoded from the PNGs batch
+    /// by batch on worker threads, ahead of the training step; memory does not grow with the
+    /// number of images), auto (memory up to 512 MiB of pixels, stream beyond). Same model either way.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub load: LoadArg,
+    /// Leave every K-th time step out of training (the first and last are always trained) to
+    /// measure interpolation in time: `neuvis eval --holdout` reports them separately, the file
+    /// records them, the explorer's time slider shows them.
+    #[arg(long, value_name = "K")]
+    pub holdout_times: Option<usize>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Where the training images live (see `neuvis_codec::dataset::Residency`).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadArg {
+    /// Memory up to 512 MiB of pixels, streamed beyond.
+    Auto,
+    /// Every image decoded once and kept in memory.
+    Memory,
+    /// Decoded from the PNG files batch by batch.
+    Stream,
 }
 
 /// What a compression run produced.
@@ -213,22 +236,43 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     let opts = a.options();
     let device = neuvis_nn::device::device(&a.device)?;
     let db = CinemaDb::open(&a.input)?;
-    let data = Dataset::load(&db)?;
+    let residency = match a.load {
+        LoadArg::Auto => Residency::Auto,
+        LoadArg::Memory => Residency::Memory,
+        LoadArg::Stream => Residency::Stream,
+    };
+    let mut data = Dataset::open(&db, residency)?;
+    let mut held_out = Vec::new();
+    if let Some(k) = a.holdout_times {
+        let (kept, times) = data.hold_out_times(k)?;
+        eprintln!(
+            "holding out {} of {} time steps (every {k}th): {}",
+            times.len(),
+            data.times().len(),
+            times.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+        );
+        data = kept;
+        held_out = times;
+    }
     let collection = a
         .input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| a.input.display().to_string());
     let render = db.meta.as_ref().and_then(|m| m.get("render")).cloned();
-    let plan = neuvis_codec::compress::plan(&data, &collection, render, &opts)?;
+    let mut plan = neuvis_codec::compress::plan(&data, &collection, render, &opts)?;
+    if let Some(k) = a.holdout_times {
+        plan.source["holdout_times"] = json!({ "every": k, "times": held_out });
+    }
     let (net, bits, predicted) = (&plan.net, plan.bits, plan.predicted_bytes);
     println!(
-        "{}: {} images of {}x{} ({:.1} MB raw) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",
+        "{}: {} images of {}x{} ({:.1} MB raw{}) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",
         a.input.display(),
         data.len(),
         data.width,
         data.height,
         data.raw_bytes() as f64 / 1e6,
+        if data.is_streamed() { ", streamed" } else { "" },
         net.arch,
         if net.arch == Arch::Nervi {
             format!(" (skip {:?})", net.skip)
@@ -301,6 +345,9 @@ pub fn print_compress(r: &CompressReport) {
             "before quantization"
         }
     );
+    if let Some(b) = neuvis_base::mem::peak_rss() {
+        println!("peak memory (resident set): {:.1} MB", b as f64 / 1e6);
+    }
 }
 
 /// Options of `neuvis decompress`.

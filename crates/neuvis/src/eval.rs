@@ -40,6 +40,55 @@ pub struct EvalArgs {
     /// writing the CSV's part CSV.part-IIII-of-NNNN.csv; `neuvis merge CSV` assembles the table.
     #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard, requires = "csv", conflicts_with = "diff_images")]
     pub shard: Option<neuvis_base::Shard>,
+    /// With a .nrvi model on one side: also report the scores separately for the images the model
+    /// was trained on, time steps left out of training (`compress --holdout-times`, or any time
+    /// between its steps), unseen views of trained steps, and unseen times and views.
+    #[arg(long)]
+    pub holdout: bool,
+}
+
+/// How an image relates to what a model was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Split {
+    /// (t, θ, φ) is a training image.
+    Trained,
+    /// A time step the model did not see, at a trained view.
+    HeldOutTime,
+    /// A trained time step at a view the model did not see.
+    UnseenView,
+    /// Neither the time nor the view was trained.
+    UnseenBoth,
+}
+
+impl Split {
+    /// The row label of `eval --holdout`'s table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Split::Trained => "trained (on the model's grid)",
+            Split::HeldOutTime => "held-out time steps, trained views",
+            Split::UnseenView => "trained time steps, unseen views",
+            Split::UnseenBoth => "unseen time steps and views",
+        }
+    }
+
+    /// Where `(t, θ, φ)` falls relative to the training grid `g`.
+    pub fn of(g: &neuvis_codec::container::Grid, p: [f64; 3]) -> Split {
+        let has = |v: &[f64], x: f64| v.iter().any(|&y| (y - x).abs() <= 1e-6 * (1.0 + x.abs()));
+        let time = has(&g.times, p[0]);
+        let view = if g.explicit.is_empty() {
+            has(&g.thetas, p[1]) && has(&g.phis, p[2])
+        } else {
+            g.explicit
+                .iter()
+                .any(|q| (q[1] - p[1]).abs() <= 1e-6 && (q[2] - p[2]).abs() <= 1e-6)
+        };
+        match (time, view) {
+            (true, true) => Split::Trained,
+            (false, true) => Split::HeldOutTime,
+            (true, false) => Split::UnseenView,
+            (false, false) => Split::UnseenBoth,
+        }
+    }
 }
 
 /// The first line of the per-image table (`--csv`).
@@ -51,7 +100,12 @@ fn is_model(p: &Path) -> bool {
 
 /// Decodes `model` at the parameters of `db` (only the shard's block of them) into a temporary
 /// collection; returns the collection, the shard's rows of `db`, and the model's size and raw size.
-fn decode_like(model: &Path, db: &CinemaDb, dir: &Path, shard: Shard) -> Result<(CinemaDb, CinemaDb, u64, u64)> {
+fn decode_like(
+    model: &Path,
+    db: &CinemaDb,
+    dir: &Path,
+    shard: Shard,
+) -> Result<(CinemaDb, CinemaDb, u64, u64, neuvis_codec::container::Grid)> {
     let file = crate::codec_cmd::read_model(model)?;
     let dec = neuvis_codec::Decoder::cpu(&file)?;
     // every row in the pairing order; the shard's block of it is decoded, numbered (t0003/…) over all
@@ -67,6 +121,7 @@ fn decode_like(model: &Path, db: &CinemaDb, dir: &Path, shard: Shard) -> Result<
         shard_rows(db, shard)?,
         size,
         file.header.raw_bytes,
+        file.header.grid.clone(),
     ))
 }
 
@@ -95,20 +150,23 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         (false, false) => (CinemaDb::open(&a.reference)?, CinemaDb::open(&a.test)?),
         (false, true) => {
             let ra = CinemaDb::open(&a.reference)?;
-            let (rb, ra, size, raw) = decode_like(&a.test, &ra, tmp.path(), shard)?;
-            model_info = Some((a.test.clone(), size, raw));
+            let (rb, ra, size, raw, grid) = decode_like(&a.test, &ra, tmp.path(), shard)?;
+            model_info = Some((a.test.clone(), size, raw, grid));
             part = Shard::WHOLE;
             (ra, rb)
         }
         (true, false) => {
             let rb = CinemaDb::open(&a.test)?;
-            let (ra, rb, size, raw) = decode_like(&a.reference, &rb, tmp.path(), shard)?;
-            model_info = Some((a.reference.clone(), size, raw));
+            let (ra, rb, size, raw, grid) = decode_like(&a.reference, &rb, tmp.path(), shard)?;
+            model_info = Some((a.reference.clone(), size, raw, grid));
             part = Shard::WHOLE;
             (ra, rb)
         }
         (true, true) => bail!("give at least one image collection: two models have no common ground truth"),
     };
+    if a.holdout && model_info.is_none() {
+        bail!("--holdout splits the scores by what a model was trained on: give a .nrvi model as one side");
+    }
     if !(a.max_delta_e > 0.0 && a.max_delta_e.is_finite()) {
         bail!("--max-delta-e must be positive");
     }
@@ -164,12 +222,34 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         scores.first().map(|x| x.ms_ssim_scales).unwrap_or(0)
     );
     println!("| FLIP (mean error, lower is better) | {f:.5} |");
-    if let Some((path, size, raw)) = &model_info {
+    if let Some((path, size, raw, _)) = &model_info {
         println!("| model file {} (bytes) | {size} |", path.display());
         println!(
             "| compression ratio (raw RGB / file) | {:.1} |",
             *raw as f64 / (*size).max(1) as f64
         );
+    }
+    if let (true, Some((_, _, _, grid))) = (a.holdout, &model_info) {
+        println!("\nby what the model was trained on:");
+        println!("| images | count | PSNR (dB) | SSIM | MS-SSIM | FLIP |");
+        println!("|---|---:|---:|---:|---:|---:|");
+        for split in [Split::Trained, Split::HeldOutTime, Split::UnseenView, Split::UnseenBoth] {
+            let part: Vec<Scores> = scores
+                .iter()
+                .filter(|x| Split::of(grid, [x.time, x.theta, x.phi]) == split)
+                .cloned()
+                .collect();
+            if part.is_empty() {
+                println!("| {} | 0 | | | | |", split.label());
+                continue;
+            }
+            let (p, s, m, f) = means(&part);
+            println!(
+                "| {} | {} | {p:.3} | {s:.5} | {m:.5} | {f:.5} |",
+                split.label(),
+                part.len()
+            );
+        }
     }
     let mut worst: Vec<&Scores> = scores.iter().collect();
     worst.sort_by(|x, y| x.psnr.total_cmp(&y.psnr));

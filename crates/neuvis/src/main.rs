@@ -9,11 +9,13 @@
 
 mod amr_cmd;
 mod bench;
+mod bench_loader;
 mod bench_raycast;
 mod bench_serve;
 mod bench_shard;
 mod codec_cmd;
 mod demo;
+mod devices;
 mod eval;
 mod merge;
 mod num;
@@ -32,6 +34,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "neuvis",
     version,
+    long_version = long_version(),
     about,
     long_about = None,
     after_help = "Outputs (every command): an output that is also an input, or a folder holding one, is refused; \
@@ -79,6 +82,14 @@ enum Cmd {
     Merge(merge::MergeArgs),
     /// Write (and submit) a Slurm job array for a shardable command and the merge job after it.
     Slurm(slurm::SlurmArgs),
+    /// List the compute backends of this build (--device) and the GPU adapters found.
+    Devices(devices::DevicesArgs),
+}
+
+/// `neuvis --version`: the version and the compute backends compiled in.
+fn long_version() -> &'static str {
+    static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    V.get_or_init(devices::backends_line)
 }
 
 /// Makes glibc's allocator keep freed memory for reuse instead of handing it back to the kernel.
@@ -128,6 +139,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Isosurface(a) => raycast_cmd::isosurface(&a),
         Cmd::Merge(a) => merge::run(&a),
         Cmd::Slurm(a) => slurm::run(&a),
+        Cmd::Devices(a) => devices::run(&a),
     };
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -20,6 +20,10 @@ pub struct MergeArgs {
     /// Replace an existing output, but only one neuvis wrote.
     #[arg(long)]
     pub overwrite: bool,
+    /// Compute device of the network a brick store's merge trains: cpu (always), gpu in builds
+    /// with `--features gpu`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// Runs `neuvis merge`.
@@ -43,7 +47,7 @@ pub fn run(a: &MergeArgs) -> Result<()> {
         let inputs: Vec<&std::path::Path> = parts.iter().map(|(_, p)| p.as_path()).collect();
         crate::outputs::check(&a.output, crate::outputs::NVB, a.overwrite, &inputs)?;
         let info = neuvis_raycast::prepare::part_settings(&a.output)?;
-        let trainer = crate::raycast_cmd::sr_trainer(&info.trainer);
+        let trainer = crate::raycast_cmd::sr_trainer(&info.trainer, &a.device);
         let trainer = match (info.kind.has_network(), trainer) {
             (true, Ok(t)) => Some(t),
             (true, Err(e)) => return Err(e),

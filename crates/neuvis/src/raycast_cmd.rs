@@ -107,6 +107,10 @@ pub struct PrepareArgs {
     /// Peak learning rate.
     #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 2e-3)]
     pub lr: f64,
+    /// Compute device of the network's training: cpu (always), gpu in builds with `--features
+    /// gpu` (`neuvis devices` lists them).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
     /// Also store ZFP fixed-rate bricks at R bits per value for `--method compressed` (default 8
     /// with --store both in builds with the `zfp` feature, none otherwise; 0 = none).
     #[arg(value_parser = crate::num::finite_f64, long, value_name = "R")]
@@ -267,8 +271,13 @@ fn trainer_settings(a: &PrepareArgs) -> serde_json::Value {
     })
 }
 
-/// The SR network trainer with the settings `s` ([`trainer_settings`]), with a progress bar.
-pub fn sr_trainer(s: &serde_json::Value) -> Result<impl Fn(&TrainingData) -> neuvis_raycast::Result<Vec<u8>>> {
+/// The SR network trainer with the settings `s` ([`trainer_settings`]) on the device named
+/// `device`, with a progress bar.
+pub fn sr_trainer(
+    s: &serde_json::Value,
+    device: &str,
+) -> Result<impl Fn(&TrainingData) -> neuvis_raycast::Result<Vec<u8>>> {
+    let device = neuvis_nn::device::device(device)?;
     let num = |k: &str| s.get(k).and_then(|v| v.as_f64());
     let (Some(channels), Some(minutes), Some(batch), Some(lr), Some(seed)) = (
         num("channels"),
@@ -290,8 +299,6 @@ pub fn sr_trainer(s: &serde_json::Value) -> Result<impl Fn(&TrainingData) -> neu
         ..Default::default()
     };
     Ok(move |data: &TrainingData| -> neuvis_raycast::Result<Vec<u8>> {
-        let device =
-            neuvis_nn::device::device("cpu").map_err(|e| neuvis_raycast::RaycastError::Settings(e.to_string()))?;
         let pb = bar(steps.unwrap_or(0) as u64, "training");
         let t0 = std::time::Instant::now();
         let (net, rep) = neuvis_raycast::train::train(data, &topts, &device, |s, total, loss| {
@@ -357,7 +364,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         shard,
         trainer_settings: trainer_settings(a),
     };
-    let trainer = sr_trainer(&trainer_settings(a))?;
+    let trainer = sr_trainer(&trainer_settings(a), &a.device)?;
     let t0 = std::time::Instant::now();
     let g = neuvis_raycast::geom::Geometry::new(d, a.brick, a.base_factor).map_err(anyhow::Error::msg)?;
     let pb = bar(g.bdims[2] as u64, "bricking");

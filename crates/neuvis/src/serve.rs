@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// Do not prefetch neighbouring frames.
     #[arg(long)]
     pub no_prefetch: bool,
+    /// Decode on this device: cpu (the direct CPU engine), or gpu in builds with `--features gpu`
+    /// (burn's forward pass).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// Runs the server until Ctrl-C.
@@ -40,6 +44,12 @@ pub fn run(a: &ServeArgs) -> Result<()> {
     };
     if let Some(n) = a.max_decodes {
         opts.max_decodes = n;
+    }
+    let device = neuvis_nn::device::device(&a.device)?;
+    if neuvis_nn::device::canonical(&a.device) != Some("cpu") {
+        opts.decoder = neuvis_explorer::DecoderFactory(std::sync::Arc::new(move |f: &neuvis_codec::Nrvi| {
+            neuvis_codec::Decoder::new(f, &device).map_err(|e| e.to_string())
+        }));
     }
     let state = neuvis_explorer::Explorer::open(&a.models, &a.reference, opts)?;
     let names: Vec<String> = state

@@ -1,0 +1,187 @@
+//! The GPU code path (`--features gpu`, burn's wgpu backend), run in CI on Mesa's lavapipe (Vulkan
+//! on the CPU): training on the GPU agrees with training on the CPU, and a file decodes to the
+//! same images on either. Without a Vulkan adapter every test here says so and passes: the
+//! `devices` test states the requirement, and `.ci/run` installs `mesa-vulkan-drivers`.
+
+mod common;
+use common::text;
+use std::path::Path;
+use std::process::Output;
+
+/// Runs `neuvis ARGS…` in `dir` with the compiled kernels kept under the target directory (the
+/// first test run compiles them: about 100 s on lavapipe; later runs reuse them), asserting success.
+#[track_caller]
+fn ok(dir: &Path, args: &[&str]) -> Output {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_neuvis"))
+        .current_dir(dir)
+        .env(
+            "NEUVIS_KERNEL_CACHE",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("kernel-cache"),
+        )
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+    o
+}
+
+fn gpu_present(dir: &Path) -> bool {
+    let o = ok(dir, &["devices", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["backends"].as_array().unwrap().iter().any(|b| b == "gpu"), "{v}");
+    let found = !v["adapters"].as_array().unwrap().is_empty();
+    if !found {
+        eprintln!("no Vulkan adapter: install mesa-vulkan-drivers (lavapipe) to run the GPU tests");
+        assert!(
+            std::env::var_os("NEUVIS_GPU_TEST").is_none(),
+            "NEUVIS_GPU_TEST is set but wgpu finds no adapter"
+        );
+    }
+    found
+}
+
+/// A small time-varying tornado collection: 2 time steps × 12 views (θ 0, 60, 120; φ every 90°) of 32².
+fn collection(dir: &Path) {
+    ok(
+        dir,
+        &[
+            "render",
+            "--volume",
+            "tornado",
+            "--dims",
+            "32",
+            "--size",
+            "32",
+            "--theta-step",
+            "60",
+            "--phi-step",
+            "90",
+            "--times",
+            "0,1",
+            "--iso",
+            "0.2",
+            "-o",
+            "c.cdb",
+            "-q",
+        ],
+    );
+}
+
+fn psnr_of(dir: &Path, model: &str) -> f64 {
+    let o = ok(dir, &["eval", "c.cdb", model, "-q"]);
+    let t = text(&o);
+    let line = t.lines().find(|l| l.starts_with("| PSNR")).unwrap();
+    line.split('|').nth(2).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn devices_lists_the_gpu_backend_and_probes_it() {
+    let d = tempfile::tempdir().unwrap();
+    if !gpu_present(d.path()) {
+        return;
+    }
+    let o = ok(d.path(), &["devices", "--probe"]);
+    let t = text(&o);
+    assert!(t.contains("--device gpu opened and computed"), "{t}");
+    let v = ok(d.path(), &["--version"]);
+    assert!(text(&v).contains("cpu, gpu"), "{}", text(&v));
+}
+
+#[test]
+fn training_on_the_gpu_matches_the_cpu_and_files_decode_alike() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    if !gpu_present(dir) {
+        return;
+    }
+    collection(dir);
+    let train = |device: &str, out: &str| {
+        ok(
+            dir,
+            &[
+                "compress", "c.cdb", "-o", out, "--c1", "12", "--epochs", "25", "--batch", "4", "--lr", "3e-3",
+                "--device", device, "-q",
+            ],
+        )
+    };
+    train("cpu", "cpu.nrvi");
+    let o = train("gpu", "gpu.nrvi");
+    assert!(text(&o).contains("wrote gpu.nrvi"), "{}", text(&o));
+    let (pc, pg) = (psnr_of(dir, "cpu.nrvi"), psnr_of(dir, "gpu.nrvi"));
+    // both learned (10 epochs reach 15.8 dB, 25 reach 21.2 dB on the CPU) and agree within 1 dB
+    assert!(pc > 18.0 && pg > 18.0, "cpu {pc:.2} dB, gpu {pg:.2} dB");
+    assert!((pc - pg).abs() <= 1.0, "cpu {pc:.2} dB vs gpu {pg:.2} dB");
+
+    // one file, decoded on either device: images within one level
+    ok(
+        dir,
+        &["decompress", "cpu.nrvi", "-o", "on_cpu.cdb", "--device", "cpu", "-q"],
+    );
+    ok(
+        dir,
+        &["decompress", "cpu.nrvi", "-o", "on_gpu.cdb", "--device", "gpu", "-q"],
+    );
+    let a = neuvis_collection_files(&dir.join("on_cpu.cdb"));
+    let b = neuvis_collection_files(&dir.join("on_gpu.cdb"));
+    assert_eq!(a.len(), 24);
+    assert_eq!(
+        a.iter().map(|x| &x.0).collect::<Vec<_>>(),
+        b.iter().map(|x| &x.0).collect::<Vec<_>>()
+    );
+    let mut worst = 0u8;
+    for ((_, x), (_, y)) in a.iter().zip(&b) {
+        assert_eq!(x.len(), y.len());
+        for (p, q) in x.iter().zip(y) {
+            worst = worst.max(p.abs_diff(*q));
+        }
+    }
+    assert!(
+        worst <= 1,
+        "decoded on the GPU and the CPU, images differ by {worst} levels"
+    );
+}
+
+#[test]
+fn a_missing_gpu_is_a_clear_error() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    collection(dir);
+    // Vulkan and EGL driver lists naming no driver: wgpu finds no adapter (without the EGL one it
+    // falls back to Mesa's OpenGL), as on a machine without a GPU driver
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_neuvis"))
+        .current_dir(dir)
+        .env("VK_ICD_FILENAMES", dir.join("none.json"))
+        .env("VK_DRIVER_FILES", dir.join("none.json"))
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", dir.join("none.json"))
+        .args([
+            "compress", "c.cdb", "-o", "m.nrvi", "--c1", "8", "--epochs", "1", "--device", "gpu", "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(
+        t.contains("--device gpu") && t.contains("Vulkan") && !t.contains("panicked"),
+        "{t}"
+    );
+    assert!(!dir.join("m.nrvi").exists());
+}
+
+/// (file, RGBA bytes) of every PNG in a collection, sorted by name.
+fn neuvis_collection_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap() {
+            let e = e.unwrap().path();
+            if e.is_dir() {
+                stack.push(e);
+            } else if e.extension().is_some_and(|x| x == "png") {
+                let img = image::open(&e).unwrap().to_rgba8();
+                out.push((e.strip_prefix(dir).unwrap().display().to_string(), img.into_raw()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
