@@ -73,7 +73,8 @@ impl TensorInfo {
 pub struct ParamSpace {
     /// Time range of the training grid `[t_min, t_max]` (a single time maps to 0).
     pub time: [f64; 2],
-    /// θ range in degrees: `[0, 180]`.
+    /// The span θ (itself in `[0, 180]`) is normalized over, degrees: `[0, 360]` since issue #21
+    /// (`dataset::THETA_SPAN`), `[0, 180]` in older files.
     pub theta: [f64; 2],
     /// φ range in degrees: `[0, 360]` (φ is periodic).
     pub phi: [f64; 2],

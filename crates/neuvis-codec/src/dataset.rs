@@ -18,6 +18,14 @@ use rayon::prelude::*;
 use std::borrow::Cow;
 use std::sync::mpsc;
 
+/// The span θ is normalized over before the positional encoding: 360°, as φ, though θ itself lies
+/// in [0°, 180°]. A degree is then the same distance on both angles, so the encoding's highest
+/// frequency (a period of 45°) is sampled as densely along θ as along φ. Over [0°, 180°] (the files
+/// of neuvis before issue #21, which still decode) that period was 22.5°, barely above the Nyquist
+/// limit of a 9° grid, and views between grid rows decoded 8 dB worse than views between grid
+/// columns (BENCHMARKS.md, "Views and times the model was not trained on").
+pub const THETA_SPAN: [f64; 2] = [0.0, 360.0];
+
 /// Where the pixels of a [`Dataset`] live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Residency {
@@ -138,7 +146,7 @@ impl Dataset {
             params,
             space: ParamSpace {
                 time: [tmin, tmax],
-                theta: [0.0, 180.0],
+                theta: THETA_SPAN,
                 phi: [0.0, 360.0],
             },
             pixels,

@@ -459,9 +459,9 @@ fn mlp_and_convolutions_at_different_widths() {
     }
 }
 
-/// Adam's first step moves every weight with a non-negligible gradient by exactly the learning rate
+/// Adam's first step moves every weight with a non-negligible gradient by the learning rate
 /// (m̂ = g, v̂ = g², so the update is lr·g/(|g| + ε)): after one step with `mlp_lr = 0.1` the largest
-/// change of each MLP tensor is 0.1·lr and that of each convolution lr.
+/// change of each MLP tensor is (just under) 0.1·lr and that of each convolution lr.
 #[test]
 fn the_mlp_learning_rate_factor_scales_only_the_mlp() {
     let d = tempfile::tempdir().unwrap();
@@ -492,8 +492,10 @@ fn the_mlp_learning_rate_factor_scales_only_the_mlp() {
             conv += 1;
             o.lr
         };
+        // lr·|g|/(|g| + ε) never exceeds lr and reaches it when |g| ≫ ε (Adam's ε = 1e-8); a
+        // tensor whose largest gradient is only ~50ε moves 2 % less (the ups.0 bias does)
         assert!(
-            (moved - expect).abs() < 0.02 * expect,
+            moved <= 1.01 * expect && moved > 0.9 * expect,
             "{}: largest change {moved:.3e}, Adam's first step should move it by {expect:.3e}",
             b.name
         );
