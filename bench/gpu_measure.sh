@@ -17,6 +17,8 @@
 #  4. `render` 800 tornado views at 128², `compress --device gpu --ratio 200 --epochs 200` (time,
 #     PSNR), `eval` of the file, `decompress --device gpu` throughput.
 #  5. `bench loader`: images/s of the streaming loader at 256² and 1024² against the training step.
+#  6. with SERIES=1: 48 steps × 800 views at 128² trained into one model on the GPU (every 4th step
+#     held out, streamed, SERIES_EPOCHS epochs, default 20) and `eval --holdout`.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 kit=$here/gpu-kit
@@ -39,7 +41,8 @@ work=$(mktemp -d)
 log=$OUT/gpu_measure.log
 # burn/cubecl keep compiled kernels and autotune results here between runs (the "warm" runs)
 export NEUVIS_KERNEL_CACHE=$work/kernel-cache
-run() { echo "\$ $*" | tee -a "$log"; ( cd "$work" && /usr/bin/time -f "[%e s wall, %M KB peak RSS]" "$@" ) 2>&1 | tee -a "$log"; }
+timer=(); [ -x /usr/bin/time ] && timer=(/usr/bin/time -f "[%e s wall, %M KB peak RSS]")
+run() { echo "\$ $*" | tee -a "$log"; ( cd "$work" && "${timer[@]}" "$@" ) 2>&1 | tee -a "$log"; }
 { date; uname -a; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1; nproc; } | tee -a "$log"
 run "$N" --version
 run "$N" devices --probe
@@ -49,7 +52,7 @@ tb() { run "$N" bench train --device gpu --script "$here/bench/torch_train.py" -
 for pass in cold warm; do
   [ $pass = cold ] && rm -rf "$NEUVIS_KERNEL_CACHE"
   echo "## bench train, $pass" | tee -a "$log"
-  tb --size 128 --c1 40 --c0 20 --c2 40 --start-grid 8 --batch 16 --steps 30
+  tb --size 128 --c1 55 --c0 28 --c2 55 --start-grid 8 --batch 16 --steps 30   # what `compress --ratio 200` picks for 800 × 128²
   tb --size 512 --c1 128 --c0 512 --c2 1024 --start-grid 0 --batch 4 --steps 20
   tb --size 1024 --c1 128 --c0 512 --c2 1024 --start-grid 0 --batch 1 --steps 10
 done
@@ -61,5 +64,12 @@ run "$N" eval "$work/t128.cdb" "$work/t128.nrvi" -q
 run "$N" decompress "$work/t128.nrvi" -o "$work/t128_dec.cdb" --device gpu --batch 32 -q
 run "$N" bench loader --size 256 --images 800 --device gpu
 run "$N" bench loader --size 1024 --images 96 --batch 4 --device gpu
+# optional (SERIES=1): the paper's setting, 48 steps x 800 views at 128^2 in one model, every 4th step held out
+if [ "${SERIES:-0}" = 1 ]; then
+  run "$N" render --volume tornado --size 128 --times all -o "$work/t48.cdb" -q
+  run "$N" render --volume tornado --size 128 --theta-step 36 --phi-step 36 --times all -o "$work/t48eval.cdb" -q
+  run "$N" compress "$work/t48.cdb" -o "$work/t48.nrvi" --ratio 1000 --holdout-times 4 --load stream --epochs "${SERIES_EPOCHS:-20}" --device gpu -q
+  run "$N" eval "$work/t48eval.cdb" "$work/t48.nrvi" --holdout -q
+fi
 cp "$log" "$OUT/" 2>/dev/null
 echo "results: $log"
