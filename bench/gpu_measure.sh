@@ -46,7 +46,7 @@ run() { echo "\$ $*" | tee -a "$log"; ( cd "$work" && "${timer[@]}" "$@" ) 2>&1 
 { date; uname -a; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1; nproc; } | tee -a "$log"
 run "$N" --version
 run "$N" devices --probe
-py=python3
+py=${PYTHON:-python3}   # PYTHON=... picks another interpreter (one with CUDA torch)
 if $py -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then torch=(); else torch=(--no-torch); echo "PyTorch with CUDA not found: neuvis only" | tee -a "$log"; fi
 tb() { run "$N" bench train --device gpu --script "$here/bench/torch_train.py" --python "$py" "${torch[@]}" "$@"; }
 for pass in cold warm; do
