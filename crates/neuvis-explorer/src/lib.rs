@@ -994,3 +994,46 @@ pub fn serve_blocking(
         serve_router(listener, app, &limits).await.map_err(ServeError::Serve)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neuvis_codec::container::{Grid, Header, ParamSpace};
+
+    fn header(source: serde_json::Value) -> Header {
+        let params: Vec<[f64; 3]> = [0.0, 1.0, 3.0, 4.0]
+            .iter()
+            .flat_map(|&t| [[t, 90.0, 0.0], [t, 90.0, 180.0]])
+            .collect();
+        Header {
+            net: neuvis_codec::NetConfig::for_image(neuvis_codec::Arch::Nervi, 16, 16, 4, 4, 4).unwrap(),
+            width: 16,
+            height: 16,
+            background: [255; 3],
+            params: ParamSpace {
+                time: [0.0, 4.0],
+                theta: [0.0, 360.0],
+                phi: [0.0, 360.0],
+            },
+            grid: Grid::from_params(&params),
+            bits: 8,
+            tensors: vec![],
+            raw_bytes: 0,
+            source,
+        }
+    }
+
+    #[test]
+    fn the_time_slider_stops_at_held_out_steps() {
+        // trained on steps 0, 1, 3, 4; step 2 held out (and a hostile 9, outside the range, ignored)
+        let h = header(serde_json::json!({"holdout_times": {"every": 2, "times": [2.0, 9.0]}}));
+        assert_eq!(held_out_times(&h), vec![2.0, 9.0]);
+        assert_eq!(slider_times(&h), vec![0.0, 1.0, 2.0, 3.0, 4.0]);
+        // files without the record: the trained steps
+        let plain = header(serde_json::json!({}));
+        assert!(held_out_times(&plain).is_empty());
+        assert_eq!(slider_times(&plain), vec![0.0, 1.0, 3.0, 4.0]);
+        let odd = header(serde_json::json!({"holdout_times": "all"}));
+        assert_eq!(slider_times(&odd), vec![0.0, 1.0, 3.0, 4.0]);
+    }
+}
