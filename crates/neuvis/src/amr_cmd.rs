@@ -65,7 +65,8 @@ pub struct FitArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Compute device for training: cpu, or cuda / rocm / wgpu when built with that feature.
+    /// Compute device for training: cpu, or gpu in builds with `--features gpu` (cuda / rocm with
+    /// those features; `neuvis devices` lists them).
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }

@@ -365,7 +365,8 @@ pub struct DecompressArgs {
     /// Images per forward pass.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
-    /// Compute device.
+    /// Compute device of the decoding: cpu (the direct CPU engine), or gpu in builds with
+    /// `--features gpu` (burn's forward pass, `--batch` images at a time).
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Replace an existing output, but only one neuvis wrote (never an input, the working
