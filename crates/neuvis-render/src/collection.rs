@@ -177,6 +177,9 @@ pub enum Progress {
     /// Something the user should know, e.g. an isovalue outside the data's range (every image
     /// would be empty).
     Warning(String),
+    /// What the user may want to know: the first step's value range and percentiles, the
+    /// isovalue picked for them.
+    Info(String),
 }
 
 /// What a render run did.
@@ -259,6 +262,15 @@ pub fn render_collection(
     let load = |step: usize| series.load(step).map_err(|source| RenderError::Load { step, source });
     let first = load(steps[0])?;
     let mode = opts.mode.build(first.range())?;
+    progress(Progress::Info(format!(
+        "first rendered step: {}",
+        first.value_summary()
+    )));
+    if let (Mode::Iso { value, .. }, ModeOptions::Iso { value: None, .. }) = (&mode, &opts.mode) {
+        progress(Progress::Info(format!(
+            "isovalue {value} (the middle of the value range; pass --iso to choose)"
+        )));
+    }
     if let Mode::Iso { value, .. } = &mode {
         let (lo, hi) = first.range();
         if !(lo..=hi).contains(value) {

@@ -137,10 +137,17 @@ pub fn decode(bytes: &[u8], dtype: DType, endian: Endian) -> Vec<f32> {
 }
 
 /// Options that apply to every reader.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadOptions {
     /// Replace NaN and ±inf samples with this value instead of failing.
     pub nan_to: Option<f32>,
+    /// The array to read from files that hold several (`.vti`, `.vtk` point, cell and FIELD
+    /// data); `None` takes the active scalars, else the first one-component array.
+    pub array: Option<String>,
+    /// The component of a vector array; `None` takes the magnitude (ParaView's default).
+    pub component: Option<usize>,
+    /// Grid spacing replacing the file's (`--spacing`: a header that lost the voxel size).
+    pub spacing: Option<[f32; 3]>,
 }
 
 /// Applies the non-finite policy of `opts` to freshly decoded samples of `path`.
@@ -191,7 +198,15 @@ mod tests {
         let e = check_finite(Path::new("x.raw"), &mut d.clone(), &ReadOptions::default()).unwrap_err();
         assert!(e.to_string().contains("2 non-finite"), "{e}");
         assert!(e.to_string().contains("x.raw"));
-        check_finite(Path::new("x.raw"), &mut d, &ReadOptions { nan_to: Some(0.0) }).unwrap();
+        check_finite(
+            Path::new("x.raw"),
+            &mut d,
+            &ReadOptions {
+                nan_to: Some(0.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(d, vec![1.0, 0.0, 2.0, 0.0]);
     }
 }

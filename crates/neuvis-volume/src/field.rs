@@ -242,6 +242,41 @@ pub fn value_range(data: &[f32]) -> Option<(f32, f32)> {
     (lo <= hi).then_some((lo, hi))
 }
 
+/// The `qs` quantiles (nearest rank, each in `[0, 1]`) of the finite values of `data`, from an
+/// even sample of at most 2^20 values (exact below that); NaN when there is no finite value.
+pub fn percentiles(data: &[f32], qs: &[f64]) -> Vec<f32> {
+    let step = (data.len() >> 20).max(1);
+    let mut v: Vec<f32> = data.iter().step_by(step).copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return vec![f32::NAN; qs.len()];
+    }
+    v.sort_by(f32::total_cmp);
+    let last = v.len() - 1;
+    qs.iter()
+        .map(|q| v[((q.clamp(0.0, 1.0) * last as f64).round() as usize).min(last)])
+        .collect()
+}
+
+impl ScalarField {
+    /// "values in [lo, hi]; percentiles 1% …, 25% …, 50% …, 75% …, 99% …": what a user needs to
+    /// pick an isovalue or a transfer-function range.
+    pub fn value_summary(&self) -> String {
+        let p = percentiles(&self.data, &[0.01, 0.25, 0.5, 0.75, 0.99]);
+        let (lo, hi) = self.range();
+        let f = |v: f32| v.to_string();
+        format!(
+            "values in [{}, {}]; percentiles 1% {}, 25% {}, 50% {}, 75% {}, 99% {}",
+            f(lo),
+            f(hi),
+            f(p[0]),
+            f(p[1]),
+            f(p[2]),
+            f(p[3]),
+            f(p[4])
+        )
+    }
+}
+
 /// Number of samples of `dims`, or an error if a dimension is zero or the product overflows.
 pub fn checked_count(dims: [usize; 3], what: &str) -> Result<usize> {
     if dims.contains(&0) {

@@ -55,6 +55,9 @@ impl FieldSeries for TimeSeries {
 pub struct FileSeries {
     /// The files, in time order.
     pub paths: Vec<PathBuf>,
+    /// Physical time of each file (a `.pvd`'s `timestep`s, or `--time-values`); `None` numbers
+    /// the steps 0, 1, 2, …
+    pub times: Option<Vec<f64>>,
     /// Layout for headerless raw files.
     pub raw: Option<RawSpec>,
     /// Reader options.
@@ -66,7 +69,7 @@ impl FieldSeries for FileSeries {
         self.paths.len()
     }
     fn time(&self, i: usize) -> f64 {
-        i as f64
+        self.times.as_ref().and_then(|t| t.get(i).copied()).unwrap_or(i as f64)
     }
     fn load(&self, i: usize) -> Result<ScalarField> {
         read_volume(&self.paths[i], self.raw.as_ref(), &self.opts)
@@ -123,11 +126,51 @@ pub struct OpenOptions {
     pub raw: Option<RawSpec>,
     /// Reader options.
     pub read: ReadOptions,
+    /// Physical time of each step, overriding a `.pvd`'s (`--time-values`); its length must be
+    /// the number of files.
+    pub times: Option<Vec<f64>>,
+}
+
+/// Compares file names as people (and ParaView's file-series reader) order them: runs of digits
+/// by their value, so `t_2` comes before `t_10`; other characters as they are.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let nx = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let ny = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (dx, dy) = (&x[..nx], &y[..ny]);
+                // compare the values: strip leading zeros, then the longer is larger
+                let tx = &dx[dx.iter().take_while(|&&c| c == b'0').count()..];
+                let ty = &dy[dy.iter().take_while(|&&c| c == b'0').count()..];
+                let o = tx.len().cmp(&ty.len()).then_with(|| tx.cmp(ty));
+                if o != Ordering::Equal {
+                    return o;
+                }
+                x = &x[nx..];
+                y = &y[ny..];
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
 }
 
 /// Opens a series from command-line style inputs: one procedural name (`tornado`,
-/// `marschner-lobb`, `blobs`, `turbulence`), or one or more files and glob patterns (`data/t*.nrrd`), whose
-/// matches are sorted by name and taken as consecutive time steps.
+/// `marschner-lobb`, `blobs`, `turbulence`); a ParaView collection (`.pvd`), whose data sets
+/// are the steps and whose `timestep`s their times; or one or more files and glob patterns
+/// (`data/t*.vti`), a pattern's matches in natural order (`t_2` before `t_10`), taken as
+/// consecutive time steps.
 pub fn open_series(inputs: &[String], opts: &OpenOptions) -> Result<Box<dyn FieldSeries>> {
     if let [name] = inputs {
         if let Some(p) = Procedural::from_name(name, opts.seed) {
@@ -141,7 +184,15 @@ pub fn open_series(inputs: &[String], opts: &OpenOptions) -> Result<Box<dyn Fiel
         }
     }
     let mut paths = Vec::new();
-    for inp in inputs {
+    let mut pvd_times = None;
+    if let [one] = inputs {
+        if crate::io::Format::from_path(std::path::Path::new(one)) == Some(crate::io::Format::Pvd) {
+            let steps = crate::io::read_pvd(std::path::Path::new(one))?;
+            pvd_times = Some(steps.iter().map(|s| s.time).collect::<Vec<_>>());
+            paths = steps.into_iter().map(|s| s.path).collect();
+        }
+    }
+    for inp in inputs.iter().filter(|_| pvd_times.is_none()) {
         if inp.contains(['*', '?', '[']) {
             let mut m: Vec<PathBuf> = glob::glob(inp)
                 .map_err(|e| VolumeError::Invalid(format!("bad glob pattern '{inp}': {e}")))?
@@ -150,7 +201,7 @@ pub fn open_series(inputs: &[String], opts: &OpenOptions) -> Result<Box<dyn Fiel
             if m.is_empty() {
                 return Err(VolumeError::Invalid(format!("pattern '{inp}' matches no file")));
             }
-            m.sort();
+            m.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
             paths.extend(m);
         } else {
             let p = PathBuf::from(inp);
@@ -169,9 +220,32 @@ pub fn open_series(inputs: &[String], opts: &OpenOptions) -> Result<Box<dyn Fiel
     if paths.is_empty() {
         return Err(VolumeError::Invalid("no volume given".into()));
     }
+    let times = match (&opts.times, pvd_times) {
+        (Some(t), _) if t.len() != paths.len() => {
+            return Err(VolumeError::Invalid(format!(
+                "--time-values gives {} values for {} time steps",
+                t.len(),
+                paths.len()
+            )))
+        }
+        (Some(t), _) => Some(t.clone()),
+        (None, t) => t,
+    };
+    if let Some(t) = &times {
+        if let Some(w) = t
+            .windows(2)
+            .find(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
+        {
+            return Err(VolumeError::Invalid(format!(
+                "time values must increase: {} then {}",
+                w[0], w[1]
+            )));
+        }
+    }
     Ok(Box::new(FileSeries {
         paths,
+        times,
         raw: opts.raw,
-        opts: opts.read,
+        opts: opts.read.clone(),
     }))
 }

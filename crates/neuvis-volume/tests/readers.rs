@@ -140,7 +140,15 @@ fn non_finite_samples_are_counted_or_replaced() {
         e.contains("nan.raw") && e.contains("3 non-finite") && e.contains("index 3") && e.contains("--nan-to"),
         "{e}"
     );
-    let f = read_raw(&p, &spec, &ReadOptions { nan_to: Some(-1.0) }).unwrap();
+    let f = read_raw(
+        &p,
+        &spec,
+        &ReadOptions {
+            nan_to: Some(-1.0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!((f.at(3, 0, 0), f.at(3, 1, 0), f.at(0, 2, 0)), (-1.0, -1.0, -1.0));
     assert_eq!(f.range(), (-1.0, 123.0));
 }

@@ -24,13 +24,13 @@ pub struct FitArgs {
     /// Analytic target: sin-inv-r (2-D, [0,1]², §4.1) or dynamic-ct (4-D, [−1,1]⁴, §4.2).
     #[arg(long, conflicts_with = "volume", required_unless_present = "volume")]
     pub function: Option<String>,
-    /// Volume file (.nrrd .nii .nii.gz .vtk, or a procedural name); the INR's domain is its
-    /// world-space bounding box.
+    /// Volume file (.vti .vtk .nrrd .nhdr .nii .nii.gz, raw with --raw-dims, or a procedural
+    /// name); the INR's domain is its world-space bounding box.
     #[arg(long)]
     pub volume: Option<String>,
-    /// Grid size of a procedural volume: N or NXxNYxNZ.
-    #[arg(long, requires = "volume")]
-    pub dims: Option<String>,
+    /// How to read the volume.
+    #[command(flatten)]
+    pub vol: crate::volume_args::VolumeOptions,
     /// Output spec (JSON); the weights go next to it as <stem>.safetensors.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -100,10 +100,10 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
             (Box::new(f), dom, format!("function {name}"))
         }
         (None, Some(v)) => {
-            let mut va = crate::volume_args::VolumeArgs::procedural(v);
-            va.dims = a.dims.clone();
-            let series = va.open()?;
-            field = series.load(0).with_context(|| format!("{v}: cannot load the volume"))?;
+            field = a
+                .vol
+                .read_one(v, a.seed)
+                .with_context(|| format!("{v}: cannot load the volume"))?;
             let (lo, hi) = field.bounds();
             let dom: Vec<[f64; 2]> = (0..3).map(|a| [lo[a] as f64, hi[a] as f64]).collect();
             let f = &field;

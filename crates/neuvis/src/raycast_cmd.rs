@@ -6,8 +6,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use neuvis_base::mem::peak_rss;
 use neuvis_raycast::prepare::{FieldSource, RawSource, TrainingData, TurbulenceSource};
 use neuvis_raycast::{prepare, Engine, Method, PrepareOptions, RenderOptions, SlabSource, StoreKind};
-use neuvis_volume::field::parse_dims;
-use neuvis_volume::{Procedural, ReadOptions, Turbulence};
+use neuvis_volume::{Procedural, Turbulence};
 use std::path::{Path, PathBuf};
 
 /// `neuvis raycast …`.
@@ -30,9 +29,10 @@ pub enum RaycastCmd {
 pub struct OrbitArgs {
     /// The store.
     pub store: PathBuf,
-    /// Isovalue.
+    /// Isovalue (default: the middle of the store's value range; `raycast prepare` printed its
+    /// percentiles).
     #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
-    pub iso: f32,
+    pub iso: Option<f32>,
     /// Polar angle of the orbit, degrees.
     #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 60.0)]
     pub theta: f32,
@@ -65,7 +65,7 @@ pub struct OrbitArgs {
 #[derive(Args, Debug)]
 pub struct PrepareArgs {
     /// `turbulence` (generated slab by slab), another procedural name, a raw file (with
-    /// --raw-dims, read slab by slab) or a .nrrd/.nhdr/.nii/.nii.gz/.vtk file (read whole).
+    /// --raw-dims, read slab by slab) or a .vti/.vtk/.nrrd/.nhdr/.nii/.nii.gz file (read whole).
     pub volume: String,
     /// Output store.
     #[arg(short, long)]
@@ -74,9 +74,6 @@ pub struct PrepareArgs {
     /// directory or a foreign folder).
     #[arg(long)]
     pub overwrite: bool,
-    /// Grid size of a procedural volume: N or NXxNYxNZ (default 128).
-    #[arg(long)]
-    pub dims: Option<String>,
     /// Seed of the procedural field, the training sample and the network.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -115,9 +112,9 @@ pub struct PrepareArgs {
     /// with --store both in builds with the `zfp` feature, none otherwise; 0 = none).
     #[arg(value_parser = crate::num::finite_f64, long, value_name = "R")]
     pub zfp_rate: Option<f64>,
-    /// The layout of a raw file.
+    /// How to read the volume.
     #[command(flatten)]
-    pub raw: crate::volume_args::RawArgs,
+    pub vol: crate::volume_args::VolumeOptions,
     /// Brick only block I of N of the brick layers (z) into OUT.part-IIII-of-NNNN.nvb (0-based;
     /// `slurm` takes it from the job array); `neuvis merge OUT` assembles the store and trains its
     /// network there.
@@ -179,9 +176,10 @@ fn serve(a: &ServeArgs) -> Result<()> {
 pub struct RenderArgs {
     /// The store.
     pub store: PathBuf,
-    /// Isovalue.
+    /// Isovalue (default: the middle of the store's value range; `raycast prepare` printed its
+    /// percentiles).
     #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
-    pub iso: f32,
+    pub iso: Option<f32>,
     /// Polar angle, degrees.
     #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 60.0)]
     pub theta: f32,
@@ -221,10 +219,7 @@ pub fn run(cmd: &RaycastCmd) -> Result<()> {
 }
 
 fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
-    let dims = match &a.dims {
-        Some(d) => Some(parse_dims(d).with_context(|| format!("--dims '{d}': expected N or NXxNYxNZ"))?),
-        None => None,
-    };
+    let dims = a.vol.dims()?;
     if a.volume == "turbulence" {
         let dims = dims.unwrap_or([128; 3]);
         neuvis_volume::field::check_dims(dims, "turbulence")?;
@@ -234,18 +229,17 @@ fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
             seed: a.seed,
         }));
     }
-    if let Some(p) = Procedural::from_name(&a.volume, a.seed) {
-        let f = p.generate(dims.unwrap_or(p.default_dims()), 0.0)?;
-        return Ok(Box::new(FieldSource {
-            field: f,
-            name: a.volume.clone(),
-        }));
-    }
     let path = Path::new(&a.volume);
-    if let Some(spec) = a.raw.spec()? {
-        return Ok(Box::new(RawSource::open(path, spec)?));
+    if Procedural::from_name(&a.volume, a.seed).is_none() {
+        if let Some(spec) = a.vol.raw_spec()? {
+            if a.vol.array.is_some() || a.vol.component.is_some() || a.vol.nan_to.is_some() {
+                bail!("--array, --component and --nan-to do not apply to raw files read slab by slab");
+            }
+            return Ok(Box::new(RawSource::open(path, spec)?));
+        }
     }
-    let f = neuvis_volume::read_volume(path, None, &ReadOptions::default())?;
+    let f = a.vol.read_one(&a.volume, a.seed)?;
+    eprintln!("{}: {}", a.volume, f.value_summary());
     Ok(Box::new(FieldSource {
         field: f,
         name: a.volume.clone(),
@@ -414,16 +408,25 @@ pub fn budget_bytes(mb: Option<f64>) -> Result<Option<usize>> {
     }
 }
 
+/// The store's value range, read from its header (cheap: no bricks are touched).
+fn store_range(path: &Path) -> Result<(f32, f32)> {
+    Ok(neuvis_raycast::store::Store::open(path)?.header.range)
+}
+
 fn run_render(a: &RenderArgs) -> Result<()> {
+    let iso = match a.iso {
+        Some(v) => v,
+        None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, false),
+    };
     crate::outputs::check_extension(&a.output, &["png"])?;
     crate::outputs::check(&a.output, crate::outputs::PNG, a.overwrite, &[&a.store])?;
     if let Some(dir) = &a.frames {
         crate::outputs::check(dir, crate::outputs::OutputKind::NeuvisFolder, a.overwrite, &[&a.store])?;
     }
     if a.method == "mesh" {
-        let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, a.iso)?;
+        let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, iso)?;
         let t = std::time::Instant::now();
-        let img = mb.render(&RenderOptions::new(a.size, a.size, a.iso), a.theta, a.phi);
+        let img = mb.render(&RenderOptions::new(a.size, a.size, iso), a.theta, a.phi);
         let ms = t.elapsed().as_secs_f64() * 1e3;
         neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
             .with_context(|| format!("writing {}", a.output.display()))?;
@@ -446,19 +449,16 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     if a.size == 0 || a.size > 8192 {
         bail!("--size {} must be between 1 and 8192", a.size);
     }
-    if !a.iso.is_finite() {
-        bail!("--iso must be a finite number");
-    }
     let budget = budget_bytes(a.budget_mb)?;
     let engine = Engine::open(&a.store, method, budget, a.size, a.size)?;
     let (lo, hi) = engine.store().header.range;
-    if !(lo..=hi).contains(&a.iso) {
+    if !(lo..=hi).contains(&iso) {
         eprintln!(
             "warning: no surface at --iso {}: the volume ranges over [{lo}, {hi}], so the image is empty",
-            a.iso
+            iso
         );
     }
-    let opts = RenderOptions::new(a.size, a.size, a.iso);
+    let opts = RenderOptions::new(a.size, a.size, iso);
     let cam = engine.camera(&opts, a.theta, a.phi);
     if let Some(dir) = &a.frames {
         crate::outputs::create_folder(
@@ -522,13 +522,17 @@ fn write_stats(dir: &Path, stats: &serde_json::Value) -> Result<()> {
 }
 
 fn run_orbit(a: &OrbitArgs) -> Result<()> {
+    let iso = match a.iso {
+        Some(v) => v,
+        None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, false),
+    };
     if a.views == 0 || a.views > 3600 || a.size == 0 || a.size > 8192 {
         bail!("--views must be 1–3600 and --size 1–8192");
     }
     if a.method == "mesh" {
         crate::outputs::create_folder(&a.output, a.overwrite, &[&a.store], "neuvis raycast orbit frames")?;
-        let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, a.iso)?;
-        let opts = RenderOptions::new(a.size, a.size, a.iso);
+        let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, iso)?;
+        let opts = RenderOptions::new(a.size, a.size, iso);
         let mut times = Vec::new();
         for v in 0..a.views {
             let phi = 360.0 * v as f32 / a.views as f32;
@@ -568,8 +572,8 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
     let t_open = std::time::Instant::now();
     let engine = Engine::open(&a.store, method, budget, a.size, a.size)?;
     let open_s = t_open.elapsed().as_secs_f64();
-    let opts = RenderOptions::new(a.size, a.size, a.iso);
-    let small = RenderOptions::new((a.size / 4).max(1), (a.size / 4).max(1), a.iso);
+    let opts = RenderOptions::new(a.size, a.size, iso);
+    let small = RenderOptions::new((a.size / 4).max(1), (a.size / 4).max(1), iso);
     let (mut first, mut conv, mut pre, mut fetched) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
     for v in 0..a.views {
         let phi = 360.0 * v as f32 / a.views as f32;
@@ -615,11 +619,11 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
 /// `neuvis isosurface`.
 #[derive(Args, Debug)]
 pub struct IsosurfaceArgs {
-    /// A volume file (.nrrd .nhdr .nii .nii.gz .vtk) or a procedural name.
+    /// A volume file (.vti .vtk .nrrd .nhdr .nii .nii.gz, raw with --raw-dims) or a procedural name.
     pub volume: String,
-    /// Isovalue.
+    /// Isovalue (default: the middle of the value range, printed with its percentiles).
     #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
-    pub iso: f32,
+    pub iso: Option<f32>,
     /// Output mesh: .ply (binary) or .vtp (VTK XML PolyData); ParaView opens both.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -627,19 +631,16 @@ pub struct IsosurfaceArgs {
     /// directory or a foreign folder).
     #[arg(long)]
     pub overwrite: bool,
-    /// Grid size of a procedural volume: N or NXxNYxNZ.
-    #[arg(long)]
-    pub dims: Option<String>,
     /// Seed of a seeded procedural volume.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// How to read the volume.
+    #[command(flatten)]
+    pub vol: crate::volume_args::VolumeOptions,
 }
 
 /// Extracts an isosurface with marching cubes and writes it.
 pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
-    if !a.iso.is_finite() {
-        bail!("--iso must be a finite number");
-    }
     let ext = a
         .output
         .extension()
@@ -654,14 +655,9 @@ pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
         a.overwrite,
         &[Path::new(&a.volume)],
     )?;
-    let dims = match &a.dims {
-        Some(d) => Some(parse_dims(d).with_context(|| format!("--dims '{d}': expected N or NXxNYxNZ"))?),
-        None => None,
-    };
-    let field = match Procedural::from_name(&a.volume, a.seed) {
-        Some(p) => p.generate(dims.unwrap_or(p.default_dims()), 0.0)?,
-        None => neuvis_volume::read_volume(Path::new(&a.volume), None, &ReadOptions::default())?,
-    };
+    let field = a.vol.read_one(&a.volume, a.seed)?;
+    eprintln!("{}: {}", a.volume, field.value_summary());
+    let iso = crate::volume_args::iso_or_mid(a.iso, field.range(), false);
     let t = std::time::Instant::now();
     let d = field.dims();
     let mut mesh = neuvis_raycast::mesh::Mesh::default();
@@ -676,12 +672,12 @@ pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
         field.origin(),
         [0; 3],
         d.map(|n| n.saturating_sub(1)),
-        a.iso,
+        iso,
         &mut mesh,
     );
     if mesh.tris.is_empty() {
         let (lo, hi) = field.range();
-        eprintln!("warning: no surface at {} (the volume ranges over [{lo}, {hi}])", a.iso);
+        eprintln!("warning: no surface at {} (the volume ranges over [{lo}, {hi}])", iso);
     }
     neuvis_base::write_atomic(&a.output, |w| match ext.as_deref() {
         Some("ply") => neuvis_raycast::mesh::write_ply(&mesh, w),

@@ -230,6 +230,8 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
         }
         Progress::Image => pb.inc(1),
         Progress::Warning(w) => pb.suspend(|| eprintln!("warning: {w}")),
+        Progress::Info(i) if !a.quiet => pb.suspend(|| eprintln!("{i}")),
+        Progress::Info(_) => {}
     })?;
     pb.finish_and_clear();
     Ok(summary)

@@ -1,11 +1,12 @@
 //! VTK legacy `STRUCTURED_POINTS` files (ASCII and binary) through the `vtkio` crate.
 
+use super::arrays::{self, ArrayInfo};
 use crate::dtype::{check_finite, ReadOptions};
 use crate::error::{Result, VolumeError};
 use crate::field::{check_dims, ScalarField};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use vtkio::model::{Attribute, DataSet, Extent, Piece};
+use vtkio::model::{Attribute, DataSet, ElementType, Extent, Piece};
 
 /// Scans the text header for `DATASET` and `DIMENSIONS`, so absurd sizes are refused before any
 /// allocation happens inside the parser.
@@ -239,7 +240,8 @@ fn check_counts(path: &Path, dims: [usize; 3], file_len: u64) -> Result<()> {
     res.map_err(|e| VolumeError::io(path, e))?
 }
 
-/// Reads the first one-component point array of a legacy `STRUCTURED_POINTS` file.
+/// Reads one array of a legacy `STRUCTURED_POINTS` file: `SCALARS`, `VECTORS` and the arrays of
+/// `FIELD` blocks, on points or cells, chosen as in [`super::arrays`] (by default the `SCALARS`).
 pub fn read_vtk_legacy(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
     let dims = prescan(path)?;
     let file_len = std::fs::metadata(path).map_err(|e| VolumeError::io(path, e))?.len();
@@ -277,30 +279,74 @@ pub fn read_vtk_legacy(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
             _ => None,
         })
         .ok_or_else(|| VolumeError::format(path, "no inline data"))?;
+    // every point and cell array, FIELD arrays flattened into the list under their own names
+    let mut found: Vec<(ArrayInfo, vtkio::model::IOBuffer)> = Vec::new();
+    let mut active = None;
+    for (cells, attrs) in [(false, piece.data.point), (true, piece.data.cell)] {
+        for a in attrs {
+            match a {
+                Attribute::DataArray(d) => {
+                    if matches!(d.elem, ElementType::LookupTable) {
+                        continue;
+                    }
+                    if !cells && active.is_none() && matches!(d.elem, ElementType::Scalars { .. }) {
+                        active = Some(d.name.clone());
+                    }
+                    let components = d.num_comp();
+                    found.push((
+                        ArrayInfo {
+                            name: d.name,
+                            components,
+                            cells,
+                        },
+                        d.data,
+                    ));
+                }
+                Attribute::Field { data_array, .. } => {
+                    for f in data_array {
+                        let components = f.num_comp();
+                        found.push((
+                            ArrayInfo {
+                                name: f.name,
+                                components,
+                                cells,
+                            },
+                            f.data,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let infos: Vec<ArrayInfo> = found.iter().map(|(i, _)| i.clone()).collect();
+    let (idx, pick) = arrays::choose(path, &infos, active.as_deref(), opts)?;
+    let (info, buf) = found.swap_remove(idx);
+    let name = info.name.clone();
+    let pdims = dims;
+    let dims = if info.cells {
+        dims.map(|d| d.saturating_sub(1).max(1))
+    } else {
+        dims
+    };
     let n = dims.iter().product::<usize>();
-    let arr = piece
-        .data
-        .point
-        .into_iter()
-        .find_map(|a| match a {
-            Attribute::DataArray(d) if d.num_comp() == 1 => Some(d),
-            _ => None,
-        })
-        .ok_or_else(|| VolumeError::format(path, "no one-component POINT_DATA scalars"))?;
-    let name = arr.name.clone();
-    let mut data: Vec<f32> = arr
-        .data
+    let values: Vec<f32> = buf
         .cast_into::<f32>()
         .ok_or_else(|| VolumeError::format(path, format!("array '{name}' has an unsupported type")))?;
-    if data.len() != n {
+    if values.len() != n.saturating_mul(info.components) {
         return Err(VolumeError::SizeMismatch {
             path: path.to_path_buf(),
-            expected: n as u64,
-            actual: data.len() as u64,
+            expected: n.saturating_mul(info.components) as u64,
+            actual: values.len() as u64,
             detail: format!("array '{name}' values (counted as values, not bytes)"),
         });
     }
+    let mut data = arrays::reduce(values, info.components, pick);
     check_finite(path, &mut data, opts)?;
     let spacing = spacing.map(|s| if s.is_finite() && s > 0.0 { s } else { 1.0 });
+    let origin = if info.cells {
+        [0, 1, 2].map(|i| origin[i] + if pdims[i] > 1 { 0.5 * spacing[i] } else { 0.0 })
+    } else {
+        origin
+    };
     ScalarField::new(dims, spacing, origin, data)
 }
