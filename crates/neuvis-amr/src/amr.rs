@@ -39,6 +39,50 @@ impl Method {
     }
 }
 
+/// The relative error of the basic method's interpolant `g` against the INR `f` at an
+/// element's sample points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BasicError {
+    /// `mean|f − g| · mean(1/|f|)`, refining when it is ≥ τ: what LLNL's reference
+    /// implementation computes, so a τ from its runs (the paper's) gives the same meshes. The
+    /// default.
+    #[default]
+    Reference,
+    /// `mean(|f − g| / max(|f|, δ))`, refining when it is > τ: the pointwise relative error with
+    /// the floor δ (`rel_floor`) that keeps near-zero values from dominating; neuvis's earlier
+    /// definition.
+    Pointwise,
+}
+
+impl BasicError {
+    /// The error of the interpolant values `g` against the INR values `f` (`floor`: δ of
+    /// the pointwise definition).
+    pub fn error(self, f: &[f64], g: &[f64], floor: f64) -> f64 {
+        match self {
+            BasicError::Reference => reference_relative(f, g),
+            BasicError::Pointwise => mean_relative(f, g, floor),
+        }
+    }
+
+    /// Whether an element with error `err` is refined at threshold `tau` (NaN and ∞ refine).
+    pub fn refines(self, err: f64, tau: f64) -> bool {
+        match self {
+            BasicError::Reference => err >= tau || err.is_nan(),
+            BasicError::Pointwise => err > tau || !err.is_finite(),
+        }
+    }
+
+    /// Parses `reference` or `pointwise`.
+    pub fn parse(s: &str) -> Option<BasicError> {
+        match s {
+            "reference" => Some(BasicError::Reference),
+            "pointwise" => Some(BasicError::Pointwise),
+            _ => None,
+        }
+    }
+}
+
 /// Settings of one AMR run (the paper's Tables 1 and 2 plus the run limits).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AmrConfig {
@@ -52,6 +96,9 @@ pub struct AmrConfig {
     pub eps: f64,
     /// τ: relative interpolation error threshold of the basic method.
     pub tau: f64,
+    /// How the basic method measures the relative error it compares with τ.
+    #[serde(default)]
+    pub basic_error: BasicError,
     /// Points per element for the ID.
     pub id_samples: usize,
     /// Points per element for the error estimate.
@@ -85,6 +132,7 @@ impl AmrConfig {
             p: 0.15,
             eps: 1e-3,
             tau: 0.1,
+            basic_error: BasicError::Reference,
             id_samples: 256,
             error_samples: 32,
             max_it: 9,
@@ -199,6 +247,14 @@ fn mean_relative(f: &[f64], g: &[f64], floor: f64) -> f64 {
         / f.len() as f64
 }
 
+/// LLNL's relative error `mean|f − g| · mean(1/|f|)` (infinite where some f is 0).
+fn reference_relative(f: &[f64], g: &[f64]) -> f64 {
+    let n = f.len() as f64;
+    let abs = f.iter().zip(g).map(|(a, b)| (a - b).abs()).sum::<f64>() / n;
+    let inv = f.iter().map(|a| 1.0 / a.abs()).sum::<f64>() / n;
+    abs * inv
+}
+
 /// Decision for one element: refine?, kept proportion.
 fn decide(net: &Mlp, run: &AmrRun, i: usize, method: Method) -> (bool, Option<f64>) {
     let cfg = &run.config;
@@ -230,8 +286,8 @@ fn decide(net: &Mlp, run: &AmrRun, i: usize, method: Method) -> (bool, Option<f6
                     multilinear(&vals, &xi)
                 })
                 .collect();
-            let err = mean_relative(&f, &g, run.rel_floor);
-            (err > cfg.tau || !err.is_finite(), None)
+            let e = cfg.basic_error;
+            (e.refines(e.error(&f, &g, run.rel_floor), cfg.tau), None)
         }
     }
 }

@@ -195,6 +195,20 @@ pub struct InrSpec {
     /// `"{prefix}.bias"`); default `layers.0`, `layers.1`, … .
     #[serde(default)]
     pub layer_names: Option<Vec<String>>,
+    /// Tensor-name patterns of each layer's weight and bias, `{i}` standing for the layer index
+    /// (0 = the first hidden layer, the output layer last), for networks that do not keep
+    /// `nn.Linear`s: e.g. `"weights_list.{i}"` and `"bias_list.{i}"` for weights held in
+    /// `nn.ParameterList`s (LLNL's PruningAMR checkpoints). A pattern takes precedence over
+    /// `layer_names` for its tensor.
+    #[serde(default)]
+    pub weight_pattern: Option<String>,
+    /// See [`InrSpec::weight_pattern`].
+    #[serde(default)]
+    pub bias_pattern: Option<String>,
+    /// How layer weights are stored: `"out_in"` (default; `nn.Linear`'s `out × in`, `y = x Wᵀ +
+    /// b`) or `"in_out"` (`in × out`, `y = x W + b`, as raw parameter tensors often are).
+    #[serde(default)]
+    pub weight_layout: Option<String>,
     /// Weights file (safetensors, or a PyTorch `.pt`/`.pth` state dict), relative to the spec.
     #[serde(default)]
     pub weights: Option<String>,
@@ -248,6 +262,21 @@ impl InrSpec {
         if !(self.omega0.is_finite() && self.omega0 > 0.0) {
             return bad(format!("omega0 {} must be a positive number", self.omega0));
         }
+        for (key, p) in [
+            ("weight_pattern", &self.weight_pattern),
+            ("bias_pattern", &self.bias_pattern),
+        ] {
+            if let Some(p) = p {
+                if p.matches("{i}").count() != 1 {
+                    return bad(format!("{key} {p:?} must contain {{i}} exactly once (the layer index)"));
+                }
+            }
+        }
+        if let Some(l) = &self.weight_layout {
+            if l != "out_in" && l != "in_out" {
+                return bad(format!("weight_layout {l:?} must be \"out_in\" or \"in_out\""));
+            }
+        }
         if let Some(names) = &self.layer_names {
             if names.len() != self.hidden.len() + 1 {
                 return bad(format!(
@@ -266,6 +295,17 @@ impl InrSpec {
             Some(n) => n[i].clone(),
             None => format!("layers.{i}"),
         }
+    }
+
+    /// The names of layer `i`'s weight and bias tensors: the patterns with `{i}` replaced, else
+    /// `{prefix}.weight` and `{prefix}.bias`.
+    pub fn tensor_names(&self, i: usize) -> (String, String) {
+        let prefix = self.layer_name(i);
+        let fill = |p: &Option<String>, suffix: &str| match p {
+            Some(p) => p.replace("{i}", &i.to_string()),
+            None => format!("{prefix}.{suffix}"),
+        };
+        (fill(&self.weight_pattern, "weight"), fill(&self.bias_pattern, "bias"))
     }
 }
 
@@ -464,10 +504,15 @@ impl Inr {
         };
         let mut dense = Vec::new();
         let widths: Vec<usize> = spec.hidden.iter().copied().chain([1]).collect();
+        let in_out = spec.weight_layout.as_deref() == Some("in_out");
         for (i, &w) in widths.iter().enumerate() {
-            let name = spec.layer_name(i);
-            let wm = t.matrix(&format!("{name}.weight"), [w, fan_in], &mut problems);
-            let b = t.vector(&format!("{name}.bias"), w, &mut problems);
+            let (wn, bn) = spec.tensor_names(i);
+            let wm = if in_out {
+                t.matrix(&wn, [fan_in, w], &mut problems).transpose().to_owned()
+            } else {
+                t.matrix(&wn, [w, fan_in], &mut problems)
+            };
+            let b = t.vector(&bn, w, &mut problems);
             dense.push(Dense { w: wm, b });
             fan_in = w;
         }

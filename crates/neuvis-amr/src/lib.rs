@@ -48,7 +48,9 @@ pub mod weights;
 
 use std::path::{Path, PathBuf};
 
-pub use amr::{run, run_on, run_with_progress, AmrConfig, AmrRun, IterationRecord, Method, Ranks, SingleProcess};
+pub use amr::{
+    run, run_on, run_with_progress, AmrConfig, AmrRun, BasicError, IterationRecord, Method, Ranks, SingleProcess,
+};
 pub use inr::{Activation, Inr, InrSpec, Mlp};
 
 /// Errors of this crate; file errors name the file.

@@ -100,6 +100,111 @@ pub fn mesh_vtk(run: &AmrRun) -> Vtk {
     grid(points, conn, offsets, vec![ctype; levels.len()], values, levels)
 }
 
+/// The mesh of a run as ParaView and MFEM show a nonconforming mesh right: the conforming
+/// interpolant.
+///
+/// Point data `value` holds the conforming order-1 interpolant ([`crate::tree::Tree::conforming_values`]:
+/// hanging vertices constrained by the coarse edge or face, as MFEM does when saving), so the
+/// field is continuous and contours and slices have no cracks; `inr` holds the INR's own value at
+/// each vertex; cell data `level`. In 2-D, a quad with hanging vertices on its edges becomes a
+/// polygon through them (counter-clockwise), so neighbouring cells share every edge and VTK sees
+/// no interior boundary edges; in 1-D lines; in 3-D hexahedra (their hanging faces stay
+/// topologically nonconforming, but the values on them agree).
+pub fn conforming_mesh_vtk(run: &AmrRun) -> Vtk {
+    let tree = &run.tree;
+    let d = tree.dim.min(3);
+    let cvals = tree.conforming_values(&run.values);
+    let (order, ctype) = vtk_order(d);
+    // 2-D: the vertices on each horizontal line (by y) and vertical line (by x), sorted
+    let mut rows: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut cols: HashMap<u32, Vec<u32>> = HashMap::new();
+    if d == 2 {
+        for v in tree.vertices() {
+            rows.entry(v[1]).or_default().push(v[0]);
+            cols.entry(v[0]).or_default().push(v[1]);
+        }
+        rows.values_mut().for_each(|r| r.sort_unstable());
+        cols.values_mut().for_each(|c| c.sort_unstable());
+    }
+    let between = |line: &HashMap<u32, Vec<u32>>, at: u32, a: u32, b: u32| -> Vec<u32> {
+        let Some(v) = line.get(&at) else { return Vec::new() };
+        let (lo, hi) = (a.min(b), a.max(b));
+        let s = v.partition_point(|&x| x <= lo);
+        let e = v.partition_point(|&x| x < hi);
+        let mut r = v[s..e].to_vec();
+        if a > b {
+            r.reverse();
+        }
+        r
+    };
+    let mut index: HashMap<Key, u64> = HashMap::new();
+    let (mut points, mut values, mut inr) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut conn, mut offsets, mut levels, mut types) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for l in tree.leaves() {
+        let corners = tree.corners(l);
+        let mut ring: Vec<Key> = Vec::new();
+        if d == 2 {
+            let (lo, hi) = tree.lattice_box(l);
+            // counter-clockwise: bottom (y = lo) left → right, right side up, top right → left, left side down
+            ring.push([lo[0], lo[1], 0, 0]);
+            ring.extend(
+                between(&rows, lo[1], lo[0], hi[0])
+                    .into_iter()
+                    .map(|x| [x, lo[1], 0, 0]),
+            );
+            ring.push([hi[0], lo[1], 0, 0]);
+            ring.extend(
+                between(&cols, hi[0], lo[1], hi[1])
+                    .into_iter()
+                    .map(|y| [hi[0], y, 0, 0]),
+            );
+            ring.push([hi[0], hi[1], 0, 0]);
+            ring.extend(
+                between(&rows, hi[1], hi[0], lo[0])
+                    .into_iter()
+                    .map(|x| [x, hi[1], 0, 0]),
+            );
+            ring.push([lo[0], hi[1], 0, 0]);
+            ring.extend(
+                between(&cols, lo[0], hi[1], lo[1])
+                    .into_iter()
+                    .map(|y| [lo[0], y, 0, 0]),
+            );
+        } else {
+            ring = order.iter().map(|&c| corners[c]).collect();
+        }
+        let cell_type = if d == 2 && ring.len() > 4 {
+            CellType::Polygon
+        } else {
+            ctype
+        };
+        for k in ring {
+            let id = *index.entry(k).or_insert_with(|| {
+                let p = tree.position(&k);
+                points.extend_from_slice(&[p[0], p[1], p[2]]);
+                values.push(cvals[&k]);
+                inr.push(run.values[&k]);
+                (values.len() - 1) as u64
+            });
+            conn.push(id);
+        }
+        offsets.push(conn.len() as u64);
+        levels.push(tree.nodes[l].level as i32);
+        types.push(cell_type);
+    }
+    let mut vtk = grid(points, conn, offsets, types, values, levels);
+    if let DataSet::UnstructuredGrid { pieces, .. } = &mut vtk.data {
+        if let Some(vtkio::model::Piece::Inline(p)) = pieces.first_mut() {
+            p.data.point.push(Attribute::DataArray(DataArrayBase {
+                name: "inr".into(),
+                elem: ElementType::Generic(1),
+                data: IOBuffer::F64(inr),
+            }));
+        }
+    }
+    vtk
+}
+
 fn grid(
     points: Vec<f64>,
     conn: Vec<u64>,
@@ -194,6 +299,29 @@ pub fn write_vtu(vtk: Vtk, path: &Path) -> Result<()> {
     vtk.write_xml(&mut buf)
         .map_err(|e| AmrError::io(path, std::io::Error::other(format!("VTU encoding failed: {e}"))))?;
     atomic(path, |w| w.write_all(&buf))
+}
+
+/// Writes a ParaView data collection (`.pvd`) listing `(time, file)` pairs (file names relative
+/// to the `.pvd`), so ParaView opens them as one time series with those times.
+pub fn write_pvd(path: &Path, steps: &[(f64, String)]) -> Result<()> {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+    atomic(path, |w| {
+        writeln!(w, "<?xml version=\"1.0\"?>")?;
+        writeln!(
+            w,
+            "<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">"
+        )?;
+        writeln!(w, "  <Collection>")?;
+        for (t, f) in steps {
+            writeln!(
+                w,
+                "    <DataSet timestep=\"{t}\" group=\"\" part=\"0\" file=\"{}\"/>",
+                esc(f)
+            )?;
+        }
+        writeln!(w, "  </Collection>")?;
+        writeln!(w, "</VTKFile>")
+    })
 }
 
 /// A planar slice to draw: the two in-plane axes and fixed values for the others.

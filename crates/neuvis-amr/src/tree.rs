@@ -224,6 +224,80 @@ impl Tree {
         false
     }
 
+    /// The leaf that constrains a hanging vertex `v`: the coarsest leaf whose closed box holds
+    /// `v` without `v` being one of its corners; `None` for a vertex that is not hanging.
+    pub fn constraining_leaf(&self, v: &Key) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        let mut stack = vec![0usize];
+        while let Some(i) = stack.pop() {
+            let (lo, hi) = self.lattice_box(i);
+            if (0..self.dim).any(|a| v[a] < lo[a] || v[a] > hi[a]) {
+                continue;
+            }
+            let n = self.nodes[i];
+            if n.first_child == 0 {
+                if (0..self.dim).any(|a| v[a] != lo[a] && v[a] != hi[a])
+                    && best.is_none_or(|b| self.nodes[b].level > n.level)
+                {
+                    best = Some(i);
+                }
+            } else {
+                for c in 0..self.arity() {
+                    stack.push(n.first_child as usize + c);
+                }
+            }
+        }
+        best
+    }
+
+    /// The conforming order-1 interpolant's vertex values, as MFEM computes them when it saves a
+    /// nonconforming mesh: a vertex that is not hanging keeps its value in `values`; a hanging one
+    /// takes the multilinear interpolant of the leaf that constrains it (whose corners may be
+    /// hanging in turn, at a coarser level). The resulting field is continuous across every face.
+    ///
+    /// # Panics
+    /// If `values` lacks a leaf corner.
+    pub fn conforming_values(
+        &self,
+        values: &std::collections::HashMap<Key, f64>,
+    ) -> std::collections::HashMap<Key, f64> {
+        let mut out: std::collections::HashMap<Key, f64> = std::collections::HashMap::with_capacity(values.len());
+        // coarse constraints first: a hanging vertex's constraining corners are at lower levels
+        let mut verts = self.vertices();
+        let level = |k: &Key| -> u32 {
+            (0..self.dim)
+                .map(|a| {
+                    if k[a] == 0 {
+                        0
+                    } else {
+                        MAX_LEVEL - k[a].trailing_zeros().min(MAX_LEVEL)
+                    }
+                })
+                .max()
+                .unwrap_or(0)
+        };
+        verts.sort_by_key(level);
+        for v in verts {
+            let val = match self.constraining_leaf(&v) {
+                None => values[&v],
+                Some(l) => {
+                    let (lo, hi) = self.lattice_box(l);
+                    let corner_vals: Vec<f64> = self
+                        .corners(l)
+                        .iter()
+                        .map(|c| *out.get(c).unwrap_or(&values[c]))
+                        .collect();
+                    let xi: Vec<f64> = (0..self.dim)
+                        .map(|a| (v[a] - lo[a]) as f64 / (hi[a] - lo[a]) as f64)
+                        .collect();
+                    multilinear(&corner_vals, &xi)
+                }
+            };
+            out.insert(v, val);
+        }
+        out
+    }
+
     /// All distinct corner vertices of the leaves, sorted.
     pub fn vertices(&self) -> Vec<Key> {
         let set: HashSet<Key> = self.leaves().iter().flat_map(|&l| self.corners(l)).collect();

@@ -137,9 +137,15 @@ impl TensorMap {
             return None;
         };
         if t.shape != want {
+            let transposed = want.len() == 2 && t.shape == [want[1], want[0]];
             problems.push(format!(
-                "tensor {name} has shape {:?} but the spec needs {want:?}",
-                t.shape
+                "tensor {name} has shape {:?} but the spec needs {want:?}{}",
+                t.shape,
+                if transposed {
+                    " (it is stored transposed: set \"weight_layout\" to \"in_out\" or \"out_in\" in the spec)"
+                } else {
+                    ""
+                }
             ));
             return None;
         }

@@ -575,3 +575,162 @@ fn bad_inputs_give_clear_errors() {
     cfg.t = f64::NAN;
     assert!(run(&linear_net(), &[[0.0, 1.0], [0.0, 1.0]], &cfg, |_| {}).is_err());
 }
+
+/// A checkpoint that keeps its layers in `nn.ParameterList`s (`weights_list.{i}`, `bias_list.{i}`,
+/// `in × out` weights, as LLNL's PruningAMR ships) maps through the spec's patterns and matches
+/// PyTorch's outputs; without the patterns the error names the tensors the file does hold.
+#[test]
+fn parameter_list_checkpoint_maps_by_pattern() {
+    let inr = Inr::load(&fixture("paramlist_sine.json"), None).unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("paramlist_sine_reference.json")).unwrap()).unwrap();
+    let pts: Vec<f64> = reference["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
+        .collect();
+    let want: Vec<f64> = reference["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let got = inr.net.eval(&pts);
+    assert!(max_diff(&got, &want) < 1e-12, "{got:?} vs {want:?}");
+    // the same spec without patterns: every missing tensor is listed
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("paramlist_sine.json")).unwrap()).unwrap();
+    spec["weights"] = serde_json::json!(fixture("paramlist_sine.pt"));
+    let o = spec.as_object_mut().unwrap();
+    o.remove("weight_pattern");
+    o.remove("bias_pattern");
+    let p = dir.path().join("s.json");
+    std::fs::write(&p, serde_json::to_string(&spec).unwrap()).unwrap();
+    let e = Inr::load(&p, None).unwrap_err().to_string();
+    assert!(e.contains("layers.0.weight") && e.contains("weights_list.0"), "{e}");
+    // a pattern without {i} is refused by name
+    spec["weight_pattern"] = serde_json::json!("weights_list");
+    std::fs::write(&p, serde_json::to_string(&spec).unwrap()).unwrap();
+    let e = Inr::load(&p, None).unwrap_err().to_string();
+    assert!(e.contains("weight_pattern") && e.contains("{i}"), "{e}");
+}
+
+/// The two definitions of the basic method's error, against numbers worked by hand:
+/// f = (1, 2, −4), g = (1.5, 2, −3): mean|f − g| = 0.5, mean(1/|f|) = 7/12, so LLNL's error is
+/// 7/24; the pointwise one is (0.5/1 + 0/2 + 1/4)/3 = 1/4. At τ = 7/24 the reference definition
+/// refines (≥), the pointwise one does not.
+#[test]
+fn basic_error_definitions() {
+    use neuvis_amr::BasicError;
+    let (f, g) = ([1.0, 2.0, -4.0], [1.5, 2.0, -3.0]);
+    let r = BasicError::Reference.error(&f, &g, 1e-3);
+    let p = BasicError::Pointwise.error(&f, &g, 1e-3);
+    assert!((r - 7.0 / 24.0).abs() < 1e-15, "{r}");
+    assert!((p - 0.25).abs() < 1e-15, "{p}");
+    assert!(BasicError::Reference.refines(r, 7.0 / 24.0));
+    assert!(!BasicError::Pointwise.refines(p, 0.25));
+    // a zero INR value: LLNL's mean(1/|f|) is infinite and the element refines; δ bounds the other
+    let r0 = BasicError::Reference.error(&[0.0, 1.0], &[0.1, 1.0], 0.5);
+    assert!(r0.is_infinite() && BasicError::Reference.refines(r0, 1e9));
+    assert!((BasicError::Pointwise.error(&[0.0, 1.0], &[0.1, 1.0], 0.5) - 0.1).abs() < 1e-15);
+    assert_eq!(
+        neuvis_amr::AmrConfig::defaults(neuvis_amr::Method::Basic, 2).basic_error,
+        BasicError::Reference
+    );
+}
+
+/// The conforming VTU of a 2-D pruning run: every edge is shared by two cells except on the
+/// domain's boundary (no cracks at hanging vertices, counted as vtkFeatureEdges counts boundary
+/// edges), and the conforming interpolant is continuous: at the midpoint of every fine edge on a
+/// coarse cell's side, the fine cell's bilinear interpolant equals the coarse cell's.
+#[test]
+fn conforming_vtu_has_no_cracks_and_a_continuous_interpolant() {
+    use neuvis_amr::output::conforming_mesh_vtk;
+    use neuvis_amr::tree::multilinear;
+    let inr = Inr::load(&fixture("sin_inv_r.json"), None).unwrap();
+    let mut cfg = AmrConfig::defaults(Method::Pruning, 2);
+    cfg.max_it = 6;
+    cfg.p = 0.09;
+    cfg.total_error_samples = 2000;
+    let r = run(&inr.net, &[[0.0, 1.0], [0.0, 1.0]], &cfg, |_| {}).unwrap();
+    let (all, conforming) = r.tree.dofs();
+    assert!(all > conforming, "the test needs hanging vertices");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mesh.vtu");
+    write_vtu(conforming_mesh_vtk(&r), &path).unwrap();
+    let back = vtkio::Vtk::import(&path).unwrap();
+    let vtkio::model::DataSet::UnstructuredGrid { pieces, .. } = back.data else {
+        panic!("not an unstructured grid")
+    };
+    let piece = pieces[0].load_piece_data(None).unwrap();
+    let pts: Vec<f64> = piece.points.cast_into::<f64>().unwrap();
+    let (conn, offs) = match &piece.cells.cell_verts {
+        vtkio::model::VertexNumbers::XML { connectivity, offsets } => (connectivity.clone(), offsets.clone()),
+        _ => panic!(),
+    };
+    let mut edges: std::collections::HashMap<(u64, u64), usize> = std::collections::HashMap::new();
+    let mut start = 0usize;
+    let mut polygons = 0;
+    for &end in &offs {
+        let c = &conn[start..end as usize];
+        polygons += usize::from(c.len() > 4);
+        let mut area = 0.0;
+        for k in 0..c.len() {
+            let (a, b) = (c[k], c[(k + 1) % c.len()]);
+            *edges.entry((a.min(b), a.max(b))).or_default() += 1;
+            area += pts[3 * a as usize] * pts[3 * b as usize + 1] - pts[3 * b as usize] * pts[3 * a as usize + 1];
+        }
+        assert!(area > 0.0, "cells are counter-clockwise");
+        start = end as usize;
+    }
+    assert!(polygons > 0);
+    let on_boundary = |i: u64| {
+        let (x, y) = (pts[3 * i as usize], pts[3 * i as usize + 1]);
+        x == 0.0 || x == 1.0 || y == 0.0 || y == 1.0
+    };
+    let mut boundary = 0;
+    for (&(a, b), &n) in &edges {
+        assert!(n <= 2);
+        if n == 1 {
+            assert!(on_boundary(a) && on_boundary(b), "crack: edge {a}-{b} has one cell");
+            boundary += 1;
+        }
+    }
+    assert!(boundary >= 4);
+    // continuity of the conforming values across hanging edges
+    let cv = r.tree.conforming_values(&r.values);
+    let value_in = |leaf: usize, p: [f64; 2]| {
+        let (lo, hi) = r.tree.bounds(leaf);
+        let vals: Vec<f64> = r.tree.corners(leaf).iter().map(|k| cv[k]).collect();
+        multilinear(
+            &vals,
+            &[(p[0] - lo[0]) / (hi[0] - lo[0]), (p[1] - lo[1]) / (hi[1] - lo[1])],
+        )
+    };
+    let mut checked = 0;
+    for l in r.tree.leaves() {
+        let (lo, hi) = r.tree.bounds(l);
+        let w = hi[0] - lo[0];
+        for (p, out) in [
+            ([lo[0], 0.5 * (lo[1] + hi[1])], [-1e-9, 0.0]),
+            ([hi[0], 0.5 * (lo[1] + hi[1])], [1e-9, 0.0]),
+            ([0.5 * (lo[0] + hi[0]), lo[1]], [0.0, -1e-9]),
+            ([0.5 * (lo[0] + hi[0]), hi[1]], [0.0, 1e-9]),
+        ] {
+            let q = [p[0] + out[0], p[1] + out[1]];
+            if !(0.0..=1.0).contains(&q[0]) || !(0.0..=1.0).contains(&q[1]) {
+                continue;
+            }
+            let n = r.tree.locate(&q);
+            let (nlo, nhi) = r.tree.bounds(n);
+            if nhi[0] - nlo[0] > w * 1.5 {
+                let (a, b) = (value_in(l, p), value_in(n, p));
+                assert!((a - b).abs() < 1e-12 * (1.0 + a.abs()), "jump {a} vs {b} at {p:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0);
+}

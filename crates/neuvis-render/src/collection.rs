@@ -42,8 +42,11 @@ pub enum ModeOptions {
 }
 
 impl ModeOptions {
-    /// The render mode for a series whose first rendered step has value range `range`.
-    pub fn build(&self, range: (f32, f32)) -> Result<Mode, RenderError> {
+    /// The render mode for a series whose first rendered step is `first`: its value range sets
+    /// the default isovalue and transfer-function range, its histogram the default opacity
+    /// ([`TransferFunction::with_data_opacity`]).
+    pub fn build(&self, first: &neuvis_volume::ScalarField) -> Result<Mode, RenderError> {
+        let range = first.range();
         Ok(match self {
             ModeOptions::Iso { value, color } => {
                 if color.iter().any(|c| !(0.0..=1.0).contains(c)) {
@@ -81,6 +84,7 @@ impl ModeOptions {
                 if let Some(o) = opacity {
                     t = t.with_opacity_spec(o, tf_range)?;
                 }
+                let t = t.with_data_opacity(first.data(), tf_range, 0.6);
                 Mode::Dvr {
                     tf: t,
                     unit_distance: None,
@@ -206,6 +210,8 @@ fn mode_json(m: &Mode) -> serde_json::Value {
             "mode": "dvr", "tf": tf.name, "shade": shade,
             "tf_color": tf.color.iter().map(|(x, c)| json!([x, c[0], c[1], c[2]])).collect::<Vec<_>>(),
             "tf_opacity": tf.opacity.iter().map(|(x, o)| json!([x, o])).collect::<Vec<_>>(),
+            "tf_color_space": format!("{:?}", tf.space),
+            "tf_nan": [tf.nan.0[0], tf.nan.0[1], tf.nan.0[2], tf.nan.1],
         }),
     }
 }
@@ -261,7 +267,7 @@ pub fn render_collection(
     let t0 = Instant::now();
     let load = |step: usize| series.load(step).map_err(|source| RenderError::Load { step, source });
     let first = load(steps[0])?;
-    let mode = opts.mode.build(first.range())?;
+    let mode = opts.mode.build(&first)?;
     progress(Progress::Info(format!(
         "first rendered step: {}",
         first.value_summary()

@@ -1,7 +1,7 @@
 //! Transfer functions for DVR: piecewise-linear colour and opacity over scalar values.
 
 use crate::error::RenderError;
-use neuvis_base::colormap::{self, interp};
+use neuvis_base::colormap::{self, interp, ColorSpace};
 use serde_json::Value;
 use std::path::Path;
 
@@ -15,7 +15,22 @@ pub struct TransferFunction {
     pub opacity: Vec<(f32, f32)>,
     /// Name, for metadata.
     pub name: String,
+    /// The space colours are interpolated in between points (ParaView's `ColorSpace`).
+    pub space: ColorSpace,
+    /// Colour and opacity of NaN samples (ParaView's `NanColor`, `NanOpacity`).
+    pub nan: ([f32; 3], f32),
+    /// Whether [`Self::opacity`] is a default (a preset's ramp, a file without `Points`) that
+    /// [`TransferFunction::with_data_opacity`] may replace, rather than the user's.
+    pub default_opacity: bool,
 }
+
+/// The quantile of the data below which the default DVR opacity is zero.
+pub const DATA_OPACITY_FROM: f64 = 0.8;
+/// The quantile of the data where the default DVR opacity reaches its maximum.
+pub const DATA_OPACITY_TO: f64 = 0.995;
+
+/// ParaView's NaN colour of its default map ("Cool to Warm"): yellow.
+pub const DEFAULT_NAN: [f32; 3] = [1.0, 1.0, 0.0];
 
 impl TransferFunction {
     /// Names accepted by [`TransferFunction::preset`].
@@ -30,6 +45,9 @@ impl TransferFunction {
             color: colormap::rescale(&pts, range),
             opacity: vec![(lo, 0.0), (hi, max_opacity)],
             name: name.to_string(),
+            space: colormap::preset_space(name),
+            nan: (DEFAULT_NAN, 1.0),
+            default_opacity: true,
         })
     }
 
@@ -50,15 +68,36 @@ impl TransferFunction {
             pts.push((range.0 + x * (range.1 - range.0), o));
         }
         self.opacity = pts;
+        self.default_opacity = false;
         self.validate()?;
         Ok(self)
+    }
+
+    /// Replaces a default opacity with one drawn from the data, so the structure shows at once
+    /// instead of the background: the values up to the [`DATA_OPACITY_FROM`] quantile (air around
+    /// a scan, the quiet flow around a vortex: most of a volume) are transparent, opacity ramps
+    /// linearly from there to `max` at the [`DATA_OPACITY_TO`] quantile and holds above. A user's
+    /// opacity (`--opacity`, a file's `Points`) is kept. Data with no spread keeps the ramp.
+    pub fn with_data_opacity(mut self, data: &[f32], range: (f32, f32), max: f32) -> Self {
+        if !self.default_opacity {
+            return self;
+        }
+        let q = neuvis_volume::field::percentiles(data, &[DATA_OPACITY_FROM, DATA_OPACITY_TO]);
+        let (a, b) = (q[0].max(range.0), q[1].min(range.1));
+        if a.is_finite() && b.is_finite() && a < b {
+            let mut pts = vec![(range.0, 0.0), (a, 0.0), (b, max), (range.1, max)];
+            pts.dedup_by(|x, y| x.0 == y.0);
+            self.opacity = pts;
+        }
+        self
     }
 
     /// Reads a colour map exported by ParaView (the JSON array written by "Export" in the colour
     /// map editor / preset dialog): `RGBPoints` = `[x, r, g, b, …]`, optional `Points` =
     /// `[x, opacity, midpoint, sharpness, …]` (midpoint and sharpness are ignored: opacity is
-    /// interpolated linearly). Values are data values; with `rescale_to`, the points are rescaled
-    /// from their own range onto that range. Without `Points`, opacity ramps linearly 0 → 1.
+    /// interpolated linearly), `ColorSpace` (RGB, HSV, Lab, Diverging, Step; default RGB, as in
+    /// VTK), `NanColor` and `NanOpacity`. Values are data values; with `rescale_to`, the points are
+    /// rescaled from their own range onto that range. Without `Points`, opacity ramps linearly 0 → 1.
     pub fn from_paraview_json(path: &Path, rescale_to: Option<(f32, f32)>) -> Result<Self, RenderError> {
         let err = |m: String| RenderError::Tf(format!("{}: {m}", path.display()));
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
@@ -93,6 +132,7 @@ impl TransferFunction {
         let mut color: Vec<(f32, [f32; 3])> = rgb.chunks(4).map(|c| (c[0], [c[1], c[2], c[3]])).collect();
         let lo = color.first().map(|c| c.0).unwrap_or(0.0);
         let hi = color.last().map(|c| c.0).unwrap_or(1.0);
+        let default_opacity = obj.get("Points").is_none();
         let mut opacity = match nums("Points")? {
             Some(p) if p.len() >= 4 && p.len() % 4 == 0 => p.chunks(4).map(|c| (c[0], c[1])).collect(),
             Some(p) => return Err(err(format!("'Points' must hold groups of 4 numbers, got {}", p.len()))),
@@ -112,7 +152,36 @@ impl TransferFunction {
             .and_then(Value::as_str)
             .unwrap_or("paraview")
             .to_string();
-        let tf = TransferFunction { color, opacity, name };
+        let space = match obj.get("ColorSpace") {
+            None => ColorSpace::Rgb,
+            Some(Value::String(s)) => ColorSpace::parse(s).ok_or_else(|| {
+                err(format!(
+                    "'ColorSpace' \"{s}\" is not supported (RGB, HSV, Lab, Diverging or Step)"
+                ))
+            })?,
+            Some(_) => return Err(err("'ColorSpace' is not a string".into())),
+        };
+        let nan_color = match nums("NanColor")? {
+            None => DEFAULT_NAN,
+            Some(c) if c.len() == 3 && c.iter().all(|x| (0.0..=1.0).contains(x)) => [c[0], c[1], c[2]],
+            Some(c) => return Err(err(format!("'NanColor' must be 3 numbers in [0, 1], got {c:?}"))),
+        };
+        let nan_opacity = match obj.get("NanOpacity") {
+            None => 1.0,
+            Some(v) => v
+                .as_f64()
+                .map(|o| o as f32)
+                .filter(|o| (0.0..=1.0).contains(o))
+                .ok_or_else(|| err("'NanOpacity' must be a number in [0, 1]".into()))?,
+        };
+        let tf = TransferFunction {
+            color,
+            opacity,
+            name,
+            space,
+            nan: (nan_color, nan_opacity),
+            default_opacity,
+        };
         tf.validate().map_err(|e| err(e.to_string()))?;
         Ok(tf)
     }
@@ -140,10 +209,14 @@ impl TransferFunction {
         Ok(())
     }
 
-    /// Colour and opacity at `v` by linear interpolation.
+    /// Colour and opacity at `v`: colour interpolated in [`Self::space`], opacity linearly; a
+    /// NaN gets [`Self::nan`].
     pub fn eval(&self, v: f32) -> ([f32; 3], f32) {
+        if v.is_nan() {
+            return self.nan;
+        }
         (
-            colormap::color_at(&self.color, v),
+            colormap::color_in(self.space, &self.color, v),
             interp(&self.opacity, v, |a, b, t| a + (b - a) * t),
         )
     }

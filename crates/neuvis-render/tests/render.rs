@@ -145,6 +145,9 @@ fn dvr_of_a_constant_slab_follows_beer_lambert() {
         color: vec![(0.0, [0.2, 0.4, 0.8]), (2.0, [0.2, 0.4, 0.8])],
         opacity: vec![(0.0, 0.3), (2.0, 0.3)],
         name: "const".into(),
+        space: Default::default(),
+        nan: ([1.0, 1.0, 0.0], 1.0),
+        default_opacity: false,
     };
     let sigma = -(0.7f64).ln() / 0.1;
     for step in [0.5f32, 0.37, 1.3] {

@@ -8,15 +8,20 @@ fn data(name: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn reads_paraview_json_and_interpolates_linearly() {
+fn reads_paraview_json_in_its_colour_space() {
     let tf = TransferFunction::from_paraview_json(&data("paraview_tf.json"), None).unwrap();
     assert_eq!(tf.name, "Custom Tornado");
+    assert_eq!(tf.nan, ([1.0, 1.0, 0.0], 1.0));
+    assert_eq!(tf.eval(f32::NAN).0, [1.0, 1.0, 0.0]);
+    // the file's ColorSpace is Diverging; PyPI vtk 9.7's vtkColorTransferFunction with the same
+    // points (SetColorSpaceToDiverging) gives GetColor(0.1) = (0.740565, 0.601895, 1.0) and
+    // GetColor(0.25) = (1.0, 0.603308, 0.503413) (RGB interpolation would give (0.5, 0.5, 1.0))
+    let close = |c: [f32; 3], w: [f32; 3]| c.iter().zip(w).all(|(a, b)| (a - b).abs() < 1e-5);
     let (c, o) = tf.eval(0.1);
-    // halfway between blue (0) and white (0.2): (0.5, 0.5, 1.0); opacity point 0.1 → 0
-    assert!((c[0] - 0.5).abs() < 1e-6 && (c[1] - 0.5).abs() < 1e-6 && (c[2] - 1.0).abs() < 1e-6);
+    assert!(close(c, [0.740_565_5, 0.601_894_9, 1.0]), "{c:?}");
     assert_eq!(o, 0.0);
     let (c, o) = tf.eval(0.25);
-    assert!((c[0] - 1.0).abs() < 1e-6 && (c[1] - 0.5).abs() < 1e-6);
+    assert!(close(c, [1.0, 0.603_308_26, 0.503_412_9]), "{c:?}");
     assert!((o - 0.6).abs() < 1e-6, "opacity {o}"); // 0.1 → 0, 0.3 → 0.8
                                                     // clamped outside the points
     assert_eq!(tf.eval(5.0).1, 0.8);
@@ -41,6 +46,16 @@ fn presets_span_the_range() {
         assert!((tf.eval(4.0).1 - 0.7).abs() < 1e-6);
     }
     let g = TransferFunction::preset("grayscale", (0.0, 1.0), 1.0).unwrap();
+    // an unsupported colour space is an error naming it
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("lab2000.json");
+    std::fs::write(
+        &p,
+        r#"[{"ColorSpace": "Lab/CIEDE2000", "RGBPoints": [0, 0, 0, 0, 1, 1, 1, 1]}]"#,
+    )
+    .unwrap();
+    let e = TransferFunction::from_paraview_json(&p, None).unwrap_err().to_string();
+    assert!(e.contains("Lab/CIEDE2000") && e.contains("lab2000.json"), "{e}");
     assert_eq!(g.eval(0.25).0, [0.25; 3]);
     assert!(TransferFunction::preset("nope", (0.0, 1.0), 1.0).is_none());
 }

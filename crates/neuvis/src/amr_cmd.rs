@@ -7,7 +7,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use neuvis_amr::fit::{fit, InrFitOptions};
-use neuvis_amr::output::{mesh_vtk, slice_image, time_slice_vtk, write_history, write_png, write_vtu, Slice};
+use neuvis_amr::output::{
+    conforming_mesh_vtk, slice_image, time_slice_vtk, write_history, write_png, write_pvd, write_vtu, Slice,
+};
 use neuvis_amr::plot::{plot_error_vs_dofs, Curve};
 use neuvis_amr::{Activation, AmrConfig, Inr, IterationRecord, Method};
 
@@ -236,11 +238,11 @@ pub struct AmrArgs {
     /// pruning (Algorithm 1), basic (interpolation error) or uniform.
     #[arg(long, default_value = "pruning")]
     pub method: String,
-    /// T: pruned-INR relative error threshold.
-    #[arg(value_parser = crate::num::finite_f64, long = "T", default_value_t = 0.1)]
+    /// T: pruned-INR relative error threshold (`--T` is accepted too).
+    #[arg(value_parser = crate::num::finite_f64, long = "t", alias = "T", default_value_t = 0.1)]
     pub t: f64,
-    /// P: kept-neuron proportion threshold.
-    #[arg(value_parser = crate::num::finite_f64, long = "P", default_value_t = 0.15)]
+    /// P: kept-neuron proportion threshold (`--P` is accepted too).
+    #[arg(value_parser = crate::num::finite_f64, long = "p", alias = "P", default_value_t = 0.15)]
     pub p: f64,
     /// ε of the interpolative decomposition.
     #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1e-3)]
@@ -248,6 +250,10 @@ pub struct AmrArgs {
     /// τ of the basic method.
     #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 0.1)]
     pub tau: f64,
+    /// The basic method's relative error: `reference` (mean|f − g| · mean(1/|f|) ≥ τ, LLNL's
+    /// implementation, so its τ values carry over) or `pointwise` (mean(|f − g| / max(|f|, δ)) > τ).
+    #[arg(long, default_value = "reference", value_parser = ["reference", "pointwise"])]
+    pub basic_error: String,
     /// Points per element for the ID.
     #[arg(long, default_value_t = 256)]
     pub id_samples: usize,
@@ -327,6 +333,7 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
     cfg.p = a.p;
     cfg.eps = a.eps;
     cfg.tau = a.tau;
+    cfg.basic_error = neuvis_amr::BasicError::parse(&a.basic_error).unwrap_or_default();
     cfg.id_samples = a.id_samples;
     cfg.error_samples = a.error_samples;
     cfg.max_it = a.max_it;
@@ -452,14 +459,18 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
     write_history(&run, out, &name)?;
     let mut written = vec!["history.csv".to_string(), "history.json".to_string()];
     if d <= 3 {
-        write_vtu(mesh_vtk(&run), &out.join("mesh.vtu"))?;
+        write_vtu(conforming_mesh_vtk(&run), &out.join("mesh.vtu"))?;
         written.push("mesh.vtu".into());
     } else {
+        let mut series = Vec::new();
         for &t in &times {
             let f = format!("mesh_t{t}.vtu");
             write_vtu(time_slice_vtk(&run, &inr.net, t)?, &out.join(&f))?;
+            series.push((t, f.clone()));
             written.push(f);
         }
+        write_pvd(&out.join("mesh.pvd"), &series)?;
+        written.push("mesh.pvd".into());
     }
     if d >= 2 {
         let range = if a.range.len() == 2 {
