@@ -301,6 +301,11 @@ pub fn write_vtu(vtk: Vtk, path: &Path) -> Result<()> {
     atomic(path, |w| w.write_all(&buf))
 }
 
+/// The viridis colour points over `range`: what slice images and their colour bars use.
+pub(crate) fn viridis_over(range: (f64, f64)) -> Vec<neuvis_base::colormap::ColorPoint> {
+    neuvis_base::colormap::rescale(&neuvis_base::colormap::VIRIDIS, (range.0 as f32, range.1 as f32))
+}
+
 /// Writes a ParaView data collection (`.pvd`) listing `(time, file)` pairs (file names relative
 /// to the `.pvd`), so ParaView opens them as one time series with those times.
 pub fn write_pvd(path: &Path, steps: &[(f64, String)]) -> Result<()> {
@@ -412,7 +417,7 @@ pub fn slice_image(run: &AmrRun, slice: &Slice, px: u32, range: (f64, f64)) -> R
     } else {
         (((px as f64 * wx / wy).round() as u32).max(16), px)
     };
-    let cmap = neuvis_base::colormap::rescale(&neuvis_base::colormap::VIRIDIS, (range.0 as f32, range.1 as f32));
+    let cmap = viridis_over(range);
     let mut img = image::RgbImage::new(w, h);
     let point = |i: u32, j: u32| {
         let mut p = slice.fixed;

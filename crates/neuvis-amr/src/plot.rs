@@ -54,12 +54,12 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-/// Draws the curves (x = DOFs, y = RMSE, both logarithmic) as PNG or SVG by extension,
+/// Draws the curves (x = conforming DOFs, y = RMSE, both logarithmic) as PNG or SVG by extension,
 /// atomically.
 pub fn plot_error_vs_dofs(curves: &[Curve], path: &Path, title: &str) -> Result<()> {
     let pts: Vec<(f64, f64)> = curves
         .iter()
-        .flat_map(|c| c.history.iter().map(|r| (r.dofs as f64, r.total_error)))
+        .flat_map(|c| c.history.iter().map(|r| (r.conforming_dofs as f64, r.total_error)))
         .filter(|p| p.0 > 0.0 && p.1 > 0.0 && p.1.is_finite())
         .collect();
     if pts.is_empty() {
@@ -93,7 +93,7 @@ pub fn plot_error_vs_dofs(curves: &[Curve], path: &Path, title: &str) -> Result<
                 .map_err(|e| draw_err(e.to_string()))?;
             chart
                 .configure_mesh()
-                .x_desc("degrees of freedom (all corners)")
+                .x_desc("conforming degrees of freedom (vertices that are not hanging; the paper's count)")
                 .y_desc("total error (RMSE)")
                 .y_label_formatter(&|v| format!("{v:.1e}"))
                 .draw()
@@ -103,7 +103,7 @@ pub fn plot_error_vs_dofs(curves: &[Curve], path: &Path, title: &str) -> Result<
                 let data: Vec<(f64, f64)> = c
                     .history
                     .iter()
-                    .map(|r| (r.dofs as f64, r.total_error))
+                    .map(|r| (r.conforming_dofs as f64, r.total_error))
                     .filter(|p| p.0 > 0.0 && p.1 > 0.0)
                     .collect();
                 chart
@@ -149,4 +149,53 @@ pub fn plot_error_vs_dofs(curves: &[Curve], path: &Path, title: &str) -> Result<
             path.display()
         ))),
     }
+}
+
+/// `img` with a viridis colour bar for `range` on its right: the bar, and the range's ends and
+/// middle as labels, so a slice PNG says which colour is which value.
+pub fn with_colorbar(img: &image::RgbImage, range: (f64, f64), path: &Path) -> Result<image::RgbImage> {
+    register_font(path)?;
+    let (w, h) = img.dimensions();
+    let bar_w = (w / 24).clamp(12, 40);
+    let label_w = 96u32;
+    let (cw, ch) = (w + 16 + bar_w + label_w, h);
+    let mut buf = vec![255u8; (cw * ch * 3) as usize];
+    let draw_err = |e: String| AmrError::Config(format!("{}: drawing the colour bar failed: {e}", path.display()));
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (cw, ch)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw_err(e.to_string()))?;
+        let cmap = crate::output::viridis_over(range);
+        let (top, bottom) = (8i32, ch as i32 - 8);
+        let x0 = (w + 16) as i32;
+        for y in top..bottom {
+            let f = (bottom - 1 - y) as f64 / ((bottom - top - 1).max(1)) as f64;
+            let c = neuvis_base::colormap::color_at(&cmap, (range.0 + f * (range.1 - range.0)) as f32);
+            let c = c.map(|x| (x.clamp(0.0, 1.0) * 255.0).round() as u8);
+            root.draw(&Rectangle::new(
+                [(x0, y), (x0 + bar_w as i32, y + 1)],
+                RGBColor(c[0], c[1], c[2]).filled(),
+            ))
+            .map_err(|e| draw_err(e.to_string()))?;
+        }
+        root.draw(&Rectangle::new(
+            [(x0, top), (x0 + bar_w as i32, bottom)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(|e| draw_err(e.to_string()))?;
+        let style = ("sans-serif", 14).into_font().color(&BLACK);
+        for (f, v) in [(1.0, range.1), (0.5, 0.5 * (range.0 + range.1)), (0.0, range.0)] {
+            let y = bottom - (f * (bottom - top) as f64) as i32;
+            let y = y.clamp(top + 7, bottom - 7);
+            root.draw(&Text::new(
+                format!("{v:.4}"),
+                (x0 + bar_w as i32 + 6, y - 7),
+                style.clone(),
+            ))
+            .map_err(|e| draw_err(e.to_string()))?;
+        }
+        root.present().map_err(|e| draw_err(e.to_string()))?;
+    }
+    let mut out = image::RgbImage::from_raw(cw, ch, buf).ok_or_else(|| draw_err("buffer size".into()))?;
+    image::imageops::replace(&mut out, img, 0, 0);
+    Ok(out)
 }

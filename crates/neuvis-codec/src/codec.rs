@@ -412,10 +412,26 @@ pub fn decode_to_db(
     let mut times: Vec<f64> = params.iter().map(|p| p[0]).collect();
     times.sort_by(f64::total_cmp);
     times.dedup();
+    // the source collection's step numbers (its t0024/ folders), where the file records them;
+    // else the index among the decoded times (past the source's last step for a time it lacks)
+    let source_steps: Vec<(f64, usize)> = dec
+        .header
+        .source
+        .get("time_steps")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let after = source_steps.iter().map(|&(_, s)| s + 1).max().unwrap_or(0);
+    let step_of = |t: f64| {
+        source_steps
+            .iter()
+            .find(|(st, _)| *st == t)
+            .map(|&(_, s)| s)
+            .unwrap_or_else(|| after + times.iter().position(|&x| x == t).unwrap_or(0))
+    };
     let views: Vec<View> = params
         .iter()
         .map(|p| View {
-            step: times.iter().position(|&t| t == p[0]).unwrap_or(0),
+            step: step_of(p[0]),
             time: p[0],
             theta: p[1],
             phi: p[2],

@@ -53,6 +53,29 @@ pub fn image_name(v: &View) -> String {
 pub use neuvis_base::fmt_num;
 
 impl CinemaDb {
+    /// The step number of each time value, read from the image folders neuvis names by step
+    /// (`t0024/…` → 24): `(time, step)` sorted by time, or `None` when some image is not in a
+    /// `tNNNN/` folder or one time value spans several folders. Decoders name their folders with
+    /// it, so a decoded `t0024/` holds the same views as the ground truth's.
+    pub fn time_steps(&self) -> Option<Vec<(f64, usize)>> {
+        let mut map: Vec<(f64, usize)> = Vec::new();
+        for e in &self.entries {
+            let (dir, _) = e.file.split_once('/')?;
+            let digits = dir.strip_prefix('t')?;
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let step: usize = digits.parse().ok()?;
+            match map.iter().find(|(t, _)| *t == e.time) {
+                Some(&(_, s)) if s != step => return None,
+                Some(_) => {}
+                None => map.push((e.time, step)),
+            }
+        }
+        map.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Some(map)
+    }
+
     /// Opens a database: parses `data.csv` (columns in any order; `time`, `theta`, `phi` matched
     /// case-insensitively; the file column is `FILE` or the first column whose name starts with
     /// `FILE`), keeps unknown columns, and checks that every listed file exists.

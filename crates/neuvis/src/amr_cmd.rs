@@ -71,6 +71,9 @@ pub struct FitArgs {
     /// those features; `neuvis devices` lists them).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// No progress bars or informational lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// What an INR is fitted to.
@@ -128,7 +131,12 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         seed: a.seed,
     };
     let device = neuvis_nn::device::device(&a.device).map_err(anyhow::Error::msg)?;
-    let pb = ProgressBar::new(a.steps as u64);
+    crate::set_quiet(a.quiet);
+    let pb = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(a.steps as u64)
+    };
     pb.set_style(
         ProgressStyle::with_template("[{elapsed_precise}] {bar:30} step {pos}/{len} {msg}, ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -294,6 +302,9 @@ pub struct AmrArgs {
     /// Colour range LO,HI of PNG slices (default: the range of the vertex values).
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub range: Vec<f64>,
+    /// No progress bars or informational lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Runs `neuvis amr`.
@@ -317,6 +328,7 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
 }
 
 fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks) -> Result<()> {
+    crate::set_quiet(a.quiet);
     let mut inputs = vec![model];
     inputs.extend(a.weights.as_deref());
     let root = ranks.rank() == 0;
@@ -440,7 +452,7 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
             println!("{}", row(r));
         },
         &|it, n, total| {
-            if pb.is_hidden() || pb.message() != it.to_string() {
+            if (pb.is_hidden() || pb.message() != it.to_string()) && !crate::quiet() {
                 pb.reset();
                 pb.set_length(total as u64);
                 pb.set_message(it.to_string());
@@ -487,6 +499,7 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
             } else {
                 format!("slice_{}.png", s.name.replace(',', "_"))
             };
+            let img = neuvis_amr::plot::with_colorbar(&img, range, &out.join(&f))?;
             write_png(&img, &out.join(&f))?;
             written.push(f);
         }

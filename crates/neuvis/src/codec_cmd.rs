@@ -264,6 +264,10 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     if let Some(k) = a.holdout_times {
         plan.source["holdout_times"] = json!({ "every": k, "times": held_out });
     }
+    // the source's step folders (t0024/ …), so `decompress` names its folders the same way
+    if let Some(steps) = db.time_steps() {
+        plan.source["time_steps"] = json!(steps);
+    }
     let (net, bits, predicted) = (&plan.net, plan.bits, plan.predicted_bytes);
     println!(
         "{}: {} images of {}x{} ({:.1} MB raw{}) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",

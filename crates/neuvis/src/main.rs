@@ -54,36 +54,84 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Render an image collection (Cinema spec D database) of a volume over (t, θ, φ).
+    #[command(
+        after_help = "Examples:\n  neuvis render --volume tornado --size 128 --theta-step 9 --phi-step 9 --times 0 -o t.cdb\n  neuvis render --volume run.pvd --array pressure --mode dvr --tf cool-to-warm -o run.cdb\n  neuvis render --volume ct.raw --raw-dims 512x512x300 --raw-dtype i16 --spacing 0.7,0.7,1.5 --iso 300 -o ct.cdb"
+    )]
     Render(Box<render::RenderArgs>),
     /// Compress an image collection into a .nrvi model (NeRVI or NeRV).
+    #[command(
+        after_help = "Examples:\n  neuvis compress t.cdb -o t.nrvi --ratio 200 --epochs 200\n  neuvis compress t48.cdb -o t48.nrvi --ratio 1000 --holdout-times 4 --load stream --device gpu"
+    )]
     Compress(Box<codec_cmd::CompressArgs>),
     /// Decode images from a .nrvi model (its training grid or any parameters).
+    #[command(
+        after_help = "Examples:\n  neuvis decompress t.nrvi -o decoded.cdb\n  neuvis decompress t.nrvi -o views.cdb --params 24,45,90 --params 24.5,45,90"
+    )]
     Decompress(codec_cmd::DecompressArgs),
     /// Compare two image collections: PSNR, SSIM, MS-SSIM, FLIP, worst images, difference images.
+    #[command(after_help = "Example:\n  neuvis eval t.cdb decoded.cdb --csv scores.csv --diff-images diffs/")]
     Eval(eval::EvalArgs),
     /// Serve a local web page to explore .nrvi models (decoded on demand).
+    #[command(after_help = "Example:\n  neuvis serve t.nrvi --port 8080")]
     Serve(serve::ServeArgs),
     /// Run the end-to-end demo on built-in data and print where the results went.
+    #[command(after_help = "Example:\n  neuvis demo            (writes neuvis-demo/; --overwrite to run it again)")]
     Demo(demo::DemoArgs),
     /// Refine an adaptive mesh for a pre-trained INR (pruning-guided AMR), or compare runs.
+    #[command(
+        after_help = "Examples:\n  neuvis amr crates/neuvis-amr/fixtures/sin_inv_r.json --p 0.09 -o amr-2d/\n  neuvis amr compare amr-2d/ amr-basic/ -o compare.png"
+    )]
     Amr(Box<amr_cmd::AmrCmd>),
     /// Work with implicit neural representations (fit one to a function or a volume).
     #[command(subcommand)]
+    #[command(
+        after_help = "Example:\n  neuvis inr fit --volume head.vti --array density --steps 4000 -o head-inr.json"
+    )]
     Inr(amr_cmd::InrCmd),
     /// Extract an isosurface with marching cubes into a .ply or .vtp mesh.
+    #[command(
+        after_help = "Examples:\n  neuvis isosurface wavelet.vti --iso 150 -o wavelet.vtp\n  neuvis isosurface ct.raw --raw-dims 512x512x300 --raw-dtype i16 --spacing 0.7,0.7,1.5 --iso 300 -o bone.ply"
+    )]
     Isosurface(raycast_cmd::IsosurfaceArgs),
     /// Speculative isosurface raycasting within a memory budget (prepare a brick store, render).
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  neuvis raycast prepare turbulence --dims 512 -o turb.nvb\n  neuvis raycast render turb.nvb --budget-mb 64 --method neural -o frame.png"
+    )]
     Raycast(raycast_cmd::RaycastCmd),
     /// Measure performance against named baselines and print a comparison table.
     #[command(subcommand)]
+    #[command(after_help = "Examples:\n  neuvis bench render\n  neuvis bench train --size 128 --steps 30")]
     Bench(bench::BenchCmd),
     /// Assemble the parts of sharded runs (`--shard I/N`, e.g. Slurm job-array tasks) into one output.
+    #[command(
+        after_help = "Example:\n  neuvis merge tornado.cdb      (after: neuvis render ... --shard I/4 -o tornado.cdb)"
+    )]
     Merge(merge::MergeArgs),
     /// Write (and submit) a Slurm job array for a shardable command and the merge job after it.
+    #[command(
+        after_help = "Example:\n  neuvis slurm --tasks 16 -- render --volume tornado --size 256 --times all -o t.cdb"
+    )]
     Slurm(slurm::SlurmArgs),
     /// List the compute backends of this build (--device) and the GPU adapters found.
+    #[command(after_help = "Example:\n  neuvis devices --probe")]
     Devices(devices::DevicesArgs),
+}
+
+/// Set by a command's `-q/--quiet`: no progress bars and no informational lines on stderr
+/// (results still go to stdout, errors and warnings to stderr).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the running command was given `-q`.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Records a command's `-q`.
+pub(crate) fn set_quiet(q: bool) {
+    if q {
+        QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// `neuvis --version`: the version and the compute backends compiled in.
@@ -147,5 +195,33 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::{CommandFactory, Parser};
+
+    /// Every command's `--help` ends with examples, and every example parses as written.
+    #[test]
+    fn every_help_example_parses() {
+        let cmd = Cli::command();
+        let mut n = 0;
+        for sub in cmd.get_subcommands() {
+            let help = sub
+                .get_after_help()
+                .unwrap_or_else(|| panic!("`neuvis {}` has no example", sub.get_name()))
+                .to_string();
+            for line in help.lines().map(str::trim).filter(|l| l.starts_with("neuvis ")) {
+                let line = line.split(" (").next().unwrap_or(line);
+                let args: Vec<&str> = line.split_whitespace().collect();
+                if let Err(e) = Cli::try_parse_from(&args) {
+                    panic!("example `{line}` does not parse: {e}");
+                }
+                n += 1;
+            }
+        }
+        assert!(n >= 20, "{n} examples");
     }
 }

@@ -59,6 +59,9 @@ pub struct OrbitArgs {
     /// directory or a foreign folder).
     #[arg(long)]
     pub overwrite: bool,
+    /// No progress bars or informational lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `neuvis raycast prepare`.
@@ -120,6 +123,9 @@ pub struct PrepareArgs {
     /// network there.
     #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard)]
     pub shard: Option<neuvis_base::Shard>,
+    /// No progress bars or informational lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Options of `neuvis raycast serve`.
@@ -206,6 +212,9 @@ pub struct RenderArgs {
     /// directory or a foreign folder).
     #[arg(long)]
     pub overwrite: bool,
+    /// No progress bars or informational lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Runs a raycast subcommand.
@@ -239,7 +248,9 @@ fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
         }
     }
     let f = a.vol.read_one(&a.volume, a.seed)?;
-    eprintln!("{}: {}", a.volume, f.value_summary());
+    if !crate::quiet() {
+        eprintln!("{}: {}", a.volume, f.value_summary());
+    }
     Ok(Box::new(FieldSource {
         field: f,
         name: a.volume.clone(),
@@ -247,7 +258,12 @@ fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
 }
 
 fn bar(len: u64, msg: &str) -> ProgressBar {
-    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let target = if crate::quiet() {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let pb = ProgressBar::with_draw_target(Some(len), target);
     pb.set_style(
         ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
             .expect("template")
@@ -319,6 +335,7 @@ pub fn sr_trainer(
 }
 
 fn run_prepare(a: &PrepareArgs) -> Result<()> {
+    crate::set_quiet(a.quiet);
     crate::outputs::check_extension(&a.output, &["nvb"])?;
     let shard = a.shard.unwrap_or(neuvis_base::Shard::WHOLE);
     let target = shard.part_path(&a.output);
@@ -414,9 +431,10 @@ fn store_range(path: &Path) -> Result<(f32, f32)> {
 }
 
 fn run_render(a: &RenderArgs) -> Result<()> {
+    crate::set_quiet(a.quiet);
     let iso = match a.iso {
         Some(v) => v,
-        None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, false),
+        None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, crate::quiet()),
     };
     crate::outputs::check_extension(&a.output, &["png"])?;
     crate::outputs::check(&a.output, crate::outputs::PNG, a.overwrite, &[&a.store])?;
@@ -522,9 +540,10 @@ fn write_stats(dir: &Path, stats: &serde_json::Value) -> Result<()> {
 }
 
 fn run_orbit(a: &OrbitArgs) -> Result<()> {
+    crate::set_quiet(a.quiet);
     let iso = match a.iso {
         Some(v) => v,
-        None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, false),
+        None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, crate::quiet()),
     };
     if a.views == 0 || a.views > 3600 || a.size == 0 || a.size > 8192 {
         bail!("--views must be 1–3600 and --size 1–8192");
@@ -637,10 +656,14 @@ pub struct IsosurfaceArgs {
     /// How to read the volume.
     #[command(flatten)]
     pub vol: crate::volume_args::VolumeOptions,
+    /// No progress bars or informational lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Extracts an isosurface with marching cubes and writes it.
 pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
+    crate::set_quiet(a.quiet);
     let ext = a
         .output
         .extension()
@@ -656,8 +679,10 @@ pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
         &[Path::new(&a.volume)],
     )?;
     let field = a.vol.read_one(&a.volume, a.seed)?;
-    eprintln!("{}: {}", a.volume, field.value_summary());
-    let iso = crate::volume_args::iso_or_mid(a.iso, field.range(), false);
+    if !crate::quiet() {
+        eprintln!("{}: {}", a.volume, field.value_summary());
+    }
+    let iso = crate::volume_args::iso_or_mid(a.iso, field.range(), crate::quiet());
     let t = std::time::Instant::now();
     let d = field.dims();
     let mut mesh = neuvis_raycast::mesh::Mesh::default();

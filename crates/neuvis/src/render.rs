@@ -190,6 +190,7 @@ pub fn run(a: &RenderArgs) -> Result<RenderSummary> {
 
 /// Renders `series` as `a` says.
 pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSummary> {
+    crate::set_quiet(a.quiet);
     let (width, height) = parse_size(&a.size)?;
     let steps = parse_times(&a.times, series.len())?;
     let cameras = match &a.cameras {
