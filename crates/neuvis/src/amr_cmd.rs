@@ -176,7 +176,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         report.rmse
     ));
     Inr::save(&spec, &net, &a.output)?;
-    println!(
+    say!(
         "fitted {what}: {} parameters, {} hidden neurons, {:.1} s; held-out RMSE {:.4e} (PSNR {:.2} dB over peak {:.3})",
         net.hidden.iter().map(|l| l.w.nrows() * (l.w.ncols() + 1)).sum::<usize>() + net.output.w.ncols() + 1,
         net.hidden_neurons(),
@@ -185,7 +185,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         20.0 * (report.peak / report.rmse.max(1e-300)).log10(),
         report.peak
     );
-    println!(
+    say!(
         "wrote {} and {}",
         a.output.display(),
         spec.weights.as_deref().unwrap_or("")
@@ -414,9 +414,9 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
         return amr_worker(&inr, &cfg, ranks);
     }
     if ranks.size() > 1 {
-        println!("{} MPI ranks share each iteration's element tests", ranks.size());
+        say!("{} MPI ranks share each iteration's element tests", ranks.size());
     }
-    println!(
+    say!(
         "{}: {d}-D INR, {} hidden neurons in {} layers; method {:?}, T {}, P {}, ε {}, τ {}, ID samples {}, error samples {}, max_it {}, max_dofs {}, {} initial refinements, {} total-error points",
         model.display(),
         inr.net.hidden_neurons(),
@@ -433,7 +433,7 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
         cfg.initial_refinements,
         cfg.total_error_samples
     );
-    println!("{}", header());
+    say!("{}", header());
     // A bar over the elements of long iterations, shown only while an iteration examines its
     // elements (indicatif draws nothing when stderr is not a terminal).
     let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
@@ -449,7 +449,7 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
         |r| {
             pb.finish_and_clear();
             pb.set_draw_target(ProgressDrawTarget::hidden());
-            println!("{}", row(r));
+            say!("{}", row(r));
         },
         &|it, n, total| {
             if (pb.is_hidden() || pb.message() != it.to_string()) && !crate::quiet() {
@@ -463,9 +463,10 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
         },
     )?;
     pb.set_draw_target(ProgressDrawTarget::hidden());
-    println!(
+    say!(
         "stopped: {} (relative-error floor {:.3e})",
-        run.stop_reason, run.rel_floor
+        run.stop_reason,
+        run.rel_floor
     );
     let name = model.display().to_string();
     write_history(&run, out, &name)?;
@@ -503,9 +504,13 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
             write_png(&img, &out.join(&f))?;
             written.push(f);
         }
-        println!("PNG colour range (viridis): [{:.4}, {:.4}]", range.0, range.1);
+        say!("PNG colour range (viridis): [{:.4}, {:.4}]", range.0, range.1);
     }
-    println!("wrote {} in {}", written.join(", "), out.display());
+    crate::emit_json(serde_json::json!({
+        "command": "amr", "model": name, "output": out, "method": format!("{:?}", cfg.method).to_lowercase(),
+        "stop_reason": run.stop_reason, "rel_floor": run.rel_floor, "history": run.history, "written": written,
+    }));
+    say!("wrote {} in {}", written.join(", "), out.display());
     Ok(())
 }
 
@@ -566,19 +571,27 @@ fn compare(c: &CompareArgs) -> Result<()> {
         let (label, history) = read_history(d)?;
         curves.push(Curve { label, history });
     }
-    println!(
+    say!(
         "{:<32} {:>4} {:>10} {:>10} {:>12}",
-        "run", "it", "DOFs", "conf.DOFs", "RMSE"
+        "run",
+        "it",
+        "DOFs",
+        "conf.DOFs",
+        "RMSE"
     );
     for c in &curves {
         for r in &c.history {
-            println!(
+            say!(
                 "{:<32} {:>4} {:>10} {:>10} {:>12.4e}",
-                c.label, r.iteration, r.dofs, r.conforming_dofs, r.total_error
+                c.label,
+                r.iteration,
+                r.dofs,
+                r.conforming_dofs,
+                r.total_error
             );
         }
     }
     plot_error_vs_dofs(&curves, &c.output, &c.title)?;
-    println!("wrote {}", c.output.display());
+    say!("wrote {}", c.output.display());
     Ok(())
 }

@@ -269,7 +269,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         plan.source["time_steps"] = json!(steps);
     }
     let (net, bits, predicted) = (&plan.net, plan.bits, plan.predicted_bytes);
-    println!(
+    say!(
         "{}: {} images of {}x{} ({:.1} MB raw{}) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",
         a.input.display(),
         data.len(),
@@ -333,7 +333,13 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
 
 /// Prints the compression summary.
 pub fn print_compress(r: &CompressReport) {
-    println!(
+    crate::emit_json(json!({
+        "command": "compress", "output": r.output, "file_bytes": r.file_bytes, "raw_bytes": r.raw_bytes,
+        "ratio": r.ratio(), "bits_per_pixel": r.bpp(), "parameters": r.params, "epochs": r.history.len(),
+        "train_seconds": r.train_seconds, "final_train_psnr": r.history.last().map(|h| h.psnr),
+        "quantization_aware": r.qat, "peak_rss_bytes": neuvis_base::mem::peak_rss(),
+    }));
+    say!(
         "wrote {}: {} bytes, ratio {:.1}, {:.4} bits/pixel, {} parameters, trained {} epochs in {:.1} s (final epoch's PSNR of the pooled error {:.2} dB, {})",
         r.output.display(),
         r.file_bytes,
@@ -350,7 +356,7 @@ pub fn print_compress(r: &CompressReport) {
         }
     );
     if let Some(b) = neuvis_base::mem::peak_rss() {
-        println!("peak memory (resident set): {:.1} MB", b as f64 / 1e6);
+        say!("peak memory (resident set): {:.1} MB", b as f64 / 1e6);
     }
 }
 
@@ -448,7 +454,12 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
     let t0 = Instant::now();
     let decode_s = decode_to_db(&dec, &params, &a.output, &meta, a.overwrite, a.batch, shard, a.quiet)?;
     let views_len = shard.range(params.len()).len();
-    println!(
+    crate::emit_json(json!({
+        "command": "decompress", "output": target, "images": views_len, "unseen": unseen,
+        "grid_images": params.len(), "seconds": t0.elapsed().as_secs_f64(),
+        "images_per_second_decoding": views_len as f64 / decode_s.max(1e-9),
+    }));
+    say!(
         "decoded {} images ({} at unseen parameters{}) to {} in {:.1} s ({:.1} images/s decoding)",
         views_len,
         unseen,

@@ -10,9 +10,6 @@ use clap::Args;
   neuvis devices --json          # the same as JSON
   neuvis devices --probe         # also open the device --device gpu would use")]
 pub struct DevicesArgs {
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
     /// Also open the device `--device gpu` would use and run one small computation on it.
     #[arg(long)]
     pub probe: bool,
@@ -43,7 +40,7 @@ pub fn run(a: &DevicesArgs) -> Result<()> {
     } else {
         None
     };
-    if a.json {
+    if crate::json_mode() {
         let v = serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
             "backends": names,

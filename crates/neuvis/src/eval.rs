@@ -206,33 +206,33 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     }
     let (p, s, m, f) = means(&scores);
     let (w, h) = ra.load(0).map(|i| (i.width(), i.height())).unwrap_or((0, 0));
-    println!(
+    say!(
         "{} vs {}: {} image pairs of {w}x{h}, evaluated in {secs:.1} s ({:.0} pairs/s)\n",
         a.reference.display(),
         a.test.display(),
         scores.len(),
         scores.len() as f64 / secs.max(1e-9)
     );
-    println!("| metric | mean |");
-    println!("|---|---:|");
-    println!("| PSNR (dB, mean of per-image) | {p:.3} |");
-    println!("| SSIM | {s:.5} |");
-    println!(
+    say!("| metric | mean |");
+    say!("|---|---:|");
+    say!("| PSNR (dB, mean of per-image) | {p:.3} |");
+    say!("| SSIM | {s:.5} |");
+    say!(
         "| MS-SSIM ({} scales) | {m:.5} |",
         scores.first().map(|x| x.ms_ssim_scales).unwrap_or(0)
     );
-    println!("| FLIP (mean error, lower is better) | {f:.5} |");
+    say!("| FLIP (mean error, lower is better) | {f:.5} |");
     if let Some((path, size, raw, _)) = &model_info {
-        println!("| model file {} (bytes) | {size} |", path.display());
-        println!(
+        say!("| model file {} (bytes) | {size} |", path.display());
+        say!(
             "| compression ratio (raw RGB / file) | {:.1} |",
             *raw as f64 / (*size).max(1) as f64
         );
     }
     if let (true, Some((_, _, _, grid))) = (a.holdout, &model_info) {
-        println!("\nby what the model was trained on:");
-        println!("| images | count | PSNR (dB) | SSIM | MS-SSIM | FLIP |");
-        println!("|---|---:|---:|---:|---:|---:|");
+        say!("\nby what the model was trained on:");
+        say!("| images | count | PSNR (dB) | SSIM | MS-SSIM | FLIP |");
+        say!("|---|---:|---:|---:|---:|---:|");
         for split in [Split::Trained, Split::HeldOutTime, Split::UnseenView, Split::UnseenBoth] {
             let part: Vec<Scores> = scores
                 .iter()
@@ -240,11 +240,11 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
                 .cloned()
                 .collect();
             if part.is_empty() {
-                println!("| {} | 0 | | | | |", split.label());
+                say!("| {} | 0 | | | | |", split.label());
                 continue;
             }
             let (p, s, m, f) = means(&part);
-            println!(
+            say!(
                 "| {} | {} | {p:.3} | {s:.5} | {m:.5} | {f:.5} |",
                 split.label(),
                 part.len()
@@ -253,23 +253,57 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     }
     let mut worst: Vec<&Scores> = scores.iter().collect();
     worst.sort_by(|x, y| x.psnr.total_cmp(&y.psnr));
-    println!("\nworst {} by PSNR:", a.worst.min(worst.len()));
-    println!("| time | θ | φ | PSNR | SSIM | MS-SSIM | FLIP | file |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---|");
+    let score_json = |x: &Scores| {
+        serde_json::json!({"time": x.time, "theta": x.theta, "phi": x.phi, "psnr": x.psnr, "ssim": x.ssim,
+            "ms_ssim": x.ms_ssim, "flip": x.flip, "file": x.file_a})
+    };
+    let splits: Vec<serde_json::Value> = match (a.holdout, &model_info) {
+        (true, Some((_, _, _, grid))) => [Split::Trained, Split::HeldOutTime, Split::UnseenView, Split::UnseenBoth]
+            .into_iter()
+            .map(|split| {
+                let part: Vec<Scores> = scores
+                    .iter()
+                    .filter(|x| Split::of(grid, [x.time, x.theta, x.phi]) == split)
+                    .cloned()
+                    .collect();
+                let (p, s, m, f) = means(&part);
+                serde_json::json!({"images": split.label(), "count": part.len(), "psnr": p, "ssim": s, "ms_ssim": m, "flip": f})
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    crate::emit_json(serde_json::json!({
+        "command": "eval", "reference": a.reference, "test": a.test, "pairs": scores.len(),
+        "width": w, "height": h, "seconds": secs,
+        "psnr": p, "ssim": s, "ms_ssim": m, "flip": f,
+        "model_bytes": model_info.as_ref().map(|i| i.1),
+        "splits": splits,
+        "worst": worst.iter().take(a.worst).map(|x| score_json(x)).collect::<Vec<_>>(),
+    }));
+    say!("\nworst {} by PSNR:", a.worst.min(worst.len()));
+    say!("| time | θ | φ | PSNR | SSIM | MS-SSIM | FLIP | file |");
+    say!("|---:|---:|---:|---:|---:|---:|---:|---|");
     for x in worst.iter().take(a.worst) {
-        println!(
+        say!(
             "| {} | {} | {} | {:.2} | {:.4} | {:.4} | {:.4} | {} |",
-            x.time, x.theta, x.phi, x.psnr, x.ssim, x.ms_ssim, x.flip, x.file_a
+            x.time,
+            x.theta,
+            x.phi,
+            x.psnr,
+            x.ssim,
+            x.ms_ssim,
+            x.flip,
+            x.file_a
         );
     }
     if let Some(p) = &csv {
-        println!("\nper-image scores: {}", p.display());
+        say!("\nper-image scores: {}", p.display());
     }
     if !shard.is_whole() {
-        println!("(shard {shard}: the means above are of this part's pairs; `neuvis merge` gives the whole table)");
+        say!("(shard {shard}: the means above are of this part's pairs; `neuvis merge` gives the whole table)");
     }
     if let Some(d) = &a.diff_images {
-        println!(
+        say!(
             "difference images (ΔE*uv 0 → {} white → purple → blue → green → yellow → red): {}",
             a.max_delta_e,
             d.display()

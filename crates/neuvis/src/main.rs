@@ -7,6 +7,18 @@
 //! volumes within a memory budget).
 #![deny(missing_docs)]
 
+/// Prints a line of a command's human-readable report: to stdout, or under `--json` (whose stdout
+/// holds only the one JSON object) to stderr.
+macro_rules! say {
+    ($($t:tt)*) => {
+        if crate::json_mode() {
+            eprintln!($($t)*)
+        } else {
+            println!($($t)*)
+        }
+    };
+}
+
 mod amr_cmd;
 mod bench;
 mod bench_loader;
@@ -44,6 +56,10 @@ meta.json names neuvis as its generator, a .nrvi/.nvb/PNG file with its format's
 fails leaves no output behind."
 )]
 struct Cli {
+    /// Print one JSON object with the results on stdout (the text report goes to stderr):
+    /// render, compress, decompress, eval, amr, isosurface, raycast render, devices.
+    #[arg(long, global = true)]
+    json: bool,
     /// Worker threads (default: all cores; at most 8 × the cores).
     #[arg(long, global = true, value_parser = crate::num::threads)]
     threads: Option<usize>,
@@ -122,6 +138,21 @@ enum Cmd {
 /// (results still go to stdout, errors and warnings to stderr).
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Set by `--json`.
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `--json` was given.
+pub(crate) fn json_mode() -> bool {
+    JSON.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints a command's result object (under `--json`; a no-op otherwise).
+pub(crate) fn emit_json(v: serde_json::Value) {
+    if json_mode() {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()));
+    }
+}
+
 /// Whether the running command was given `-q`.
 pub(crate) fn quiet() -> bool {
     QUIET.load(std::sync::atomic::Ordering::Relaxed)
@@ -168,6 +199,7 @@ fn tune_allocator() {
 fn main() -> std::process::ExitCode {
     tune_allocator();
     let cli = Cli::parse();
+    JSON.store(cli.json, std::sync::atomic::Ordering::Relaxed);
     if let Some(n) = cli.threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
             eprintln!("warning: could not set thread count: {e}");

@@ -172,7 +172,7 @@ fn serve(a: &ServeArgs) -> Result<()> {
     };
     let sh = neuvis_explorer::raycast::start(&a.store, &opts)?;
     neuvis_explorer::serve_blocking(&a.host, a.port, neuvis_explorer::raycast::router(sh), |addr| {
-        println!("open http://{addr}/ (Ctrl-C to stop)")
+        say!("open http://{addr}/ (Ctrl-C to stop)")
     })?;
     Ok(())
 }
@@ -389,7 +389,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
     pb.finish_and_clear();
     let raw = d.iter().product::<usize>() as f64 * 4.0;
     if !shard.is_whole() {
-        println!(
+        say!(
             "wrote part {shard} {} ({:.2} MB, brick layers of {} bricks) in {:.1} s; `neuvis merge {}` makes the store once every part is there",
             target.display(),
             rep.bytes as f64 / 1e6,
@@ -399,7 +399,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         );
         return Ok(());
     }
-    println!(
+    say!(
         "wrote {} ({:.2} MB, {:.3}× the f32 volume; bricks {:.2} MB, {} bricks of {}³ + apron, base {}x{}x{}; largest slab {:.1} MB) in {:.1} s",
         a.output.display(),
         rep.bytes as f64 / 1e6,
@@ -448,7 +448,7 @@ fn run_render(a: &RenderArgs) -> Result<()> {
         let ms = t.elapsed().as_secs_f64() * 1e3;
         neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
             .with_context(|| format!("writing {}", a.output.display()))?;
-        println!(
+        say!(
             "method mesh | extraction {:.1} s ({} triangles, {:.1} MB) | frame {ms:.1} ms | peak RSS {} | wrote {}",
             mb.extract_s,
             mb.mesh.tris.len(),
@@ -501,9 +501,16 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
         .with_context(|| format!("writing {}", a.output.display()))?;
     let (used, cap, cs) = engine.cache_state();
-    println!("method {} | first frame {:.1} ms | converged {:.1} ms in {} passes | bricks fetched {} ({:.1} ms) | brick hits {} misses {}",
+    crate::emit_json(serde_json::json!({
+        "command": "raycast render", "output": a.output, "method": method.name(), "isovalue": iso,
+        "first_frame_ms": st.first_s * 1e3, "converged_ms": st.converged_s * 1e3, "passes": st.passes,
+        "bricks_fetched": st.fetched, "fetch_ms": st.fetch_s * 1e3, "brick_hits": st.hits, "brick_misses": st.misses,
+        "resident_fixed_bytes": engine.resident_fixed(), "cache_bytes": used, "cache_peak_bytes": cs.peak_bytes,
+        "peak_rss_bytes": peak_rss(), "store_bytes": engine.store().file_len(),
+    }));
+    say!("method {} | first frame {:.1} ms | converged {:.1} ms in {} passes | bricks fetched {} ({:.1} ms) | brick hits {} misses {}",
         method.name(), st.first_s * 1e3, st.converged_s * 1e3, st.passes, st.fetched, st.fetch_s * 1e3, st.hits, st.misses);
-    println!(
+    say!(
         "resident: fixed {:.1} MB + cache {:.1} MB (peak {:.1} MB, budget {}) | peak RSS {} | store {:.2} MB | wrote {}",
         engine.resident_fixed() as f64 / 1e6,
         used as f64 / 1e6,
@@ -535,7 +542,7 @@ fn write_stats(dir: &Path, stats: &serde_json::Value) -> Result<()> {
         )
     })
     .with_context(|| format!("writing {}", p.display()))?;
-    println!("{stats}");
+    say!("{stats}");
     Ok(())
 }
 
@@ -709,7 +716,11 @@ pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
         _ => neuvis_raycast::mesh::write_vtp(&mesh, w),
     })
     .with_context(|| format!("writing {}", a.output.display()))?;
-    println!(
+    crate::emit_json(serde_json::json!({
+        "command": "isosurface", "output": a.output, "isovalue": iso, "triangles": mesh.tris.len(),
+        "vertices": mesh.points.len(), "seconds": t.elapsed().as_secs_f64(),
+    }));
+    say!(
         "{} triangles, {} vertices in {:.2} s; wrote {}",
         mesh.tris.len(),
         mesh.points.len(),

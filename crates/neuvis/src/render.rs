@@ -240,7 +240,11 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
 
 /// Prints a one-line summary.
 pub fn print_summary(s: &RenderSummary) {
-    println!(
+    crate::emit_json(serde_json::json!({
+        "command": "render", "output": s.output, "images": s.images, "rendered": s.rendered,
+        "width": s.width, "height": s.height, "seconds": s.seconds,
+    }));
+    say!(
         "wrote {} images ({} rendered now) of {}x{} to {} in {:.1} s ({:.1} images/s)",
         s.images,
         s.rendered,

@@ -269,3 +269,118 @@ fn one_set_of_volume_flags() {
     assert!(e.contains("'RTData'") && e.contains("'gradient' (3 components)"), "{e}");
     assert!(!t.path().join("p.vtp").exists());
 }
+
+/// `--json`: stdout is exactly one JSON object holding what the text summary says (the text goes
+/// to stderr), for render, isosurface, eval and amr.
+#[test]
+fn json_reports_are_one_object_on_stdout() {
+    let t = tempfile::tempdir().unwrap();
+    let parse = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", text(o)))
+    };
+    let f = fixtures().join("wavelet_appended_raw_zlib_u32.vti");
+    let v = parse(&ok(
+        t.path(),
+        &[
+            "isosurface",
+            f.to_str().unwrap(),
+            "--iso",
+            "150",
+            "-o",
+            "w.vtp",
+            "--json",
+        ],
+    ));
+    let fe = &reference()["flying_edges"];
+    assert_eq!(v["command"], "isosurface");
+    assert_eq!(v["triangles"], fe["triangles"]);
+    assert_eq!(v["vertices"], fe["points"]);
+    let v = parse(&ok(
+        t.path(),
+        &[
+            "render",
+            "--volume",
+            "marschner-lobb",
+            "--size",
+            "16",
+            "--theta-step",
+            "90",
+            "--phi-step",
+            "180",
+            "-o",
+            "m.cdb",
+            "--json",
+        ],
+    ));
+    assert_eq!(
+        (v["command"].as_str(), v["images"].as_u64(), v["width"].as_u64()),
+        (Some("render"), Some(4), Some(16))
+    );
+    let v = parse(&ok(t.path(), &["eval", "m.cdb", "m.cdb", "--json", "-q"]));
+    assert_eq!((v["command"].as_str(), v["pairs"].as_u64()), (Some("eval"), Some(4)));
+    assert!(v["psnr"].as_f64().unwrap() >= 99.0, "identical collections: {v}");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../neuvis-amr/fixtures/sin_inv_r.json");
+    let v = parse(&ok(
+        t.path(),
+        &[
+            "amr",
+            model.to_str().unwrap(),
+            "--max-it",
+            "2",
+            "-o",
+            "a",
+            "--json",
+            "-q",
+        ],
+    ));
+    assert_eq!(v["history"].as_array().unwrap().len(), 3);
+    assert_eq!(v["history"][1]["elements"], 4);
+}
+
+/// Decoded images land in the folders the source collection used: a model trained on steps 0
+/// and 24 decodes into `t0000/` and `t0024/`, file for file as the ground truth names them.
+#[test]
+fn decompress_names_folders_as_the_source_does() {
+    let t = tempfile::tempdir().unwrap();
+    ok(
+        t.path(),
+        &[
+            "render",
+            "--volume",
+            "tornado",
+            "--dims",
+            "24",
+            "--size",
+            "16",
+            "--theta-step",
+            "90",
+            "--phi-step",
+            "180",
+            "--times",
+            "0,24",
+            "-o",
+            "gt.cdb",
+            "-q",
+        ],
+    );
+    ok(
+        t.path(),
+        &[
+            "compress", "gt.cdb", "-o", "m.nrvi", "--epochs", "1", "--ratio", "2", "-q",
+        ],
+    );
+    ok(t.path(), &["decompress", "m.nrvi", "-o", "dec.cdb", "-q"]);
+    let files = |db: &str| {
+        let csv = std::fs::read_to_string(t.path().join(db).join("data.csv")).unwrap();
+        let mut v: Vec<String> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let gt = files("gt.cdb");
+    assert!(gt.iter().any(|f| f.starts_with("t0024/")), "{gt:?}");
+    assert_eq!(files("dec.cdb"), gt);
+}
