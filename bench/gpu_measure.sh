@@ -23,18 +23,24 @@ set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 kit=$here/gpu-kit
 if [ "${1:-}" = "--stage" ]; then
-  mkdir -p "$kit/lib"
-  cp "$here/target/release/neuvis" "$kit/neuvis"
-  for l in libvulkan.so.1; do
-    p=$(ldconfig -p | awk -v l="$l" '$1 == l { print $NF; exit }')
-    [ -n "$p" ] && cp -L "$p" "$kit/lib/"
-  done
+  # the stripped binary, xz-compressed (the gpu build is ~180 MB, ~20 MB so), and the Debian
+  # packages of the Vulkan loader and glvnd: NVIDIA's Vulkan driver (libGLX_nvidia.so.0) needs
+  # glvnd's libGLdispatch, without which wgpu finds no adapter
+  mkdir -p "$kit/deb"
+  strip -o "$kit/neuvis" "$here/target/release/neuvis" && xz -f -T2 "$kit/neuvis"
+  o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+  mkdir -p /tmp/amd64/partial && apt-get $o update -qq && (cd "$kit/deb" && apt-get $o download libvulkan1 libglvnd0 libegl1 libgl1 libglx0)
   du -sh "$kit"
   exit 0
 fi
+# on the GPU machine: unpack what --stage packed
+for f in "$kit"/deb/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done; ldconfig 2>/dev/null
+[ -f "$kit/neuvis.xz" ] && [ ! -x "$kit/neuvis" ] && xz -d -k -c "$kit/neuvis.xz" > "$kit/neuvis" && chmod +x "$kit/neuvis"
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json   # where containers mount NVIDIA's driver
+[ -f "$icd" ] && export VK_DRIVER_FILES=$icd LD_LIBRARY_PATH=/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 N=${NEUVIS:-$kit/neuvis}
 [ -x "$N" ] || N=$here/target/release/neuvis
-export LD_LIBRARY_PATH="$kit/lib:${LD_LIBRARY_PATH:-}"
 OUT=${OUT:-$here/gpu-results}
 mkdir -p "$OUT"
 work=$(mktemp -d)
