@@ -1,6 +1,7 @@
 """Small valid volume files for the fuzz corpus, written from the format specifications with the
 standard library only (so the corpus builds without nibabel or VTK): NRRD (raw, gzip, ASCII,
-detached), NIfTI-1 (.nii, .nii.gz) and VTK legacy STRUCTURED_POINTS (ASCII, binary).
+detached), NIfTI-1 (.nii, .nii.gz), VTK legacy STRUCTURED_POINTS (ASCII, binary) and VTK XML
+ImageData (.vti: appended raw zlib, inline base64, ASCII).
 Usage: python3 tools/fuzz_corpus.py OUT_DIR"""
 import gzip
 import os
@@ -53,3 +54,33 @@ w("nifti/vol.nii.gz", gzip.compress(nii, mtime=0))
 vtk_head = "# vtk DataFile Version 3.0\nfuzz seed\n%s\nDATASET STRUCTURED_POINTS\nDIMENSIONS 4 4 4\nORIGIN 0 0 0\nSPACING 1 1 2\nPOINT_DATA 64\nSCALARS s float 1\nLOOKUP_TABLE default\n"
 w("vtk/ascii.vtk", (vtk_head % "ASCII" + " ".join("%g" % v for v in vals) + "\nFIELD extra 1\nweights 1 64 float\n" + " ".join("1" for _ in vals) + "\n").encode())
 w("vtk/binary.vtk", (vtk_head % "BINARY").encode() + struct.pack(">64f", *vals) + b"\n")
+
+# VTK XML ImageData, as vtkXMLImageDataWriter lays it out: appended raw zlib (UInt32 header: blocks,
+# block size, last block size, compressed sizes), inline base64 uncompressed (UInt64 byte count,
+# header and data encoded separately), and ASCII with a 3-component array
+import base64
+import zlib
+
+
+def vti(arrays, compressor="", header="UInt32", appended=b"", encoding="raw"):
+    comp = ' compressor="%s"' % compressor if compressor else ""
+    head = ('<?xml version="1.0"?>\n<VTKFile type="ImageData" version="1.0" byte_order="LittleEndian" '
+            'header_type="%s"%s>\n<ImageData WholeExtent="0 3 0 3 0 3" Origin="0 0 0" Spacing="1 1 2" '
+            'Direction="1 0 0 0 1 0 0 0 1">\n<Piece Extent="0 3 0 3 0 3">\n<PointData Scalars="s">\n%s</PointData>\n'
+            '<CellData>\n</CellData>\n</Piece>\n</ImageData>\n' % (header, comp, arrays))
+    if appended:
+        return (head + '<AppendedData encoding="%s">\n   _' % encoding).encode() + appended + b"\n</AppendedData>\n</VTKFile>\n"
+    return (head + "</VTKFile>\n").encode()
+
+
+z = zlib.compress(f32)
+w("vti/appended_raw_zlib.vti", vti('<DataArray type="Float32" Name="s" format="appended" offset="0"/>\n',
+                                   "vtkZLibDataCompressor", "UInt32",
+                                   struct.pack("<4I", 1, len(f32), len(f32), len(z)) + z))
+b64 = base64.b64encode(struct.pack("<Q", len(f32))).decode() + base64.b64encode(f32).decode()
+w("vti/binary_base64.vti", vti('<DataArray type="Float32" Name="s" format="binary">\n%s\n</DataArray>\n' % b64,
+                               header="UInt64"))
+vec = " ".join("%g %g %g" % (v, -v, 1) for v in vals)
+w("vti/ascii_vector.vti", vti('<DataArray type="Float32" Name="s" format="ascii">\n%s\n</DataArray>\n'
+                              '<DataArray type="Float64" Name="v" NumberOfComponents="3" format="ascii">\n%s\n</DataArray>\n'
+                              % (" ".join("%g" % v for v in vals), vec)))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the seed corpus of the fuzz harness (crates/neuvis-fuzz/corpus/) from scratch: small valid
 # files of every format neuvis reads, made by neuvis itself (.nrvi, .nvb, Cinema database) and by
-# tools/fuzz_corpus.py (NRRD raw/gzip/ASCII/detached, NIfTI .nii/.nii.gz, VTK legacy ASCII/binary),
+# tools/fuzz_corpus.py (NRRD raw/gzip/ASCII/detached, NIfTI .nii/.nii.gz, VTK legacy ASCII/binary, VTK XML .vti),
 # plus the INR weight fixtures that other tools wrote (safetensors from the reference's export,
 # PyTorch .pt from torch.save). Usage: tools/fuzz_corpus.sh [path/to/neuvis]
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BIN=${1:-target/release/neuvis}
 OUT=crates/neuvis-fuzz/corpus
 rm -rf "$OUT"
-mkdir -p "$OUT"/{nrvi,nvb,nrrd,nifti,vtk,weights,cinema}
+mkdir -p "$OUT"/{nrvi,nvb,nrrd,nifti,vtk,vti,weights,cinema}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 # a 16² collection of two views, its model, and a tiny brick store

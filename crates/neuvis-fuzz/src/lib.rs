@@ -71,6 +71,11 @@ pub fn targets() -> Vec<Target> {
             run: run_volume,
         },
         Target {
+            name: "vti",
+            make: make_plain,
+            run: run_volume,
+        },
+        Target {
             name: "weights",
             make: make_weights,
             run: run_weights,
