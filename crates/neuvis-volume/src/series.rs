@@ -24,6 +24,10 @@ pub trait FieldSeries: Send + Sync {
     fn load(&self, i: usize) -> Result<ScalarField>;
     /// A short description for logs and metadata, e.g. `tornado 128x128x128`.
     fn describe(&self) -> String;
+    /// What step `i` is read from: its file, or the description and the step.
+    fn step_name(&self, i: usize) -> String {
+        format!("{} step {i}", self.describe())
+    }
 }
 
 /// Fields held in memory.
@@ -73,6 +77,9 @@ impl FieldSeries for FileSeries {
     }
     fn load(&self, i: usize) -> Result<ScalarField> {
         read_volume(&self.paths[i], self.raw.as_ref(), &self.opts)
+    }
+    fn step_name(&self, i: usize) -> String {
+        self.paths[i].display().to_string()
     }
     fn describe(&self) -> String {
         match self.paths.as_slice() {
