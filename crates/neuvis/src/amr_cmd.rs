@@ -500,7 +500,14 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
             } else {
                 format!("slice_{}.png", s.name.replace(',', "_"))
             };
-            let img = neuvis_amr::plot::with_colorbar(&img, range, &out.join(&f))?;
+            // the colour bar's labels need a TrueType font; without one the slice is still written
+            let img = match neuvis_amr::plot::with_colorbar(&img, range, &out.join(&f)) {
+                Ok(with_bar) => with_bar,
+                Err(e) => {
+                    eprintln!("warning: {e}; {f} is written without a colour bar");
+                    img
+                }
+            };
             write_png(&img, &out.join(&f))?;
             written.push(f);
         }

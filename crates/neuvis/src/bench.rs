@@ -82,8 +82,9 @@ pub struct TrainBenchArgs {
     /// Timed steps (after 2 warm-up steps).
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
-    /// The PyTorch baseline script.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/torch_train.py"))]
+    /// The PyTorch baseline script (default: bench/torch_train.py of the repository, found from
+    /// the working directory or the binary's location).
+    #[arg(long, default_value = "bench/torch_train.py")]
     pub script: PathBuf,
     /// Python with torch (Debian python3-torch).
     #[arg(long, default_value = "/usr/bin/python3")]
@@ -109,8 +110,9 @@ pub struct MetricsBenchArgs {
     /// Images given to the Python baseline (it is slow).
     #[arg(long, default_value_t = 20)]
     pub reference_images: usize,
-    /// The Python baseline script.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/metrics_ref.py"))]
+    /// The Python baseline script (default: bench/metrics_ref.py of the repository, found from
+    /// the working directory or the binary's location).
+    #[arg(long, default_value = "bench/metrics_ref.py")]
     pub script: PathBuf,
     /// Python with scikit-image, torch + pytorch-msssim and flip-evaluator.
     #[arg(long, default_value = "/usr/bin/python3")]
@@ -135,8 +137,9 @@ pub struct RenderBenchArgs {
     /// Empty-space-skipping brick edge in cells.
     #[arg(long, default_value_t = 8)]
     pub brick: usize,
-    /// The VTK baseline script.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/vtk_render.py"))]
+    /// The VTK baseline script (default: bench/vtk_render.py of the repository, found from the
+    /// working directory or the binary's location).
+    #[arg(long, default_value = "bench/vtk_render.py")]
     pub vtk_script: PathBuf,
     /// Python interpreter with the `vtk` package.
     #[arg(long, default_value = "python3")]
@@ -310,7 +313,7 @@ fn run_vtk(
     let job_path = dir.join(format!("job_{name}.json"));
     std::fs::write(&job_path, serde_json::to_vec(&job)?)?;
     let mut cmd = std::process::Command::new(&a.python);
-    cmd.arg(&a.vtk_script).arg(&job_path);
+    cmd.arg(baseline_script(&a.vtk_script)?).arg(&job_path);
     if let Some(d) = &a.save_png {
         cmd.arg("--save-png").arg(d);
     }
@@ -405,7 +408,11 @@ fn metrics_bench(a: &MetricsBenchArgs) -> Result<()> {
             })
             .collect();
         std::fs::write(&list, text)?;
-        match std::process::Command::new(&a.python).arg(&a.script).arg(&list).output() {
+        match std::process::Command::new(&a.python)
+            .arg(baseline_script(&a.script)?)
+            .arg(&list)
+            .output()
+        {
             Ok(o) if o.status.success() => {
                 let t = String::from_utf8_lossy(&o.stdout);
                 t.lines()
@@ -509,7 +516,11 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
                 &json!({"size": s, "c1": a.c1, "c0": a.c0, "c2": a.c2, "factors": cfg.factors, "h0": cfg.h0, "w0": cfg.w0, "batch": b, "steps": a.steps, "threads": threads, "device": if on_gpu { "gpu" } else { "cpu" }}),
             )?,
         )?;
-        match std::process::Command::new(&a.python).arg(&a.script).arg(&job).output() {
+        match std::process::Command::new(&a.python)
+            .arg(baseline_script(&a.script)?)
+            .arg(&job)
+            .output()
+        {
             Ok(o) if o.status.success() => {
                 let t = String::from_utf8_lossy(&o.stdout);
                 let v: Option<serde_json::Value> = t
@@ -685,4 +696,23 @@ fn decode_bench(a: &DecodeBenchArgs) -> Result<()> {
         println!("| {name} | {cold:.2} | {n} | {s:.2} | {:.1} | ≥ 100 |", n as f64 / s);
     }
     Ok(())
+}
+
+/// Resolves a baseline script given as a relative path (the defaults, `bench/NAME.py`): as given
+/// when it exists from the working directory, else relative to the repository the binary was
+/// built in (`target/release/neuvis` → `../../`). An absolute path is taken as it is.
+pub(crate) fn baseline_script(p: &std::path::Path) -> Result<PathBuf> {
+    if p.is_absolute() || p.exists() {
+        return Ok(p.to_path_buf());
+    }
+    let from_exe = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent()?.parent()?.parent().map(|root| root.join(p)));
+    match from_exe {
+        Some(q) if q.exists() => Ok(q),
+        _ => anyhow::bail!(
+            "{}: no such baseline script here or in the repository of this binary; pass its path (it ships in the repository's bench/ folder)",
+            p.display()
+        ),
+    }
 }
