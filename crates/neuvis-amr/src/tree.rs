@@ -204,24 +204,7 @@ impl Tree {
     /// Whether vertex `v` is hanging: it lies on the boundary of some leaf without being one of
     /// that leaf's corners (so a conforming order-1 space constrains its value).
     pub fn is_hanging(&self, v: &Key) -> bool {
-        let mut stack = vec![0usize];
-        while let Some(i) = stack.pop() {
-            let (lo, hi) = self.lattice_box(i);
-            if (0..self.dim).any(|a| v[a] < lo[a] || v[a] > hi[a]) {
-                continue;
-            }
-            let n = self.nodes[i];
-            if n.first_child == 0 {
-                if (0..self.dim).any(|a| v[a] != lo[a] && v[a] != hi[a]) {
-                    return true;
-                }
-            } else {
-                for c in 0..self.arity() {
-                    stack.push(n.first_child as usize + c);
-                }
-            }
-        }
-        false
+        self.constraining_leaf(v).is_some()
     }
 
     /// The leaf that constrains a hanging vertex `v`: the coarsest leaf whose closed box holds

@@ -441,23 +441,24 @@ fn vtu_reads_back_with_the_mesh_and_values() {
     }
 }
 
+/// The points (row-major) and PyTorch's float64 outputs of a `*_reference.json` fixture.
+fn torch_reference(name: &str) -> (Vec<f64>, Vec<f64>) {
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap();
+    let num = |v: &serde_json::Value| v.as_f64().unwrap();
+    let pts = r["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p.as_array().unwrap().iter().map(num))
+        .collect();
+    let want = r["values"].as_array().unwrap().iter().map(num).collect();
+    (pts, want)
+}
+
 #[test]
 fn pytorch_checkpoint_matches_pytorch_outputs() {
     let inr = Inr::load(&fixture("tiny_fourier_silu.json"), None).unwrap();
-    let reference: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("tiny_fourier_silu_reference.json")).unwrap()).unwrap();
-    let pts: Vec<f64> = reference["points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|p| p.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
-        .collect();
-    let want: Vec<f64> = reference["values"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    let (pts, want) = torch_reference("tiny_fourier_silu_reference.json");
     let got = inr.net.eval(&pts);
     assert!(max_diff(&got, &want) < 1e-12, "{got:?} vs {want:?}");
     // 4-D time slices need a 4-D INR.
@@ -582,20 +583,7 @@ fn bad_inputs_give_clear_errors() {
 #[test]
 fn parameter_list_checkpoint_maps_by_pattern() {
     let inr = Inr::load(&fixture("paramlist_sine.json"), None).unwrap();
-    let reference: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("paramlist_sine_reference.json")).unwrap()).unwrap();
-    let pts: Vec<f64> = reference["points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|p| p.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
-        .collect();
-    let want: Vec<f64> = reference["values"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    let (pts, want) = torch_reference("paramlist_sine_reference.json");
     let got = inr.net.eval(&pts);
     assert!(max_diff(&got, &want) < 1e-12, "{got:?} vs {want:?}");
     // the same spec without patterns: every missing tensor is listed
