@@ -12,6 +12,7 @@
 //!   the total-error history;
 //! - [`output`] and [`plot`]: history CSV/JSON, VTU meshes (ParaView), PNG slices with element
 //!   edges, and the error-vs-DOF comparison plot;
+//! - [`mfem`]: MFEM's nonconforming mesh + grid-function files (GLVis, MFEM codes);
 //! - [`functions`]: the analytic fields used to train the test INRs;
 //! - `fit` (feature `train`): fitting such INRs on burn (`neuvis inr fit`), written through
 //!   [`Inr::save`].
@@ -40,6 +41,7 @@ pub mod amr;
 pub mod fit;
 pub mod functions;
 pub mod inr;
+pub mod mfem;
 pub mod output;
 pub mod plot;
 pub mod prune;

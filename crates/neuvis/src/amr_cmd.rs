@@ -474,6 +474,9 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
     if d <= 3 {
         write_vtu(conforming_mesh_vtk(&run), &out.join("mesh.vtu"))?;
         written.push("mesh.vtu".into());
+        neuvis_amr::mfem::write_mfem(&run, &out.join("mesh.mesh"), &out.join("mesh.gf"))?;
+        written.push("mesh.mesh".into());
+        written.push("mesh.gf".into());
     } else {
         let mut series = Vec::new();
         for &t in &times {
