@@ -71,9 +71,6 @@ pub struct FitArgs {
     /// those features; `neuvis devices` lists them).
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// No progress bars or informational lines on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// What an INR is fitted to.
@@ -131,8 +128,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         seed: a.seed,
     };
     let device = neuvis_nn::device::device(&a.device).map_err(anyhow::Error::msg)?;
-    crate::set_quiet(a.quiet);
-    let pb = if a.quiet {
+    let pb = if crate::quiet() {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(a.steps as u64)
@@ -302,9 +298,6 @@ pub struct AmrArgs {
     /// Colour range LO,HI of PNG slices (default: the range of the vertex values).
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub range: Vec<f64>,
-    /// No progress bars or informational lines on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// Runs `neuvis amr`.
@@ -328,7 +321,6 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
 }
 
 fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks) -> Result<()> {
-    crate::set_quiet(a.quiet);
     let mut inputs = vec![model];
     inputs.extend(a.weights.as_deref());
     let root = ranks.rank() == 0;

@@ -9,6 +9,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::bench_table::Table;
+
 /// Benchmarks.
 #[derive(Subcommand, Debug)]
 pub enum BenchCmd {
@@ -125,9 +127,19 @@ pub struct MetricsBenchArgs {
 /// Options of `neuvis bench render`.
 #[derive(Args, Debug)]
 pub struct RenderBenchArgs {
-    /// Volume edge length (tornado at t = 0).
-    #[arg(long, default_value_t = 256)]
-    pub dims: usize,
+    /// The volume: a procedural name (at t = 0; `--dims` defaults to 256 here) or a file, read
+    /// with the same flags as `render` (--raw-dims, --spacing, --array, …).
+    #[arg(long, default_value = "tornado")]
+    pub volume: String,
+    /// Seed of seeded procedural fields.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// How to read the volume.
+    #[command(flatten)]
+    pub vol: crate::volume_args::VolumeOptions,
+    /// Isovalue of the IR mode (default: 40 % into the value range).
+    #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
+    pub iso: Option<f32>,
     /// Image edge length.
     #[arg(long, default_value_t = 512)]
     pub size: usize,
@@ -183,14 +195,18 @@ fn cameras(n: usize) -> Vec<(f32, f32)> {
 }
 
 fn render_bench(a: &RenderBenchArgs) -> Result<()> {
-    if a.dims < 8 || a.size < 8 || a.views == 0 {
-        bail!("--dims and --size must be at least 8 and --views positive");
+    if a.size < 8 || a.views == 0 {
+        bail!("--size must be at least 8 and --views positive");
     }
     let threads = rayon::current_num_threads();
-    println!("generating tornado {0}³ (t = 0)…", a.dims);
-    let field = Procedural::Tornado.generate([a.dims; 3], 0.0)?;
+    let mut opts = a.vol.clone();
+    if opts.dims.is_none() && Procedural::from_name(&a.volume, a.seed).is_some() {
+        opts.dims = Some("256".into());
+    }
+    say!("reading {}…", a.volume);
+    let field = opts.read_one(&a.volume, a.seed)?;
     let (lo, hi) = field.range();
-    let iso = lo + 0.4 * (hi - lo);
+    let iso = a.iso.unwrap_or(lo + 0.4 * (hi - lo));
     let tf = TransferFunction::preset("cool-to-warm", (lo, hi), 0.6)
         .context("preset")?
         .with_opacity_spec("0:0,0.15:0,0.5:0.35,1:0.9", (lo, hi))?;
@@ -251,20 +267,39 @@ fn render_bench(a: &RenderBenchArgs) -> Result<()> {
         };
         rows.push((name, setup_ms, ours, vtk));
     }
-    println!(
-        "\nrender benchmark: tornado {}³ f32, {}² images, {} views, {} threads, step 0.5 voxel\n",
-        a.dims, a.size, a.views, threads
+    let mut table = Table::new(
+        "render",
+        format!(
+            "render benchmark: {} {} f32, {}² images, {} views, {} threads, step 0.5 voxel, iso {iso}",
+            a.volume,
+            field.dims().map(|d| d.to_string()).join("×"),
+            a.size,
+            a.views,
+            threads
+        ),
+        &[
+            "mode",
+            "neuvis ms/frame (median)",
+            "neuvis setup ms",
+            "VTK FixedPoint ms/frame (median)",
+            "neuvis / VTK",
+        ],
     );
-    println!("| mode | neuvis ms/frame (median) | neuvis setup ms | VTK FixedPoint ms/frame (median) | neuvis / VTK |");
-    println!("|------|------:|------:|------:|------:|");
     for (name, setup, ours, vtk) in rows {
         let (v, ratio) = match vtk {
             Ok(Some(v)) => (format!("{v:.1}"), format!("{:.2}", ours / v)),
             Ok(None) => ("skipped".into(), "–".into()),
             Err(e) => (format!("failed: {e:#}"), "–".into()),
         };
-        println!("| {} | {ours:.1} | {setup:.1} | {v} | {ratio} |", name.to_uppercase());
+        table.row(vec![
+            name.to_uppercase(),
+            format!("{ours:.1}"),
+            format!("{setup:.1}"),
+            v,
+            ratio,
+        ]);
     }
+    table.print();
     Ok(())
 }
 
@@ -354,8 +389,8 @@ fn metrics_bench(a: &MetricsBenchArgs) -> Result<()> {
     for (name, iso) in [("a.cdb", "0.17"), ("b.cdb", "0.18")] {
         let out = tmp.path().join(name);
         let args = crate::render::RenderArgs::for_bench(&out, &a.size.to_string(), a.angle_step, iso)?;
-        let s = crate::render::run(&args)?;
-        println!("rendered {} images of {}² in {:.1} s", s.images, a.size, s.seconds);
+        let s = crate::quietly(|| crate::render::run(&args))?;
+        say!("rendered {} images of {}² in {:.1} s", s.images, a.size, s.seconds);
         dbs.push(CinemaDb::open(&out)?);
     }
     let (da, db) = (&dbs[0], &dbs[1]);
@@ -421,26 +456,34 @@ fn metrics_bench(a: &MetricsBenchArgs) -> Result<()> {
                     .and_then(|l| serde_json::from_str(l).ok())
             }
             Ok(o) => {
-                println!(
+                say!(
                     "reference script failed: {}",
                     String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
                 );
                 None
             }
             Err(e) => {
-                println!("reference script not run: {e}");
+                say!("reference script not run: {e}");
                 None
             }
         }
     };
-    println!("\nmetrics benchmark: {n} pairs of {0}x{0}, {threads} threads\n", a.size);
-    println!(
-        "whole `neuvis eval` pass (PNG decode + PSNR + SSIM + MS-SSIM + FLIP, parallel): {:.1} s = {:.1} image pairs/s\n",
+    let mut table = Table::new(
+        "metrics",
+        format!("metrics benchmark: {n} pairs of {0}x{0}, {threads} threads", a.size),
+        &[
+            "metric",
+            "neuvis ms/image (1 thread)",
+            "reference ms/image",
+            "reference implementation",
+            "speed-up",
+        ],
+    );
+    table.note(format!(
+        "whole `neuvis eval` pass (PNG decode + PSNR + SSIM + MS-SSIM + FLIP, parallel): {:.1} s = {:.1} image pairs/s",
         eval_s,
         scores.len() as f64 / eval_s
-    );
-    println!("| metric | neuvis ms/image (1 thread) | reference ms/image | reference implementation | speed-up |");
-    println!("|---|---:|---:|---|---:|");
+    ));
     for (name, ms) in ours {
         let (r, what) = match name {
             "psnr" => ("psnr", "skimage peak_signal_noise_ratio"),
@@ -449,11 +492,13 @@ fn metrics_bench(a: &MetricsBenchArgs) -> Result<()> {
             _ => ("flip", "flip_evaluator.evaluate LDR"),
         };
         let rv = reference.as_ref().and_then(|v| v[r].as_f64());
-        match rv {
-            Some(v) => println!("| {name} | {ms:.2} | {v:.2} | {what} | {:.1}× |", v / ms),
-            None => println!("| {name} | {ms:.2} | – | {what} | – |"),
-        }
+        let (r, x) = match rv {
+            Some(v) => (format!("{v:.2}"), format!("{:.1}×", v / ms)),
+            None => ("–".into(), "–".into()),
+        };
+        table.row(vec![name.into(), format!("{ms:.2}"), r, what.into(), x]);
     }
+    table.print();
     Ok(())
 }
 
@@ -547,7 +592,7 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
             }
             Ok(o) => {
                 let out = String::from_utf8_lossy(&o.stdout);
-                println!(
+                say!(
                     "PyTorch script failed: {}{}",
                     out.lines().last().unwrap_or(""),
                     String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
@@ -555,33 +600,46 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
                 None
             }
             Err(e) => {
-                println!("PyTorch script not run: {e}");
+                say!("PyTorch script not run: {e}");
                 None
             }
         }
     };
-    println!(
-        "\ntrain-step benchmark: NeRVI c1={} C0={} at {}x{}, c2={}, upscale {:?} to {s}², batch {b}, {} parameters, {threads} threads, median of {} steps\n",
-        a.c1, a.c0, cfg.w0, cfg.h0, a.c2, cfg.factors, cfg.param_count(), a.steps
+    let mut table = Table::new(
+        "train",
+        format!(
+            "train-step benchmark: NeRVI c1={} C0={} at {}x{}, c2={}, upscale {:?} to {s}², batch {b}, {} parameters, {threads} threads, median of {} steps",
+            a.c1, a.c0, cfg.w0, cfg.h0, a.c2, cfg.factors, cfg.param_count(), a.steps
+        ),
+        &["framework", "first step ms (cold)", "warm ms/step", "neuvis / PyTorch (warm)"],
     );
     let backend = if on_gpu {
         format!("wgpu, {}", gpu_name())
     } else {
         "flex".to_string()
     };
-    println!("| framework | first step ms (cold) | warm ms/step | neuvis / PyTorch (warm) |");
-    println!("|---|---:|---:|---:|");
+    let neuvis = format!("neuvis (burn 0.22.1, {backend})");
     match torch {
         Some((t, ver, params, first)) => {
-            println!(
-                "| neuvis (burn 0.22.1, {backend}) | {first_ms:.1} | {ours:.2} | {:.2} |",
-                ours / t
-            );
-            println!("| PyTorch {ver} ({params} parameters) | {first:.1} | {t:.2} | 1.00 |");
+            table.row(vec![
+                neuvis,
+                format!("{first_ms:.1}"),
+                format!("{ours:.2}"),
+                format!("{:.2}", ours / t),
+            ]);
+            table.row(vec![
+                format!("PyTorch {ver} ({params} parameters)"),
+                format!("{first:.1}"),
+                format!("{t:.2}"),
+                "1.00".into(),
+            ]);
         }
-        None => println!("| neuvis (burn 0.22.1, {backend}) | {first_ms:.1} | {ours:.2} | – |"),
+        None => table.row(vec![neuvis, format!("{first_ms:.1}"), format!("{ours:.2}"), "–".into()]),
     }
-    println!("\nneuvis cold start (device opened → second step done): {cold_s:.2} s");
+    table.note(format!(
+        "neuvis cold start (device opened → second step done): {cold_s:.2} s"
+    ));
+    table.print();
     Ok(())
 }
 
@@ -682,19 +740,29 @@ fn decode_bench(a: &DecodeBenchArgs) -> Result<()> {
         let imgs = d.decode(&params, a.batch)?;
         rows.push((name, imgs.len(), t0.elapsed().as_secs_f64(), cold));
     }
-    println!(
-        "\ndecode benchmark: NeRVI width {} ({} parameters, ≈ ratio 500 for 800 views), {}² images, burn batch {}, {} threads\n",
-        cfg.c1,
-        cfg.param_count(),
-        a.size,
-        a.batch,
-        rayon::current_num_threads()
+    let mut table = Table::new(
+        "decode",
+        format!(
+            "decode benchmark: NeRVI width {} ({} parameters, ≈ ratio 500 for 800 views), {}² images, burn batch {}, {} threads",
+            cfg.c1,
+            cfg.param_count(),
+            a.size,
+            a.batch,
+            rayon::current_num_threads()
+        ),
+        &["engine", "first batch s (cold)", "images", "seconds", "images/s (warm)", "target"],
     );
-    println!("| engine | first batch s (cold) | images | seconds | images/s (warm) | target |");
-    println!("|---|---:|---:|---:|---:|---:|");
     for (name, n, s, cold) in rows {
-        println!("| {name} | {cold:.2} | {n} | {s:.2} | {:.1} | ≥ 100 |", n as f64 / s);
+        table.row(vec![
+            name.to_string(),
+            format!("{cold:.2}"),
+            n.to_string(),
+            format!("{s:.2}"),
+            format!("{:.1}", n as f64 / s),
+            "≥ 100".into(),
+        ]);
     }
+    table.print();
     Ok(())
 }
 

@@ -143,8 +143,10 @@ pub fn run(a: &LoaderBenchArgs) -> Result<()> {
     let in_memory = Dataset::open(&sub, Residency::Memory)?;
     let step_stream = step_rate(&streamed)?;
     let step_memory = step_rate(&in_memory)?;
-    println!(
-        "\nloader benchmark: {n} images of {}x{} from {}, batch {}, {} threads; training step: NeRVI c1={} ({} parameters, ratio {}) on --device {}\n",
+    let mut table = crate::bench_table::Table::new(
+        "loader",
+        format!(
+        "loader benchmark: {n} images of {}x{} from {}, batch {}, {} threads; training step: NeRVI c1={} ({} parameters, ratio {}) on --device {}",
         stream.width,
         stream.height,
         input.display(),
@@ -154,17 +156,17 @@ pub fn run(a: &LoaderBenchArgs) -> Result<()> {
         plan.net.param_count(),
         a.ratio,
         a.device
+    ),
+        &["stage", "images/s"],
     );
-    println!("| stage | images/s |");
-    println!("|---|---:|");
-    println!(
-        "| streaming loader alone (PNG decode + batch assembly, {batches} batches, {PREFETCH_DEPTH} ahead) | {:.1} |",
-        n as f64 / loader_s
-    );
-    println!("| training, images streamed | {step_stream:.1} |");
-    println!("| training, images in memory | {step_memory:.1} |");
-    println!(
-        "\nthe loader {} the step ({:.1}× its rate); streaming costs the step {:+.1} %",
+    table.row(vec![
+        format!("streaming loader alone (PNG decode + batch assembly, {batches} batches, {PREFETCH_DEPTH} ahead)"),
+        format!("{:.1}", n as f64 / loader_s),
+    ]);
+    table.row(vec!["training, images streamed".into(), format!("{step_stream:.1}")]);
+    table.row(vec!["training, images in memory".into(), format!("{step_memory:.1}")]);
+    table.note(format!(
+        "the loader {} the step ({:.1}× its rate); streaming costs the step {:+.1} %",
         if n as f64 / loader_s >= step_memory {
             "keeps up with"
         } else {
@@ -172,9 +174,10 @@ pub fn run(a: &LoaderBenchArgs) -> Result<()> {
         },
         n as f64 / loader_s / step_memory.max(1e-9),
         100.0 * (step_memory / step_stream.max(1e-9) - 1.0)
-    );
+    ));
     if let Some(b) = neuvis_base::mem::peak_rss() {
-        println!("peak memory of this process: {:.1} MB", b as f64 / 1e6);
+        table.note(format!("peak memory of this process: {:.1} MB", b as f64 / 1e6));
     }
+    table.print();
     Ok(())
 }

@@ -136,31 +136,43 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
             p.iter().filter(|v| v.is_infinite()).count(),
         ));
     }
-    let mut table = String::new();
-    table.push_str(&format!(
-        "{}×{}×{} volume ({:.0} MB f32), {} views at {}², θ = {}°, iso {}, speculative budget {:.0} MB{}\n\n",
-        g.dims[0],
-        g.dims[1],
-        g.dims[2],
-        full_mb,
-        a.views,
-        a.size,
-        a.theta,
-        a.iso,
-        budget,
-        if a.prefetch { ", prefetch on" } else { "" }
-    ));
-    table.push_str("| method | median frame ms | view 0: first ms | view 0: converged ms | bricks fetched | peak RSS MB | store MB | PSNR vs full dB | SSIM vs full |\n|---|---|---|---|---|---|---|---|---|\n");
+    let mut table = crate::bench_table::Table::new(
+        "raycast",
+        format!(
+            "raycast benchmark: {}×{}×{} volume ({:.0} MB f32), {} views at {}², θ = {}°, iso {}, speculative budget {:.0} MB{}",
+            g.dims[0],
+            g.dims[1],
+            g.dims[2],
+            full_mb,
+            a.views,
+            a.size,
+            a.theta,
+            a.iso,
+            budget,
+            if a.prefetch { ", prefetch on" } else { "" }
+        ),
+        &[
+            "method",
+            "median frame ms",
+            "view 0: first ms",
+            "view 0: converged ms",
+            "bricks fetched",
+            "peak RSS MB",
+            "store MB",
+            "PSNR vs full dB",
+            "SSIM vs full",
+        ],
+    );
     let get = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
     for (m, st, psnr, ssim, identical) in &rows {
-        table.push_str(&format!(
-            "| {m} | {:.0} | {:.0} | {:.0} | {} | {:.0} | {:.1} | {} | {:.4} |\n",
-            get(st, "median_frame_s") * 1e3,
-            get(st, "first_view_first_s") * 1e3,
-            get(st, "first_view_converged_s") * 1e3,
-            get(st, "bricks_fetched"),
-            get(st, "peak_rss_bytes") / 1e6,
-            get(st, "store_bytes") / 1e6,
+        table.row(vec![
+            m.clone(),
+            format!("{:.0}", get(st, "median_frame_s") * 1e3),
+            format!("{:.0}", get(st, "first_view_first_s") * 1e3),
+            format!("{:.0}", get(st, "first_view_converged_s") * 1e3),
+            format!("{}", get(st, "bricks_fetched")),
+            format!("{:.0}", get(st, "peak_rss_bytes") / 1e6),
+            format!("{:.1}", get(st, "store_bytes") / 1e6),
             if psnr.is_infinite() {
                 format!("∞ ({identical}/{} identical)", a.views)
             } else {
@@ -173,14 +185,14 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
                     }
                 )
             },
-            ssim
-        ));
+            format!("{ssim:.4}"),
+        ]);
     }
     for (m, err) in &failed {
-        table.push_str(&format!("| {m} | failed: {err} | | | | | | | |\n"));
+        table.row(vec![m.clone(), format!("failed: {err}")]);
     }
-    println!("{table}");
+    table.print();
     let p = a.output.join("table.md");
-    std::fs::write(&p, &table).with_context(|| format!("writing {}", p.display()))?;
+    std::fs::write(&p, table.markdown()).with_context(|| format!("writing {}", p.display()))?;
     Ok(())
 }

@@ -141,25 +141,29 @@ pub fn run(a: &ServeBenchArgs) -> Result<()> {
         format!("animating φ with prefetch ({hits}/{} cache hits)", a.frames),
         ms,
     ));
-    println!(
-        "\nexplorer benchmark: {}² NeRVI frames (width of --ratio 500 for 800 views), {} frames each, HTTP/1.1 keep-alive on loopback, {} decode slots\n",
-        a.size,
-        a.frames,
-        Options::default().max_decodes
+    let mut table = crate::bench_table::Table::new(
+        "serve",
+        format!(
+            "explorer benchmark: {}² NeRVI frames (width of --ratio 500 for 800 views), {} frames each, HTTP/1.1 keep-alive on loopback, {} decode slots",
+            a.size,
+            a.frames,
+            Options::default().max_decodes
+        ),
+        &["measurement", "median ms", "p95 ms", "frames/s"],
     );
-    println!("| measurement | median ms | p95 ms | frames/s |");
-    println!("|---|---:|---:|---:|");
     for (i, (name, v)) in rows.iter().enumerate() {
         let rate = if i == 2 {
             fps
         } else {
             1e3 * v.len() as f64 / v.iter().sum::<f64>()
         };
-        println!(
-            "| {name} | {:.2} | {:.2} | {rate:.1} |",
-            percentile(v, 0.5),
-            percentile(v, 0.95)
-        );
+        table.row(vec![
+            name.clone(),
+            format!("{:.2}", percentile(v, 0.5)),
+            format!("{:.2}", percentile(v, 0.95)),
+            format!("{rate:.1}"),
+        ]);
     }
+    table.print();
     Ok(())
 }

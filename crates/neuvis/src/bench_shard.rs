@@ -129,24 +129,41 @@ pub fn run(a: &ShardBenchArgs) -> Result<()> {
     let reference = digest(&base)?;
     let images = reference.len().saturating_sub(2);
     let bytes: u64 = reference.values().map(|v| v.0).sum();
-    println!(
-        "tornado, {} images of {}² ({:.0} MB), {} cores, tasks as {}\n",
-        images,
-        a.size,
-        bytes as f64 / 1e6,
-        cores,
-        if a.slurm {
-            "a Slurm job array (neuvis slurm --submit --wait)"
-        } else {
-            "local processes"
-        }
+    let mut table = crate::bench_table::Table::new(
+        "shard",
+        format!(
+            "shard benchmark: tornado, {} images of {}² ({:.0} MB), {} cores, tasks as {}",
+            images,
+            a.size,
+            bytes as f64 / 1e6,
+            cores,
+            if a.slurm {
+                "a Slurm job array (neuvis slurm --submit --wait)"
+            } else {
+                "local processes"
+            }
+        ),
+        &[
+            "run",
+            "tasks",
+            "threads/task",
+            "wall s",
+            "images/s",
+            "vs 1 process",
+            "of which merge s",
+            "identical",
+        ],
     );
-    println!("| run | tasks | threads/task | wall s | images/s | vs 1 process | of which merge s | identical |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---|");
-    println!(
-        "| single process (baseline) | 1 | {cores} | {base_s:.1} | {:.1} | 1.00× | – | – |",
-        images as f64 / base_s
-    );
+    table.row(vec![
+        "single process (baseline)".into(),
+        "1".into(),
+        cores.to_string(),
+        format!("{base_s:.1}"),
+        format!("{:.1}", images as f64 / base_s),
+        "1.00×".into(),
+        "–".into(),
+        "–".into(),
+    ]);
     for &n in &tasks {
         let out = dir.join(format!("bench-shard-{n}.cdb"));
         for p in [out.clone()]
@@ -218,13 +235,16 @@ pub fn run(a: &ShardBenchArgs) -> Result<()> {
         };
         let wall = t.elapsed().as_secs_f64();
         let same = digest(&out)? == reference;
-        println!(
-            "| {n} {} | {n} | {threads} | {wall:.1} | {:.1} | {:.2}× | {merge_s:.2} | {} |",
-            if a.slurm { "array tasks" } else { "processes" },
-            images as f64 / wall,
-            base_s / wall,
-            if same { "yes" } else { "NO" }
-        );
+        table.row(vec![
+            format!("{n} {}", if a.slurm { "array tasks" } else { "processes" }),
+            n.to_string(),
+            threads.to_string(),
+            format!("{wall:.1}"),
+            format!("{:.1}", images as f64 / wall),
+            format!("{:.2}×", base_s / wall),
+            format!("{merge_s:.2}"),
+            if same { "yes" } else { "NO" }.into(),
+        ]);
         if !same {
             bail!("the merged database of {n} tasks differs from the single-process one");
         }
@@ -238,5 +258,6 @@ pub fn run(a: &ShardBenchArgs) -> Result<()> {
             std::fs::remove_dir_all(&out)?;
         }
     }
+    table.print();
     Ok(())
 }

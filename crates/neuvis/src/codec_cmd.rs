@@ -143,9 +143,6 @@ pub struct CompressArgs {
     /// records them, the explorer's time slider shows them.
     #[arg(long, value_name = "K")]
     pub holdout_times: Option<usize>,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// Where the training images live (see `neuvis_codec::dataset::Residency`).
@@ -245,7 +242,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     let mut held_out = Vec::new();
     if let Some(k) = a.holdout_times {
         let (kept, times) = data.hold_out_times(k)?;
-        eprintln!(
+        info!(
             "holding out {} of {} time steps (every {k}th): {}",
             times.len(),
             data.times().len(),
@@ -295,7 +292,7 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         data.raw_bytes() as f64 / predicted
     );
     let steps = (data.len().div_ceil(a.batch) * a.epochs) as u64;
-    let pb = if a.quiet {
+    let pb = if crate::quiet() {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(steps)
@@ -307,8 +304,8 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     if a.resume {
         let ck = neuvis_codec::compress::checkpoint_dir(&a.output);
         match neuvis_codec::train::checkpoint_epochs(&ck) {
-            Some(done) => eprintln!("resuming from epoch {} of {} ({})", done + 1, a.epochs, ck.display()),
-            None => eprintln!(
+            Some(done) => info!("resuming from epoch {} of {} ({})", done + 1, a.epochs, ck.display()),
+            None => info!(
                 "nothing to resume: no checkpoint at {}; training starts from epoch 1",
                 ck.display()
             ),
@@ -390,9 +387,6 @@ pub struct DecompressArgs {
     /// takes it from the job array); `neuvis merge OUT` assembles the parts.
     #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard)]
     pub shard: Option<neuvis_base::Shard>,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// Reads a `.nrvi` file with a clear error naming it.
@@ -452,7 +446,16 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
         "unseen_parameters": unseen,
     });
     let t0 = Instant::now();
-    let decode_s = decode_to_db(&dec, &params, &a.output, &meta, a.overwrite, a.batch, shard, a.quiet)?;
+    let decode_s = decode_to_db(
+        &dec,
+        &params,
+        &a.output,
+        &meta,
+        a.overwrite,
+        a.batch,
+        shard,
+        crate::quiet(),
+    )?;
     let views_len = shard.range(params.len()).len();
     crate::emit_json(json!({
         "command": "decompress", "output": target, "images": views_len, "unseen": unseen,

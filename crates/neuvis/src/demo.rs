@@ -122,8 +122,8 @@ fn run_in(a: &DemoArgs, r: &RenderArgs) -> Result<()> {
     );
 
     let decoded = a.output.join("tornado-ir-decoded.cdb");
-    let d: DecompressArgs = parse_args(&[&path(&model), "-o", &path(&decoded), "--overwrite", "-q"])?;
-    let (n, decode_s) = codec_cmd::decompress(&d)?;
+    let d: DecompressArgs = parse_args(&[&path(&model), "-o", &path(&decoded), "--overwrite"])?;
+    let (n, decode_s) = crate::quietly(|| codec_cmd::decompress(&d))?;
     println!("3/4 decoded {n} images in {decode_s:.2} s");
 
     let diffs = a.output.join("differences");
@@ -136,10 +136,9 @@ fn run_in(a: &DemoArgs, r: &RenderArgs) -> Result<()> {
         &path(&diffs),
         "--worst",
         "3",
-        "-q",
     ])?;
     println!("4/4 evaluation:");
-    let scores = eval::run(&e)?;
+    let scores = crate::quietly(|| eval::run(&e))?;
     let (p, s, m, f) = neuvis_metrics::eval::means(&scores);
 
     // side-by-side pictures: ground truth | decoded | difference, for a few views

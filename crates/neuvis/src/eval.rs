@@ -29,9 +29,6 @@ pub struct EvalArgs {
     /// How many of the worst images (lowest PSNR) to list.
     #[arg(long, default_value_t = 5)]
     pub worst: usize,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
     /// Replace an existing output, but only one neuvis wrote (never an input, the working
     /// directory or a foreign folder).
     #[arg(long)]
@@ -174,7 +171,7 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         crate::outputs::create_folder(d, a.overwrite, &inputs, "CIELUV difference images of neuvis eval")?;
     }
     let n = part.range(ra.entries.len()).len();
-    let pb = if a.quiet {
+    let pb = if crate::quiet() {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(n as u64)

@@ -19,12 +19,22 @@ macro_rules! say {
     };
 }
 
+/// Prints an informational line on stderr unless `-q` was given.
+macro_rules! info {
+    ($($t:tt)*) => {
+        if !crate::quiet() {
+            eprintln!($($t)*)
+        }
+    };
+}
+
 mod amr_cmd;
 mod bench;
 mod bench_loader;
 mod bench_raycast;
 mod bench_serve;
 mod bench_shard;
+mod bench_table;
 mod codec_cmd;
 mod demo;
 mod devices;
@@ -57,12 +67,20 @@ fails leaves no output behind."
 )]
 struct Cli {
     /// Print one JSON object with the results on stdout (the text report goes to stderr):
-    /// render, compress, decompress, eval, amr, isosurface, raycast render, devices.
+    /// render, compress, decompress, eval, amr, isosurface, raycast render, devices, bench.
     #[arg(long, global = true)]
     json: bool,
     /// Worker threads (default: all cores; at most 8 × the cores).
     #[arg(long, global = true, value_parser = crate::num::threads)]
     threads: Option<usize>,
+    /// No progress bars or informational lines on stderr (results still go to stdout, errors and
+    /// warnings to stderr).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// More on stderr: -v the build's backends and thread count first and the wall time and peak
+    /// memory last; -vv also the settings as parsed.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -134,8 +152,8 @@ enum Cmd {
     Devices(devices::DevicesArgs),
 }
 
-/// Set by a command's `-q/--quiet`: no progress bars and no informational lines on stderr
-/// (results still go to stdout, errors and warnings to stderr).
+/// Set by `-q/--quiet`: no progress bars and no informational lines on stderr (results still go
+/// to stdout, errors and warnings to stderr).
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Set by `--json`.
@@ -153,16 +171,18 @@ pub(crate) fn emit_json(v: serde_json::Value) {
     }
 }
 
-/// Whether the running command was given `-q`.
+/// Whether `-q` was given (or a step runs under [`quietly`]).
 pub(crate) fn quiet() -> bool {
     QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Records a command's `-q`.
-pub(crate) fn set_quiet(q: bool) {
-    if q {
-        QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
+/// Runs `f` without progress bars or informational lines (a step inside another command, such
+/// as the demo's decoding or a benchmark's fixture), then restores the user's choice.
+pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    let was = QUIET.swap(true, std::sync::atomic::Ordering::Relaxed);
+    let r = f();
+    QUIET.store(was, std::sync::atomic::Ordering::Relaxed);
+    r
 }
 
 /// `neuvis --version`: the version and the compute backends compiled in.
@@ -200,10 +220,22 @@ fn main() -> std::process::ExitCode {
     tune_allocator();
     let cli = Cli::parse();
     JSON.store(cli.json, std::sync::atomic::Ordering::Relaxed);
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    let started = std::time::Instant::now();
     if let Some(n) = cli.threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
             eprintln!("warning: could not set thread count: {e}");
         }
+    }
+    if cli.verbose >= 1 {
+        eprintln!(
+            "neuvis {}, {} worker threads",
+            devices::backends_line(),
+            rayon::current_num_threads()
+        );
+    }
+    if cli.verbose >= 2 {
+        eprintln!("settings: {:#?}", cli.cmd);
     }
     let res = match cli.cmd {
         Cmd::Render(a) => render::run(&a).map(|s| render::print_summary(&s)),
@@ -221,6 +253,14 @@ fn main() -> std::process::ExitCode {
         Cmd::Slurm(a) => slurm::run(&a),
         Cmd::Devices(a) => devices::run(&a),
     };
+    if cli.verbose >= 1 {
+        let peak = neuvis_base::mem::peak_rss().map_or("unknown".into(), |b| format!("{:.1} MB", b as f64 / 1e6));
+        eprintln!(
+            "{} after {:.2} s; peak memory (resident) {peak}",
+            if res.is_ok() { "done" } else { "failed" },
+            started.elapsed().as_secs_f64()
+        );
+    }
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

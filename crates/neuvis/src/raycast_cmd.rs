@@ -59,9 +59,6 @@ pub struct OrbitArgs {
     /// directory or a foreign folder).
     #[arg(long)]
     pub overwrite: bool,
-    /// No progress bars or informational lines on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// `neuvis raycast prepare`.
@@ -123,9 +120,6 @@ pub struct PrepareArgs {
     /// network there.
     #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard)]
     pub shard: Option<neuvis_base::Shard>,
-    /// No progress bars or informational lines on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// Options of `neuvis raycast serve`.
@@ -212,9 +206,6 @@ pub struct RenderArgs {
     /// directory or a foreign folder).
     #[arg(long)]
     pub overwrite: bool,
-    /// No progress bars or informational lines on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// Runs a raycast subcommand.
@@ -335,7 +326,6 @@ pub fn sr_trainer(
 }
 
 fn run_prepare(a: &PrepareArgs) -> Result<()> {
-    crate::set_quiet(a.quiet);
     crate::outputs::check_extension(&a.output, &["nvb"])?;
     let shard = a.shard.unwrap_or(neuvis_base::Shard::WHOLE);
     let target = shard.part_path(&a.output);
@@ -431,7 +421,6 @@ fn store_range(path: &Path) -> Result<(f32, f32)> {
 }
 
 fn run_render(a: &RenderArgs) -> Result<()> {
-    crate::set_quiet(a.quiet);
     let iso = match a.iso {
         Some(v) => v,
         None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, crate::quiet()),
@@ -547,7 +536,6 @@ fn write_stats(dir: &Path, stats: &serde_json::Value) -> Result<()> {
 }
 
 fn run_orbit(a: &OrbitArgs) -> Result<()> {
-    crate::set_quiet(a.quiet);
     let iso = match a.iso {
         Some(v) => v,
         None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, crate::quiet()),
@@ -663,14 +651,10 @@ pub struct IsosurfaceArgs {
     /// How to read the volume.
     #[command(flatten)]
     pub vol: crate::volume_args::VolumeOptions,
-    /// No progress bars or informational lines on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// Extracts an isosurface with marching cubes and writes it.
 pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
-    crate::set_quiet(a.quiet);
     let ext = a
         .output
         .extension()

@@ -83,13 +83,11 @@ pub struct RenderArgs {
     /// `slurm` takes it from the job array); `neuvis merge OUT` assembles the parts.
     #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard)]
     pub shard: Option<neuvis_base::Shard>,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 impl RenderArgs {
-    /// Tornado IR at t = 0 over the full orbit grid, quiet: collections for benchmarks. Every other
+    /// Tornado IR at t = 0 over the full orbit grid: collections for benchmarks (run them under
+    /// [`crate::quietly`]). Every other
     /// option keeps its command-line default.
     pub fn for_bench(out: &std::path::Path, size: &str, angle_step: f64, iso: &str) -> Result<RenderArgs> {
         let step = angle_step.to_string();
@@ -110,7 +108,6 @@ impl RenderArgs {
             "--times",
             "0",
             "--overwrite",
-            "-q",
             "-o",
             &out,
         ])
@@ -190,7 +187,6 @@ pub fn run(a: &RenderArgs) -> Result<RenderSummary> {
 
 /// Renders `series` as `a` says.
 pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSummary> {
-    crate::set_quiet(a.quiet);
     let (width, height) = parse_size(&a.size)?;
     let steps = parse_times(&a.times, series.len())?;
     let cameras = match &a.cameras {
@@ -212,7 +208,7 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
         overwrite: a.overwrite,
         shard: a.shard.unwrap_or(neuvis_base::Shard::WHOLE),
     };
-    let pb = if a.quiet {
+    let pb = if crate::quiet() {
         ProgressBar::hidden()
     } else {
         ProgressBar::no_length()
@@ -231,7 +227,7 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
         }
         Progress::Image => pb.inc(1),
         Progress::Warning(w) => pb.suspend(|| eprintln!("warning: {w}")),
-        Progress::Info(i) if !a.quiet => pb.suspend(|| eprintln!("{i}")),
+        Progress::Info(i) if !crate::quiet() => pb.suspend(|| eprintln!("{i}")),
         Progress::Info(_) => {}
     })?;
     pb.finish_and_clear();

@@ -1,5 +1,5 @@
 //! Command-line options that name and read a volume: one set of flags, parsed here, offered by
-//! every command that reads one (`render`, `raycast prepare`, `isosurface`, `inr fit`).
+//! every command that reads one (`render`, `raycast prepare`, `isosurface`, `inr fit`, `bench render`).
 
 use anyhow::{bail, Context, Result};
 use clap::Args;

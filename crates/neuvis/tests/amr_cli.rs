@@ -37,7 +37,14 @@ fn amr_writes_history_mesh_and_slices_and_compare_plots_them() {
             ],
         );
         assert!(o.status.success(), "{}", text(&o));
-        for f in ["history.csv", "history.json", "mesh.vtu", "mesh.mesh", "mesh.gf", "mesh.png"] {
+        for f in [
+            "history.csv",
+            "history.json",
+            "mesh.vtu",
+            "mesh.mesh",
+            "mesh.gf",
+            "mesh.png",
+        ] {
             assert!(d.path().join(m).join(f).is_file(), "{m}/{f} missing: {}", text(&o));
         }
         let csv = std::fs::read_to_string(d.path().join(m).join("history.csv")).unwrap();

@@ -241,6 +241,7 @@ fn one_set_of_volume_flags() {
         &["raycast", "prepare"],
         &["isosurface"],
         &["inr", "fit"],
+        &["bench", "render"],
     ] {
         let o = ok(t.path(), &[cmd, &["--help"][..]].concat());
         let h = String::from_utf8_lossy(&o.stdout);
@@ -335,6 +336,68 @@ fn json_reports_are_one_object_on_stdout() {
     ));
     assert_eq!(v["history"].as_array().unwrap().len(), 3);
     assert_eq!(v["history"][1]["elements"], 4);
+}
+
+/// `bench --json`: one object with the table's rows keyed by column; `bench render` reads any
+/// volume with the same flags (the VTK-written Wavelet here: its 13×11×9 grid names the run).
+#[test]
+fn bench_reports_json_and_reads_any_volume() {
+    let t = tempfile::tempdir().unwrap();
+    let f = fixtures().join("wavelet_appended_raw_zlib_u32.vti");
+    let o = ok(
+        t.path(),
+        &[
+            "bench",
+            "render",
+            "--volume",
+            f.to_str().unwrap(),
+            "--size",
+            "24",
+            "--views",
+            "2",
+            "--no-vtk",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", text(&o)));
+    assert_eq!(v["benchmark"], "render");
+    assert!(v["title"].as_str().unwrap().contains("13×11×9"), "{v}");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0]["mode"].as_str(), rows[1]["mode"].as_str()),
+        (Some("ISO"), Some("DVR"))
+    );
+    assert!(rows[0]["neuvis ms/frame (median)"].as_f64().unwrap() >= 0.0);
+    assert_eq!(rows[0]["VTK FixedPoint ms/frame (median)"], "skipped");
+    assert_eq!(rows[0]["neuvis / VTK"], serde_json::Value::Null);
+}
+
+/// `-q` and `-v` are global and mean the same in every command: `-q` leaves stderr empty on
+/// success, `-v` adds the backends first and the wall time and peak memory last, both together
+/// are refused.
+#[test]
+fn quiet_and_verbose_everywhere() {
+    let t = tempfile::tempdir().unwrap();
+    let f = fixtures().join("wavelet_appended_raw_zlib_u32.vti");
+    let f = f.to_str().unwrap();
+    let o = ok(t.path(), &["-q", "isosurface", f, "-o", "a.vtp"]);
+    assert!(o.stderr.is_empty(), "{}", text(&o));
+    let o = ok(t.path(), &["isosurface", f, "-o", "b.vtp"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("isovalue"),
+        "without -q the picked isovalue is reported"
+    );
+    let o = ok(t.path(), &["isosurface", f, "-o", "c.vtp", "-q"]);
+    assert!(o.stderr.is_empty(), "{}", text(&o));
+    let o = ok(t.path(), &["isosurface", f, "-o", "d.vtp", "-v"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.lines().next().unwrap().contains("compute backends"), "{e}");
+    assert!(e.lines().last().unwrap().contains("peak memory"), "{e}");
+    let o = neuvis(t.path(), &["isosurface", f, "-o", "e.vtp", "-q", "-v"]);
+    assert!(!o.status.success());
+    assert!(!t.path().join("e.vtp").exists());
 }
 
 /// Decoded images land in the folders the source collection used: a model trained on steps 0
