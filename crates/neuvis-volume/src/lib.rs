@@ -3,8 +3,10 @@
 //! This crate provides
 //! - [`ScalarField`]: a regular grid of `f32` samples (x fastest) with spacing and origin,
 //!   trilinear sampling and central-difference gradients in world units;
-//! - readers for raw data, NRRD, NIfTI-1 and VTK legacy structured points ([`io`]), an atomic
-//!   NRRD writer, and [`FieldSeries`] for time series that load one step at a time;
+//! - readers for raw data, NRRD, NIfTI-1, VTK legacy and XML image data and ParaView `.pvd`
+//!   collections ([`io`]), an atomic NRRD writer, and [`FieldSeries`] for time series that load
+//!   one step at a time (a file per step, or the time axis of a 4-D NRRD/NIfTI with the times
+//!   the file states);
 //! - exact procedural fields ([`Procedural`]): Crawfis & Max's tornado, Marschner & Lobb, and
 //!   seeded moving Gaussian blobs, and seeded Kolmogorov [`Turbulence`] generated slab by slab;
 //! - [`MinMaxGrid`] for empty-space skipping.

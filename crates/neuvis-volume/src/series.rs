@@ -54,13 +54,14 @@ impl FieldSeries for TimeSeries {
     }
 }
 
-/// A list of volume files, one per time step, read on demand.
+/// Volume files read on demand: one time step per file, or several for files that hold a time
+/// axis (4-D NRRD/NIfTI).
 #[derive(Debug, Clone)]
 pub struct FileSeries {
-    /// The files, in time order.
-    pub paths: Vec<PathBuf>,
-    /// Physical time of each file (a `.pvd`'s `timestep`s, or `--time-values`); `None` numbers
-    /// the steps 0, 1, 2, …
+    /// The steps in time order: a file, and which of its volumes for files that hold several.
+    pub steps: Vec<(PathBuf, Option<usize>)>,
+    /// Physical time of each step (`--time-values`, a `.pvd`'s `timestep`s, or the times the
+    /// files state); `None` numbers the steps 0, 1, 2, …
     pub times: Option<Vec<f64>>,
     /// Layout for headerless raw files.
     pub raw: Option<RawSpec>,
@@ -70,21 +71,30 @@ pub struct FileSeries {
 
 impl FieldSeries for FileSeries {
     fn len(&self) -> usize {
-        self.paths.len()
+        self.steps.len()
     }
     fn time(&self, i: usize) -> f64 {
         self.times.as_ref().and_then(|t| t.get(i).copied()).unwrap_or(i as f64)
     }
     fn load(&self, i: usize) -> Result<ScalarField> {
-        read_volume(&self.paths[i], self.raw.as_ref(), &self.opts)
+        match &self.steps[i] {
+            (p, None) => read_volume(p, self.raw.as_ref(), &self.opts),
+            (p, Some(k)) => crate::io::read_volume_step(p, &self.opts, *k),
+        }
     }
     fn step_name(&self, i: usize) -> String {
-        self.paths[i].display().to_string()
+        match &self.steps[i] {
+            (p, None) => p.display().to_string(),
+            (p, Some(k)) => format!("{} volume {k}", p.display()),
+        }
     }
     fn describe(&self) -> String {
-        match self.paths.as_slice() {
+        let mut files: Vec<&PathBuf> = self.steps.iter().map(|(p, _)| p).collect();
+        files.dedup();
+        match files.as_slice() {
+            [one] if self.steps.len() > 1 => format!("{} ({} time steps)", one.display(), self.steps.len()),
             [one] => one.display().to_string(),
-            [first, .., last] => format!("{} files {} … {}", self.paths.len(), first.display(), last.display()),
+            [first, .., last] => format!("{} files {} … {}", files.len(), first.display(), last.display()),
             [] => "no files".into(),
         }
     }
@@ -227,16 +237,49 @@ pub fn open_series(inputs: &[String], opts: &OpenOptions) -> Result<Box<dyn Fiel
     if paths.is_empty() {
         return Err(VolumeError::Invalid("no volume given".into()));
     }
+    // files that hold several time steps (4-D NRRD/NIfTI) contribute one step each, with the
+    // times they state
+    let mut steps = Vec::with_capacity(paths.len());
+    let mut stated: Vec<Option<f64>> = Vec::with_capacity(paths.len());
+    for p in paths {
+        match crate::io::file_steps(&p, opts.raw.as_ref())? {
+            Some((times, has)) => {
+                for (k, t) in times.into_iter().enumerate() {
+                    steps.push((p.clone(), Some(k)));
+                    stated.push(has.then_some(t));
+                }
+            }
+            None => {
+                steps.push((p, None));
+                stated.push(None);
+            }
+        }
+    }
+    if pvd_times.as_ref().is_some_and(|t| t.len() != steps.len()) {
+        return Err(VolumeError::Invalid(
+            "a .pvd whose data sets hold several time steps each: give the files and --time-values".into(),
+        ));
+    }
+    let file_times: Option<Vec<f64>> = stated.iter().copied().collect();
     let times = match (&opts.times, pvd_times) {
-        (Some(t), _) if t.len() != paths.len() => {
+        (Some(t), _) if t.len() != steps.len() => {
             return Err(VolumeError::Invalid(format!(
                 "--time-values gives {} values for {} time steps",
                 t.len(),
-                paths.len()
+                steps.len()
             )))
         }
         (Some(t), _) => Some(t.clone()),
-        (None, t) => t,
+        (None, Some(t)) => Some(t),
+        (None, None) => match file_times {
+            Some(t) if t.windows(2).all(|w| w[0] < w[1]) => Some(t),
+            Some(_) => {
+                return Err(VolumeError::Invalid(
+                    "the time values the files state do not increase: give --time-values".into(),
+                ))
+            }
+            None => None,
+        },
     };
     if let Some(t) = &times {
         if let Some(w) = t
@@ -250,7 +293,7 @@ pub fn open_series(inputs: &[String], opts: &OpenOptions) -> Result<Box<dyn Fiel
         }
     }
     Ok(Box::new(FileSeries {
-        paths,
+        steps,
         times,
         raw: opts.raw,
         opts: opts.read.clone(),

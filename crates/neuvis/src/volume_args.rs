@@ -14,7 +14,8 @@ pub struct VolumeArgs {
     /// `tornado`, `marschner-lobb`, `blobs`, `turbulence`, a ParaView collection (.pvd: its
     /// timesteps are the time values), or one or more files / glob patterns (.vti .vtk .nrrd
     /// .nhdr .nii .nii.gz, or raw with --raw-dims); several files form a time series, a pattern's
-    /// matches in natural order (t_2 before t_10).
+    /// matches in natural order (t_2 before t_10), and a 4-D NIfTI or a NRRD with a time axis is
+    /// one.
     #[arg(long, num_args = 1.., required = true, value_name = "VOLUME")]
     pub volume: Vec<String>,
     /// Seed of seeded procedural fields (blobs, turbulence).
@@ -43,14 +44,16 @@ pub struct VolumeOptions {
     /// default: the active scalars, else the first one-component array).
     #[arg(long, value_name = "NAME")]
     pub array: Option<String>,
-    /// The component K of a vector array (default: its magnitude, as ParaView colours by).
+    /// The component K of a vector array or volume (.vti/.vtk vectors, NRRD `kinds: vector …`,
+    /// NIfTI intent VECTOR; default: its magnitude, as ParaView colours by).
     #[arg(long, value_name = "K")]
     pub component: Option<usize>,
     /// Replace NaN/inf samples with this value instead of failing.
     #[arg(value_parser = crate::num::finite_f32, long, value_name = "VALUE", allow_negative_numbers = true)]
     pub nan_to: Option<f32>,
-    /// Physical time of each step T0,T1,… (default: a .pvd's timesteps, else 0, 1, 2, …); the
-    /// collection's `time` column holds them.
+    /// Physical time of each step T0,T1,… (default: a .pvd's timesteps, or the times the files
+    /// state: a 4-D NRRD's time axis, NIfTI pixdim[4]/toffset; else 0, 1, 2, …); the collection's
+    /// `time` column holds them.
     #[arg(long, value_name = "T0,T1,…", value_delimiter = ',', num_args = 1.., allow_negative_numbers = true)]
     pub time_values: Option<Vec<f64>>,
 }

@@ -60,22 +60,12 @@ impl Format {
 /// Reads one volume file. `raw` must be given for headerless data; when it is given, the file is
 /// read as raw whatever its extension.
 ///
-/// `opts.array` and `opts.component` apply to the formats that hold named arrays (`.vti`, `.vtk`);
-/// for the others they are an error rather than silently ignored.
+/// `opts.array` applies to the formats that hold named arrays (`.vti`, `.vtk`) and
+/// `opts.component` to those and to vector NRRD/NIfTI volumes; for the others they are an error
+/// rather than silently ignored. A file holding several time steps (4-D NRRD/NIfTI) is an error
+/// here: [`crate::open_series`] reads it as a series ([`read_volume_step`]).
 pub fn read_volume(path: &Path, raw: Option<&RawSpec>, opts: &ReadOptions) -> Result<ScalarField> {
-    let f = read_volume_as_written(path, raw, opts)?;
-    match opts.spacing {
-        Some(s) if s != f.spacing() => {
-            if !s.iter().all(|x| x.is_finite() && *x > 0.0) {
-                return Err(VolumeError::Invalid(format!(
-                    "spacing {s:?} must be positive and finite"
-                )));
-            }
-            let (dims, origin) = (f.dims(), f.origin());
-            ScalarField::new(dims, s, origin, f.into_data())
-        }
-        _ => Ok(f),
-    }
+    with_spacing(read_volume_as_written(path, raw, opts)?, opts)
 }
 
 fn read_volume_as_written(path: &Path, raw: Option<&RawSpec>, opts: &ReadOptions) -> Result<ScalarField> {
@@ -84,12 +74,16 @@ fn read_volume_as_written(path: &Path, raw: Option<&RawSpec>, opts: &ReadOptions
     } else {
         Format::from_path(path)
     };
-    if (opts.array.is_some() || opts.component.is_some())
-        && matches!(format, Some(Format::Raw | Format::Nrrd | Format::Nifti))
-    {
+    if opts.array.is_some() && matches!(format, Some(Format::Raw | Format::Nrrd | Format::Nifti)) {
         return Err(VolumeError::format(
             path,
-            "--array/--component select among the arrays of .vti and .vtk files; this file holds one unnamed array",
+            "--array selects among the arrays of .vti and .vtk files; this file holds one unnamed array",
+        ));
+    }
+    if opts.component.is_some() && matches!(format, Some(Format::Raw)) {
+        return Err(VolumeError::format(
+            path,
+            "--component: raw files hold one scalar per voxel",
         ));
     }
     if let Some(spec) = raw {
@@ -123,6 +117,61 @@ fn read_volume_as_written(path: &Path, raw: Option<&RawSpec>, opts: &ReadOptions
             path,
             "unknown volume file type (expected .vti, .pvd, .vtk, .nrrd, .nhdr, .nii, .nii.gz, or raw with --raw-dims/--raw-dtype)",
         )),
+    }
+}
+
+/// The time steps one file holds, for files that can hold several (4-D NRRD with a `time` axis,
+/// 4-D NIfTI): each step's time value, and whether the file states times (NRRD `axis mins`,
+/// NIfTI `pixdim[4]`/`toffset`) rather than numbering the steps. `None` for a file of one volume.
+pub fn file_steps(path: &Path, raw: Option<&RawSpec>) -> Result<Option<(Vec<f64>, bool)>> {
+    if raw.is_some() {
+        return Ok(None);
+    }
+    match Format::from_path(path) {
+        Some(Format::Nrrd) => {
+            let ax = nrrd::probe_nrrd(path)?;
+            let stated = ax.times.iter().enumerate().any(|(k, t)| *t != k as f64);
+            Ok(ax.time.map(|_| (ax.times.clone(), stated)))
+        }
+        Some(Format::Nifti) => {
+            let l = nifti_io::probe_nifti(path)?;
+            Ok((l.steps > 1 || l.has_time).then_some((l.times, l.has_time)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Reads time step `step` of a file that holds several ([`file_steps`]), with the options of
+/// [`read_volume`].
+pub fn read_volume_step(path: &Path, opts: &ReadOptions, step: usize) -> Result<ScalarField> {
+    if opts.array.is_some() {
+        return Err(VolumeError::format(
+            path,
+            "--array selects among the arrays of .vti and .vtk files; this file holds one unnamed array",
+        ));
+    }
+    let f = match Format::from_path(path) {
+        Some(Format::Nrrd) => nrrd::read_nrrd_step(path, opts, Some(step))?,
+        Some(Format::Nifti) => nifti_io::read_nifti_step(path, opts, Some(step))?,
+        _ if step == 0 => return read_volume(path, None, opts),
+        _ => return Err(VolumeError::format(path, format!("holds one volume, not step {step}"))),
+    };
+    with_spacing(f, opts)
+}
+
+/// Applies `opts.spacing` (the user's voxel size) to a field read from a file.
+fn with_spacing(f: ScalarField, opts: &ReadOptions) -> Result<ScalarField> {
+    match opts.spacing {
+        Some(s) if s != f.spacing() => {
+            if !s.iter().all(|x| x.is_finite() && *x > 0.0) {
+                return Err(VolumeError::Invalid(format!(
+                    "spacing {s:?} must be positive and finite"
+                )));
+            }
+            let (dims, origin) = (f.dims(), f.origin());
+            ScalarField::new(dims, s, origin, f.into_data())
+        }
+        _ => Ok(f),
     }
 }
 

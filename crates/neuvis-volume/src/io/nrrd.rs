@@ -41,8 +41,138 @@ fn parse_vector(s: &str) -> Option<Vec<f32>> {
     inner.split(',').map(|v| v.trim().parse::<f32>().ok()).collect()
 }
 
-/// Reads a `.nrrd` (attached) or `.nhdr` (detached) file.
-pub fn read_nrrd(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
+/// Axis kinds that hold the components of a value (vectors, colours, tensors, lists) rather than
+/// a position in space or time.
+fn is_component_kind(k: &str) -> bool {
+    !matches!(k, "domain" | "space" | "time")
+}
+
+/// What each axis of a NRRD holds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Axes {
+    /// Samples per axis, fastest first.
+    pub sizes: Vec<usize>,
+    /// The 2 or 3 spatial axes, x first.
+    pub spatial: Vec<usize>,
+    /// The time axis, if any (`kinds: … time`).
+    pub time: Option<usize>,
+    /// The component axis, if any (`kinds: vector …`, `RGB-color`, `list`, …).
+    pub comp: Option<usize>,
+    /// Time value of each step: `axis mins` + k × `spacings` of the time axis, else k.
+    pub times: Vec<f64>,
+}
+
+impl Axes {
+    /// Number of time steps (1 without a time axis).
+    pub fn steps(&self) -> usize {
+        self.time.map_or(1, |a| self.sizes[a])
+    }
+    /// Number of components (1 without a component axis).
+    pub fn components(&self) -> usize {
+        self.comp.map_or(1, |a| self.sizes[a])
+    }
+    /// The volume's grid.
+    pub fn dims(&self) -> [usize; 3] {
+        let d = |i: usize| self.spatial.get(i).map_or(1, |&a| self.sizes[a]);
+        [d(0), d(1), d(2)]
+    }
+}
+
+/// Works out which axis is space, time or components from `sizes`, `kinds`, `axis mins` and
+/// `spacings`.
+fn axes(path: &Path, get: &dyn Fn(&str) -> Option<String>, sizes: &[usize]) -> Result<Axes> {
+    let fmt = |m: String| VolumeError::format(path, m);
+    let d = sizes.len();
+    let kinds: Option<Vec<String>> =
+        get("kinds").map(|k| k.split_whitespace().map(|x| x.to_ascii_lowercase()).collect());
+    let (mut spatial, mut time, mut comp) = (Vec::new(), None, None);
+    match &kinds {
+        Some(k) => {
+            if k.len() != d {
+                return Err(fmt(format!("field 'kinds' has {} entries for {d} axes", k.len())));
+            }
+            for (a, kind) in k.iter().enumerate() {
+                let slot = if kind == "time" {
+                    &mut time
+                } else if is_component_kind(kind) {
+                    &mut comp
+                } else {
+                    spatial.push(a);
+                    continue;
+                };
+                if slot.is_some() {
+                    return Err(fmt(format!(
+                        "field 'kinds': '{}' has more than one {} axis; neuvis reads one time axis and one component axis",
+                        k.join(" "),
+                        if kind == "time" { "time" } else { "non-spatial" }
+                    )));
+                }
+                *slot = Some(a);
+            }
+        }
+        None => match sizes {
+            [_, _] | [_, _, _] => spatial = (0..d).collect(),
+            [1, _, _, _] => {
+                comp = Some(0);
+                spatial = vec![1, 2, 3];
+            }
+            _ => {
+                return Err(fmt(format!(
+                    "a {d}-D NRRD (sizes {sizes:?}) needs a 'kinds' field saying which axes are space, time and components (e.g. 'vector domain domain domain' or 'domain domain domain time')"
+                )))
+            }
+        },
+    }
+    if !(2..=3).contains(&spatial.len()) || (spatial.len() == 2 && d > 2 && time.is_none() && comp.is_none()) {
+        return Err(fmt(format!(
+            "only 2-D and 3-D volumes are supported (with a time and a component axis at most), got sizes {sizes:?}{}",
+            kinds
+                .as_ref()
+                .map(|k| format!(" and kinds '{}'", k.join(" ")))
+                .unwrap_or_default()
+        )));
+    }
+    let per_axis = |key: &str| -> Vec<f64> {
+        get(key)
+            .map(|v| {
+                v.split_whitespace()
+                    .map(|x| x.parse::<f64>().unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let times = match time {
+        Some(a) => {
+            let (mins, steps) = (per_axis("axis mins"), per_axis("spacings"));
+            let (t0, dt) = (
+                mins.get(a).copied().unwrap_or(f64::NAN),
+                steps.get(a).copied().unwrap_or(f64::NAN),
+            );
+            (0..sizes[a])
+                .map(|k| {
+                    if t0.is_finite() && dt.is_finite() && dt > 0.0 {
+                        t0 + k as f64 * dt
+                    } else if t0.is_finite() {
+                        t0 + k as f64
+                    } else {
+                        k as f64
+                    }
+                })
+                .collect()
+        }
+        None => vec![0.0],
+    };
+    Ok(Axes {
+        sizes: sizes.to_vec(),
+        spatial,
+        time,
+        comp,
+        times,
+    })
+}
+
+/// The header fields of a NRRD file, lower-case keys, and the header's length in bytes.
+fn read_header(path: &Path) -> Result<(HashMap<String, String>, usize, BufReader<std::fs::File>)> {
     let file = std::fs::File::open(path).map_err(|e| VolumeError::io(path, e))?;
     let mut rd = BufReader::new(file);
     let fmt = |m: String| VolumeError::format(path, m);
@@ -79,16 +209,23 @@ pub fn read_nrrd(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
             .ok_or_else(|| fmt(format!("malformed header line '{l}'")))?;
         fields.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
     }
+    Ok((fields, header_len, rd))
+}
+
+/// The sizes a header claims, checked against its dimension.
+fn sizes(path: &Path, fields: &HashMap<String, String>) -> Result<Vec<usize>> {
+    let fmt = |m: String| VolumeError::format(path, m);
     let get = |k: &str| fields.get(k).map(String::as_str);
-    let dtype_s = get("type").ok_or_else(|| fmt("header lacks 'type'".into()))?;
-    let dtype = nrrd_type(dtype_s).ok_or_else(|| fmt(format!("unsupported NRRD type '{dtype_s}'")))?;
     let dimension: usize = get("dimension")
         .and_then(|d| d.parse().ok())
         .ok_or_else(|| fmt("header lacks a valid 'dimension'".into()))?;
     let sizes: Vec<usize> = get("sizes")
         .ok_or_else(|| fmt("header lacks 'sizes'".into()))?
         .split_whitespace()
-        .map(|s| s.parse::<usize>().map_err(|_| fmt(format!("bad size '{s}'"))))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| fmt(format!("field 'sizes': bad size '{s}'")))
+        })
         .collect::<Result<_>>()?;
     if sizes.len() != dimension {
         return Err(fmt(format!(
@@ -96,23 +233,66 @@ pub fn read_nrrd(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
             sizes.len()
         )));
     }
-    let dims = match sizes.as_slice() {
-        [x, y, z] => [*x, *y, *z],
-        [x, y] => [*x, *y, 1],
-        [1, x, y, z] => [*x, *y, *z],
-        _ => {
+    Ok(sizes)
+}
+
+/// The axes of a NRRD file from its header alone: how many time steps it holds and their times.
+pub(crate) fn probe_nrrd(path: &Path) -> Result<Axes> {
+    let (fields, _, _) = read_header(path)?;
+    let sizes = sizes(path, &fields)?;
+    axes(path, &|k| fields.get(k).cloned(), &sizes)
+}
+
+/// Reads a `.nrrd` (attached) or `.nhdr` (detached) file holding one volume (a vector volume
+/// gives its magnitude or `opts.component`).
+pub fn read_nrrd(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
+    read_nrrd_step(path, opts, None)
+}
+
+/// Reads time step `step` of a NRRD with a time axis (`None`: the file must hold one step).
+pub(crate) fn read_nrrd_step(path: &Path, opts: &ReadOptions, step: Option<usize>) -> Result<ScalarField> {
+    let (fields, header_len, rd) = read_header(path)?;
+    let fmt = |m: String| VolumeError::format(path, m);
+    let get = |k: &str| fields.get(k).map(String::as_str);
+    let dtype_s = get("type").ok_or_else(|| fmt("header lacks 'type'".into()))?;
+    let dtype = nrrd_type(dtype_s).ok_or_else(|| fmt(format!("unsupported NRRD type '{dtype_s}'")))?;
+    let sizes = sizes(path, &fields)?;
+    let ax = axes(path, &|k| fields.get(k).cloned(), &sizes)?;
+    let step = match step {
+        None if ax.steps() > 1 => {
             return Err(fmt(format!(
-                "only 2-D and 3-D scalar NRRDs are supported, got sizes {sizes:?}"
+                "a time series of {} steps (kinds: … time); this command reads one volume (render, compress and the Python series() read it as a series)",
+                ax.steps()
             )))
         }
+        None => 0,
+        Some(k) if k >= ax.steps() => {
+            return Err(fmt(format!("time step {k} of {} does not exist", ax.steps())));
+        }
+        Some(k) => k,
     };
-    let n = check_dims(dims, &path.display().to_string())?;
-    let skip_axis = usize::from(sizes.len() == 4);
+    let ncomp = ax.components();
+    if let Some(c) = opts.component {
+        if c >= ncomp {
+            return Err(fmt(format!(
+                "--component {c}: the volume has {ncomp} component{} (fields 'sizes' and 'kinds')",
+                if ncomp == 1 { "" } else { "s" }
+            )));
+        }
+    }
+    let dims = ax.dims();
+    check_dims(dims, &path.display().to_string())?;
+    let n = sizes
+        .iter()
+        .try_fold(1usize, |a, &s| a.checked_mul(s))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| fmt(format!("field 'sizes': {sizes:?} has no samples or overflows")))?;
     let mut spacing = [1f32; 3];
     let mut origin = [0f32; 3];
     if let Some(sp) = get("spacings") {
-        for (a, v) in sp.split_whitespace().skip(skip_axis).take(3).enumerate() {
-            if let Ok(x) = v.parse::<f32>() {
+        let v: Vec<&str> = sp.split_whitespace().collect();
+        for (a, &axis) in ax.spatial.iter().enumerate() {
+            if let Some(Ok(x)) = v.get(axis).map(|x| x.parse::<f32>()) {
                 if x.is_finite() && x > 0.0 {
                     spacing[a] = x;
                 }
@@ -204,7 +384,7 @@ pub fn read_nrrd(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
                     path: data_path,
                     expected: nbytes as u64,
                     actual: left.saturating_sub(start.unwrap_or(0)),
-                    detail: format!("{}x{}x{} {dtype_s}", dims[0], dims[1], dims[2]),
+                    detail: format!("sizes {} of {dtype_s}", shape(&sizes)),
                 });
             };
             std::io::copy(&mut (&mut source).take(start), &mut std::io::sink())
@@ -242,12 +422,10 @@ pub fn read_nrrd(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
                 return Err(VolumeError::Truncated {
                     path: data_path,
                     msg: format!(
-                        "gzip stream decompresses to {} bytes, expected {} ({}x{}x{} {dtype_s})",
+                        "gzip stream decompresses to {} bytes, expected {} (sizes {} of {dtype_s})",
                         bytes.len(),
                         want,
-                        dims[0],
-                        dims[1],
-                        dims[2]
+                        shape(&sizes)
                     ),
                 });
             }
@@ -281,7 +459,46 @@ pub fn read_nrrd(path: &Path, opts: &ReadOptions) -> Result<ScalarField> {
         }
     };
     check_finite(path, &mut data, opts)?;
+    let data = gather(&ax, &data, step, opts.component);
     ScalarField::new(dims, spacing, origin, data)
+}
+
+/// `[2, 3, 4]` → `2x3x4`.
+fn shape(sizes: &[usize]) -> String {
+    sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("x")
+}
+
+/// The samples of one volume: time step `step`, component `comp` or the magnitude over the
+/// components, x fastest.
+fn gather(ax: &Axes, data: &[f32], step: usize, comp: Option<usize>) -> Vec<f32> {
+    let mut stride = vec![0usize; ax.sizes.len()];
+    let mut s = 1;
+    for (a, st) in stride.iter_mut().enumerate() {
+        *st = s;
+        s *= ax.sizes[a];
+    }
+    if ax.sizes.len() == ax.spatial.len() {
+        return data.to_vec();
+    }
+    let dims = ax.dims();
+    let sp = |i: usize| ax.spatial.get(i).map_or(0, |&a| stride[a]);
+    let (sx, sy, sz) = (sp(0), sp(1), sp(2));
+    let base = ax.time.map_or(0, |a| step * stride[a]);
+    let (cs, nc) = (ax.comp.map_or(0, |a| stride[a]), ax.components());
+    let mut out = Vec::with_capacity(dims[0] * dims[1] * dims[2]);
+    for z in 0..dims[2] {
+        for y in 0..dims[1] {
+            for x in 0..dims[0] {
+                let o = base + x * sx + y * sy + z * sz;
+                out.push(match comp {
+                    Some(c) => data[o + c * cs],
+                    None if nc == 1 => data[o],
+                    None => (0..nc).map(|c| data[o + c * cs].powi(2)).sum::<f32>().sqrt(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Writes `field` as an attached NRRD (`float`, little endian, raw or gzip encoding), atomically:
