@@ -103,10 +103,10 @@ fn check(fixture: &str) {
     let mut with_parents = std::collections::HashSet::new();
     for l in &vp[1..=np] {
         let ids: Vec<usize> = l.split_whitespace().map(|t| t.parse().unwrap()).collect();
+        let (v, p, q) = (&coords[ids[0]], &coords[ids[1]], &coords[ids[2]]);
         for a in 0..d {
-            let mid = 0.5 * (coords[ids[1]][a] + coords[ids[2]][a]);
             assert!(
-                (coords[ids[0]][a] - mid).abs() < 1e-12,
+                (v[a] - 0.5 * (p[a] + q[a])).abs() < 1e-12,
                 "vertex {} is not the midpoint of {} and {}",
                 ids[0],
                 ids[1],

@@ -16,7 +16,7 @@ use crate::bench_table::Table;
 pub enum BenchCmd {
     /// Milliseconds per frame of the IR and DVR raycaster next to VTK's CPU ray caster
     /// (vtkFixedPointVolumeRayCastMapper), same volume, cameras, transfer function and step.
-    Render(RenderBenchArgs),
+    Render(Box<RenderBenchArgs>),
     /// Images per second of the metrics on a rendered collection, next to the Python reference
     /// implementations (scikit-image, pytorch-msssim, flip-evaluator) on the same images.
     Metrics(MetricsBenchArgs),

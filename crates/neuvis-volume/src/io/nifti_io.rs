@@ -78,7 +78,7 @@ fn layout(path: &Path, hdr: &NiftiHeader) -> Result<Layout> {
             format!("invalid rank dim[0] = {}", hdr.dim[0]),
         ));
     }
-    let d = |a: usize| if a <= rank { hdr.dim[a].max(0) as usize } else { 1 };
+    let d = |a: usize| if a <= rank { hdr.dim[a] as usize } else { 1 };
     if d(6) * d(7) != 1 || (d(5) > 1 && hdr.intent_code != INTENT_VECTOR) {
         return Err(VolumeError::format(
             path,
