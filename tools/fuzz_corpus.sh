@@ -2,7 +2,7 @@
 # Writes the seed corpus of the fuzz harness (crates/neuvis-fuzz/corpus/) from scratch: small valid
 # files of every format neuvis reads, made by neuvis itself (.nrvi, .nvb, Cinema database) and by
 # tools/fuzz_corpus.py (NRRD raw/gzip/ASCII/detached, NIfTI .nii/.nii.gz, VTK legacy ASCII/binary, VTK XML .vti),
-# plus the INR weight fixtures that other tools wrote (safetensors from the reference's export,
+# plus the 4-D/vector NRRD and NIfTI fixtures nibabel/pynrrd wrote, the INR weight fixtures that other tools wrote (safetensors from the reference's export,
 # PyTorch .pt from torch.save). Usage: tools/fuzz_corpus.sh [path/to/neuvis]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +24,7 @@ cp "$TMP/c.cdb/data.csv" "$OUT/cinema/db/"
 python3 tools/fuzz_corpus.py "$OUT"
 cp crates/neuvis-amr/fixtures/tiny_fourier_silu.pt "$OUT/weights/"
 cp crates/neuvis-amr/fixtures/sin_inv_r.safetensors "$OUT/weights/"
+# time series and vector volumes as nibabel and pynrrd write them (tools/nd_fixtures.py)
+cp crates/neuvis-volume/tests/fixtures/nd/{ts,vec}.nrrd "$OUT/nrrd/"
+cp crates/neuvis-volume/tests/fixtures/nd/{ts.nii.gz,vec.nii} "$OUT/nifti/"
 find "$OUT" -type f | sort | xargs ls -l | awk '{print $5, $9}'

@@ -6,7 +6,8 @@ pynrrd write them, and reference.json with the values those libraries read back.
               steps at t = 1, 1.5, 2
 - vec.nii     5-D NIfTI, intent VECTOR, 3 float32 components per voxel (dim[5])
 - ts.nrrd     4-D NRRD, kinds "domain domain domain time", axis mins / spacings of the time axis
-              10 and 0.25: steps at t = 10, 10.25, 10.5
+              10 and 0.25: steps at t = 10, 10.25, 10.5; ts_gzip.nrrd the same gzip-compressed,
+              ts_timefirst.nrrd with kinds "time domain domain domain"
 - vec.nrrd    4-D NRRD, kinds "vector domain domain domain" (components fastest), gzip, space
               directions
 
@@ -89,6 +90,27 @@ def main():
         "spacing": [float(v) for v in hb["spacings"][:3]],
         "steps": [probes(arr[..., k]) for k in range(NT)],
     }
+
+    # the same series gzip-compressed (a step reads the stream up to its block), and with the
+    # time axis first (a step gathers its samples from the whole file)
+    p = os.path.join(OUT, "ts_gzip.nrrd")
+    nrrd.write(p, data, {
+        "kinds": ["domain", "domain", "domain", "time"],
+        "spacings": [0.5, 0.5, 2.0, 0.25],
+        "axis mins": [0.0, 0.0, 0.0, 10.0],
+        "encoding": "gzip",
+    })
+    arr, hb = nrrd.read(p)
+    ref["ts_gzip.nrrd"] = dict(ref["ts.nrrd"], steps=[probes(arr[..., k]) for k in range(NT)])
+    p = os.path.join(OUT, "ts_timefirst.nrrd")
+    nrrd.write(p, np.moveaxis(data, -1, 0), {
+        "kinds": ["time", "domain", "domain", "domain"],
+        "spacings": [0.25, 0.5, 0.5, 2.0],
+        "axis mins": [10.0, 0.0, 0.0, 0.0],
+        "encoding": "raw",
+    })
+    arr, hb = nrrd.read(p)
+    ref["ts_timefirst.nrrd"] = dict(ref["ts.nrrd"], steps=[probes(arr[k]) for k in range(NT)])
 
     # 4-D NRRD vector volume, components fastest
     p = os.path.join(OUT, "vec.nrrd")

@@ -563,11 +563,15 @@ fn make_plain(seed: &Seed, m: &mut Mutator, dir: &Path) -> std::io::Result<PathB
 }
 
 fn run_volume(p: &Path) -> Outcome {
-    let f = neuvis_volume::read_volume(p, None, &Default::default()).map_err(|e| e.to_string())?;
-    // what every command does next: the value range and a sample
-    let (lo, hi) = f.range();
-    if !(lo.is_finite() && hi.is_finite()) {
-        return Err("non-finite range".into());
+    // as `render` opens it: a file of several time steps (4-D NIfTI/NRRD) is a series
+    let s = neuvis_volume::open_series(&[p.display().to_string()], &Default::default()).map_err(|e| e.to_string())?;
+    for i in 0..s.len().min(4) {
+        let f = s.load(i).map_err(|e| e.to_string())?;
+        // what every command does next: the value range and a sample
+        let (lo, hi) = f.range();
+        if !(lo.is_finite() && hi.is_finite()) {
+            return Err("non-finite range".into());
+        }
     }
     Ok(())
 }

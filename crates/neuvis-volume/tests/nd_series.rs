@@ -52,7 +52,7 @@ fn assert_probes(f: &ScalarField, r: &serde_json::Value, want: &serde_json::Valu
 #[test]
 fn four_d_files_open_as_series_with_their_times() {
     let r = reference();
-    for name in ["ts.nii.gz", "ts.nrrd"] {
+    for name in ["ts.nii.gz", "ts.nrrd", "ts_gzip.nrrd", "ts_timefirst.nrrd"] {
         let s = open_series(&[fixture(name).display().to_string()], &OpenOptions::default()).unwrap();
         let want = &r[name];
         assert_eq!(s.len(), 3, "{name}");

@@ -131,7 +131,6 @@ fn held_out_time_steps_and_unseen_views_are_reported_apart() {
             "2",
             "--holdout-times",
             "2",
-            "-q",
         ],
     );
     let t = text(&o);

@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 /// Longest header we accept; real headers are a few hundred bytes.
 const MAX_HEADER: usize = 1 << 20;
 
+/// Most time steps one NRRD file may hold (a series lists its steps before reading any).
+pub const MAX_STEPS: usize = 100_000;
+
 fn nrrd_type(s: &str) -> Option<DType> {
     Some(match s.trim() {
         "signed char" | "int8" | "int8_t" => DType::I8,
@@ -141,6 +144,14 @@ fn axes(path: &Path, get: &dyn Fn(&str) -> Option<String>, sizes: &[usize]) -> R
             })
             .unwrap_or_default()
     };
+    if let Some(a) = time {
+        if sizes[a] > MAX_STEPS {
+            return Err(fmt(format!(
+                "field 'sizes': a time axis of {} steps (at most {MAX_STEPS})",
+                sizes[a]
+            )));
+        }
+    }
     let times = match time {
         Some(a) => {
             let (mins, steps) = (per_axis("axis mins"), per_axis("spacings"));
@@ -238,8 +249,33 @@ fn sizes(path: &Path, fields: &HashMap<String, String>) -> Result<Vec<usize>> {
 
 /// The axes of a NRRD file from its header alone: how many time steps it holds and their times.
 pub(crate) fn probe_nrrd(path: &Path) -> Result<Axes> {
-    let (fields, _, _) = read_header(path)?;
+    let (fields, header_len, _) = read_header(path)?;
     let sizes = sizes(path, &fields)?;
+    // every sample takes at least a byte of the data (DEFLATE expands at most 1032:1)
+    let data_len = match fields.get("data file").or_else(|| fields.get("datafile")) {
+        None => std::fs::metadata(path)
+            .map_err(|e| VolumeError::io(path, e))?
+            .len()
+            .saturating_sub(header_len as u64),
+        Some(df) => {
+            let p = path.parent().unwrap_or(Path::new(".")).join(df);
+            std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0)
+        }
+    };
+    let gz = fields
+        .get("encoding")
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "gzip" | "gz"));
+    let room = data_len.saturating_mul(if gz { 1032 } else { 1 });
+    let n = sizes.iter().try_fold(1u64, |a, &s| a.checked_mul(s as u64));
+    if n.is_none_or(|n| n > room) {
+        return Err(VolumeError::format(
+            path,
+            format!(
+                "field 'sizes': {} samples, more than the {data_len} data bytes can hold",
+                sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("x")
+            ),
+        ));
+    }
     axes(path, &|k| fields.get(k).cloned(), &sizes)
 }
 
@@ -365,9 +401,19 @@ pub(crate) fn read_nrrd_step(path: &Path, opts: &ReadOptions, step: Option<usize
     let nbytes = n
         .checked_mul(dtype.size())
         .ok_or_else(|| fmt("field 'sizes': the byte count overflows".into()))?;
+    // A time axis that is the slowest one (as pynrrd, ITK and teem write time series) makes each
+    // step a contiguous block: binary encodings read only that block.
+    let last_is_time = ax.time == Some(sizes.len() - 1);
+    let (first, count) = if last_is_time && encoding != "ascii" && encoding != "text" && encoding != "txt" {
+        let block = n / ax.steps();
+        (step * block, block)
+    } else {
+        (0, n)
+    };
+    let (fb, cb) = (first * dtype.size(), count * dtype.size());
     // the encoded bytes and the decoded samples are held together
     crate::field::check_memory(
-        (nbytes as u64).saturating_add(n as u64 * 4),
+        (cb as u64).saturating_add(count as u64 * 4),
         &path.display().to_string(),
     )?;
     let mut source = source.take(left);
@@ -387,16 +433,17 @@ pub(crate) fn read_nrrd_step(path: &Path, opts: &ReadOptions, step: Option<usize
                     detail: format!("sizes {} of {dtype_s}", shape(&sizes)),
                 });
             };
-            std::io::copy(&mut (&mut source).take(start), &mut std::io::sink())
+            std::io::copy(&mut (&mut source).take(start + fb as u64), &mut std::io::sink())
                 .map_err(|e| VolumeError::io(&data_path, e))?;
-            let mut bytes = Vec::with_capacity(nbytes);
-            source
+            let mut bytes = Vec::with_capacity(cb);
+            (&mut source)
+                .take(cb as u64)
                 .read_to_end(&mut bytes)
                 .map_err(|e| VolumeError::io(&data_path, e))?;
-            if bytes.len() != nbytes {
+            if bytes.len() != cb {
                 return Err(VolumeError::Truncated {
                     path: data_path,
-                    msg: format!("read {} of {nbytes} data bytes", bytes.len()),
+                    msg: format!("read {} of {cb} data bytes at byte {}", bytes.len(), start + fb as u64),
                 });
             }
             decode(&bytes, dtype, endian)
@@ -406,13 +453,14 @@ pub(crate) fn read_nrrd_step(path: &Path, opts: &ReadOptions, step: Option<usize
                 .ok()
                 .filter(|&s| s <= 1 << 30)
                 .ok_or_else(|| fmt(format!("field 'byte skip': {byte_skip} is beyond 1 GiB")))?;
-            let want = nbytes + skip;
+            // the whole stream, or up to the end of this step's block
+            let want = skip + if count == n { nbytes } else { fb + cb };
             let mut dec = flate2::bufread::MultiGzDecoder::new(BufReader::new(source));
             // Read at most one byte more than needed into a buffer that grows with the data, so a
             // small hostile stream claiming a large volume or a gzip bomb cannot exhaust memory.
             let mut bytes = Vec::new();
             (&mut dec)
-                .take(want as u64 + 1)
+                .take(want as u64 + u64::from(count == n))
                 .read_to_end(&mut bytes)
                 .map_err(|e| VolumeError::Truncated {
                     path: data_path.clone(),
@@ -429,7 +477,7 @@ pub(crate) fn read_nrrd_step(path: &Path, opts: &ReadOptions, step: Option<usize
                     ),
                 });
             }
-            decode(&bytes[skip..], dtype, endian)
+            decode(&bytes[skip + fb..], dtype, endian)
         }
         "ascii" | "text" | "txt" => {
             let mut s = String::new();
@@ -459,7 +507,16 @@ pub(crate) fn read_nrrd_step(path: &Path, opts: &ReadOptions, step: Option<usize
         }
     };
     check_finite(path, &mut data, opts)?;
-    let data = gather(&ax, &data, step, opts.component);
+    let data = if count == n {
+        gather(&ax, data, step, opts.component)
+    } else {
+        // the block of one step: the same axes with a time axis of one sample
+        let mut one = ax.clone();
+        if let Some(a) = one.time {
+            one.sizes[a] = 1;
+        }
+        gather(&one, data, 0, opts.component)
+    };
     ScalarField::new(dims, spacing, origin, data)
 }
 
@@ -470,7 +527,7 @@ fn shape(sizes: &[usize]) -> String {
 
 /// The samples of one volume: time step `step`, component `comp` or the magnitude over the
 /// components, x fastest.
-fn gather(ax: &Axes, data: &[f32], step: usize, comp: Option<usize>) -> Vec<f32> {
+fn gather(ax: &Axes, data: Vec<f32>, step: usize, comp: Option<usize>) -> Vec<f32> {
     let mut stride = vec![0usize; ax.sizes.len()];
     let mut s = 1;
     for (a, st) in stride.iter_mut().enumerate() {
@@ -478,7 +535,7 @@ fn gather(ax: &Axes, data: &[f32], step: usize, comp: Option<usize>) -> Vec<f32>
         s *= ax.sizes[a];
     }
     if ax.sizes.len() == ax.spatial.len() {
-        return data.to_vec();
+        return data;
     }
     let dims = ax.dims();
     let sp = |i: usize| ax.spatial.get(i).map_or(0, |&a| stride[a]);
