@@ -127,9 +127,10 @@ impl Model {
 
 /// Reads a volume with neuvis's readers (`.vti`, `.vtk`, `.nrrd`/`.nhdr`, `.nii`/`.nii.gz`, raw
 /// with `raw_dims`) into a `float32` array indexed `[z, y, x]`, and a dict with `spacing`,
-/// `origin` and `dims` (x, y, z order, as in the file).
+/// `origin` and `dims` (x, y, z order, as in the file). `step` picks a time step of a file that
+/// holds several (4-D NIfTI, NRRD with a time axis; `series()` lists them with their times).
 #[pyfunction]
-#[pyo3(signature = (path, array = None, component = None, nan_to = None, spacing = None, raw_dims = None, raw_dtype = "u8", raw_endian = "little", raw_skip = 0))]
+#[pyo3(signature = (path, array = None, component = None, nan_to = None, spacing = None, raw_dims = None, raw_dtype = "u8", raw_endian = "little", raw_skip = 0, step = None))]
 #[allow(clippy::too_many_arguments)]
 fn read_volume<'py>(
     py: Python<'py>,
@@ -142,6 +143,7 @@ fn read_volume<'py>(
     raw_dtype: &str,
     raw_endian: &str,
     raw_skip: u64,
+    step: Option<usize>,
 ) -> PyResult<(Bound<'py, PyArray3<f32>>, Bound<'py, PyDict>)> {
     let opts = neuvis_volume::ReadOptions {
         nan_to,
@@ -165,7 +167,10 @@ fn read_volume<'py>(
         }
     };
     let f = py
-        .detach(|| neuvis_volume::read_volume(Path::new(path), raw.as_ref(), &opts))
+        .detach(|| match step {
+            Some(k) if raw.is_none() => neuvis_volume::io::read_volume_step(Path::new(path), &opts, k),
+            _ => neuvis_volume::read_volume(Path::new(path), raw.as_ref(), &opts),
+        })
         .map_err(value_err)?;
     let [nx, ny, nz] = f.dims();
     let info = PyDict::new(py);

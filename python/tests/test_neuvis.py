@@ -44,6 +44,24 @@ def test_series_reads_pvd_times():
     assert steps[2][1].endswith("wave_t_10.vti")
 
 
+ND = os.path.join(ROOT, "crates", "neuvis-volume", "tests", "fixtures", "nd")
+
+
+def test_four_d_series_and_vectors_match_nibabel_and_pynrrd():
+    r = json.load(open(os.path.join(ND, "reference.json")))
+    for name in ("ts.nii.gz", "ts.nrrd"):
+        steps = neuvis.series([os.path.join(ND, name)])
+        assert [t for t, _ in steps] == r[name]["times"]
+        for k in range(len(steps)):
+            v, info = neuvis.read_volume(os.path.join(ND, name), step=k)
+            assert info["spacing"] == pytest.approx(r[name]["spacing"])
+            got = [float(v[z, y, x]) for x, y, z in r["probes"]]
+            assert got == pytest.approx(r[name]["steps"][k], rel=1e-6)
+    for name in ("vec.nii", "vec.nrrd"):
+        v, _ = neuvis.read_volume(os.path.join(ND, name), component=1)
+        assert [float(v[z, y, x]) for x, y, z in r["probes"]] == pytest.approx(r[name]["components"][1], rel=1e-6, abs=1e-6)
+
+
 def test_model_decodes_what_the_cli_decodes(tmp_path):
     cli("render", "--volume", "tornado", "--dims", "24", "--size", "16", "--theta-step", "90", "--phi-step", "180",
         "--times", "0", "-o", "gt.cdb", "-q", cwd=tmp_path)

@@ -89,7 +89,7 @@ struct Cli {
 enum Cmd {
     /// Render an image collection (Cinema spec D database) of a volume over (t, θ, φ).
     #[command(
-        after_help = "Examples:\n  neuvis render --volume tornado --size 128 --theta-step 9 --phi-step 9 --times 0 -o t.cdb\n  neuvis render --volume run.pvd --array pressure --mode dvr --tf cool-to-warm -o run.cdb\n  neuvis render --volume ct.raw --raw-dims 512x512x300 --raw-dtype i16 --spacing 0.7,0.7,1.5 --iso 300 -o ct.cdb"
+        after_help = "Examples:\n  neuvis render --volume tornado --size 128 --theta-step 9 --phi-step 9 --times 0 -o t.cdb\n  neuvis render --volume run.pvd --array pressure --mode dvr --tf cool-to-warm -o run.cdb\n  neuvis render --volume ct.raw --raw-dims 512x512x300 --raw-dtype i16 --spacing 0.7,0.7,1.5 --iso 300 -o ct.cdb\n  neuvis render --volume perfusion.nii.gz --times all -o perf.cdb     (a 4-D NIfTI: its time steps, at its times)"
     )]
     Render(Box<render::RenderArgs>),
     /// Compress an image collection into a .nrvi model (NeRVI or NeRV).
@@ -135,7 +135,9 @@ enum Cmd {
     Raycast(raycast_cmd::RaycastCmd),
     /// Measure performance against named baselines and print a comparison table.
     #[command(subcommand)]
-    #[command(after_help = "Examples:\n  neuvis bench render\n  neuvis bench train --size 128 --steps 30")]
+    #[command(
+        after_help = "Examples:\n  neuvis bench render\n  neuvis bench render --volume ct.nii.gz --no-vtk --json\n  neuvis bench train --size 128 --steps 30"
+    )]
     Bench(bench::BenchCmd),
     /// Assemble the parts of sharded runs (`--shard I/N`, e.g. Slurm job-array tasks) into one output.
     #[command(
