@@ -251,7 +251,13 @@ fn sizes(path: &Path, fields: &HashMap<String, String>) -> Result<Vec<usize>> {
 pub(crate) fn probe_nrrd(path: &Path) -> Result<Axes> {
     let (fields, header_len, _) = read_header(path)?;
     let sizes = sizes(path, &fields)?;
-    // every sample takes at least a byte of the data (DEFLATE expands at most 1032:1)
+    let ax = axes(path, &|k| fields.get(k).cloned(), &sizes)?;
+    if ax.time.is_none() {
+        // one volume: the reader checks it, with the specific error
+        return Ok(ax);
+    }
+    // a series lists its steps before reading any: every sample takes at least a byte of the data
+    // (DEFLATE expands at most 1032:1)
     let data_len = match fields.get("data file").or_else(|| fields.get("datafile")) {
         None => std::fs::metadata(path)
             .map_err(|e| VolumeError::io(path, e))?
@@ -272,11 +278,11 @@ pub(crate) fn probe_nrrd(path: &Path) -> Result<Axes> {
             path,
             format!(
                 "field 'sizes': {} samples, more than the {data_len} data bytes can hold",
-                sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("x")
+                shape(&sizes)
             ),
         ));
     }
-    axes(path, &|k| fields.get(k).cloned(), &sizes)
+    Ok(ax)
 }
 
 /// Reads a `.nrrd` (attached) or `.nhdr` (detached) file holding one volume (a vector volume
