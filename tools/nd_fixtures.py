@@ -4,7 +4,7 @@ pynrrd write them, and reference.json with the values those libraries read back.
 
 - ts.nii.gz   4-D NIfTI, int16 with scl_slope 0.25 / scl_inter 1, pixdim[4] = 0.5 s, toffset = 1:
               steps at t = 1, 1.5, 2
-- vec.nii     5-D NIfTI, intent VECTOR, 3 float32 components per voxel (dim[5])
+- vec.nii     5-D NIfTI, intent VECTOR, 3 float32 components per voxel (dim[5]); vec.nii.gz the same
 - ts.nrrd     4-D NRRD, kinds "domain domain domain time", axis mins / spacings of the time axis
               10 and 0.25: steps at t = 10, 10.25, 10.5; ts_gzip.nrrd the same gzip-compressed,
               ts_timefirst.nrrd with kinds "time domain domain domain"
@@ -74,6 +74,8 @@ def main():
         "components": [probes(arr[..., c]) for c in range(3)],
         "magnitude": probes(np.sqrt((arr.astype(np.float64) ** 2).sum(-1))),
     }
+    nib.save(img, os.path.join(OUT, "vec.nii.gz"))  # the same, gzip: components read in one pass
+    ref["vec.nii.gz"] = ref["vec.nii"]
 
     # 4-D NRRD with a time axis
     data = np.stack([scalar(t) for t in range(NT)], axis=-1).astype(np.float32)

@@ -89,7 +89,7 @@ fn four_d_files_open_as_series_with_their_times() {
 #[test]
 fn vector_volumes_give_magnitude_or_a_component() {
     let r = reference();
-    for name in ["vec.nii", "vec.nrrd"] {
+    for name in ["vec.nii", "vec.nii.gz", "vec.nrrd"] {
         let want = &r[name];
         let f = read_volume(&fixture(name), None, &ReadOptions::default()).unwrap();
         assert_eq!(f.dims(), [6, 5, 4]);

@@ -87,8 +87,7 @@ pub struct RenderArgs {
 
 impl RenderArgs {
     /// Tornado IR at t = 0 over the full orbit grid: collections for benchmarks (run them under
-    /// [`crate::quietly`]). Every other
-    /// option keeps its command-line default.
+    /// [`crate::quietly`]). Every other option keeps its command-line default.
     pub fn for_bench(out: &std::path::Path, size: &str, angle_step: f64, iso: &str) -> Result<RenderArgs> {
         let step = angle_step.to_string();
         let out = out.display().to_string();

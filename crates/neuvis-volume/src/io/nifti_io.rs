@@ -25,32 +25,55 @@ fn map_err(path: &Path, e: nifti::NiftiError) -> VolumeError {
     }
 }
 
-/// `len` bytes at offset `at` of the voxel stream of a `.nii` or (decompressed) `.nii.gz`.
-fn read_block(path: &Path, gz: bool, at: u64, len: usize) -> Result<Vec<u8>> {
+/// `len` bytes at each of the increasing offsets `at` of the voxel stream of a `.nii` or
+/// (decompressed, in one pass) `.nii.gz`.
+fn read_blocks(path: &Path, gz: bool, at: &[u64], len: usize) -> Result<Vec<Vec<u8>>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).map_err(|e| VolumeError::io(path, e))?;
-    let src: Box<dyn Read> = if gz {
-        let mut dec = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f));
-        std::io::copy(&mut (&mut dec).take(at), &mut std::io::sink()).map_err(|e| VolumeError::io(path, e))?;
-        Box::new(dec)
+    let mut dec = if gz {
+        let g = f.try_clone().map_err(|e| VolumeError::io(path, e))?;
+        Some(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(g)))
     } else {
-        f.seek(SeekFrom::Start(at)).map_err(|e| VolumeError::io(path, e))?;
-        Box::new(f)
+        None
     };
-    let mut buf = Vec::with_capacity(len);
-    src.take(len as u64)
-        .read_to_end(&mut buf)
-        .map_err(|e| VolumeError::io(path, e))?;
-    if buf.len() != len {
-        return Err(VolumeError::Truncated {
-            path: path.to_path_buf(),
-            msg: format!(
-                "the voxel data ends {} bytes into a {len}-byte volume at offset {at}",
-                buf.len()
-            ),
-        });
+    let mut pos = 0u64;
+    let mut out = Vec::with_capacity(at.len());
+    for &a in at {
+        let src: &mut dyn Read = match dec.as_mut() {
+            Some(d) => {
+                let want = a.saturating_sub(pos);
+                let got = std::io::copy(&mut d.by_ref().take(want), &mut std::io::sink())
+                    .map_err(|e| VolumeError::io(path, e))?;
+                if got != want {
+                    return Err(VolumeError::Truncated {
+                        path: path.to_path_buf(),
+                        msg: format!("the voxel data ends before offset {a}"),
+                    });
+                }
+                d
+            }
+            None => {
+                f.seek(SeekFrom::Start(a)).map_err(|e| VolumeError::io(path, e))?;
+                &mut f
+            }
+        };
+        let mut buf = Vec::with_capacity(len);
+        src.take(len as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| VolumeError::io(path, e))?;
+        if buf.len() != len {
+            return Err(VolumeError::Truncated {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "the voxel data ends {} bytes into a {len}-byte volume at offset {a}",
+                    buf.len()
+                ),
+            });
+        }
+        pos = a + len as u64;
+        out.push(buf);
     }
-    Ok(buf)
+    Ok(out)
 }
 
 /// NIfTI's intent code for a vector per voxel (components along dim[5]).
@@ -240,10 +263,12 @@ pub(crate) fn read_nifti_step(path: &Path, opts: &ReadOptions, step: Option<usiz
             Some(c) => vec![c],
             None => (0..lay.components).collect(),
         };
+        let at: Vec<u64> = comps
+            .iter()
+            .map(|&c| (hdr.vox_offset.max(0.0) as u64) + ((c * lay.steps + step) as u64) * vol as u64)
+            .collect();
         let mut acc: Vec<f32> = Vec::new();
-        for &c in &comps {
-            let at = (hdr.vox_offset.max(0.0) as u64) + ((c * lay.steps + step) as u64) * vol as u64;
-            let bytes = read_block(path, gz, at, vol)?;
+        for bytes in read_blocks(path, gz, &at, vol)? {
             let mut v = decode(&bytes, dtype, endian_of(&hdr));
             scale(&mut v, &hdr);
             if comps.len() == 1 {

@@ -459,31 +459,34 @@ pub(crate) fn read_nrrd_step(path: &Path, opts: &ReadOptions, step: Option<usize
                 .ok()
                 .filter(|&s| s <= 1 << 30)
                 .ok_or_else(|| fmt(format!("field 'byte skip': {byte_skip} is beyond 1 GiB")))?;
-            // the whole stream, or up to the end of this step's block
-            let want = skip + if count == n { nbytes } else { fb + cb };
-            let mut dec = flate2::bufread::MultiGzDecoder::new(BufReader::new(source));
-            // Read at most one byte more than needed into a buffer that grows with the data, so a
+            // skip what comes before this step's block (all of `byte skip`, earlier steps) without
+            // holding it, then read the block; reading the whole stream, one byte more than needed
+            // shows a stream longer than the header says. The buffer grows with the data, so a
             // small hostile stream claiming a large volume or a gzip bomb cannot exhaust memory.
+            let lead = (skip + fb) as u64;
+            let mut dec = flate2::bufread::MultiGzDecoder::new(BufReader::new(source));
+            let trunc = |e: std::io::Error| VolumeError::Truncated {
+                path: data_path.clone(),
+                msg: format!("gzip stream: {e}"),
+            };
+            let skipped = std::io::copy(&mut (&mut dec).take(lead), &mut std::io::sink()).map_err(trunc)?;
             let mut bytes = Vec::new();
             (&mut dec)
-                .take(want as u64 + u64::from(count == n))
+                .take(cb as u64 + u64::from(count == n))
                 .read_to_end(&mut bytes)
-                .map_err(|e| VolumeError::Truncated {
-                    path: data_path.clone(),
-                    msg: format!("gzip stream: {e}"),
-                })?;
-            if bytes.len() != want {
+                .map_err(trunc)?;
+            if skipped != lead || bytes.len() != cb {
                 return Err(VolumeError::Truncated {
                     path: data_path,
                     msg: format!(
                         "gzip stream decompresses to {} bytes, expected {} (sizes {} of {dtype_s})",
-                        bytes.len(),
-                        want,
+                        skipped + bytes.len() as u64,
+                        lead + cb as u64,
                         shape(&sizes)
                     ),
                 });
             }
-            decode(&bytes[skip + fb..], dtype, endian)
+            decode(&bytes, dtype, endian)
         }
         "ascii" | "text" | "txt" => {
             let mut s = String::new();
