@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# The GPU measurements of issue #21, as one script for a bare GPU machine without network.
+# The GPU measurements of issues #21 and #32, as one script for a bare GPU machine without network.
 #
 # Prepare here (a machine with the registries):
-#   cargo build --release -p neuvis --features gpu
+#   cargo build --release -p neuvis        # the default build has the wgpu and CUDA backends
 #   bash bench/gpu_measure.sh --stage      # copies the binary and this machine's Vulkan loader into gpu-kit/
 # Run there (the working tree with gpu-kit/ carried; writes gpu-results/ or $OUT):
 #   bash bench/gpu_measure.sh
 #
+# Each backend in DEVICES (default "gpu cuda": wgpu/WGSL and CUDA/NVRTC; CUDA finds NVRTC and the
+# headers in the nvidia wheels of the machine's PyTorch, see `neuvis devices`) is measured in turn;
+# every command runs under `timeout` (STEP_TIMEOUT, default 240 s) so one stuck backend cannot eat
+# the lease. BIG=1 adds the 1024² training step; SERIES=1 the 48-step run below.
+#
 # What it measures (each table is printed by a neuvis command, the baseline in the same run):
-#  1. `neuvis devices --probe`: the adapter wgpu picks.
-#  2. `bench train --device gpu` against PyTorch CUDA (when python3 with CUDA torch is there): the
+#  1. `neuvis devices --probe`: the adapter wgpu picks, what CUDA finds, a computation on each.
+#  2. `bench train --device D` against PyTorch CUDA (when python3 with CUDA torch is there): the
 #     `--ratio 200` NeRVI network at 128² (batch 16) and a Table-1-sized one (c1 128, C0 512, c2 1024,
-#     paper plan) at 512² (batch 4) and 1024² (batch 1); each twice: cold (empty kernel cache) then
-#     warm (the cache the first run left on disk).
-#  3. `bench decode --device gpu`: images/s of GPU decoding (cold and warm) next to the CPU engine.
+#     paper plan) at 512² (batch 4) (and 1024², batch 1, with BIG=1); each twice: cold (empty kernel
+#     cache) then warm (the cache the first run left on disk).
+#  3. `bench decode --device D`: images/s of GPU decoding (cold and warm) next to the CPU engine, at
+#     256² and 1024².
 #  4. `render` 800 tornado views at 128², `compress --device gpu --ratio 200 --epochs 200` (time,
 #     PSNR), `eval` of the file, `decompress --device gpu` throughput.
 #  5. `bench loader`: images/s of the streaming loader at 256² and 1024² against the training step.
@@ -48,28 +54,34 @@ log=$OUT/gpu_measure.log
 # burn/cubecl keep compiled kernels and autotune results here between runs (the "warm" runs)
 export NEUVIS_KERNEL_CACHE=$work/kernel-cache
 timer=(); [ -x /usr/bin/time ] && timer=(/usr/bin/time -f "[%e s wall, %M KB peak RSS]")
-run() { echo "\$ $*" | tee -a "$log"; ( cd "$work" && "${timer[@]}" "$@" ) 2>&1 | tee -a "$log"; }
+run() { echo "\$ $*" | tee -a "$log"; ( cd "$work" && timeout "${STEP_TIMEOUT:-240}" "${timer[@]}" "$@" ) 2>&1 | tee -a "$log"; }
+DEVICES=${DEVICES:-gpu cuda}
 { date; uname -a; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1; nproc; } | tee -a "$log"
 run "$N" --version
 run "$N" devices --probe
 py=${PYTHON:-python3}   # PYTHON=... picks another interpreter (one with CUDA torch)
 if $py -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then torch=(); else torch=(--no-torch); echo "PyTorch with CUDA not found: neuvis only" | tee -a "$log"; fi
-tb() { run "$N" bench train --device gpu --script "$here/bench/torch_train.py" --python "$py" "${torch[@]}" "$@"; }
-for pass in cold warm; do
-  [ $pass = cold ] && rm -rf "$NEUVIS_KERNEL_CACHE"
-  echo "## bench train, $pass" | tee -a "$log"
-  tb --size 128 --c1 55 --c0 28 --c2 55 --start-grid 8 --batch 16 --steps 30   # what `compress --ratio 200` picks for 800 × 128²
-  tb --size 512 --c1 128 --c0 512 --c2 1024 --start-grid 0 --batch 4 --steps 20
-  tb --size 1024 --c1 128 --c0 512 --c2 1024 --start-grid 0 --batch 1 --steps 10
+for dev in $DEVICES; do
+  tb() { run "$N" bench train --device "$dev" --script "$here/bench/torch_train.py" --python "$py" "${torch[@]}" "$@"; }
+  for pass in cold warm; do
+    [ $pass = cold ] && rm -rf "$NEUVIS_KERNEL_CACHE"
+    echo "## bench train --device $dev, $pass" | tee -a "$log"
+    tb --size 128 --c1 55 --c0 28 --c2 55 --start-grid 8 --batch 16 --steps 30   # what `compress --ratio 200` picks for 800 × 128²
+    tb --size 512 --c1 128 --c0 512 --c2 1024 --start-grid 0 --batch 4 --steps 20
+    [ "${BIG:-0}" = 1 ] && tb --size 1024 --c1 128 --c0 512 --c2 1024 --start-grid 0 --batch 1 --steps 10
+  done
+  run "$N" bench decode --size 256 --images 480 --device "$dev"
+  run "$N" bench decode --size 1024 --images 64 --batch 4 --device "$dev"
 done
-run "$N" bench decode --size 256 --images 480 --device gpu
-run "$N" bench decode --size 1024 --images 64 --batch 4 --device gpu
-run "$N" render --volume tornado --size 128 --theta-step 9 --phi-step 9 --times 0 -o "$work/t128.cdb" -q
-run "$N" compress "$work/t128.cdb" -o "$work/t128.nrvi" --ratio 200 --epochs 200 --device gpu -q
-run "$N" eval "$work/t128.cdb" "$work/t128.nrvi" -q
-run "$N" decompress "$work/t128.nrvi" -o "$work/t128_dec.cdb" --device gpu --batch 32 -q
-run "$N" bench loader --size 256 --images 800 --device gpu
-run "$N" bench loader --size 1024 --images 96 --batch 4 --device gpu
+if [ "${APP:-1}" = 1 ]; then
+  dev=${DEVICES%% *}
+  run "$N" render --volume tornado --size 128 --theta-step 9 --phi-step 9 --times 0 -o "$work/t128.cdb" -q
+  run "$N" compress "$work/t128.cdb" -o "$work/t128.nrvi" --ratio 200 --epochs 200 --device "$dev" -q
+  run "$N" eval "$work/t128.cdb" "$work/t128.nrvi" -q
+  run "$N" decompress "$work/t128.nrvi" -o "$work/t128_dec.cdb" --device "$dev" --batch 32 -q
+  run "$N" bench loader --size 256 --images 800 --device "$dev"
+  run "$N" bench loader --size 1024 --images 96 --batch 4 --device "$dev"
+fi
 # optional (SERIES=1): the paper's setting, 48 steps x 800 views at 128^2 in one model, every 4th step held out
 if [ "${SERIES:-0}" = 1 ]; then
   run "$N" render --volume tornado --size 128 --times all -o "$work/t48.cdb" -q

@@ -3,9 +3,11 @@
 //!
 //! `cpu` (alias `flex`) is burn's pure-Rust CPU backend and always present. `gpu` (alias `wgpu`)
 //! is burn's wgpu backend (Vulkan on Linux, Metal on macOS, DX12 on Windows; Mesa's lavapipe
-//! counts as a Vulkan device that runs on the CPU) in builds with the `wgpu` feature; `cuda` and
-//! `rocm` need their own features. A wgpu device is initialized once per process (burn refuses a
-//! second initialization) and shared by every later call.
+//! counts as a Vulkan device that runs on the CPU) in builds with the `wgpu` feature; `cuda` is
+//! burn's CUDA backend (kernels compiled by NVRTC at run time; [`crate::cuda`] finds what it loads)
+//! in builds with the `cuda` feature. The `neuvis` binary has both by default. A wgpu device is
+//! initialized once per process (burn refuses a second initialization) and shared by every later
+//! call.
 
 use crate::error::DeviceError;
 use burn::prelude::Device;
@@ -19,9 +21,6 @@ pub fn names() -> Vec<&'static str> {
     if cfg!(feature = "cuda") {
         v.push("cuda");
     }
-    if cfg!(feature = "rocm") {
-        v.push("rocm");
-    }
     v
 }
 
@@ -31,14 +30,13 @@ pub fn canonical(name: &str) -> Option<&'static str> {
     match name.to_ascii_lowercase().as_str() {
         "cpu" | "flex" => Some("cpu"),
         "gpu" | "wgpu" | "vulkan" | "metal" | "dx12" => Some("gpu"),
-        "cuda" => Some("cuda"),
-        "rocm" | "hip" => Some("rocm"),
+        "cuda" | "nvrtc" => Some("cuda"),
         _ => None,
     }
 }
 
-/// The compute device named by `name`: `cpu`/`flex` (always available), `gpu`/`wgpu`, `cuda`,
-/// `rocm` when neuvis was built with that backend. A GPU that the build has but the machine lacks
+/// The compute device named by `name`: `cpu`/`flex` (always available), `gpu`/`wgpu`, `cuda`
+/// when neuvis was built with that backend. A GPU that the build has but the machine lacks
 /// is an error saying what to install, not a panic.
 ///
 /// ```
@@ -69,9 +67,11 @@ pub fn device(name: &str) -> Result<Device, DeviceError> {
         #[cfg(feature = "wgpu")]
         "gpu" => wgpu_device().map_err(err),
         #[cfg(feature = "cuda")]
-        "cuda" => Ok(Device::cuda(0)),
-        #[cfg(feature = "rocm")]
-        "rocm" => Ok(Device::rocm(0)),
+        "cuda" => {
+            kernel_cache();
+            crate::cuda::prepare().map_err(err)?;
+            Ok(Device::cuda(0))
+        }
         _ => Err(err(build_hint(canon).to_string())),
     }
 }
@@ -79,11 +79,8 @@ pub fn device(name: &str) -> Result<Device, DeviceError> {
 /// How to get a build with the backend `canon`.
 fn build_hint(canon: &str) -> &'static str {
     match canon {
-        "gpu" => "build with `cargo build --release -p neuvis --features gpu`",
-        "cuda" => {
-            "build with `--features cuda` (needs the CUDA toolkit and network access: burn's cubecl-llvm downloads LLVM at build time)"
-        }
-        "rocm" => "build with `--features rocm` (needs a ROCm installation)",
+        "gpu" => "the default build of `neuvis` has it (`--features gpu` where default features are off)",
+        "cuda" => "the default build of `neuvis` has it (`--features cuda` where default features are off)",
         _ => "",
     }
 }
@@ -113,14 +110,14 @@ fn wgpu_device() -> Result<Device, String> {
 /// directory chosen, or `None` where the configuration was already fixed, no home is known, or
 /// the build has no GPU backend.
 pub fn kernel_cache() -> Option<std::path::PathBuf> {
-    #[cfg(feature = "wgpu")]
-    return wgpu_kernel_cache();
-    #[cfg(not(feature = "wgpu"))]
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    return gpu_kernel_cache();
+    #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
     None
 }
 
-#[cfg(feature = "wgpu")]
-fn wgpu_kernel_cache() -> Option<std::path::PathBuf> {
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn gpu_kernel_cache() -> Option<std::path::PathBuf> {
     use cubecl_runtime::config::cache::CacheConfig;
     use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
     use std::path::PathBuf;
@@ -224,7 +221,8 @@ mod tests {
     fn names_map_to_backends() {
         assert_eq!(canonical("WGPU"), Some("gpu"));
         assert_eq!(canonical("flex"), Some("cpu"));
-        assert_eq!(canonical("hip"), Some("rocm"));
+        assert_eq!(canonical("hip"), None);
+        assert_eq!(canonical("NVRTC"), Some("cuda"));
         assert_eq!(canonical("tpu"), None);
         assert_eq!(names()[0], "cpu");
     }
@@ -233,7 +231,10 @@ mod tests {
     fn missing_backends_say_how_to_build_them() {
         if !cfg!(feature = "cuda") {
             let e = device("cuda").unwrap_err().to_string();
-            assert!(e.contains("not available in this build") && e.contains("LLVM"), "{e}");
+            assert!(
+                e.contains("not available in this build") && e.contains("--features cuda"),
+                "{e}"
+            );
         }
         if !cfg!(feature = "wgpu") {
             let e = device("gpu").unwrap_err().to_string();

@@ -12,9 +12,10 @@
 //! CPU instead of burn's random generators, so a seed names the same network on every backend and
 //! burn version (a `.nrvi` file is reproducible byte for byte). Devices are chosen at run time
 //! ([`device`]): burn's pure-Rust `flex` CPU backend always, GPU backends when built with the
-//! `cuda`, `rocm` or `wgpu` features.
+//! `wgpu` or `cuda` features ([`cuda`] finds what the CUDA backend loads at run time).
 #![deny(missing_docs)]
 
+pub mod cuda;
 pub mod denormals;
 pub mod device;
 pub mod error;

@@ -67,8 +67,8 @@ pub struct FitArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Compute device for training: cpu, or gpu in builds with `--features gpu` (cuda / rocm with
-    /// those features; `neuvis devices` lists them).
+    /// Compute device for training: cpu, gpu (wgpu) or cuda (`neuvis devices` lists what this
+    /// machine offers).
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }

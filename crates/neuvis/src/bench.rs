@@ -54,8 +54,8 @@ pub struct DecodeBenchArgs {
     /// Images to decode.
     #[arg(long, default_value_t = 160)]
     pub images: usize,
-    /// Also decode with burn's forward pass on this device (gpu in builds with `--features gpu`),
-    /// cold (first batch: kernel compilation) and warm.
+    /// Also decode with burn's forward pass on this device (gpu or cuda), cold (first batch:
+    /// kernel compilation) and warm.
     #[arg(long)]
     pub device: Option<String>,
 }
@@ -94,8 +94,8 @@ pub struct TrainBenchArgs {
     /// Skip the PyTorch baseline.
     #[arg(long)]
     pub no_torch: bool,
-    /// Compute device: cpu, or gpu in builds with `--features gpu` (PyTorch then runs on CUDA,
-    /// when it sees a GPU).
+    /// Compute device: cpu, gpu (wgpu) or cuda (PyTorch then runs on CUDA, when it sees a
+    /// GPU).
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }
@@ -517,7 +517,6 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
     let _ftz = neuvis_nn::denormals::FlushDenormals::for_training();
     let t_open = Instant::now();
     let device = neuvis_nn::device::device(&a.device)?.autodiff();
-    let on_gpu = neuvis_nn::device::canonical(&a.device) != Some("cpu");
     let mut net = NerviNet::new(&cfg, 0, &device);
     let mut optim = AdamConfig::new().init();
     let mut rng = neuvis_base::SplitMix64(1);
@@ -558,7 +557,7 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
         std::fs::write(
             &job,
             serde_json::to_vec(
-                &json!({"size": s, "c1": a.c1, "c0": a.c0, "c2": a.c2, "factors": cfg.factors, "h0": cfg.h0, "w0": cfg.w0, "batch": b, "steps": a.steps, "threads": threads, "device": if on_gpu { "gpu" } else { "cpu" }}),
+                &json!({"size": s, "c1": a.c1, "c0": a.c0, "c2": a.c2, "factors": cfg.factors, "h0": cfg.h0, "w0": cfg.w0, "batch": b, "steps": a.steps, "threads": threads, "device": neuvis_nn::device::canonical(&a.device).unwrap_or("cpu")}),
             )?,
         )?;
         match std::process::Command::new(&a.python)
@@ -613,10 +612,10 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
         ),
         &["framework", "first step ms (cold)", "warm ms/step", "neuvis / PyTorch (warm)"],
     );
-    let backend = if on_gpu {
-        format!("wgpu, {}", gpu_name())
-    } else {
-        "flex".to_string()
+    let backend = match neuvis_nn::device::canonical(&a.device) {
+        Some("cuda") => format!("cuda, {}", cuda_name()),
+        Some("gpu") => format!("wgpu, {}", gpu_name()),
+        _ => "flex".to_string(),
     };
     let neuvis = format!("neuvis (burn 0.22.1, {backend})");
     match torch {
@@ -644,6 +643,15 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
 }
 
 /// The adapter `--device gpu` would take (the first wgpu lists), for tables.
+/// The first CUDA device's name and compute capability.
+fn cuda_name() -> String {
+    neuvis_nn::cuda::probe()
+        .devices
+        .first()
+        .map(|(n, (ma, mi))| format!("{n} (sm_{ma}{mi}, NVRTC)"))
+        .unwrap_or_else(|| "no device".into())
+}
+
 fn gpu_name() -> String {
     neuvis_nn::device::adapters()
         .first()
@@ -716,7 +724,14 @@ fn decode_bench(a: &DecodeBenchArgs) -> Result<()> {
                 &dev,
             )?;
             Some((
-                format!("burn forward on --device {name} ({})", gpu_name()),
+                format!(
+                    "burn forward on --device {name} ({})",
+                    if neuvis_nn::device::canonical(name) == Some("cuda") {
+                        cuda_name()
+                    } else {
+                        gpu_name()
+                    }
+                ),
                 Decoder::burn_reference(header.clone(), gnet, &dev),
             ))
         }

@@ -129,8 +129,8 @@ pub struct CompressArgs {
     /// Continue an interrupted run from its checkpoint (same options required).
     #[arg(long)]
     pub resume: bool,
-    /// Compute device: cpu (always); gpu (wgpu: Vulkan, Metal, DX12) in builds with
-    /// `--features gpu`, cuda / rocm with those features. `neuvis devices` lists them.
+    /// Compute device: cpu (always); gpu (wgpu: Vulkan, Metal, DX12); cuda (NVIDIA, kernels
+    /// compiled by NVRTC). `neuvis devices` lists what this machine offers.
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Where the training images live: memory (decoded once), stream (decoded from the PNGs batch
@@ -372,8 +372,8 @@ pub struct DecompressArgs {
     /// Images per forward pass.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
-    /// Compute device of the decoding: cpu (the direct CPU engine), or gpu in builds with
-    /// `--features gpu` (burn's forward pass, `--batch` images at a time).
+    /// Compute device of the decoding: cpu (the direct CPU engine), or gpu / cuda (burn's forward
+    /// pass, `--batch` images at a time).
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Replace an existing output, but only one neuvis wrote (never an input, the working

@@ -8,9 +8,10 @@ use clap::Args;
 #[command(after_help = "Examples:
   neuvis devices                 # backends compiled in, GPU adapters found
   neuvis devices --json          # the same as JSON
-  neuvis devices --probe         # also open the device --device gpu would use")]
+  neuvis devices --probe         # also compute on every GPU device found (wgpu, CUDA)")]
 pub struct DevicesArgs {
-    /// Also open the device `--device gpu` would use and run one small computation on it.
+    /// Also open `--device gpu` and `--device cuda` where present and check a small computation
+    /// there against the CPU.
     #[arg(long)]
     pub probe: bool,
 }
@@ -25,7 +26,7 @@ pub fn backends_line() -> String {
         if names.contains(&"gpu") {
             ""
         } else {
-            "; build with --features gpu for wgpu"
+            "; the default build adds wgpu and cuda"
         }
     )
 }
@@ -35,10 +36,23 @@ pub fn run(a: &DevicesArgs) -> Result<()> {
     let names = neuvis_nn::device::names();
     let adapters = neuvis_nn::device::adapters();
     let cache = neuvis_nn::device::kernel_cache();
-    let probe = if a.probe && names.contains(&"gpu") {
-        Some(probe_gpu())
+    let probe = if a.probe && names.contains(&"gpu") && !adapters.is_empty() {
+        Some(probe_gpu("gpu"))
     } else {
         None
+    };
+    let cuda = cuda_report();
+    let cuda_probe = match &cuda {
+        Some(r) if a.probe && r.ready() => Some(probe_gpu("cuda")),
+        _ => None,
+    };
+    // NVRTC and the headers need no GPU: --probe compiles a test kernel with them wherever both
+    // were found (PTX for compute capability 9.0).
+    let nvrtc_test = match &cuda {
+        Some(r) if a.probe && r.pieces.iter().skip(1).all(|p| p.found.is_ok()) => {
+            Some(neuvis_nn::cuda::compile_test_kernel("compute_90"))
+        }
+        _ => None,
     };
     if crate::json_mode() {
         let v = serde_json::json!({
@@ -48,19 +62,58 @@ pub fn run(a: &DevicesArgs) -> Result<()> {
                 "name": x.name, "backend": x.backend, "kind": x.kind, "driver": x.driver,
             })).collect::<Vec<_>>(),
             "kernel_cache": cache.as_ref().map(|d| d.display().to_string()),
-            "probe": probe.as_ref().map(|p| match p {
-                Ok(ms) => serde_json::json!({"ok": true, "ms": ms}),
-                Err(e) => serde_json::json!({"ok": false, "error": e}),
-            }),
+            "probe": probe.as_ref().map(probe_json),
+            "cuda": cuda.as_ref().map(|r| serde_json::json!({
+                "ready": r.ready(),
+                "missing": r.missing(),
+                "pieces": r.pieces.iter().map(|p| serde_json::json!({
+                    "what": p.what,
+                    "found": p.found.as_ref().ok(),
+                    "how_to_get": p.found.as_ref().err(),
+                })).collect::<Vec<_>>(),
+                "devices": r.devices.iter().map(|(n, (ma, mi))| serde_json::json!({
+                    "name": n, "compute_capability": format!("{ma}.{mi}"),
+                })).collect::<Vec<_>>(),
+                "probe": cuda_probe.as_ref().map(probe_json),
+                "nvrtc_test": nvrtc_test.as_ref().map(|t| match t {
+                    Ok(n) => serde_json::json!({"ok": true, "ptx_bytes": n}),
+                    Err(e) => serde_json::json!({"ok": false, "error": e}),
+                }),
+            })),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     println!("neuvis {}", env!("CARGO_PKG_VERSION"));
     println!("compute backends in this build (--device): {}", names.join(", "));
+    if let Some(r) = &cuda {
+        println!("CUDA (--device cuda; kernels compiled by NVRTC at run time):");
+        for p in &r.pieces {
+            match &p.found {
+                Ok(d) => println!("  {}: {d}", p.what),
+                Err(e) => println!("  {}: MISSING: {e}", p.what),
+            }
+        }
+        match &nvrtc_test {
+            Some(Ok(n)) => {
+                println!("  NVRTC test: compiled a kernel with these headers ({n} bytes of PTX for compute_90)")
+            }
+            Some(Err(e)) => println!("  NVRTC test: FAILED: {e}"),
+            None => {}
+        }
+        for (i, (n, (ma, mi))) in r.devices.iter().enumerate() {
+            println!("  device {i}: {n} (compute capability {ma}.{mi})");
+        }
+        match (r.missing(), &cuda_probe) {
+            (Some(m), _) => println!("  --device cuda cannot open: {m}"),
+            (None, Some(Ok(ms))) => println!("  probe: --device cuda opened and computed in {ms:.0} ms"),
+            (None, Some(Err(e))) => println!("  probe: {e}"),
+            (None, None) => println!("  ready (`neuvis devices --probe` computes there)"),
+        }
+    }
     if !names.contains(&"gpu") {
         println!(
-            "GPU: not in this build; `cargo build --release -p neuvis --features gpu` adds wgpu (Vulkan, Metal, DX12)"
+            "wgpu: not in this build (it is in the default build; `--features gpu` where default features are off)"
         );
         return Ok(());
     }
@@ -90,11 +143,26 @@ pub fn run(a: &DevicesArgs) -> Result<()> {
     Ok(())
 }
 
-/// Opens `--device gpu`, computes a small matrix product there and checks it against the CPU.
-fn probe_gpu() -> std::result::Result<f64, String> {
+/// What the CUDA backend needs at run time, in builds that have it.
+fn cuda_report() -> Option<neuvis_nn::cuda::Report> {
+    neuvis_nn::device::names()
+        .contains(&"cuda")
+        .then(neuvis_nn::cuda::probe)
+}
+
+/// A probe's outcome as JSON.
+fn probe_json(p: &std::result::Result<f64, String>) -> serde_json::Value {
+    match p {
+        Ok(ms) => serde_json::json!({"ok": true, "ms": ms}),
+        Err(e) => serde_json::json!({"ok": false, "error": e}),
+    }
+}
+
+/// Opens `--device NAME`, computes a small matrix product there and checks it against the CPU.
+fn probe_gpu(name: &str) -> std::result::Result<f64, String> {
     use burn::prelude::*;
     let t0 = std::time::Instant::now();
-    let dev = neuvis_nn::device::device("gpu").map_err(|e| e.to_string())?;
+    let dev = neuvis_nn::device::device(name).map_err(|e| e.to_string())?;
     let a: Vec<f32> = (0..64 * 64).map(|i| ((i % 17) as f32 - 8.0) / 8.0).collect();
     let t = Tensor::<1>::from_floats(a.as_slice(), &dev).reshape([64, 64]);
     let s: f32 = t.clone().matmul(t).sum().into_scalar();

@@ -20,8 +20,8 @@ pub struct MergeArgs {
     /// Replace an existing output, but only one neuvis wrote.
     #[arg(long)]
     pub overwrite: bool,
-    /// Compute device of the network a brick store's merge trains: cpu (always), gpu in builds
-    /// with `--features gpu`.
+    /// Compute device of the network a brick store's merge trains: cpu, gpu (wgpu) or cuda
+    /// (`neuvis devices` lists what this machine offers).
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }

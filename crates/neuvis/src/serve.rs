@@ -29,8 +29,8 @@ pub struct ServeArgs {
     /// Do not prefetch neighbouring frames.
     #[arg(long)]
     pub no_prefetch: bool,
-    /// Decode on this device: cpu (the direct CPU engine), or gpu in builds with `--features gpu`
-    /// (burn's forward pass).
+    /// Decode on this device: cpu (the direct CPU engine), or gpu (wgpu) / cuda (burn's forward
+    /// pass).
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }
