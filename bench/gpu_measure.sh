@@ -43,7 +43,9 @@ fi
 for f in "$kit"/deb/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done; ldconfig 2>/dev/null
 [ -f "$kit/neuvis.xz" ] && [ ! -x "$kit/neuvis" ] && xz -d -k -c "$kit/neuvis.xz" > "$kit/neuvis" && chmod +x "$kit/neuvis"
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json   # where containers mount NVIDIA's driver
-[ -f "$icd" ] && export VK_DRIVER_FILES=$icd LD_LIBRARY_PATH=/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
+[ -f "$icd" ] && export VK_DRIVER_FILES=$icd
+# libcuda.so.1 (the CUDA backend loads it at run time) sits beside the mounted Vulkan driver
+[ -d /usr/local/nvidia/lib64 ] && export LD_LIBRARY_PATH=/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 N=${NEUVIS:-$kit/neuvis}
 [ -x "$N" ] || N=$here/target/release/neuvis

@@ -31,13 +31,22 @@ pub struct Piece {
     pub found: Result<String, String>,
 }
 
+/// One CUDA device the driver lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CudaDevice {
+    /// Its name ("NVIDIA H100 80GB HBM3").
+    pub name: String,
+    /// Compute capability (major, minor): (9, 0) for Hopper.
+    pub capability: (i32, i32),
+}
+
 /// Everything [`probe`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     /// Driver, NVRTC and headers, in that order.
     pub pieces: Vec<Piece>,
-    /// The CUDA devices the driver lists (name, compute capability), empty without a driver.
-    pub devices: Vec<(String, (i32, i32))>,
+    /// The CUDA devices the driver lists, empty without a driver.
+    pub devices: Vec<CudaDevice>,
 }
 
 impl Report {
@@ -115,7 +124,7 @@ type NvrtcGet = unsafe extern "C" fn(*mut c_void, *mut c_char) -> c_int;
 type NvrtcDestroy = unsafe extern "C" fn(*mut *mut c_void) -> c_int;
 
 /// The driver: its CUDA version and devices, or how to get it.
-fn driver() -> (Result<String, String>, Vec<(String, (i32, i32))>) {
+fn driver() -> (Result<String, String>, Vec<CudaDevice>) {
     static DRIVER: OnceLock<Option<Lib>> = OnceLock::new();
     let Some(lib) = DRIVER.get_or_init(|| Lib::open("libcuda.so.1")).as_ref() else {
         return (
@@ -177,7 +186,10 @@ fn driver() -> (Result<String, String>, Vec<(String, (i32, i32))>) {
             attr(&mut major, 75, d);
             attr(&mut minor, 76, d);
             let s = CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned();
-            devs.push((s, (major, minor)));
+            devs.push(CudaDevice {
+                name: s,
+                capability: (major, minor),
+            });
         }
         (Ok(desc), devs)
     }
@@ -563,7 +575,10 @@ mod tests {
                     found: Err("pip install nvidia-cuda-nvrtc".into()),
                 },
             ],
-            devices: vec![("H100".into(), (9, 0))],
+            devices: vec![CudaDevice {
+                name: "H100".into(),
+                capability: (9, 0),
+            }],
         };
         assert!(!r.ready());
         assert_eq!(r.missing().unwrap(), "no CUDA NVRTC: pip install nvidia-cuda-nvrtc");

@@ -648,7 +648,7 @@ fn cuda_name() -> String {
     neuvis_nn::cuda::probe()
         .devices
         .first()
-        .map(|(n, (ma, mi))| format!("{n} (sm_{ma}{mi}, NVRTC)"))
+        .map(|d| format!("{} (sm_{}{}, NVRTC)", d.name, d.capability.0, d.capability.1))
         .unwrap_or_else(|| "no device".into())
 }
 

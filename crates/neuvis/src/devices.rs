@@ -71,8 +71,9 @@ pub fn run(a: &DevicesArgs) -> Result<()> {
                     "found": p.found.as_ref().ok(),
                     "how_to_get": p.found.as_ref().err(),
                 })).collect::<Vec<_>>(),
-                "devices": r.devices.iter().map(|(n, (ma, mi))| serde_json::json!({
-                    "name": n, "compute_capability": format!("{ma}.{mi}"),
+                "devices": r.devices.iter().map(|d| serde_json::json!({
+                    "name": d.name,
+                    "compute_capability": format!("{}.{}", d.capability.0, d.capability.1),
                 })).collect::<Vec<_>>(),
                 "probe": cuda_probe.as_ref().map(probe_json),
                 "nvrtc_test": nvrtc_test.as_ref().map(|t| match t {
@@ -101,8 +102,9 @@ pub fn run(a: &DevicesArgs) -> Result<()> {
             Some(Err(e)) => println!("  NVRTC test: FAILED: {e}"),
             None => {}
         }
-        for (i, (n, (ma, mi))) in r.devices.iter().enumerate() {
-            println!("  device {i}: {n} (compute capability {ma}.{mi})");
+        for (i, d) in r.devices.iter().enumerate() {
+            let (ma, mi) = d.capability;
+            println!("  device {i}: {} (compute capability {ma}.{mi})", d.name);
         }
         match (r.missing(), &cuda_probe) {
             (Some(m), _) => println!("  --device cuda cannot open: {m}"),

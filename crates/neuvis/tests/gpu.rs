@@ -161,20 +161,31 @@ fn a_missing_gpu_is_a_clear_error() {
     collection(dir);
     // Vulkan and EGL driver lists naming no driver: wgpu finds no adapter (without the EGL one it
     // falls back to Mesa's OpenGL), as on a machine without a GPU driver
+    let none = dir.join("none.json");
+    let env = [
+        ("VK_ICD_FILENAMES", none.as_path()),
+        ("VK_DRIVER_FILES", none.as_path()),
+        ("__EGL_VENDOR_LIBRARY_FILENAMES", none.as_path()),
+    ];
+    compress_fails_cleanly(dir, "gpu", &env, "Vulkan");
+}
+
+/// `compress --device DEVICE` in `dir` (with `env`) fails naming the device and `says`, without a
+/// panic and without writing its output.
+#[track_caller]
+fn compress_fails_cleanly(dir: &Path, device: &str, env: &[(&str, &Path)], says: &str) {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_neuvis"))
         .current_dir(dir)
-        .env("VK_ICD_FILENAMES", dir.join("none.json"))
-        .env("VK_DRIVER_FILES", dir.join("none.json"))
-        .env("__EGL_VENDOR_LIBRARY_FILENAMES", dir.join("none.json"))
+        .envs(env.iter().copied())
         .args([
-            "compress", "c.cdb", "-o", "m.nrvi", "--c1", "8", "--epochs", "1", "--device", "gpu", "-q",
+            "compress", "c.cdb", "-o", "m.nrvi", "--c1", "8", "--epochs", "1", "--device", device, "-q",
         ])
         .output()
         .unwrap();
     assert!(!o.status.success());
     let t = text(&o);
     assert!(
-        t.contains("--device gpu") && t.contains("Vulkan") && !t.contains("panicked"),
+        t.contains(&format!("--device {device}")) && t.contains(says) && !t.contains("panicked"),
         "{t}"
     );
     assert!(!dir.join("m.nrvi").exists());
@@ -221,20 +232,7 @@ fn cuda_without_a_driver_is_a_clear_error_and_writes_nothing() {
         return; // a machine with CUDA: the agreement test below covers it
     }
     collection(dir);
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_neuvis"))
-        .current_dir(dir)
-        .args([
-            "compress", "c.cdb", "-o", "m.nrvi", "--c1", "8", "--epochs", "1", "--device", "cuda", "-q",
-        ])
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let t = text(&o);
-    assert!(
-        t.contains("--device cuda") && t.contains("no CUDA") && !t.contains("panicked"),
-        "{t}"
-    );
-    assert!(!dir.join("m.nrvi").exists());
+    compress_fails_cleanly(dir, "cuda", &[], "no CUDA");
 }
 
 /// NVRTC and the CUDA headers from pip's wheels (what a user without a toolkit installs): with
