@@ -249,6 +249,7 @@ pub fn fit(
         bias_pattern: None,
         weight_layout: None,
         weights: None,
+        generator: Some(format!("neuvis {}", env!("CARGO_PKG_VERSION"))),
         state_dict_key: None,
         description: None,
     };

@@ -174,6 +174,9 @@ fn default_omega0() -> f64 {
     30.0
 }
 
+/// How a spec neuvis wrote begins its `generator` entry (what `--overwrite` looks for).
+pub const SPEC_MARK: &[u8] = b"\"generator\": \"neuvis";
+
 /// The JSON description of an INR: architecture, domain and where its weights are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InrSpec {
@@ -212,6 +215,9 @@ pub struct InrSpec {
     /// Weights file (safetensors, or a PyTorch `.pt`/`.pth` state dict), relative to the spec.
     #[serde(default)]
     pub weights: Option<String>,
+    /// `"neuvis <version>"` in specs `neuvis inr fit` wrote ([`SPEC_MARK`]); absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
     /// Key of a nested state dict inside a PyTorch checkpoint (e.g. `"state_dict"`).
     #[serde(default)]
     pub state_dict_key: Option<String>,

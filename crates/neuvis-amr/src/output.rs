@@ -467,7 +467,8 @@ pub fn slice_image(run: &AmrRun, slice: &Slice, px: u32, range: (f64, f64)) -> R
 /// Writes a PNG atomically.
 pub fn write_png(img: &image::RgbImage, path: &Path) -> Result<()> {
     let mut buf = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut buf), image::ImageFormat::Png)
+    let (w, h) = img.dimensions();
+    neuvis_base::image::encode_png(&mut buf, img.as_raw(), w as usize, h as usize, 3)
         .map_err(|e| AmrError::io(path, std::io::Error::other(e.to_string())))?;
     atomic(path, |w| w.write_all(&buf))
 }

@@ -54,6 +54,9 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// The comment that opens every SVG plot neuvis writes (what `--overwrite` looks for).
+pub const SVG_MARK: &[u8] = b"<!-- written by neuvis";
+
 /// Draws the curves (x = conforming DOFs, y = RMSE, both logarithmic) as PNG or SVG by extension,
 /// atomically.
 pub fn plot_error_vs_dofs(curves: &[Curve], path: &Path, title: &str) -> Result<()> {
@@ -134,6 +137,8 @@ pub fn plot_error_vs_dofs(curves: &[Curve], path: &Path, title: &str) -> Result<
             draw!(SVGBackend::with_string(&mut svg, size));
             crate::output::atomic(path, |w| {
                 use std::io::Write;
+                w.write_all(SVG_MARK)?;
+                w.write_all(format!(" {} -->\n", env!("CARGO_PKG_VERSION")).as_bytes())?;
                 w.write_all(svg.as_bytes())
             })
         }

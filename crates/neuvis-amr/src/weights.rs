@@ -242,6 +242,12 @@ fn f16_to_f64(h: u16) -> f64 {
 }
 
 /// Writes `f32` tensors as a safetensors file, atomically.
+/// The metadata entry in every safetensors file neuvis writes (`__metadata__`: `generator` =
+/// `neuvis <version>`), as it lies in the file's JSON header: what `--overwrite` looks for.
+pub const SAFETENSORS_MARK: &[u8] = b"\"generator\":\"neuvis";
+
+/// Writes `named` tensors (name, shape, row-major f32 values) as safetensors, with the
+/// [`SAFETENSORS_MARK`] metadata, atomically.
 pub fn write_safetensors(path: &Path, named: &[(String, Vec<usize>, Vec<f32>)]) -> Result<()> {
     let bytes: Vec<Vec<u8>> = named
         .iter()
@@ -256,8 +262,15 @@ pub fn write_safetensors(path: &Path, named: &[(String, Vec<usize>, Vec<f32>)]) 
                 .map_err(|e| AmrError::weights(path, format!("tensor {n}: {e}")))
         })
         .collect::<Result<_>>()?;
-    let out =
-        safetensors::serialize(views, None).map_err(|e| AmrError::weights(path, format!("cannot serialize: {e}")))?;
+    let out = safetensors::serialize(
+        views,
+        Some(
+            [("generator".to_string(), format!("neuvis {}", env!("CARGO_PKG_VERSION")))]
+                .into_iter()
+                .collect(),
+        ),
+    )
+    .map_err(|e| AmrError::weights(path, format!("cannot serialize: {e}")))?;
     crate::output::atomic(path, |w| {
         use std::io::Write;
         w.write_all(&out)

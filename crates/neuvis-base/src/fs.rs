@@ -95,6 +95,14 @@ pub enum OutputError {
         /// The output path as given.
         output: std::path::PathBuf,
     },
+    /// The output lies inside an input folder (a Cinema database's own `data.csv`, say).
+    #[error("{}: is inside the input {}; neuvis never writes into its inputs, choose an output outside it", .output.display(), .input.display())]
+    InsideInput {
+        /// The output path as given.
+        output: std::path::PathBuf,
+        /// The input folder that holds it.
+        input: std::path::PathBuf,
+    },
     /// The output is a folder that holds one of the inputs.
     #[error("{}: holds the input {}; choose another output path", .output.display(), .input.display())]
     HoldsInput {
@@ -139,10 +147,37 @@ pub enum OutputKind {
     /// A Cinema database or another folder neuvis writes with a `meta.json` whose `generator`
     /// starts with `neuvis` (its `data.csv` or other files beside it).
     NeuvisFolder,
-    /// A file starting with these bytes (a format's magic: `NRVI`, PNG's signature, …).
+    /// A file starting with these bytes (a format's magic: `NRVI`, …).
     FileWithMagic(&'static [u8], &'static str),
-    /// A text file (CSV, JSON, VTK XML): any regular file.
-    TextFile,
+    /// A file whose first [`MARK_WINDOW`] bytes hold this mark, which neuvis writes into every
+    /// such file and a file from elsewhere does not carry: a CSV table's exact header row, a
+    /// comment (`comment neuvis` in a PLY header, `<!-- written by neuvis` in XML and SVG,
+    /// `# written by neuvis` in a script), a `"generator": "neuvis …"` key (JSON, safetensors
+    /// metadata), a PNG text chunk ([`PNG_MARK`]).
+    FileWithMark(&'static [u8], &'static str),
+}
+
+/// How far into a file [`OutputKind::FileWithMark`] looks for its mark.
+pub const MARK_WINDOW: usize = 8192;
+
+/// The mark in every PNG neuvis writes: a `tEXt` chunk, keyword `Software`, text `neuvis …`
+/// (chunk type and data as they lie in the file, before the image data).
+pub const PNG_MARK: &[u8] = b"tEXtSoftware\0neuvis";
+
+/// A PNG that neuvis wrote ([`PNG_MARK`]); any other PNG is left alone by `--overwrite`.
+pub const PNG_OUTPUT: OutputKind =
+    OutputKind::FileWithMark(PNG_MARK, "a PNG image neuvis wrote (tEXt Software: neuvis)");
+
+/// Whether the first [`MARK_WINDOW`] bytes of the regular file `path` hold `mark`.
+pub fn has_mark(path: &Path, mark: &[u8]) -> bool {
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::with_capacity(MARK_WINDOW);
+    if std::io::Read::read_to_end(&mut std::io::Read::take(f, MARK_WINDOW as u64), &mut head).is_err() {
+        return false;
+    }
+    !mark.is_empty() && head.windows(mark.len()).any(|w| w == mark)
 }
 
 /// `path` made absolute with `.`/`..` and symbolic links resolved as far as it exists.
@@ -174,19 +209,22 @@ pub fn is_neuvis_folder(dir: &Path) -> bool {
 }
 
 /// The one rule for every output neuvis writes, checked before any work starts:
-/// - an output equal to an input, or a folder holding an input, is refused;
+/// - an output equal to an input, a folder holding an input, or a path inside an input folder is
+///   refused;
 /// - `/`, the working directory and its parents are never an output;
 /// - the folder that holds the output must exist (nothing is created above the output);
 /// - an existing output is refused unless `overwrite`, and then replaced only if it is what
-///   the command writes (`kind`): a folder neuvis wrote, or a regular file with the format's magic.
+///   the command writes (`kind`): a folder neuvis wrote, a regular file with the format's magic, or
+///   one carrying neuvis's mark (text formats, PNG).
 ///
 /// ```
 /// use neuvis_base::fs::{check_output, OutputKind};
 /// let d = tempfile::tempdir().unwrap();
 /// let input = d.path().join("v.nrrd");
 /// std::fs::write(&input, b"NRRD0004\n").unwrap();
-/// assert!(check_output(&input, OutputKind::TextFile, true, &[&input]).is_err());
-/// assert!(check_output(&d.path().join("out.csv"), OutputKind::TextFile, false, &[&input]).is_ok());
+/// let csv = OutputKind::FileWithMark(b"time,psnr", "a table neuvis wrote");
+/// assert!(check_output(&input, csv, true, &[&input]).is_err());
+/// assert!(check_output(&d.path().join("out.csv"), csv, false, &[&input]).is_ok());
 /// assert!(check_output(d.path(), OutputKind::NeuvisFolder, true, &[]).is_err());
 /// ```
 pub fn check_output(output: &Path, kind: OutputKind, overwrite: bool, inputs: &[&Path]) -> Result<(), OutputError> {
@@ -204,6 +242,12 @@ pub fn check_output(output: &Path, kind: OutputKind, overwrite: bool, inputs: &[
         }
         if inp.starts_with(&out) {
             return Err(OutputError::HoldsInput {
+                output: owned(),
+                input: input.to_path_buf(),
+            });
+        }
+        if inp.is_dir() && out.starts_with(&inp) {
+            return Err(OutputError::InsideInput {
                 output: owned(),
                 input: input.to_path_buf(),
             });
@@ -231,7 +275,7 @@ pub fn check_output(output: &Path, kind: OutputKind, overwrite: bool, inputs: &[
     }
     let ours = match kind {
         OutputKind::NeuvisFolder => meta.is_dir() && is_neuvis_folder(output),
-        OutputKind::TextFile => meta.is_file(),
+        OutputKind::FileWithMark(mark, _) => meta.is_file() && has_mark(output, mark),
         OutputKind::FileWithMagic(magic, _) => {
             meta.is_file() && {
                 let mut head = vec![0u8; magic.len()];
@@ -245,8 +289,7 @@ pub fn check_output(output: &Path, kind: OutputKind, overwrite: bool, inputs: &[
     if !ours {
         let what = match kind {
             OutputKind::NeuvisFolder => "a folder neuvis wrote (meta.json with \"generator\": \"neuvis …\")",
-            OutputKind::TextFile => "a regular file",
-            OutputKind::FileWithMagic(_, what) => what,
+            OutputKind::FileWithMagic(_, what) | OutputKind::FileWithMark(_, what) => what,
         };
         return Err(OutputError::NotOurs { output: owned(), what });
     }
@@ -296,7 +339,12 @@ mod tests {
         ));
         // missing parent folder
         assert!(matches!(
-            check_output(&p.join("nod/x.csv"), OutputKind::TextFile, false, &[]),
+            check_output(
+                &p.join("nod/x.csv"),
+                OutputKind::FileWithMark(b"x", "a table"),
+                false,
+                &[]
+            ),
             Err(OutputError::NoParent { .. })
         ));
         // existing: refused without --overwrite; with it only what neuvis writes
@@ -325,10 +373,64 @@ mod tests {
         std::fs::create_dir(&db).unwrap();
         std::fs::write(db.join("meta.json"), r#"{"generator": "neuvis 0.1.0"}"#).unwrap();
         assert!(check_output(&db, OutputKind::NeuvisFolder, true, &[]).is_ok());
+        let csv = OutputKind::FileWithMark(b"time,psnr\n", "a table neuvis wrote");
         assert!(
-            check_output(&db, OutputKind::TextFile, true, &[]).is_err(),
+            check_output(&db, csv, true, &[]).is_err(),
             "a folder is never a file output"
         );
+    }
+
+    #[test]
+    fn text_outputs_are_replaced_only_when_they_carry_the_mark() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        let csv = OutputKind::FileWithMark(b"time,psnr\n", "a table neuvis wrote");
+        let ours = p.join("scores.csv");
+        std::fs::write(&ours, "time,psnr\n0,31.5\n").unwrap();
+        assert!(check_output(&ours, csv, true, &[]).is_ok());
+        // a user's table, notes, or a table whose header only starts like ours
+        for (name, text) in [
+            ("grades.csv", "name,grade\n"),
+            ("notes.md", "# notes\n"),
+            ("t.csv", "time,psnr_db\n"),
+        ] {
+            let f = p.join(name);
+            std::fs::write(&f, text).unwrap();
+            assert!(
+                matches!(check_output(&f, csv, true, &[]), Err(OutputError::NotOurs { .. })),
+                "{name}"
+            );
+        }
+        // the mark must lie in the first MARK_WINDOW bytes
+        let late = p.join("late.csv");
+        std::fs::write(&late, format!("{}time,psnr\n", "x".repeat(MARK_WINDOW))).unwrap();
+        assert!(check_output(&late, csv, true, &[]).is_err());
+    }
+
+    #[test]
+    fn an_output_inside_an_input_folder_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("a.cdb");
+        std::fs::create_dir(&db).unwrap();
+        std::fs::write(db.join("data.csv"), "time,FILE\n").unwrap();
+        let csv = OutputKind::FileWithMark(b"time,", "a table neuvis wrote");
+        for out in [
+            db.join("data.csv"),
+            db.join("new.csv"),
+            db.join("sub").join("..").join("x.csv"),
+        ] {
+            assert!(
+                matches!(
+                    check_output(&out, csv, true, &[&db]),
+                    Err(OutputError::InsideInput { .. })
+                ),
+                "{}",
+                out.display()
+            );
+        }
+        // beside the input is fine
+        assert!(check_output(&d.path().join("scores.csv"), csv, false, &[&db]).is_ok());
+        assert!(std::fs::read_to_string(db.join("data.csv")).unwrap() == "time,FILE\n");
     }
 
     #[test]

@@ -100,15 +100,9 @@ impl MaskedImage {
         out
     }
 
-    /// Encodes as an RGBA PNG into `w`.
+    /// Encodes as an RGBA PNG into `w`, marked as neuvis's ([`encode_png`]).
     pub fn write_png(&self, w: impl std::io::Write) -> std::result::Result<(), image::ImageError> {
-        use image::ImageEncoder;
-        image::codecs::png::PngEncoder::new(w).write_image(
-            &self.to_rgba(),
-            self.width as u32,
-            self.height as u32,
-            image::ExtendedColorType::Rgba8,
-        )
+        encode_png(w, &self.to_rgba(), self.width, self.height, 4)
     }
 
     /// Writes an RGBA PNG atomically (temporary file in the same directory, then rename).
@@ -170,4 +164,43 @@ impl MaskedImage {
         }
         MaskedImage::new(w, h, rgb, mask)
     }
+}
+
+/// Encodes 8-bit pixels (`channels` 3: RGB, 4: RGBA, row-major) as a PNG into `w`, with the
+/// compression and filtering of the `image` crate's defaults and a `tEXt` chunk `Software: neuvis
+/// <version>` before the image data: the mark by which `--overwrite` knows a PNG neuvis wrote
+/// ([`crate::fs::PNG_MARK`]).
+pub fn encode_png(
+    w: impl std::io::Write,
+    pixels: &[u8],
+    width: usize,
+    height: usize,
+    channels: usize,
+) -> std::result::Result<(), image::ImageError> {
+    let err = |e: png::EncodingError| image::ImageError::IoError(std::io::Error::other(e.to_string()));
+    let color = match channels {
+        3 => png::ColorType::Rgb,
+        4 => png::ColorType::Rgba,
+        _ => {
+            return Err(image::ImageError::IoError(std::io::Error::other(
+                "PNG: 3 or 4 channels",
+            )))
+        }
+    };
+    if pixels.len() != width * height * channels {
+        return Err(image::ImageError::IoError(std::io::Error::other(format!(
+            "PNG: {} bytes for {width}×{height}×{channels}",
+            pixels.len()
+        ))));
+    }
+    let mut enc = png::Encoder::new(w, width as u32, height as u32);
+    enc.set_color(color);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::Balanced);
+    enc.set_filter(png::Filter::Adaptive);
+    enc.add_text_chunk("Software".into(), format!("neuvis {}", env!("CARGO_PKG_VERSION")))
+        .map_err(err)?;
+    let mut writer = enc.write_header().map_err(err)?;
+    writer.write_image_data(pixels).map_err(err)?;
+    writer.finish().map_err(err)
 }

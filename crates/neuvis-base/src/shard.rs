@@ -233,14 +233,14 @@ pub fn find_parts(output: &Path) -> Result<Vec<(Shard, PathBuf)>, ShardError> {
 /// parts after the table was written. Returns (parts, rows).
 pub fn merge_text_parts(
     output: &Path,
-    header: &str,
+    header: &'static str,
     overwrite: bool,
     remove_parts: bool,
 ) -> Result<(usize, usize), ShardError> {
     let parts = find_parts(output)?;
     let inputs: Vec<&Path> = parts.iter().map(|(_, p)| p.as_path()).collect();
-    crate::fs::check_output(output, crate::fs::OutputKind::TextFile, overwrite, &inputs)
-        .map_err(|e| ShardError::Parts(e.to_string()))?;
+    let kind = crate::fs::OutputKind::FileWithMark(header.as_bytes(), "a table neuvis wrote (its header row)");
+    crate::fs::check_output(output, kind, overwrite, &inputs).map_err(|e| ShardError::Parts(e.to_string()))?;
     let mut text = format!("{header}\n");
     let mut rows = 0usize;
     for (_, p) in &parts {

@@ -234,6 +234,8 @@ fn load_checkpoint(
     let record =
         ModuleRecord::load(dir.join("model.bin")).map_err(|e| CodecError::Checkpoint(format!("model.bin: {e:?}")))?;
     let net = NerviNet::new(&opts.net, opts.seed, device).load_record(record);
+    // burn loads the optimizer's state onto its default device (see `pin_default`)
+    neuvis_nn::device::pin_default();
     let optim = AdamConfig::new()
         .init()
         .load(dir.join("optim.bin"))

@@ -35,6 +35,23 @@ pub fn canonical(name: &str) -> Option<&'static str> {
     }
 }
 
+/// Pins burn's *default* device to the CPU backend unless `BURN_DEVICE` names another.
+///
+/// burn materializes some state on `Device::default()`, which is the first compiled backend of
+/// CUDA, wgpu, …, flex: an optimizer's state when a checkpoint is loaded, for one (it moves to the
+/// parameters' device at the next step). With the GPU backends in the default build, that would
+/// open a CUDA device, and fail on a machine without one, even while training on the CPU. `main`
+/// calls this before any thread starts; [`device`] and the checkpoint loaders call it too (it sets
+/// the variable once, and only where it is unset: `.cargo/config.toml` sets it for `cargo test`).
+pub fn pin_default() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("BURN_DEVICE").is_none() {
+            std::env::set_var("BURN_DEVICE", "flex");
+        }
+    });
+}
+
 /// The compute device named by `name`: `cpu`/`flex` (always available), `gpu`/`wgpu`, `cuda`
 /// when neuvis was built with that backend. A GPU that the build has but the machine lacks
 /// is an error saying what to install, not a panic.
@@ -45,6 +62,7 @@ pub fn canonical(name: &str) -> Option<&'static str> {
 /// assert!(e.to_string().contains("'tpu' is not a device"));
 /// ```
 pub fn device(name: &str) -> Result<Device, DeviceError> {
+    pin_default();
     let err = |reason: String| DeviceError {
         name: name.to_string(),
         reason,

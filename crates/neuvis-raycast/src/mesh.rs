@@ -423,6 +423,11 @@ pub fn write_ply(mesh: &Mesh, w: &mut impl std::io::Write) -> std::io::Result<()
     w.write_all(&buf)
 }
 
+/// The comment in every PLY header neuvis writes (what `--overwrite` looks for).
+pub const PLY_MARK: &[u8] = b"comment neuvis";
+/// The comment after the XML declaration of every VTP file neuvis writes.
+pub const VTP_MARK: &[u8] = b"<!-- written by neuvis";
+
 /// Writes VTK XML PolyData (`.vtp`, raw appended binary, UInt64 headers) with point normals.
 pub fn write_vtp(mesh: &Mesh, w: &mut impl std::io::Write) -> std::io::Result<()> {
     let np = mesh.points.len();
@@ -434,8 +439,12 @@ pub fn write_vtp(mesh: &Mesh, w: &mut impl std::io::Write) -> std::io::Result<()
     }
     write!(
         w,
-        "<?xml version=\"1.0\"?>\n<VTKFile type=\"PolyData\" version=\"1.0\" byte_order=\"LittleEndian\" header_type=\"UInt64\">\n<PolyData>\n<Piece NumberOfPoints=\"{np}\" NumberOfVerts=\"0\" NumberOfLines=\"0\" NumberOfStrips=\"0\" NumberOfPolys=\"{nt}\">\n<PointData Normals=\"Normals\">\n<DataArray type=\"Float32\" Name=\"Normals\" NumberOfComponents=\"3\" format=\"appended\" offset=\"{}\"/>\n</PointData>\n<Points>\n<DataArray type=\"Float32\" Name=\"Points\" NumberOfComponents=\"3\" format=\"appended\" offset=\"{}\"/>\n</Points>\n<Polys>\n<DataArray type=\"Int64\" Name=\"connectivity\" format=\"appended\" offset=\"{}\"/>\n<DataArray type=\"Int64\" Name=\"offsets\" format=\"appended\" offset=\"{}\"/>\n</Polys>\n</Piece>\n</PolyData>\n<AppendedData encoding=\"raw\">\n_",
-        offs[1], offs[0], offs[2], offs[3]
+        "<?xml version=\"1.0\"?>\n<!-- written by neuvis {} -->\n<VTKFile type=\"PolyData\" version=\"1.0\" byte_order=\"LittleEndian\" header_type=\"UInt64\">\n<PolyData>\n<Piece NumberOfPoints=\"{np}\" NumberOfVerts=\"0\" NumberOfLines=\"0\" NumberOfStrips=\"0\" NumberOfPolys=\"{nt}\">\n<PointData Normals=\"Normals\">\n<DataArray type=\"Float32\" Name=\"Normals\" NumberOfComponents=\"3\" format=\"appended\" offset=\"{}\"/>\n</PointData>\n<Points>\n<DataArray type=\"Float32\" Name=\"Points\" NumberOfComponents=\"3\" format=\"appended\" offset=\"{}\"/>\n</Points>\n<Polys>\n<DataArray type=\"Int64\" Name=\"connectivity\" format=\"appended\" offset=\"{}\"/>\n<DataArray type=\"Int64\" Name=\"offsets\" format=\"appended\" offset=\"{}\"/>\n</Polys>\n</Piece>\n</PolyData>\n<AppendedData encoding=\"raw\">\n_",
+        env!("CARGO_PKG_VERSION"),
+        offs[1],
+        offs[0],
+        offs[2],
+        offs[3]
     )?;
     let mut buf: Vec<u8> = Vec::new();
     let block = |buf: &mut Vec<u8>, n: usize| buf.extend_from_slice(&(n as u64).to_le_bytes());

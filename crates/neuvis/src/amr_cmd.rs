@@ -90,8 +90,16 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
     {
         let inputs: Vec<&Path> = a.volume.iter().map(Path::new).collect();
         let weights = a.output.with_extension("safetensors");
-        for p in [&a.output, &weights] {
-            crate::outputs::check(p, crate::outputs::OutputKind::TextFile, a.overwrite, &inputs)?;
+        use crate::outputs::OutputKind::FileWithMark;
+        let kinds = [
+            FileWithMark(neuvis_amr::inr::SPEC_MARK, "an INR spec neuvis inr fit wrote"),
+            FileWithMark(
+                neuvis_amr::weights::SAFETENSORS_MARK,
+                "safetensors weights neuvis wrote",
+            ),
+        ];
+        for (p, kind) in [&a.output, &weights].into_iter().zip(kinds) {
+            crate::outputs::check(p, kind, a.overwrite, &inputs)?;
         }
     }
     let field;
@@ -567,7 +575,13 @@ fn read_history(dir: &Path) -> Result<(String, Vec<IterationRecord>)> {
 
 fn compare(c: &CompareArgs) -> Result<()> {
     let inputs: Vec<&Path> = c.runs.iter().map(PathBuf::as_path).collect();
-    crate::outputs::check(&c.output, crate::outputs::OutputKind::TextFile, c.overwrite, &inputs)?;
+    let svg = c.output.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    let kind = if svg {
+        crate::outputs::OutputKind::FileWithMark(neuvis_amr::plot::SVG_MARK, "an SVG plot neuvis wrote")
+    } else {
+        crate::outputs::PNG
+    };
+    crate::outputs::check(&c.output, kind, c.overwrite, &inputs)?;
     let mut curves = Vec::new();
     for d in &c.runs {
         let (label, history) = read_history(d)?;

@@ -133,12 +133,12 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     let shard = a.shard.unwrap_or(Shard::WHOLE);
     let csv = a.csv.as_ref().map(|c| shard.part_path(c));
     if let Some(c) = &csv {
-        check(c, OutputKind::TextFile, a.overwrite, &inputs)?;
+        let kind = OutputKind::FileWithMark(CSV_HEADER.as_bytes(), "a table neuvis eval wrote (its header row)");
+        check(c, kind, a.overwrite, &inputs)?;
     }
     if let Some(d) = &a.diff_images {
         check(d, OutputKind::NeuvisFolder, a.overwrite, &inputs)?;
     }
-    let _ = OutputKind::TextFile;
     let tmp = tempfile::tempdir()?;
     let mut model_info = None;
     // with a model on one side, only the shard's images are decoded (and then scored whole)

@@ -219,6 +219,8 @@ fn tune_allocator() {
 }
 
 fn main() -> std::process::ExitCode {
+    // before any thread starts: burn's default device is the CPU unless BURN_DEVICE says otherwise
+    neuvis_nn::device::pin_default();
     tune_allocator();
     let cli = Cli::parse();
     JSON.store(cli.json, std::sync::atomic::Ordering::Relaxed);

@@ -5,7 +5,10 @@
 //! - the folder that will hold the output must exist;
 //! - an existing output is refused unless `--overwrite` is given, and then replaced only if it is
 //!   what the command writes: a folder neuvis wrote (`meta.json` with `"generator": "neuvis …"`),
-//!   a file with the format's magic (`.nrvi`, `.nvb`, PNG), or a regular file for text formats.
+//!   a file with the format's magic (`.nrvi`, `.nvb`), or a file with neuvis's mark (PNG text
+//!   chunk, CSV header row, comments in PLY/VTP/SVG/scripts, `generator` in JSON and
+//!   safetensors);
+//! - an output inside an input folder is refused (a collection's own `data.csv`, say).
 
 use anyhow::Result;
 pub use neuvis_base::OutputKind;
@@ -15,8 +18,8 @@ use std::path::Path;
 pub const NRVI: OutputKind = OutputKind::FileWithMagic(b"NRVI", "a .nrvi model");
 /// A `.nvb` brick store.
 pub const NVB: OutputKind = OutputKind::FileWithMagic(b"NVBRICK\0", "a .nvb brick store");
-/// A PNG image.
-pub const PNG: OutputKind = OutputKind::FileWithMagic(b"\x89PNG\r\n\x1a\n", "a PNG image");
+/// A PNG image neuvis wrote (its `tEXt` Software chunk; other PNGs are left alone).
+pub const PNG: OutputKind = neuvis_base::fs::PNG_OUTPUT;
 
 /// Checks `output` against the rule for a command reading `inputs`.
 pub fn check(output: &Path, kind: OutputKind, overwrite: bool, inputs: &[&Path]) -> Result<()> {

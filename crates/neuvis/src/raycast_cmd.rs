@@ -663,12 +663,12 @@ pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
     if !matches!(ext.as_deref(), Some("ply") | Some("vtp")) {
         bail!("{}: the output must end in .ply or .vtp", a.output.display());
     }
-    crate::outputs::check(
-        &a.output,
-        crate::outputs::OutputKind::TextFile,
-        a.overwrite,
-        &[Path::new(&a.volume)],
-    )?;
+    let kind = if ext.as_deref() == Some("ply") {
+        crate::outputs::OutputKind::FileWithMark(neuvis_raycast::mesh::PLY_MARK, "a PLY mesh neuvis wrote")
+    } else {
+        crate::outputs::OutputKind::FileWithMark(neuvis_raycast::mesh::VTP_MARK, "a VTP mesh neuvis wrote")
+    };
+    crate::outputs::check(&a.output, kind, a.overwrite, &[Path::new(&a.volume)])?;
     let field = a.vol.read_one(&a.volume, a.seed)?;
     if !crate::quiet() {
         eprintln!("{}: {}", a.volume, field.value_summary());

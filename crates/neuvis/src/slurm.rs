@@ -120,6 +120,11 @@ pub fn scripts(a: &SlurmArgs) -> Result<Scripts> {
     let job = a.job_name.clone().unwrap_or_else(|| format!("neuvis-{name}"));
     let header = |array: bool, job: &str| -> String {
         let mut h = String::from("#!/bin/bash\n");
+        h.push_str(&format!(
+            "{} {} (`neuvis slurm`; `--overwrite` replaces only scripts with this line)\n",
+            std::str::from_utf8(SCRIPT_MARK).unwrap_or("#"),
+            env!("CARGO_PKG_VERSION")
+        ));
         h.push_str(&format!("#SBATCH --job-name={}\n", quote(job)));
         if array {
             h.push_str(&format!("#SBATCH --array=0-{}\n", a.tasks - 1));
@@ -204,11 +209,15 @@ fn sbatch(args: &[&str]) -> Result<String> {
     Ok(id)
 }
 
+/// The comment on the second line of every script `neuvis slurm` writes.
+pub const SCRIPT_MARK: &[u8] = b"# written by neuvis";
+
 /// Runs `neuvis slurm`.
 pub fn run(a: &SlurmArgs) -> Result<()> {
     let s = scripts(a)?;
     for (p, _) in [&s.array, &s.merge] {
-        crate::outputs::check(p, crate::outputs::OutputKind::TextFile, a.overwrite, &[])?;
+        let kind = crate::outputs::OutputKind::FileWithMark(SCRIPT_MARK, "a script neuvis slurm wrote");
+        crate::outputs::check(p, kind, a.overwrite, &[])?;
     }
     for (p, text) in [&s.array, &s.merge] {
         neuvis_base::write_atomic(p, |w| std::io::Write::write_all(w, text.as_bytes()))

@@ -249,3 +249,144 @@ fn outputs_that_are_inputs_foreign_folders_and_the_working_directory_are_refused
     assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "my notes");
     assert!(dir.join("photos/data.csv").is_file());
 }
+
+/// Text and image outputs: `--overwrite` replaces only files carrying neuvis's mark (a CSV's
+/// header row, a PNG text chunk, a comment in VTP/PLY, `generator` in JSON and safetensors), and an
+/// output inside an input folder is refused, so a collection's own index cannot be replaced.
+#[test]
+fn text_and_image_outputs_replace_only_what_neuvis_marked() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    common::tornado_collection(dir, "a.cdb", "16", "16");
+    common::ok(
+        dir,
+        &[
+            "compress", "a.cdb", "-o", "m.nrvi", "--c1", "4", "--epochs", "1", "--batch", "2", "-q",
+        ],
+    );
+    common::prepare_turbulence(dir, "s.nvb", "9", "4", &["--store", "exact"]);
+    // inside an input collection: its own index, or a new file beside it
+    for out in ["a.cdb/data.csv", "a.cdb/scores.csv"] {
+        refused(
+            dir,
+            &["eval", "a.cdb", "m.nrvi", "--csv", out, "--overwrite", "-q"],
+            "is inside the input a.cdb",
+        );
+    }
+    refused(
+        dir,
+        &[
+            "compress",
+            "a.cdb",
+            "-o",
+            "a.cdb/model.nrvi",
+            "--c1",
+            "4",
+            "--epochs",
+            "1",
+            "-q",
+        ],
+        "is inside the input a.cdb",
+    );
+    // a user's files of the output's kind
+    std::fs::write(dir.join("grades.csv"), "name,grade\nada,1\n").unwrap();
+    std::fs::write(dir.join("notes.md"), "# notes\n").unwrap();
+    std::fs::write(
+        dir.join("mine.vtp"),
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"PolyData\"/>\n",
+    )
+    .unwrap();
+    image::RgbImage::from_pixel(4, 4, image::Rgb([1, 2, 3]))
+        .save(dir.join("photo.png"))
+        .unwrap();
+    for csv in ["grades.csv", "notes.md"] {
+        refused(
+            dir,
+            &["eval", "a.cdb", "m.nrvi", "--csv", csv, "--overwrite", "-q"],
+            "is not a table neuvis eval wrote",
+        );
+    }
+    refused(
+        dir,
+        &[
+            "raycast",
+            "render",
+            "s.nvb",
+            "--iso",
+            "0",
+            "-o",
+            "photo.png",
+            "--overwrite",
+        ],
+        "is not a PNG image neuvis wrote",
+    );
+    refused(
+        dir,
+        &[
+            "isosurface",
+            "tornado",
+            "--dims",
+            "16",
+            "--iso",
+            "0.2",
+            "-o",
+            "mine.vtp",
+            "--overwrite",
+        ],
+        "is not a VTP mesh neuvis wrote",
+    );
+    // what neuvis wrote is replaced
+    for _ in 0..2 {
+        common::ok(
+            dir,
+            &["eval", "a.cdb", "m.nrvi", "--csv", "scores.csv", "--overwrite", "-q"],
+        );
+        common::ok(
+            dir,
+            &[
+                "raycast",
+                "render",
+                "s.nvb",
+                "--iso",
+                "0",
+                "--method",
+                "exact",
+                "--size",
+                "16",
+                "-o",
+                "r.png",
+                "--overwrite",
+            ],
+        );
+        for mesh in ["t.vtp", "t.ply"] {
+            common::ok(
+                dir,
+                &[
+                    "isosurface",
+                    "tornado",
+                    "--dims",
+                    "16",
+                    "--iso",
+                    "0.2",
+                    "-o",
+                    mesh,
+                    "--overwrite",
+                ],
+            );
+        }
+    }
+    // the marks are where other programs ignore them: the table's header is the CSV header row, the
+    // PNG still decodes, the VTP still starts with its XML declaration
+    let table = std::fs::read_to_string(dir.join("scores.csv")).unwrap();
+    assert!(table.starts_with("time,theta,phi,psnr"), "{table}");
+    let png = image::open(dir.join("r.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (16, 16));
+    let vtp = std::fs::read(dir.join("t.vtp")).unwrap();
+    assert!(vtp.starts_with(b"<?xml version=\"1.0\"?>\n<!-- written by neuvis"));
+    // and the user's files are as they were
+    assert_eq!(
+        std::fs::read_to_string(dir.join("grades.csv")).unwrap(),
+        "name,grade\nada,1\n"
+    );
+    assert_eq!(image::open(dir.join("photo.png")).unwrap().width(), 4);
+}
