@@ -8,20 +8,39 @@
 //! (`python/tests/` compares them); long computations release the GIL (`Python::detach`).
 #![deny(missing_docs)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use numpy::ndarray::{Array1, Array3, Array4};
-use numpy::{IntoPyArray, PyArray1, PyArray3, PyArray4, PyReadonlyArray2};
-use pyo3::exceptions::{PyIOError, PyValueError};
+use numpy::{AllowTypeChange, IntoPyArray, PyArray3, PyArray4, PyArrayLike1, PyArrayLike2, PyArrayLikeDyn};
+use pyo3::exceptions::{PyIOError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use neuvis_codec::codec::Decoder;
 use neuvis_codec::container::Nrvi;
 
-/// A neuvis error as a Python `ValueError` (its message names the file and the field).
+/// A neuvis error as a Python `ValueError` (its message names the file and the field; the CLI's
+/// flags it mentions are named as this module's arguments).
 fn value_err(e: impl std::fmt::Display) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    PyValueError::new_err(python_names(&e.to_string()))
+}
+
+/// `msg` with the CLI's flags replaced by the keyword arguments that mean the same here.
+fn python_names(msg: &str) -> String {
+    const NAMES: [(&str, &str); 9] = [
+        ("--raw-dims", "raw_dims"),
+        ("--raw-dtype", "raw_dtype"),
+        ("--raw-endian", "raw_endian"),
+        ("--raw-skip", "raw_skip"),
+        ("--spacing", "spacing"),
+        ("--array", "array"),
+        ("--component", "component"),
+        ("--nan-to", "nan_to"),
+        ("--dims", "dims"),
+    ];
+    NAMES
+        .iter()
+        .fold(msg.to_string(), |m, (flag, arg)| m.replace(flag, arg))
 }
 
 /// Largest `.nrvi` file opened (models are kilobytes to megabytes).
@@ -54,15 +73,13 @@ impl Model {
 impl Model {
     /// Opens and checks a `.nrvi` file.
     #[new]
-    fn new(path: &str) -> PyResult<Self> {
-        let bytes = neuvis_base::fs::read_regular(Path::new(path), MAX_MODEL)
+    fn new(path: PathBuf) -> PyResult<Self> {
+        let path = path.display().to_string();
+        let bytes = neuvis_base::fs::read_regular(Path::new(&path), MAX_MODEL)
             .map_err(|e| PyIOError::new_err(format!("{path}: {e}")))?;
         let file = Nrvi::from_bytes(&bytes).map_err(|e| value_err(format!("{path}: {e}")))?;
         let dec = Decoder::cpu(&file).map_err(|e| value_err(format!("{path}: {e}")))?;
-        Ok(Model {
-            dec,
-            path: path.to_string(),
-        })
+        Ok(Model { dec, path })
     }
 
     /// Image width in pixels.
@@ -99,15 +116,27 @@ impl Model {
     }
 
     /// Decodes many views at once to an `n × height × width × 4` uint8 array (the GIL is released
-    /// while the network runs).
+    /// while the network runs). `params`: `n` rows of (t, θ, φ), a list of tuples or lists or an
+    /// `n × 3` array of any float type.
     #[pyo3(signature = (params, batch = 16))]
     fn decode_many<'py>(
         &self,
         py: Python<'py>,
-        params: Vec<(f64, f64, f64)>,
+        params: &Bound<'py, PyAny>,
         batch: usize,
     ) -> PyResult<Bound<'py, PyArray4<u8>>> {
-        let ps: Vec<[f64; 3]> = params.iter().map(|&(t, a, b)| [t, a, b]).collect();
+        let arr: PyArrayLike2<'py, f64, AllowTypeChange> = params.extract().map_err(|_| {
+            PyTypeError::new_err("params: expected n rows of (t, θ, φ): a list of triples or an n × 3 array")
+        })?;
+        let a = arr.as_array();
+        if a.ncols() != 3 {
+            return Err(value_err(format!(
+                "params is {} × {}: expected n × 3 (t, θ, φ)",
+                a.nrows(),
+                a.ncols()
+            )));
+        }
+        let ps: Vec<[f64; 3]> = a.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
         let rgba = self.rgba(py, &ps, batch)?;
         let (w, h) = (self.dec.header.width, self.dec.header.height);
         let a = Array4::from_shape_vec((ps.len(), h, w, 4), rgba).map_err(value_err)?;
@@ -125,35 +154,54 @@ impl Model {
     }
 }
 
-/// Reads a volume with neuvis's readers (`.vti`, `.vtk`, `.nrrd`/`.nhdr`, `.nii`/`.nii.gz`, raw
-/// with `raw_dims`) into a `float32` array indexed `[z, y, x]`, and a dict with `spacing`,
-/// `origin` and `dims` (x, y, z order, as in the file). `step` picks a time step of a file that
-/// holds several (4-D NIfTI, NRRD with a time axis; `series()` lists them with their times).
+/// Reads a volume with neuvis's readers (`.vti`, `.vtk`, `.nrrd`/`.nhdr`, `.nii`/`.nii.gz`, a step
+/// of a `.pvd`, raw with `raw_dims`) or makes a built-in one (`tornado`, `marschner-lobb`, `blobs`,
+/// `turbulence`: `dims`, `seed`, time `step`) into a `float32` array indexed `[z, y, x]`, and a
+/// dict with `spacing`, `origin` and `dims` (x, y, z order, as in the file). `path` is a `str` or
+/// a `pathlib.Path`; `spacing`, `raw_dims` and `dims` take any sequence of three numbers. `step`
+/// picks a time step of a file that holds several (4-D NIfTI, NRRD with a time axis, `.pvd`;
+/// `series()` lists them with their times).
 #[pyfunction]
-#[pyo3(signature = (path, array = None, component = None, nan_to = None, spacing = None, raw_dims = None, raw_dtype = "u8", raw_endian = "little", raw_skip = 0, step = None))]
+#[pyo3(signature = (path, array = None, component = None, nan_to = None, spacing = None, raw_dims = None, raw_dtype = "u8", raw_endian = "little", raw_skip = 0, step = None, dims = None, seed = 0))]
 #[allow(clippy::too_many_arguments)]
 fn read_volume<'py>(
     py: Python<'py>,
-    path: &str,
+    path: PathBuf,
     array: Option<String>,
     component: Option<usize>,
     nan_to: Option<f32>,
-    spacing: Option<(f32, f32, f32)>,
-    raw_dims: Option<(usize, usize, usize)>,
+    spacing: Option<Bound<'py, PyAny>>,
+    raw_dims: Option<Bound<'py, PyAny>>,
     raw_dtype: &str,
     raw_endian: &str,
     raw_skip: u64,
     step: Option<usize>,
+    dims: Option<Bound<'py, PyAny>>,
+    seed: u64,
 ) -> PyResult<(Bound<'py, PyArray3<f32>>, Bound<'py, PyDict>)> {
+    let spacing = three(spacing, "spacing")?.map(|v| v.map(|x| x as f32));
+    let raw_dims = sizes(raw_dims, "raw_dims")?;
+    let dims = sizes(dims, "dims")?;
     let opts = neuvis_volume::ReadOptions {
         nan_to,
         array,
         component,
-        spacing: spacing.map(|(a, b, c)| [a, b, c]),
+        spacing,
     };
+    let name = path.to_string_lossy().into_owned();
+    let procedural = if path.exists() {
+        None
+    } else {
+        neuvis_volume::procedural::Procedural::from_name(&name, seed)
+    };
+    if dims.is_some() && procedural.is_none() {
+        return Err(value_err(format!(
+            "{name}: dims is the grid of a built-in volume (tornado, marschner-lobb, blobs, turbulence); a file has its own"
+        )));
+    }
     let raw = match raw_dims {
         None => None,
-        Some((x, y, z)) => {
+        Some([x, y, z]) => {
             let dtype = neuvis_volume::DType::parse(raw_dtype)
                 .ok_or_else(|| value_err(format!("raw_dtype '{raw_dtype}': expected u8, i16, f32, …")))?;
             let mut spec = neuvis_volume::RawSpec::new([x, y, z], dtype);
@@ -167,9 +215,28 @@ fn read_volume<'py>(
         }
     };
     let f = py
-        .detach(|| match step {
-            Some(k) if raw.is_none() => neuvis_volume::io::read_volume_step(Path::new(path), &opts, k),
-            _ => neuvis_volume::read_volume(Path::new(path), raw.as_ref(), &opts),
+        .detach(|| match (&procedural, step) {
+            (Some(p), k) => {
+                let s = neuvis_volume::open_series(
+                    std::slice::from_ref(&name),
+                    &neuvis_volume::OpenOptions {
+                        dims: Some(dims.unwrap_or(p.default_dims())),
+                        seed,
+                        ..Default::default()
+                    },
+                )?;
+                let k = k.unwrap_or(0);
+                if k >= s.len() {
+                    return Err(neuvis_volume::VolumeError::Invalid(format!(
+                        "{name}: no step {k}: it has {} (0 to {})",
+                        s.len(),
+                        s.len() - 1
+                    )));
+                }
+                s.load(k)
+            }
+            (None, Some(k)) if raw.is_none() => neuvis_volume::io::read_volume_step(&path, &opts, k),
+            (None, _) => neuvis_volume::read_volume(&path, raw.as_ref(), &opts),
         })
         .map_err(value_err)?;
     let [nx, ny, nz] = f.dims();
@@ -181,8 +248,32 @@ fn read_volume<'py>(
     Ok((a.into_pyarray(py), info))
 }
 
+/// Three numbers from any sequence or array-like (`spacing`, `raw_dims`, `dims`).
+fn three(v: Option<Bound<'_, PyAny>>, name: &str) -> PyResult<Option<[f64; 3]>> {
+    let Some(v) = v else { return Ok(None) };
+    let bad = || PyTypeError::new_err(format!("{name}: expected three numbers (a tuple, list or array)"));
+    let a: PyArrayLike1<'_, f64, AllowTypeChange> = v.extract().map_err(|_| bad())?;
+    match a.as_array().to_vec()[..] {
+        [x, y, z] => Ok(Some([x, y, z])),
+        _ => Err(bad()),
+    }
+}
+
+/// Three sizes (whole numbers ≥ 1) from any sequence or array-like.
+fn sizes(v: Option<Bound<'_, PyAny>>, name: &str) -> PyResult<Option<[usize; 3]>> {
+    let Some(t) = three(v, name)? else { return Ok(None) };
+    if t.iter()
+        .any(|x| !(x.is_finite() && *x >= 1.0 && x.fract() == 0.0 && *x <= u32::MAX as f64))
+    {
+        return Err(value_err(format!(
+            "{name} {t:?}: expected three whole numbers of at least 1"
+        )));
+    }
+    Ok(Some(t.map(|x| x as usize)))
+}
+
 /// The time steps of a series (a `.pvd`, files, or glob patterns; natural order): a list of
-/// `(time, path)`.
+/// `(time, path)`. (The package's `series` also takes one path, `str` or `pathlib.Path`.)
 #[pyfunction]
 fn series(inputs: Vec<String>) -> PyResult<Vec<(f64, String)>> {
     let s = neuvis_volume::open_series(&inputs, &neuvis_volume::OpenOptions::default()).map_err(value_err)?;
@@ -194,9 +285,14 @@ fn series(inputs: Vec<String>) -> PyResult<Vec<(f64, String)>> {
 }
 
 /// An implicit neural representation loaded from its JSON spec (and safetensors or PyTorch weights).
+///
+/// `Inr(spec, weights=None)`; `inr(points)` evaluates it in float64: an `n × dim` array-like (any
+/// float type, nested lists too) gives `n` values, one point (a `dim`-vector) gives one float.
 #[pyclass(module = "neuvis._neuvis", frozen)]
 struct Inr {
     inr: neuvis_amr::Inr,
+    /// The spec's path, for the repr.
+    spec: String,
 }
 
 #[pymethods]
@@ -204,9 +300,22 @@ impl Inr {
     /// Loads `spec` (JSON) and the weights it names, or `weights` if given.
     #[new]
     #[pyo3(signature = (spec, weights = None))]
-    fn new(spec: &str, weights: Option<&str>) -> PyResult<Self> {
-        let inr = neuvis_amr::Inr::load(Path::new(spec), weights.map(Path::new)).map_err(value_err)?;
-        Ok(Inr { inr })
+    fn new(spec: PathBuf, weights: Option<PathBuf>) -> PyResult<Self> {
+        let inr = neuvis_amr::Inr::load(&spec, weights.as_deref()).map_err(value_err)?;
+        Ok(Inr {
+            inr,
+            spec: spec.display().to_string(),
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "neuvis.Inr('{}', {} inputs, hidden {:?}, {:?})",
+            self.spec,
+            self.inr.dim(),
+            self.inr.spec.hidden,
+            self.inr.spec.activation
+        )
     }
 
     /// Input dimension.
@@ -221,13 +330,27 @@ impl Inr {
         self.inr.spec.domain.iter().map(|d| (d[0], d[1])).collect()
     }
 
-    /// Evaluates the INR (float64) at `points`, an `n × dim` array; returns `n` values.
-    fn __call__<'py>(
-        &self,
-        py: Python<'py>,
-        points: PyReadonlyArray2<'py, f64>,
-    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let a = points.as_array();
+    /// Evaluates the INR in float64 at `points`: an `n × dim` array-like (any float type, lists
+    /// too) gives `n` values; one point, a `dim`-vector, gives one float.
+    fn __call__<'py>(&self, py: Python<'py>, points: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let arr: PyArrayLikeDyn<'py, f64, AllowTypeChange> = points.extract().map_err(|_| {
+            PyTypeError::new_err("points: expected an array-like of numbers, n × dim or one point of dim")
+        })?;
+        let a = arr.as_array();
+        let (one, a) = match a.ndim() {
+            1 => (true, a.to_shape((1, a.len())).map_err(value_err)?.into_owned()),
+            2 => (
+                false,
+                a.into_dimensionality::<numpy::ndarray::Ix2>()
+                    .map_err(value_err)?
+                    .into_owned(),
+            ),
+            n => {
+                return Err(value_err(format!(
+                    "points have {n} dimensions; give n × dim or one point"
+                )))
+            }
+        };
         if a.ncols() != self.inr.dim() {
             return Err(value_err(format!(
                 "points are {} × {}; this INR takes {} inputs",
@@ -241,7 +364,10 @@ impl Inr {
             return Err(value_err("points hold NaN or infinite values"));
         }
         let v = py.detach(|| self.inr.net.eval(&flat));
-        Ok(Array1::from_vec(v).into_pyarray(py))
+        if one {
+            return Ok(v[0].into_pyobject(py)?.into_any());
+        }
+        Ok(Array1::from_vec(v).into_pyarray(py).into_any())
     }
 }
 

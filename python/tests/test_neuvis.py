@@ -98,3 +98,66 @@ def test_inr_and_amr_match_the_cli(tmp_path):
     out = cli("amr", spec2, "--p", "0.09", "--max-it", "4", "--total-error-samples", "4096", "-o", "a", "-q", cwd=tmp_path)
     assert [r["elements"] for r in run["history"]] == [r["elements"] for r in out["history"]]
     assert [r["total_error"] for r in run["history"]] == [r["total_error"] for r in out["history"]]
+
+
+def test_numpy_habits_paths_sequences_and_dtypes(tmp_path):
+    """Issue #37, item 11: pathlib paths, lists where tuples work, arrays of any float type, one
+    point as a vector, errors that name this module's arguments."""
+    import pathlib
+
+    # pathlib.Path everywhere a path is taken; a single path for series
+    f = pathlib.Path(VTK) / "wavelet_binary_zlib_u32.vti"
+    vol, info = neuvis.read_volume(f)
+    assert vol.shape == tuple(info["dims"][::-1])
+    pvd = pathlib.Path(VTK) / "series" / "wave.pvd"
+    assert neuvis.series(pvd) == neuvis.series([str(pvd)])
+    # a .pvd's step k is the volume of its k-th file, like the file itself
+    times = neuvis.series(pvd)
+    last, _ = neuvis.read_volume(pvd, step=2)
+    direct, _ = neuvis.read_volume(times[2][1])
+    assert np.array_equal(last, direct)
+    with pytest.raises(ValueError, match="no step 3"):
+        neuvis.read_volume(pvd, step=3)
+    # lists and arrays where tuples work
+    raw = tmp_path / "v.raw"
+    np.arange(24, dtype=np.uint8).tofile(raw)
+    a, ia = neuvis.read_volume(raw, raw_dims=[4, 3, 2], spacing=[0.5, 1, 2])
+    b, ib = neuvis.read_volume(str(raw), raw_dims=(4, 3, 2), spacing=np.array([0.5, 1.0, 2.0]))
+    assert np.array_equal(a, b) and ia == ib and ia["spacing"] == [0.5, 1.0, 2.0]
+    assert a[1, 2, 3] == 1 * 12 + 2 * 4 + 3
+    # errors name the arguments, not the CLI's flags
+    with pytest.raises(ValueError, match="raw_dims") as e:
+        neuvis.read_volume(raw)
+    assert "--raw-dims" not in str(e.value)
+    # built-in volumes, at a grid size and a time step
+    t0, it0 = neuvis.read_volume("tornado", dims=[16, 16, 16])
+    t3, _ = neuvis.read_volume("tornado", dims=(16, 16, 16), step=3)
+    assert t0.shape == (16, 16, 16) and it0["dims"] == [16, 16, 16] and not np.array_equal(t0, t3)
+    ml, _ = neuvis.read_volume("marschner-lobb")
+    assert ml.shape == (41, 41, 41)
+    # INR: float32, lists, one point; repr
+    inr = neuvis.Inr(pathlib.Path(AMR) / "tiny_fourier_silu.json")
+    ref = json.load(open(os.path.join(AMR, "tiny_fourier_silu_reference.json")))
+    pts = np.array(ref["points"])
+    want = np.array(ref["values"])
+    np.testing.assert_allclose(inr(pts.tolist()), want, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(inr(pts.astype(np.float32)), inr(pts.astype(np.float32).astype(np.float64)), rtol=0, atol=0)
+    one = inr(pts[0])
+    assert isinstance(one, float) and one == pytest.approx(want[0], abs=1e-12)
+    assert "tiny_fourier_silu.json" in repr(inr) and "3 inputs" in repr(inr)
+    assert "one point" in neuvis.Inr.__doc__
+    with pytest.raises(ValueError, match="inputs"):
+        inr([0.1, 0.2])
+
+
+def test_decode_many_takes_an_array(tmp_path):
+    cli("render", "--volume", "tornado", "--dims", "24", "--size", "16", "--theta-step", "90", "--phi-step", "180",
+        "--times", "0", "-o", "gt.cdb", "-q", cwd=tmp_path)
+    cli("compress", "gt.cdb", "-o", "m.nrvi", "--c1", "4", "--epochs", "1", "--batch", "2", "-q", cwd=tmp_path)
+    import pathlib
+
+    m = neuvis.Model(pathlib.Path(tmp_path) / "m.nrvi")
+    params = np.array(m.grid()["params"], dtype=np.float32)
+    a = m.decode_many(params)
+    b = m.decode_many([tuple(map(float, p)) for p in params])
+    assert a.shape == (4, 16, 16, 4) and np.array_equal(a, b)

@@ -498,6 +498,7 @@ impl Inr {
                 [f.features, d]
             };
             let m = t.matrix(&f.tensor, want, &mut problems);
+            advise_layout(&mut problems, "fourier.layout", f.layout == "in_out");
             if f.layout == "in_out" {
                 m
             } else {
@@ -518,6 +519,7 @@ impl Inr {
             } else {
                 t.matrix(&wn, [w, fan_in], &mut problems)
             };
+            advise_layout(&mut problems, "weight_layout", in_out);
             let b = t.vector(&bn, w, &mut problems);
             dense.push(Dense { w: wm, b });
             fan_in = w;
@@ -588,9 +590,39 @@ fn row_major(m: &Mat<f64>) -> Vec<f32> {
     v
 }
 
+/// Completes the last problem, if it is a tensor stored transposed, with the layout that reads it:
+/// the other one than the spec's `field` says (`in_out` when `in_out`, else `out_in`).
+fn advise_layout(problems: &mut [String], field: &str, in_out: bool) {
+    if let Some(p) = problems.last_mut().filter(|p| p.ends_with("(it is stored transposed)")) {
+        p.truncate(p.len() - 1);
+        p.push_str(&format!(
+            ": set \"{field}\" to \"{}\" in the spec)",
+            if in_out { "out_in" } else { "in_out" }
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transposed_tensor_is_told_which_layout_reads_it() {
+        let mut p = vec!["tensor w has shape [2, 32] but the spec needs [32, 2] (it is stored transposed)".to_string()];
+        advise_layout(&mut p, "weight_layout", false);
+        assert!(
+            p[0].ends_with("(it is stored transposed: set \"weight_layout\" to \"in_out\" in the spec)"),
+            "{}",
+            p[0]
+        );
+        let mut p = vec!["tensor w has shape [32, 2] but the spec needs [2, 32] (it is stored transposed)".to_string()];
+        advise_layout(&mut p, "weight_layout", true);
+        assert!(p[0].contains("to \"out_in\""), "{}", p[0]);
+        // other problems are left as they are
+        let mut p = vec!["missing tensor b".to_string()];
+        advise_layout(&mut p, "weight_layout", true);
+        assert_eq!(p[0], "missing tensor b");
+    }
 
     #[test]
     fn erf_matches_known_values() {

@@ -141,11 +141,7 @@ impl TensorMap {
             problems.push(format!(
                 "tensor {name} has shape {:?} but the spec needs {want:?}{}",
                 t.shape,
-                if transposed {
-                    " (it is stored transposed: set \"weight_layout\" to \"in_out\" or \"out_in\" in the spec)"
-                } else {
-                    ""
-                }
+                if transposed { " (it is stored transposed)" } else { "" }
             ));
             return None;
         }

@@ -3,6 +3,10 @@
 use std::io::Write;
 use std::path::Path;
 
+/// The name prefix of neuvis's temporary files: a file of this name that a killed process left is
+/// neuvis's own, and a resumed run may remove it from its own partial output.
+pub const TEMP_PREFIX: &str = ".neuvis-tmp";
+
 /// Writes `path` atomically: `write` fills a temporary file (`.neuvis-tmp…`, mode 0644) in the same
 /// directory, which is renamed over `path` only when everything succeeded; on error nothing is
 /// left behind and an existing `path` is untouched.
@@ -26,7 +30,7 @@ pub fn write_atomic(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".neuvis-tmp");
+    builder.prefix(TEMP_PREFIX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

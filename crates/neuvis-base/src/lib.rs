@@ -12,6 +12,7 @@
 //! - [`lru::ByteLru`]: the byte-bounded LRU cache behind the explorer's frames and the raycaster's bricks.
 //! - [`shard`]: which block of a job task I of N does, part names, and finding every part to merge.
 //! - [`fmt_num`]: numbers for CSV files without trailing noise.
+//! - [`interrupt`]: Ctrl-C as a request that long loops poll, and the error saying what they kept.
 //!
 //! Main design decision: this crate depends on nothing heavier than `image`, so any crate can use
 //! it without pulling in burn, a file format or a server; a helper goes here only when at least two
@@ -22,6 +23,7 @@
 pub mod colormap;
 pub mod fs;
 pub mod image;
+pub mod interrupt;
 pub mod lru;
 pub mod mem;
 pub mod rng;
@@ -29,6 +31,7 @@ pub mod shard;
 
 pub use crate::image::{ImageError, MaskedImage};
 pub use fs::{check_output, write_atomic, OutputError, OutputKind};
+pub use interrupt::Interrupted;
 pub use rng::SplitMix64;
 pub use shard::{Shard, ShardError};
 

@@ -180,7 +180,17 @@ impl Decoder {
         let s = &self.header.params;
         let eps = 1e-9;
         if !p.iter().all(|v| v.is_finite()) {
-            return Err(CodecError::Input("parameters must be finite".into()));
+            let names = ["time", "θ", "φ"];
+            let bad: Vec<String> = p
+                .iter()
+                .zip(names)
+                .filter(|(v, _)| !v.is_finite())
+                .map(|(v, n)| format!("{n} = {v}"))
+                .collect();
+            return Err(CodecError::Input(format!(
+                "parameters must be finite numbers: {}",
+                bad.join(", ")
+            )));
         }
         if p[0] < s.time[0] - eps || p[0] > s.time[1] + eps {
             return Err(CodecError::Input(format!(
@@ -217,10 +227,20 @@ impl Decoder {
         #[cfg(not(feature = "train"))]
         let at_once = rayon::current_num_threads();
         let at_once = at_once.min(params.len()).max(1) as u64;
-        neuvis_base::mem::check_memory(per_image.saturating_mul(at_once)).map_err(|e| {
+        // every decoded image is kept until the call returns (RGB and mask bytes); each decoding
+        // thread's first allocation reserves a glibc heap (64 MiB of address space)
+        let image_bytes = (h.width as u64).saturating_mul(h.height as u64).saturating_mul(4);
+        let needed = per_image
+            .saturating_add(64 << 20)
+            .saturating_mul(at_once)
+            .saturating_add(image_bytes.saturating_mul(params.len() as u64));
+        neuvis_base::mem::check_memory(needed).map_err(|e| {
             CodecError::Input(format!(
-                "decoding {at_once} image(s) of {}x{} at once (network width c2 = {}): {e}; use fewer threads (RAYON_NUM_THREADS) or a machine with more memory",
-                h.width, h.height, net.c2
+                "decoding {} image(s) of {}x{}, {at_once} at once (network width c2 = {}): {e}; use fewer threads (--threads), a smaller --batch or a machine with more memory",
+                params.len(),
+                h.width,
+                h.height,
+                net.c2
             ))
         })?;
         let encode = |p: &[f64; 3]| {

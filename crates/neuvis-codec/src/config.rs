@@ -383,26 +383,38 @@ impl NetConfig {
         n.checked_add(9 * cin * self.out_channels() + self.out_channels())
     }
 
-    /// Bytes of `f32` working memory the CPU decoder needs for one image (the largest pair of
-    /// activations alive at once plus the output), checked; `None` on overflow. Call after
+    /// Bytes of working memory the CPU decoder needs for one image: the most that is alive at once
+    /// (the MLP's three vectors, a convolution's input, output and row accumulators, the pixel
+    /// shuffle's input and output, the head's input and output, then the composited image), as
+    /// `cpu.rs` allocates them; `None` on overflow. Call after
     /// [`NetConfig::validate`].
     pub fn decode_bytes(&self) -> Option<u64> {
+        let pe = self.pe_dim() as u64;
+        let c1 = self.c1 as u64;
         let (mut h, mut w) = (self.h0 as u64, self.w0 as u64);
-        let mut peak = (self.c0 as u64).checked_mul(h)?.checked_mul(w)?;
-        let mut x = peak;
+        let d = (self.c0 as u64).checked_mul(h)?.checked_mul(w)?;
+        // the MLP blocks: the input, the block's output and its skip term
+        let mut peak = pe
+            .checked_add(c1.checked_mul(2)?)?
+            .max(c1.checked_add(d.checked_mul(2)?)?);
+        // a convolution's row accumulators (`GROUP` output channels and a row of zeros)
+        let rows = |w: u64| w.checked_mul(crate::cpu::GROUP as u64 + 1);
+        let mut x = d;
         for (i, &r) in self.factors.iter().enumerate() {
             let r = r as u64;
             let c = self.block_channels(i) as u64;
-            let tmp = c.checked_mul(r * r)?.checked_mul(h)?.checked_mul(w)?;
+            // the convolution's output (c·r² channels), then the pixel shuffle into x' (c channels)
+            let tmp = c.checked_mul(r.checked_mul(r)?)?.checked_mul(h)?.checked_mul(w)?;
+            peak = peak.max(x.checked_add(tmp)?.checked_add(rows(w)?)?);
             h = h.checked_mul(r)?;
             w = w.checked_mul(r)?;
             let nx = c.checked_mul(h)?.checked_mul(w)?;
-            peak = peak.max(x.checked_add(tmp)?).max(tmp.checked_add(nx)?);
+            peak = peak.max(tmp.checked_add(nx)?);
             x = nx;
         }
         let out = (self.out_channels() as u64).checked_mul(h)?.checked_mul(w)?;
-        peak = peak.max(x.checked_add(out)?);
-        // the composited RGB and mask bytes
+        peak = peak.max(x.checked_add(out)?.checked_add(rows(w)?)?);
+        // f32s, then the composited RGB and mask bytes made while the output is alive
         peak.checked_mul(4)?.checked_add(h.checked_mul(w)?.checked_mul(4)?)
     }
 

@@ -46,7 +46,7 @@ struct Conv3 {
 }
 
 /// Output channels computed together: each loaded input value feeds this many accumulators.
-const GROUP: usize = 4;
+pub(crate) const GROUP: usize = 4;
 
 /// Adds one input channel's 3×3 contribution to `GROUP` output rows: `acc[g][x] += Σ k[g][ky][kx] ·
 /// rows[ky][x + kx − 1]` (zero outside the row).
@@ -316,13 +316,15 @@ impl CpuNet {
             }
             h = y;
         }
+        // Each buffer is freed as soon as the next one is computed, so at most two activations
+        // are alive at once: what `NetConfig::decode_bytes` counts before decoding starts.
         let (mut hh, mut ww) = (self.cfg.h0, self.cfg.w0);
         let mut x = h;
-        let mut tmp = Vec::new();
         for (conv, r) in &self.ups {
             let r = *r;
-            tmp.resize(conv.cout * hh * ww, 0.0);
+            let mut tmp = vec![0.0; conv.cout * hh * ww];
             conv.forward(&x, hh, ww, &mut tmp);
+            x = Vec::new();
             tmp.iter_mut().for_each(|v| *v = gelu(*v));
             let c = conv.cout / (r * r);
             let (nh, nw) = (hh * r, ww * r);

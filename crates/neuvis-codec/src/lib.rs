@@ -74,4 +74,8 @@ pub enum CodecError {
     /// Reading the collection failed.
     #[error(transparent)]
     Collection(#[from] neuvis_collection::CollectionError),
+    /// Stopped by a Ctrl-C (or SIGTERM) between training steps; the last checkpoint is kept (the
+    /// source says where: a caller finds it in the error's chain).
+    #[error("training stopped")]
+    Interrupted(#[from] neuvis_base::Interrupted),
 }

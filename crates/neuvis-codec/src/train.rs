@@ -225,10 +225,16 @@ fn load_checkpoint(
     let state: CheckpointState =
         serde_json::from_str(&text).map_err(|e| CodecError::Checkpoint(format!("{}: {e}", state_path.display())))?;
     if &state.options != opts {
+        let (was, now) = (
+            serde_json::to_value(&state.options).unwrap_or_default(),
+            serde_json::to_value(opts).unwrap_or_default(),
+        );
+        let mut diff = Vec::new();
+        json_differences("", &was, &now, &mut diff);
         return Err(CodecError::Checkpoint(format!(
-            "{} was made with other options ({}); delete it or repeat them",
+            "{} was made with other options: {}; repeat the interrupted run's options or delete the checkpoint",
             dir.display(),
-            serde_json::to_string(&state.options).unwrap_or_default()
+            diff.join(", ")
         )));
     }
     let record =
@@ -241,6 +247,59 @@ fn load_checkpoint(
         .load(dir.join("optim.bin"))
         .map_err(|e| CodecError::Checkpoint(format!("optim.bin: {e:?}")))?;
     Ok(Some((net, optim, state)))
+}
+
+/// The leaves where two JSON values differ, as `path: was A, now B` (the options of a checkpoint
+/// and of the run that tries to resume it).
+fn json_differences(path: &str, was: &serde_json::Value, now: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (was, now) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                json_differences(
+                    &p,
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        (a, b) if a != b => out.push(format!("{path} was {a}, now {b}")),
+        _ => {}
+    }
+}
+
+/// What an interrupt in epoch `e` (0-based) of `epochs` leaves: the last checkpoint, if any.
+fn interrupted(e: usize, epochs: usize, ck: Option<&Checkpointing>) -> neuvis_base::Interrupted {
+    match ck.and_then(|c| checkpoint_epochs(&c.dir).map(|done| (c, done))) {
+        Some((c, done)) => neuvis_base::Interrupted {
+            kept: format!(
+                "stopped in epoch {} of {epochs}; the checkpoint after epoch {done} is kept in {} (--resume continues from it)",
+                e + 1,
+                c.dir.display()
+            ),
+            resumable: true,
+        },
+        None => neuvis_base::Interrupted {
+            kept: format!(
+                "stopped in epoch {} of {epochs}, before the first checkpoint{}: nothing was kept",
+                e + 1,
+                match ck {
+                    Some(c) if c.every > 0 => format!(" (one every {} epochs)", c.every),
+                    _ => String::new(),
+                }
+            ),
+            resumable: false,
+        },
+    }
 }
 
 /// Trains a network on `data`. `progress(epoch, step_in_epoch, steps_per_epoch, loss, psnr)` is
@@ -311,6 +370,9 @@ pub fn train(
             PREFETCH_DEPTH,
             net,
             |mut net, k, idx, host| {
+                if neuvis_base::interrupt::requested() {
+                    return Err(CodecError::from(interrupted(e, opts.epochs, ck)));
+                }
                 let (x, rgb, mask) = batch_tensors(&host, data.width, data.height, &opts.net, &ad);
                 drop(host);
                 let qnet = match opts.qat.filter(|q| e + q.epochs >= opts.epochs) {
@@ -365,4 +427,16 @@ pub fn train(
         }
     }
     Ok((net.valid(), history))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn option_differences_name_each_field() {
+        let was = serde_json::json!({"epochs": 100, "lr": 0.001, "net": {"c1": 8, "c0": 4}});
+        let now = serde_json::json!({"epochs": 300, "lr": 0.001, "net": {"c1": 16, "c0": 4}});
+        let mut d = Vec::new();
+        super::json_differences("", &was, &now, &mut d);
+        assert_eq!(d, vec!["epochs was 100, now 300", "net.c1 was 8, now 16"]);
+    }
 }

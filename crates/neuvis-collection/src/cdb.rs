@@ -82,9 +82,23 @@ impl CinemaDb {
     pub fn open(dir: &Path) -> Result<CinemaDb> {
         let csv_path = dir.join("data.csv");
         if !dir.is_dir() {
+            let (kind, why) = if dir.exists() {
+                (
+                    std::io::ErrorKind::InvalidInput,
+                    "is a file, not a Cinema database (a folder with data.csv)",
+                )
+            } else {
+                (std::io::ErrorKind::NotFound, "does not exist")
+            };
+            return Err(CollectionError::io(dir, std::io::Error::new(kind, why)));
+        }
+        if !csv_path.is_file() {
             return Err(CollectionError::io(
                 dir,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "not a Cinema database directory"),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "is not a Cinema database: it has no data.csv",
+                ),
             ));
         }
         let fmt = |m: String| CollectionError::Format {
@@ -214,6 +228,36 @@ pub struct DbWriter {
     part_rows: Option<usize>,
 }
 
+/// Removes the temporary files [`crate::write_atomic`] leaves when a process dies mid-write
+/// (`.neuvis-tmp…`, regular files only) from `dir` and its sub-folders: only ever called on a
+/// partial folder whose `meta.json` shows neuvis made it.
+fn remove_stale_temporaries(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| CollectionError::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| CollectionError::io(dir, e))?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|e| CollectionError::io(&path, e))?;
+        if kind.is_dir() {
+            remove_stale_temporaries(&path)?;
+        } else if kind.is_file()
+            && entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(neuvis_base::fs::TEMP_PREFIX)
+        {
+            std::fs::remove_file(&path).map_err(|e| CollectionError::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The hidden folder `.NAME.partial` beside `target` where [`DbWriter`] writes `target` until it
+/// is complete (and where an interrupted or failed run leaves what it wrote, for `--resume`).
+pub fn partial_path(target: &Path) -> Option<PathBuf> {
+    let name = target.file_name()?;
+    Some(target.with_file_name(format!(".{}.partial", name.to_string_lossy())))
+}
+
 /// Where a part of a sharded database says which part it is.
 const SHARD_FILE: &str = "shard.json";
 
@@ -244,10 +288,8 @@ impl DbWriter {
     /// no number is reformatted).
     fn create_with_text(target: &Path, meta_text: &str, resume: bool, overwrite: bool) -> Result<DbWriter> {
         neuvis_base::check_output(target, neuvis_base::OutputKind::NeuvisFolder, overwrite, &[])?;
-        let name = target
-            .file_name()
+        let tmp = partial_path(target)
             .ok_or_else(|| CollectionError::Invalid(format!("{}: not a directory name", target.display())))?;
-        let tmp = target.with_file_name(format!(".{}.partial", name.to_string_lossy()));
         if tmp.exists() {
             if !resume {
                 return Err(CollectionError::io(
@@ -265,6 +307,9 @@ impl DbWriter {
                     msg: "the interrupted run used different settings; delete it or repeat its settings".into(),
                 });
             }
+            // a run killed while writing an image left its temporary file (`.neuvis-tmp…`, never
+            // renamed into place); neuvis made it inside its own partial folder, so it goes
+            remove_stale_temporaries(&tmp)?;
         } else {
             std::fs::create_dir_all(&tmp).map_err(|e| CollectionError::io(&tmp, e))?;
             crate::write_atomic(&tmp.join("meta.json"), |f| {
@@ -308,6 +353,12 @@ impl DbWriter {
         })?;
         w.part_rows = Some(rows.len());
         Ok(w)
+    }
+
+    /// The hidden folder the images are written into (`.NAME.partial` beside the target), renamed
+    /// into place by [`DbWriter::finish`]; an interrupted run leaves it for `--resume`.
+    pub fn partial_dir(&self) -> &Path {
+        &self.tmp
     }
 
     /// Whether the image for `view` is already present (from a resumed run).

@@ -201,7 +201,7 @@ impl StoreWriter {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let mut b = tempfile::Builder::new();
-        b.prefix(".neuvis-tmp");
+        b.prefix(neuvis_base::fs::TEMP_PREFIX);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -201,6 +201,9 @@ pub struct RenderSummary {
     pub width: usize,
     /// Image height.
     pub height: usize,
+    /// The render settings as `meta.json` records them (`mode`; `isovalue` or the transfer
+    /// function, with the defaults chosen from the data).
+    pub render: serde_json::Value,
 }
 
 fn mode_json(m: &Mode) -> serde_json::Value {
@@ -268,6 +271,7 @@ pub fn render_collection(
     let load = |step: usize| series.load(step).map_err(|source| RenderError::Load { step, source });
     let first = load(steps[0])?;
     let mode = opts.mode.build(&first)?;
+    let render_json = mode_json(&mode);
     progress(Progress::Info(format!(
         "first rendered step: {}",
         first.value_summary()
@@ -297,7 +301,7 @@ pub fn render_collection(
     let meta = json!({
         "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
         "volume": series.describe(),
-        "render": mode_json(&mode),
+        "render": render_json.clone(),
         "image_size": [w, h],
         "background": [255, 255, 255],
         "mask": "alpha channel: 255 foreground (IR: ray hit; DVR: opacity > 1/255), 0 background",
@@ -322,6 +326,21 @@ pub fn render_collection(
     )?;
     writer.prepare(&views)?;
     progress(Progress::Start { total: views.len() });
+    // images present in the partial folder (kept from a resumed run, or written by this one): what
+    // an interrupt reports as kept
+    let present = std::sync::atomic::AtomicUsize::new(0);
+    let partial = writer.partial_dir().to_path_buf();
+    let interrupted = |present: &std::sync::atomic::AtomicUsize| {
+        RenderError::Interrupted(neuvis_base::Interrupted {
+            kept: format!(
+                "{} of {} images are kept in {}",
+                present.load(std::sync::atomic::Ordering::SeqCst),
+                views.len(),
+                partial.display()
+            ),
+            resumable: true,
+        })
+    };
     let mut rendered = 0usize;
     let mut cached = Some(first);
     for &(step, _) in &step_times {
@@ -330,6 +349,10 @@ pub fn render_collection(
             continue;
         }
         let missing: Vec<View> = todo.iter().filter(|v| !writer.has_valid(v, w, h)).copied().collect();
+        present.fetch_add(todo.len() - missing.len(), std::sync::atomic::Ordering::SeqCst);
+        if !missing.is_empty() && neuvis_base::interrupt::requested() {
+            return Err(interrupted(&present));
+        }
         progress(Progress::Step {
             step,
             kept: todo.len() - missing.len(),
@@ -340,12 +363,21 @@ pub fn render_collection(
                 _ => load(step)?,
             };
             let r = Renderer::new(&field, settings.clone())?;
-            missing.par_iter().try_for_each(|v| -> Result<(), RenderError> {
+            let done = missing.par_iter().try_for_each(|v| -> Result<(), RenderError> {
+                if neuvis_base::interrupt::requested() {
+                    return Err(interrupted(&present));
+                }
                 let img = r.render(v.theta as f32, v.phi as f32);
                 writer.write(v, &img)?;
+                present.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 progress(Progress::Image);
                 Ok(())
-            })?;
+            });
+            match done {
+                // counted again now that the images in flight on other threads are written
+                Err(RenderError::Interrupted(_)) => return Err(interrupted(&present)),
+                r => r?,
+            }
             rendered += missing.len();
         }
         cached = None;
@@ -361,5 +393,6 @@ pub fn render_collection(
         seconds: t0.elapsed().as_secs_f64(),
         width: w,
         height: h,
+        render: render_json,
     })
 }

@@ -18,6 +18,10 @@ pub enum RenderError {
         #[source]
         source: neuvis_volume::VolumeError,
     },
+    /// Stopped by a Ctrl-C (or SIGTERM): the images written so far are kept for `--resume` (the
+    /// source says where: a caller finds it in the error's chain).
+    #[error("rendering stopped")]
+    Interrupted(#[from] neuvis_base::Interrupted),
     /// The collection could not be written (or a grid is invalid).
     #[error(transparent)]
     Collection(#[from] neuvis_collection::CollectionError),

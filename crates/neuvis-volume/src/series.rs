@@ -227,7 +227,7 @@ pub fn open_series(inputs: &[String], opts: &OpenOptions) -> Result<Box<dyn Fiel
                     &p,
                     std::io::Error::new(
                         std::io::ErrorKind::NotFound,
-                        "no such file (and not a procedural field: tornado, marschner-lobb, blobs)",
+                        "does not exist (nor is it a built-in volume: tornado, marschner-lobb, blobs, turbulence)",
                     ),
                 ));
             }

@@ -432,5 +432,77 @@ fn globbed_files_form_a_sorted_time_series() {
             .err()
             .unwrap(),
     );
-    assert!(e.contains("tornadoo") && e.contains("procedural"), "{e}");
+    assert!(
+        e.contains("tornadoo") && e.contains("does not exist (nor is it a built-in volume"),
+        "{e}"
+    );
+}
+
+/// One rule for every file that names another (a `.pvd` DataSet, a detached NRRD's data file): a
+/// relative path inside the naming file's folder; anything else is refused before it is opened or
+/// even measured (issue #37, item 9).
+#[test]
+fn files_named_by_a_file_stay_in_its_folder() {
+    let d = tmp();
+    std::fs::create_dir(d.path().join("outside")).unwrap();
+    std::fs::create_dir(d.path().join("run")).unwrap();
+    std::fs::create_dir(d.path().join("run/data")).unwrap();
+    // a readable 2×2×2 raw file outside the folder of the files that name it
+    write(&d.path().join("outside/secret.raw"), &[7u8; 8]);
+    write(&d.path().join("run/data/v.raw"), &be_i16());
+    let outside = d.path().join("outside/secret.raw");
+    let pvd = |file: &str| {
+        format!(
+            "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"0.1\">\n<Collection>\n\
+             <DataSet timestep=\"0\" part=\"0\" file=\"{file}\"/>\n</Collection>\n</VTKFile>\n"
+        )
+    };
+    let abs = outside.display().to_string();
+    for (name, text) in [
+        ("up.pvd", pvd("../outside/secret.vti")),
+        ("abs.pvd", pvd(&abs)),
+        ("mid.pvd", pvd("data/../../outside/secret.vti")),
+    ] {
+        let p = write(&d.path().join("run").join(name), text.as_bytes());
+        let e = err_text(neuvis_volume::io::read_pvd(&p).unwrap_err());
+        assert!(
+            e.contains(name) && e.contains("DataSet file: '") && e.contains("without '..'"),
+            "{name}: {e}"
+        );
+    }
+    // a 4-D detached NRRD (a time axis) pointing outside: refused before its size is looked at,
+    // so the error never tells the outside file's byte count
+    for (name, df) in [
+        ("up4.nhdr", "../outside/secret.raw".to_string()),
+        ("abs4.nhdr", abs.clone()),
+    ] {
+        let hdr = format!(
+            "NRRD0004\ntype: uint8\ndimension: 4\nsizes: 2 2 1 2\nkinds: domain domain domain time\nencoding: raw\ndata file: {df}\n\n"
+        );
+        let p = write(&d.path().join("run").join(name), hdr.as_bytes());
+        let e = err_text(
+            open_series(&[p.display().to_string()], &OpenOptions::default())
+                .err()
+                .unwrap(),
+        );
+        assert!(
+            e.contains("field 'data file': '") && e.contains("without '..'"),
+            "{name}: {e}"
+        );
+        assert!(
+            !e.contains(" 8 ") && !e.contains("8 data bytes"),
+            "{name} told the size: {e}"
+        );
+    }
+    let hdr = nrrd_header("raw", "data file: ../outside/secret.raw\n\n");
+    let p = write(&d.path().join("run/up3.nhdr"), hdr.as_bytes());
+    let e = err_text(read_nrrd(&p, &no_opts()).unwrap_err());
+    assert!(e.contains("up3.nhdr") && e.contains("without '..'"), "{e}");
+    // below the folder is fine, for both
+    let hdr = nrrd_header("raw", "data file: data/v.raw\n\n");
+    let p = write(&d.path().join("run/ok.nhdr"), hdr.as_bytes());
+    check_values(&read_nrrd(&p, &no_opts()).unwrap());
+    let p = write(&d.path().join("run/ok.pvd"), pvd("data/step0.vti").as_bytes());
+    let steps = neuvis_volume::io::read_pvd(&p).unwrap();
+    assert_eq!(steps[0].path, d.path().join("run/data/step0.vti"));
 }

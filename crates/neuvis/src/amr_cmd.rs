@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -136,15 +137,13 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         seed: a.seed,
     };
     let device = neuvis_nn::device::device(&a.device).map_err(anyhow::Error::msg)?;
-    let pb = if crate::quiet() {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(a.steps as u64)
-    };
-    pb.set_style(
-        ProgressStyle::with_template("[{elapsed_precise}] {bar:30} step {pos}/{len} {msg}, ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let pb = Progress::new(
+        "inr fit",
+        "steps",
+        Some(a.steps as u64),
+        "[{elapsed_precise}] {bar:30} step {pos}/{len} {msg}, ETA {eta}",
+    )
+    .with_rate("samples", a.batch as f64);
     let t0 = Instant::now();
     let mut running = f64::NAN;
     let (mut spec, net, report) = fit(&*target, &domain, &opts, &device, |s, loss| {
@@ -159,7 +158,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         }
     })
     .map_err(anyhow::Error::msg)?;
-    pb.finish_and_clear();
+    pb.finish();
     let stem = a.output.file_stem().and_then(|s| s.to_str()).unwrap_or("inr");
     spec.weights = Some(format!("{stem}.safetensors"));
     spec.description = Some(format!(

@@ -25,7 +25,8 @@ pub struct RaycastBenchArgs {
     /// Image edge length.
     #[arg(long, default_value_t = 512)]
     pub size: usize,
-    /// Memory budget of the speculative methods in MB (default: a quarter of the full volume).
+    /// Memory budget of the speculative methods in MB (default: a quarter of the full volume, but
+    /// at least the store's fixed part plus 16 bricks).
     #[arg(value_parser = crate::num::finite_f64, long)]
     pub budget_mb: Option<f64>,
     /// Methods, comma-separated (full first: it is the reference).

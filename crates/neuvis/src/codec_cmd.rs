@@ -1,8 +1,8 @@
 //! `neuvis compress` and `neuvis decompress`.
 
+use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use neuvis_codec::codec::Decoder;
 use neuvis_codec::compress::{CompressOptions, Size};
 use neuvis_codec::dataset::Residency;
@@ -64,11 +64,11 @@ pub struct CompressArgs {
     /// Network family.
     #[arg(long, value_enum, default_value = "nervi")]
     pub arch: ArchArg,
-    /// Target compression ratio raw/file; picks c1 = c0 = c2 (ignored when --c1 is given).
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 200.0)]
+    /// Target compression ratio raw/file; picks c1 = c0 = c2 (or give the widths with --c1).
+    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = 200.0)]
     pub ratio: f64,
-    /// MLP width c1 (explicit size instead of --ratio).
-    #[arg(long)]
+    /// MLP width c1 (explicit size instead of --ratio; giving both is refused).
+    #[arg(long, conflicts_with = "ratio")]
     pub c1: Option<usize>,
     /// Channels of the reshaped MLP output C0 (default ⌈c1/2⌉; 4·c1 with --paper-plan, as Table 1).
     #[arg(long)]
@@ -292,15 +292,13 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         data.raw_bytes() as f64 / predicted
     );
     let steps = (data.len().div_ceil(a.batch) * a.epochs) as u64;
-    let pb = if crate::quiet() {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(steps)
-    };
-    pb.set_style(
-        ProgressStyle::with_template("[{elapsed_precise}] {bar:30} epoch {msg}, ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let pb = Progress::new(
+        "compress",
+        "steps",
+        Some(steps),
+        "[{elapsed_precise}] {bar:30} {msg}, ETA {eta}",
+    )
+    .with_rate("images", a.batch.min(data.len()) as f64);
     if a.resume {
         let ck = neuvis_codec::compress::checkpoint_dir(&a.output);
         match neuvis_codec::train::checkpoint_epochs(&ck) {
@@ -320,11 +318,11 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         };
         pb.set_position(((e - 1) * per + k) as u64);
         pb.set_message(format!(
-            "{e}/{}: loss {:.4}, PSNR {:.2} dB",
+            "epoch {e}/{}: loss {:.4}, PSNR {:.2} dB",
             a.epochs, running.0, running.1
         ));
     })?;
-    pb.finish_and_clear();
+    pb.finish();
     Ok(report)
 }
 
@@ -406,6 +404,7 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
         a.overwrite,
         &[&a.model],
     )?;
+    crate::outputs::check_folder_name(&a.output, "the decoded collection")?;
     let file = read_model(&a.model)?;
     let device = neuvis_nn::device::device(&a.device)?;
     let dec = Decoder::new(&file, &device)?;
@@ -491,12 +490,18 @@ pub fn decode_to_db(
     shard: neuvis_base::Shard,
     quiet: bool,
 ) -> Result<f64> {
+    let n = shard.range(params.len()).len() as u64;
     let pb = if quiet {
-        ProgressBar::hidden()
+        Progress::hidden()
     } else {
-        ProgressBar::new(shard.range(params.len()).len() as u64)
+        Progress::new(
+            "decompress",
+            "images",
+            Some(n),
+            "[{elapsed_precise}] {bar:40} {pos}/{len} images, {per_sec}, ETA {eta}",
+        )
     };
     let s = neuvis_codec::codec::decode_to_db(dec, params, out, meta, overwrite, batch, shard, |n| pb.inc(n as u64))?;
-    pb.finish_and_clear();
+    pb.finish();
     Ok(s)
 }

@@ -19,7 +19,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "64")]
     pub size: String,
     /// Angle step for θ and φ in degrees (18° gives 10 × 20 = 200 views per time step).
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 18.0)]
+    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = 18.0)]
     pub angle_step: f64,
     /// Time steps of the tornado.
     #[arg(long, default_value = "0,24")]
@@ -28,7 +28,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 40)]
     pub epochs: usize,
     /// Target compression ratio.
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 100.0)]
+    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = 100.0)]
     pub ratio: f64,
     /// Replace an existing output, but only one neuvis wrote (never an input, the working
     /// directory or a foreign folder).

@@ -1,8 +1,8 @@
 //! `neuvis eval`: compare two image collections with PSNR, SSIM, MS-SSIM and FLIP.
 
+use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use neuvis_base::Shard;
 use neuvis_collection::CinemaDb;
 use neuvis_metrics::eval::{evaluate_shard, means, shard_rows, Scores};
@@ -67,6 +67,19 @@ impl Split {
             Split::UnseenBoth => "unseen time steps and views",
         }
     }
+
+    /// The key of the group in `eval --json`'s `splits`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Split::Trained => "trained",
+            Split::HeldOutTime => "held_out_time",
+            Split::UnseenView => "unseen_view",
+            Split::UnseenBoth => "unseen_both",
+        }
+    }
+
+    /// Every group, in the table's order.
+    pub const ALL: [Split; 4] = [Split::Trained, Split::HeldOutTime, Split::UnseenView, Split::UnseenBoth];
 
     /// Where `(t, θ, φ)` falls relative to the training grid `g`.
     pub fn of(g: &neuvis_codec::container::Grid, p: [f64; 3]) -> Split {
@@ -171,14 +184,11 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         crate::outputs::create_folder(d, a.overwrite, &inputs, "CIELUV difference images of neuvis eval")?;
     }
     let n = part.range(ra.entries.len()).len();
-    let pb = if crate::quiet() {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(n as u64)
-    };
-    pb.set_style(
-        ProgressStyle::with_template("[{elapsed_precise}] {bar:40} {pos}/{len} pairs, {per_sec}, ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let pb = Progress::new(
+        "eval",
+        "pairs",
+        Some(n as u64),
+        "[{elapsed_precise}] {bar:40} {pos}/{len} pairs, {per_sec}, ETA {eta}",
     );
     let t0 = Instant::now();
     let scores = evaluate_shard(&ra, &rb, part, |s, ia, ib| {
@@ -189,7 +199,7 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         pb.inc(1);
         Ok(())
     })?;
-    pb.finish_and_clear();
+    pb.finish();
     let secs = t0.elapsed().as_secs_f64();
     if let Some(p) = &csv {
         let mut text = format!("{CSV_HEADER}\n");
@@ -226,21 +236,31 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
             *raw as f64 / (*size).max(1) as f64
         );
     }
-    if let (true, Some((_, _, _, grid))) = (a.holdout, &model_info) {
+    // the scores grouped by what the model was trained on (`--holdout`)
+    let groups: Vec<(Split, Vec<Scores>)> = match (a.holdout, &model_info) {
+        (true, Some((_, _, _, grid))) => Split::ALL
+            .into_iter()
+            .map(|split| {
+                let part = scores
+                    .iter()
+                    .filter(|x| Split::of(grid, [x.time, x.theta, x.phi]) == split)
+                    .cloned()
+                    .collect();
+                (split, part)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !groups.is_empty() {
         say!("\nby what the model was trained on:");
         say!("| images | count | PSNR (dB) | SSIM | MS-SSIM | FLIP |");
         say!("|---|---:|---:|---:|---:|---:|");
-        for split in [Split::Trained, Split::HeldOutTime, Split::UnseenView, Split::UnseenBoth] {
-            let part: Vec<Scores> = scores
-                .iter()
-                .filter(|x| Split::of(grid, [x.time, x.theta, x.phi]) == split)
-                .cloned()
-                .collect();
+        for (split, part) in &groups {
             if part.is_empty() {
                 say!("| {} | 0 | | | | |", split.label());
                 continue;
             }
-            let (p, s, m, f) = means(&part);
+            let (p, s, m, f) = means(part);
             say!(
                 "| {} | {} | {p:.3} | {s:.5} | {m:.5} | {f:.5} |",
                 split.label(),
@@ -254,26 +274,28 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         serde_json::json!({"time": x.time, "theta": x.theta, "phi": x.phi, "psnr": x.psnr, "ssim": x.ssim,
             "ms_ssim": x.ms_ssim, "flip": x.flip, "file": x.file_a})
     };
-    let splits: Vec<serde_json::Value> = match (a.holdout, &model_info) {
-        (true, Some((_, _, _, grid))) => [Split::Trained, Split::HeldOutTime, Split::UnseenView, Split::UnseenBoth]
-            .into_iter()
-            .map(|split| {
-                let part: Vec<Scores> = scores
-                    .iter()
-                    .filter(|x| Split::of(grid, [x.time, x.theta, x.phi]) == split)
-                    .cloned()
-                    .collect();
-                let (p, s, m, f) = means(&part);
-                serde_json::json!({"images": split.label(), "count": part.len(), "psnr": p, "ssim": s, "ms_ssim": m, "flip": f})
+    // `--holdout`'s groups by stable keys; the means of an empty group are null
+    let splits: Option<serde_json::Map<String, serde_json::Value>> = (!groups.is_empty()).then(|| {
+        groups
+            .iter()
+            .map(|(split, part)| {
+                let v = if part.is_empty() {
+                    serde_json::json!({"label": split.label(), "count": 0, "psnr": null, "ssim": null, "ms_ssim": null, "flip": null})
+                } else {
+                    let (p, s, m, f) = means(part);
+                    serde_json::json!({"label": split.label(), "count": part.len(), "psnr": p, "ssim": s, "ms_ssim": m, "flip": f})
+                };
+                (split.key().to_string(), v)
             })
-            .collect(),
-        _ => Vec::new(),
-    };
+            .collect()
+    });
     crate::emit_json(serde_json::json!({
         "command": "eval", "reference": a.reference, "test": a.test, "pairs": scores.len(),
         "width": w, "height": h, "seconds": secs,
         "psnr": p, "ssim": s, "ms_ssim": m, "flip": f,
         "model_bytes": model_info.as_ref().map(|i| i.1),
+        "raw_bytes": model_info.as_ref().map(|i| i.2),
+        "ratio": model_info.as_ref().map(|i| i.2 as f64 / i.1.max(1) as f64),
         "splits": splits,
         "worst": worst.iter().take(a.worst).map(|x| score_json(x)).collect::<Vec<_>>(),
     }));

@@ -42,10 +42,12 @@ mod eval;
 mod merge;
 mod num;
 mod outputs;
+mod progress;
 mod ranks;
 mod raycast_cmd;
 mod render;
 mod serve;
+mod signals;
 mod slurm;
 mod volume_args;
 
@@ -81,6 +83,10 @@ struct Cli {
     /// memory last; -vv also the settings as parsed.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Seconds between progress lines when stderr is not a terminal (a log file, a Slurm job's
+    /// output): elapsed time, position, loss or time step, rate, ETA. On a terminal a bar is drawn.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30.0, allow_negative_numbers = true, value_parser = crate::num::seconds)]
+    progress_interval: f64,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -154,6 +160,24 @@ enum Cmd {
     Devices(devices::DevicesArgs),
 }
 
+impl Cmd {
+    /// Whether the command prints one JSON object under `--json`.
+    fn prints_json(&self) -> bool {
+        match self {
+            Cmd::Render(_)
+            | Cmd::Compress(_)
+            | Cmd::Decompress(_)
+            | Cmd::Eval(_)
+            | Cmd::Amr(_)
+            | Cmd::Isosurface(_)
+            | Cmd::Devices(_)
+            | Cmd::Bench(_) => true,
+            Cmd::Raycast(r) => matches!(r, raycast_cmd::RaycastCmd::Render(_)),
+            Cmd::Serve(_) | Cmd::Demo(_) | Cmd::Inr(_) | Cmd::Merge(_) | Cmd::Slurm(_) => false,
+        }
+    }
+}
+
 /// Set by `-q/--quiet`: no progress bars and no informational lines on stderr (results still go
 /// to stdout, errors and warnings to stderr).
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -185,6 +209,44 @@ pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> T {
     let r = f();
     QUIET.store(was, std::sync::atomic::Ordering::Relaxed);
     r
+}
+
+/// Parses the command line (exits with clap's message on an error). Every option that takes a
+/// value accepts a negative number as that value, so `--ratio -5` is refused by the option's own
+/// check, naming it, rather than read as an unknown flag `-5`.
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = negative_numbers(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// `cmd` with `allow_negative_numbers` on every option of it and its subcommands that takes values.
+fn negative_numbers(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| {
+        if a.get_action().takes_values() {
+            a.allow_negative_numbers(true)
+        } else {
+            a
+        }
+    })
+    .mut_subcommands(negative_numbers)
+}
+
+/// The error and its causes in one line, each cause added only if the text so far does not
+/// already say it (many errors quote their source in their own message).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let t = cause.to_string();
+        if t.is_empty() || text.contains(&t) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&t);
+    }
+    text
 }
 
 /// `neuvis --version`: the version and the compute backends compiled in.
@@ -222,9 +284,10 @@ fn main() -> std::process::ExitCode {
     // before any thread starts: burn's default device is the CPU unless BURN_DEVICE says otherwise
     neuvis_nn::device::pin_default();
     tune_allocator();
-    let cli = Cli::parse();
+    let cli = parse();
     JSON.store(cli.json, std::sync::atomic::Ordering::Relaxed);
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    progress::set_interval(cli.progress_interval);
     let started = std::time::Instant::now();
     if let Some(n) = cli.threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
@@ -240,6 +303,18 @@ fn main() -> std::process::ExitCode {
     }
     if cli.verbose >= 2 {
         eprintln!("settings: {:#?}", cli.cmd);
+    }
+    if cli.json && !cli.cmd.prints_json() {
+        eprintln!(
+            "error: --json: this command prints no result object (those that do: render, compress, decompress, eval, amr, isosurface, raycast render, devices, bench)"
+        );
+        return std::process::ExitCode::from(2);
+    }
+    // the servers shut down on Ctrl-C themselves; render and compress stop at a safe point
+    match &cli.cmd {
+        Cmd::Serve(_) | Cmd::Raycast(raycast_cmd::RaycastCmd::Serve(_)) => {}
+        Cmd::Render(_) | Cmd::Compress(_) => signals::install(true),
+        _ => signals::install(false),
     }
     let res = match cli.cmd {
         Cmd::Render(a) => render::run(&a).map(|s| render::print_summary(&s)),
@@ -268,7 +343,14 @@ fn main() -> std::process::ExitCode {
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            if let Some(i) = e.chain().find_map(|c| c.downcast_ref::<neuvis_base::Interrupted>()) {
+                eprintln!("{i}");
+                if i.resumable {
+                    eprintln!("to continue: {}", signals::resume_command());
+                }
+                return std::process::ExitCode::from(signals::exit_status());
+            }
+            eprintln!("error: {}", error_text(&e));
             std::process::ExitCode::FAILURE
         }
     }

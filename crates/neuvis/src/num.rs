@@ -20,6 +20,24 @@ pub fn finite_f32(s: &str) -> Result<f32, String> {
     Ok(f)
 }
 
+/// A finite number above 0 (an angle step, a ratio).
+pub fn positive_f64(s: &str) -> Result<f64, String> {
+    let v = finite_f64(s)?;
+    if v <= 0.0 {
+        return Err(format!("'{s}' is not positive"));
+    }
+    Ok(v)
+}
+
+/// A duration in seconds: finite, 0 or more.
+pub fn seconds(s: &str) -> Result<f64, String> {
+    let v = finite_f64(s)?;
+    if v < 0.0 {
+        return Err(format!("'{s}' is negative: give 0 or more seconds"));
+    }
+    Ok(v)
+}
+
 /// Worker threads: 1 to 8 × the cores of this machine (at least 8).
 pub fn threads(s: &str) -> Result<usize, String> {
     let n: usize = s

@@ -44,6 +44,52 @@ pub fn check_extension(output: &Path, exts: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a folder output named like a file (`decompress -o out.png` made a folder `out.png`):
+/// a collection is a folder, conventionally `NAME.cdb`.
+pub fn check_folder_name(output: &Path, what: &str) -> Result<()> {
+    const FILE_TYPES: &[&str] = &[
+        "png",
+        "jpg",
+        "jpeg",
+        "tif",
+        "tiff",
+        "exr",
+        "gif",
+        "bmp",
+        "webp",
+        "nrvi",
+        "nvb",
+        "csv",
+        "json",
+        "txt",
+        "vti",
+        "vtk",
+        "vtp",
+        "vtu",
+        "pvd",
+        "ply",
+        "nrrd",
+        "nhdr",
+        "nii",
+        "gz",
+        "raw",
+        "mp4",
+        "npy",
+        "npz",
+        "safetensors",
+    ];
+    if let Some(ext) = output.extension().and_then(|e| e.to_str()) {
+        if FILE_TYPES.iter().any(|x| x.eq_ignore_ascii_case(ext)) {
+            anyhow::bail!(
+                "{}: {what} is a folder, and this name is a .{ext} file's; name it like {}.cdb",
+                output.display(),
+                output.with_extension("").display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Checks an output folder against the rule, then creates it empty (replacing the folder neuvis
 /// wrote there before, when `overwrite`) with a `meta.json` saying neuvis wrote it and what it holds,
 /// so a later `--overwrite` recognizes it.

@@ -1,8 +1,8 @@
 //! `neuvis raycast prepare` and `neuvis raycast render`.
 
+use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use neuvis_base::mem::peak_rss;
 use neuvis_raycast::prepare::{FieldSource, RawSource, TrainingData, TurbulenceSource};
 use neuvis_raycast::{prepare, Engine, Method, PrepareOptions, RenderOptions, SlabSource, StoreKind};
@@ -248,20 +248,9 @@ fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
     }))
 }
 
-fn bar(len: u64, msg: &str) -> ProgressBar {
-    let target = if crate::quiet() {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    };
-    let pb = ProgressBar::with_draw_target(Some(len), target);
-    pb.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
-            .expect("template")
-            .progress_chars("=> "),
-    );
-    pb.set_message(msg.to_string());
-    pb
+fn bar(len: u64, what: &str, unit: &str) -> Progress {
+    let template = format!("{what:>10} [{{bar:30}}] {{pos}}/{{len}} {{msg}} {{per_sec}} eta {{eta}}");
+    Progress::new(&format!("raycast prepare, {what}"), unit, Some(len), &template)
 }
 
 /// The network training settings of `prepare`, as a part records them for the merge.
@@ -300,7 +289,7 @@ pub fn sr_trainer(
         ..Default::default()
     };
     Ok(move |data: &TrainingData| -> neuvis_raycast::Result<Vec<u8>> {
-        let pb = bar(steps.unwrap_or(0) as u64, "training");
+        let pb = bar(steps.unwrap_or(0) as u64, "training", "steps");
         let t0 = std::time::Instant::now();
         let (net, rep) = neuvis_raycast::train::train(data, &topts, &device, |s, total, loss| {
             if total != usize::MAX {
@@ -310,7 +299,7 @@ pub fn sr_trainer(
             pb.set_message(format!("loss {loss:.4}"));
         })
         .map_err(|e| neuvis_raycast::RaycastError::Settings(e.to_string()))?;
-        pb.finish_and_clear();
+        pb.finish();
         eprintln!(
             "network: {} parameters, {} steps in {:.1} s on {} bricks; held-out {} bricks: trilinear {:.2} dB -> network {:.2} dB",
             rep.params,
@@ -368,7 +357,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
     let trainer = sr_trainer(&trainer_settings(a), &a.device)?;
     let t0 = std::time::Instant::now();
     let g = neuvis_raycast::geom::Geometry::new(d, a.brick, a.base_factor).map_err(anyhow::Error::msg)?;
-    let pb = bar(g.bdims[2] as u64, "bricking");
+    let pb = bar(g.bdims[2] as u64, "bricking", "brick layers");
     let rep = prepare(
         src.as_ref(),
         &a.output,
@@ -376,7 +365,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         if kind.has_network() { Some(&trainer) } else { None },
         |done, _| pb.set_position(done as u64),
     )?;
-    pb.finish_and_clear();
+    pb.finish();
     let raw = d.iter().product::<usize>() as f64 * 4.0;
     if !shard.is_whole() {
         say!(

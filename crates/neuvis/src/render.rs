@@ -3,7 +3,6 @@
 use crate::volume_args::VolumeArgs;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use neuvis_collection::grid::{parse_times, read_camera_list};
 use neuvis_render::collection::{render_collection, Cameras, CollectionOptions, ModeOptions, Progress};
 use neuvis_volume::FieldSeries;
@@ -53,10 +52,10 @@ pub struct RenderArgs {
     #[arg(long, default_value = "256")]
     pub size: String,
     /// Polar angle step θ in degrees (θ = 0, step, … < 180).
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 9.0, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = 9.0)]
     pub theta_step: f64,
     /// Azimuth step φ in degrees (φ = 0, step, … < 360).
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 9.0, allow_negative_numbers = true)]
+    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = 9.0)]
     pub phi_step: f64,
     /// Explicit camera list: a file of `theta,phi` lines (replaces the θ/φ grid).
     #[arg(long)]
@@ -180,6 +179,7 @@ pub fn run(a: &RenderArgs) -> Result<RenderSummary> {
         a.overwrite,
         &inputs,
     )?;
+    crate::outputs::check_folder_name(&a.output, "an image collection")?;
     let series = a.volume.open()?;
     run_series(a, series.as_ref())
 }
@@ -207,16 +207,11 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
         overwrite: a.overwrite,
         shard: a.shard.unwrap_or(neuvis_base::Shard::WHOLE),
     };
-    let pb = if crate::quiet() {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::no_length()
-    };
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} images, {per_sec}, ETA {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let pb = crate::progress::Progress::new(
+        "render",
+        "images",
+        None,
+        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} images, {per_sec}, ETA {eta} {msg}",
     );
     let summary = render_collection(series, &opts, &a.output, &|p| match p {
         Progress::Start { total } => pb.set_length(total as u64),
@@ -228,8 +223,24 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
         Progress::Warning(w) => pb.suspend(|| eprintln!("warning: {w}")),
         Progress::Info(i) if !crate::quiet() => pb.suspend(|| eprintln!("{i}")),
         Progress::Info(_) => {}
-    })?;
-    pb.finish_and_clear();
+    });
+    pb.finish();
+    let summary = match summary {
+        Ok(s) => s,
+        // an interrupt says itself what it kept
+        Err(e @ neuvis_render::RenderError::Interrupted(_)) => return Err(e.into()),
+        Err(e) => {
+            // a step that failed to load (missing, truncated) leaves the earlier images for --resume
+            let target = opts.shard.part_path(&a.output);
+            match neuvis_collection::cdb::partial_path(&target).filter(|p| p.is_dir()) {
+                Some(p) => bail!(
+                    "{e}; the images rendered before it are kept in {} (fix the input and rerun with --resume to continue, or delete that folder)",
+                    p.display()
+                ),
+                None => return Err(e.into()),
+            }
+        }
+    };
     Ok(summary)
 }
 
@@ -237,7 +248,8 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
 pub fn print_summary(s: &RenderSummary) {
     crate::emit_json(serde_json::json!({
         "command": "render", "output": s.output, "images": s.images, "rendered": s.rendered,
-        "width": s.width, "height": s.height, "seconds": s.seconds,
+        "width": s.width, "height": s.height, "seconds": s.seconds, "render": s.render,
+        "isovalue": s.render.get("isovalue"),
     }));
     say!(
         "wrote {} images ({} rendered now) of {}x{} to {} in {:.1} s ({:.1} images/s)",

@@ -60,7 +60,7 @@ pub struct SlurmArgs {
 }
 
 /// Quotes `s` for a POSIX shell.
-fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
         s.to_string()
     } else {
@@ -187,6 +187,25 @@ pub fn scripts(a: &SlurmArgs) -> Result<Scripts> {
     })
 }
 
+/// Whether an executable file `name` is in a folder of `PATH`.
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            let p = dir.join(name);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                p.metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            }
+            #[cfg(not(unix))]
+            {
+                p.is_file()
+            }
+        })
+    })
+}
+
 /// Runs `sbatch ARGS`, returning the job id (`--parsable` prints `ID` or `ID;CLUSTER`).
 fn sbatch(args: &[&str]) -> Result<String> {
     let out = std::process::Command::new("sbatch")
@@ -214,6 +233,12 @@ pub const SCRIPT_MARK: &[u8] = b"# written by neuvis";
 
 /// Runs `neuvis slurm`.
 pub fn run(a: &SlurmArgs) -> Result<()> {
+    if a.submit && !on_path("sbatch") {
+        bail!(
+            "--submit: sbatch is not on PATH (is Slurm installed here?); nothing was written. \
+             Without --submit the scripts are written for you to submit where Slurm is"
+        );
+    }
     let s = scripts(a)?;
     for (p, _) in [&s.array, &s.merge] {
         let kind = crate::outputs::OutputKind::FileWithMark(SCRIPT_MARK, "a script neuvis slurm wrote");

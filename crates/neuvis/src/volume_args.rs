@@ -15,7 +15,8 @@ pub struct VolumeArgs {
     /// timesteps are the time values), or one or more files / glob patterns (.vti .vtk .nrrd
     /// .nhdr .nii .nii.gz, or raw with --raw-dims); several files form a time series, a pattern's
     /// matches in natural order (t_2 before t_10), and a 4-D NIfTI or a NRRD with a time axis is
-    /// one.
+    /// one. Files a file names (a .pvd's DataSets, a .nhdr's data file) must be relative paths in
+    /// its folder or below it (no '..', no absolute path).
     #[arg(long, num_args = 1.., required = true, value_name = "VOLUME")]
     pub volume: Vec<String>,
     /// Seed of seeded procedural fields (blobs, turbulence).

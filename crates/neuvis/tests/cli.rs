@@ -1,22 +1,7 @@
 //! End-to-end tests of the `neuvis` binary, run as a user would.
 
-use std::path::Path;
-
 mod common;
-use common::{neuvis, text};
-
-fn count_pngs(dir: &Path) -> usize {
-    let mut n = 0;
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            n += count_pngs(&p);
-        } else if p.extension().is_some_and(|x| x == "png") {
-            n += 1;
-        }
-    }
-    n
-}
+use common::{count_pngs, neuvis, text};
 
 #[test]
 fn renders_the_issue_collections_in_both_modes() {
@@ -67,20 +52,7 @@ fn renders_the_issue_collections_in_both_modes() {
 #[test]
 fn resume_renders_only_what_is_missing() {
     let d = tempfile::tempdir().unwrap();
-    let args = [
-        "render",
-        "--volume",
-        "marschner-lobb",
-        "--size",
-        "24",
-        "--theta-step",
-        "90",
-        "--phi-step",
-        "90",
-        "-o",
-        "ml.cdb",
-        "-q",
-    ];
+    let args = common::ml_args("ml.cdb", &["-q"]);
     let o = neuvis(d.path(), &args);
     assert!(o.status.success(), "{}", text(&o));
     // simulate a run killed after some images: the partial directory without data.csv and
@@ -93,6 +65,10 @@ fn resume_renders_only_what_is_missing() {
     let cut = d.path().join(".ml.cdb.partial/t0000/th000_ph000.png");
     let bytes = std::fs::read(&cut).unwrap();
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    // and the 0-byte temporary file of the image being written when it died, which the resumed
+    // run removes (issue #37, item 3), while a user's file of another name stays
+    std::fs::write(d.path().join(".ml.cdb.partial/t0000/.neuvis-tmpAb12Cd"), b"").unwrap();
+    std::fs::write(d.path().join(".ml.cdb.partial/t0000/notes.txt"), b"mine").unwrap();
     let o = neuvis(d.path(), &args);
     assert!(!o.status.success() && text(&o).contains("--resume"), "{}", text(&o));
     let mut with_resume = args.to_vec();
@@ -103,6 +79,8 @@ fn resume_renders_only_what_is_missing() {
     assert!(neuvis_base::MaskedImage::load_png(&d.path().join("ml.cdb/t0000/th000_ph000.png")).is_ok());
     assert_eq!(count_pngs(&d.path().join("ml.cdb")), 8);
     assert!(!d.path().join(".ml.cdb.partial").exists());
+    assert!(!d.path().join("ml.cdb/t0000/.neuvis-tmpAb12Cd").exists());
+    assert_eq!(std::fs::read(d.path().join("ml.cdb/t0000/notes.txt")).unwrap(), b"mine");
 }
 
 #[test]
@@ -157,7 +135,7 @@ fn bad_inputs_fail_cleanly_without_output() {
         (vec!["--volume", "tornado", "--dims", "16", "--size", "0"], "--size"),
         (
             vec!["--volume", "tornado", "--dims", "16", "--theta-step", "-5"],
-            "angle step",
+            "invalid value '-5' for '--theta-step <THETA_STEP>': '-5' is not positive",
         ),
         (
             vec!["--volume", "tornado", "--dims", "16", "--cameras", "nocams.csv"],

@@ -136,6 +136,15 @@ fn hostile_models_are_refused_before_anything_is_allocated_or_written() {
         .output()
         .unwrap();
     refused(&o, &["8192x8192", "MiB"]);
+    // the same under an address-space limit, one thread (issue #37, item 12): the check counts
+    // every buffer the decoder holds (it counted too little and the decoder aborted on a 1 GiB
+    // allocation), so it refuses with the figure instead of dying of SIGABRT
+    let o = neuvis_limited(
+        dir,
+        2_500_000,
+        &["decompress", "big.nrvi", "-o", "big.cdb", "--threads", "1", "-q"],
+    );
+    refused(&o, &["8192x8192", "MiB", "--threads"]);
 
     // 4. a grid of ten million images in a few kB
     let f4 = edit_header(&good, |h| {

@@ -16,7 +16,30 @@ pub use vtk_legacy::read_vtk_legacy;
 use crate::dtype::ReadOptions;
 use crate::error::{Result, VolumeError};
 use crate::field::ScalarField;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The file that a file names (a `.pvd` DataSet's `file`, a detached NRRD's `data file`), by one
+/// rule: a relative path, resolved from the naming file's folder, that stays in that folder or
+/// below it (no absolute path, no `..`). ParaView's own writers produce such paths; the rule keeps a
+/// file from elsewhere from making neuvis read, or report the size of, files outside its folder.
+/// The path is checked before anything at it is touched.
+pub(crate) fn named_file(naming: &Path, field: &str, name: &str) -> Result<PathBuf> {
+    let rel = Path::new(name);
+    let inside = !name.is_empty()
+        && rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    if !inside {
+        return Err(VolumeError::format(
+            naming,
+            format!(
+                "{field}: '{name}' must be a path relative to this file's folder, without '..' \
+                 (neuvis reads only files beside or below the file that names them)"
+            ),
+        ));
+    }
+    Ok(naming.parent().unwrap_or(Path::new(".")).join(rel))
+}
 
 /// File formats neuvis reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +136,14 @@ fn read_volume_as_written(path: &Path, raw: Option<&RawSpec>, opts: &ReadOptions
             path,
             "raw data needs its layout: give --raw-dims NXxNYxNZ and --raw-dtype (u8, i8, u16, i16, u32, f32, f64)",
         )),
+        None if path.is_dir() => Err(VolumeError::format(
+            path,
+            "is a folder; give a volume file (.vti, .pvd, .vtk, .nrrd, .nhdr, .nii, .nii.gz, or raw with --raw-dims/--raw-dtype)",
+        )),
+        None if !path.exists() => Err(VolumeError::format(
+            path,
+            "does not exist (nor is it a built-in volume: tornado, marschner-lobb, blobs, turbulence)",
+        )),
         None => Err(VolumeError::format(
             path,
             "unknown volume file type (expected .vti, .pvd, .vtk, .nrrd, .nhdr, .nii, .nii.gz, or raw with --raw-dims/--raw-dtype)",
@@ -144,6 +175,21 @@ pub fn file_steps(path: &Path, raw: Option<&RawSpec>) -> Result<Option<(Vec<f64>
 /// Reads time step `step` of a file that holds several ([`file_steps`]), with the options of
 /// [`read_volume`].
 pub fn read_volume_step(path: &Path, opts: &ReadOptions, step: usize) -> Result<ScalarField> {
+    if Format::from_path(path) == Some(Format::Pvd) {
+        // a collection's step is one of its files, read with the same options
+        let steps = read_pvd(path)?;
+        let e = steps.get(step).ok_or_else(|| {
+            VolumeError::format(
+                path,
+                format!(
+                    "no step {step}: the collection has {} (0 to {})",
+                    steps.len(),
+                    steps.len() - 1
+                ),
+            )
+        })?;
+        return read_volume(&e.path, None, opts);
+    }
     if opts.array.is_some() {
         return Err(VolumeError::format(
             path,

@@ -264,7 +264,7 @@ pub(crate) fn probe_nrrd(path: &Path) -> Result<Axes> {
             .len()
             .saturating_sub(header_len as u64),
         Some(df) => {
-            let p = path.parent().unwrap_or(Path::new(".")).join(df);
+            let p = super::named_file(path, "field 'data file'", df)?;
             std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0)
         }
     };
@@ -380,13 +380,7 @@ pub(crate) fn read_nrrd_step(path: &Path, opts: &ReadOptions, step: Option<usize
             if df.starts_with("LIST") || df.contains('%') {
                 return Err(fmt(format!("multi-file data '{df}' is not supported")));
             }
-            let rel = Path::new(df);
-            if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-                return Err(fmt(format!(
-                    "field 'data file': '{df}' must be a path relative to the header's folder, without '..'"
-                )));
-            }
-            let p = path.parent().unwrap_or(Path::new(".")).join(rel);
+            let p = super::named_file(path, "field 'data file'", df)?;
             let meta = std::fs::metadata(&p).map_err(|e| VolumeError::io(&p, e))?;
             if !meta.is_file() {
                 return Err(fmt(format!("field 'data file': {} is not a regular file", p.display())));

@@ -673,7 +673,6 @@ pub struct PvdEntry {
 pub fn read_pvd(path: &Path) -> Result<Vec<PvdEntry>> {
     let file = neuvis_base::fs::read_regular(path, 256 << 20).map_err(|e| VolumeError::io(path, e))?;
     let xml = std::str::from_utf8(&file).map_err(|e| VolumeError::format(path, format!("not UTF-8: {e}")))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
     let mut rd = quick_xml::Reader::from_str(xml);
     let mut out: Vec<(f64, String, PathBuf)> = Vec::new();
     let mut collection = false;
@@ -705,7 +704,7 @@ pub fn read_pvd(path: &Path) -> Result<Vec<PvdEntry>> {
                             })?,
                         };
                         let part = get("part").unwrap_or("0").to_string();
-                        out.push((t, part, dir.join(f)));
+                        out.push((t, part, super::named_file(path, "DataSet file", f)?));
                     }
                     _ => {}
                 }

@@ -77,3 +77,39 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// PNG files under `dir`, recursively.
+#[allow(dead_code)]
+pub fn count_pngs(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            n += count_pngs(&p);
+        } else if p.extension().is_some_and(|x| x == "png") {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// `neuvis render` of Marschner–Lobb at 24², θ/φ every 90° (8 views at t = 0) into `out`, with
+/// `extra` arguments.
+#[allow(dead_code)]
+pub fn ml_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "render",
+        "--volume",
+        "marschner-lobb",
+        "--size",
+        "24",
+        "--theta-step",
+        "90",
+        "--phi-step",
+        "90",
+        "-o",
+        out,
+    ];
+    v.extend_from_slice(extra);
+    v
+}
