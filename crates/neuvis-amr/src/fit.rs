@@ -59,8 +59,9 @@ impl Default for InrFitOptions {
 pub struct FitReport {
     /// RMSE of the `f64` network (as `neuvis amr` evaluates it) on 65,536 held-out points.
     pub rmse: f64,
-    /// Largest |target| on those points (the PSNR peak).
-    pub peak: f64,
+    /// The target's value range (max − min) on those points: the PSNR peak, as for volumes (a
+    /// caller that knows the whole range, a volume's, may use that instead).
+    pub range: f64,
     /// Final training loss (MSE of the last batch).
     pub last_loss: f64,
 }
@@ -265,18 +266,19 @@ pub fn fit(
         })
         .collect();
     let pred = mlp.eval(&pts);
-    let (mut sse, mut peak) = (0.0, 0.0f64);
+    let (mut sse, mut lo, mut hi) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
     for (p, y) in pts.chunks_exact(d).zip(&pred) {
         let t = target(p);
         sse += (t - y) * (t - y);
-        peak = peak.max(t.abs());
+        lo = lo.min(t);
+        hi = hi.max(t);
     }
     Ok((
         spec,
         mlp,
         FitReport {
             rmse: (sse / n as f64).sqrt(),
-            peak,
+            range: (hi - lo).max(0.0),
             last_loss,
         },
     ))

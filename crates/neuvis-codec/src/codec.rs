@@ -253,6 +253,13 @@ impl Decoder {
             Engine::Cpu(cpu) => params
                 .par_iter()
                 .map(|p| {
+                    // a Ctrl-C stops between images (an image of a large model takes seconds)
+                    if neuvis_base::interrupt::requested() {
+                        return Err(CodecError::Interrupted(neuvis_base::Interrupted {
+                            kept: "stopped while decoding".into(),
+                            resumable: false,
+                        }));
+                    }
                     let out = cpu.forward(&encode(p));
                     self.to_image(&out[..3 * hw], (out.len() == 4 * hw).then(|| &out[3 * hw..]))
                 })
@@ -466,6 +473,13 @@ pub fn decode_to_db(
         w.prepare(&views)?;
         let mut written_bytes = 0u64;
         for chunk in views.chunks(batch.max(1) * 4) {
+            if neuvis_base::interrupt::requested() {
+                // (the message is made below, where the partial output is removed)
+                return Err(CodecError::Interrupted(neuvis_base::Interrupted {
+                    kept: String::new(),
+                    resumable: false,
+                }));
+            }
             // never fill the disk: stop while a reserve is left (a hostile grid can claim millions
             // of images from a few bytes)
             if let Some(free) = neuvis_base::fs::free_space(out) {
@@ -505,8 +519,19 @@ pub fn decode_to_db(
         }
         Err(e) => {
             // a failed decode leaves nothing behind (and nothing that blocks the next run)
+            let done = w.len();
             w.abort();
-            Err(e)
+            match e {
+                CodecError::Interrupted(_) => Err(CodecError::Interrupted(neuvis_base::Interrupted {
+                    kept: format!(
+                        "stopped after {done} of {} images; nothing was kept (the partial {} is removed)",
+                        views.len(),
+                        out.display()
+                    ),
+                    resumable: false,
+                })),
+                e => Err(e),
+            }
         }
     }
 }

@@ -54,6 +54,9 @@ pub enum MetricError {
     /// Reading an image failed.
     #[error(transparent)]
     Collection(#[from] neuvis_collection::CollectionError),
+    /// Stopped by a Ctrl-C (or SIGTERM) between pairs (the source says what was kept).
+    #[error("scoring stopped")]
+    Interrupted(#[from] neuvis_base::Interrupted),
 }
 
 pub(crate) fn check_sizes(a: &MaskedImage, b: &MaskedImage) -> Result<(), MetricError> {

@@ -23,9 +23,10 @@ pub enum InrCmd {
 
 /// `neuvis inr fit`.
 #[derive(Args, Debug)]
+#[group(id = "target", required = true, multiple = false, args = ["function", "volume"])]
 pub struct FitArgs {
     /// Analytic target: sin-inv-r (2-D, [0,1]², §4.1) or dynamic-ct (4-D, [−1,1]⁴, §4.2).
-    #[arg(long, conflicts_with = "volume", required_unless_present = "volume")]
+    #[arg(long)]
     pub function: Option<String>,
     /// Volume file (.vti .vtk .nrrd .nhdr .nii .nii.gz, raw with --raw-dims, or a procedural
     /// name); the INR's domain is its world-space bounding box.
@@ -104,6 +105,8 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         }
     }
     let field;
+    // a volume's whole value range is the PSNR peak (the held-out points' range otherwise)
+    let mut volume_range = None;
     let (target, domain, what): (Target, Vec<[f64; 2]>, String) = match (&a.function, &a.volume) {
         (Some(name), _) => {
             let (f, dom) = neuvis_amr::functions::by_name(name)
@@ -115,6 +118,9 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
                 .vol
                 .read_one(v, a.seed)
                 .with_context(|| format!("{v}: cannot load the volume"))?;
+            info!("{v}: {}", field.value_summary());
+            let (lo, hi) = field.range();
+            volume_range = Some(hi as f64 - lo as f64);
             let (lo, hi) = field.bounds();
             let dom: Vec<[f64; 2]> = (0..3).map(|a| [lo[a] as f64, hi[a] as f64]).collect();
             let f = &field;
@@ -179,14 +185,15 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         report.rmse
     ));
     Inr::save(&spec, &net, &a.output)?;
+    let range = volume_range.unwrap_or(report.range);
     say!(
-        "fitted {what}: {} parameters, {} hidden neurons, {:.1} s; held-out RMSE {:.4e} (PSNR {:.2} dB over peak {:.3})",
+        "fitted {what}: {} parameters, {} hidden neurons, {:.1} s; held-out RMSE {:.4e} (PSNR {:.2} dB over the value range {:.4})",
         net.hidden.iter().map(|l| l.w.nrows() * (l.w.ncols() + 1)).sum::<usize>() + net.output.w.ncols() + 1,
         net.hidden_neurons(),
         t0.elapsed().as_secs_f64(),
         report.rmse,
-        20.0 * (report.peak / report.rmse.max(1e-300)).log10(),
-        report.peak
+        20.0 * (range / report.rmse.max(1e-300)).log10(),
+        range
     );
     say!(
         "wrote {} and {}",

@@ -117,6 +117,20 @@ fn decode_like(
     shard: Shard,
 ) -> Result<(CinemaDb, CinemaDb, u64, u64, neuvis_codec::container::Grid)> {
     let file = crate::codec_cmd::read_model(model)?;
+    // the sizes are compared before anything is decoded (and the message names the two inputs,
+    // not the temporary folder the decoded images would go to)
+    if !db.entries.is_empty() {
+        let (w, h) = db.dimensions(0)?;
+        if (w, h) != (file.header.width, file.header.height) {
+            bail!(
+                "{} decodes {}x{} images but {} holds {w}x{h} images: they cannot be compared",
+                model.display(),
+                file.header.width,
+                file.header.height,
+                db.dir.display()
+            );
+        }
+    }
     let dec = neuvis_codec::Decoder::cpu(&file)?;
     // every row in the pairing order; the shard's block of it is decoded, numbered (t0003/…) over all
     let sorted = shard_rows(db, Shard::WHOLE)?;
@@ -192,6 +206,19 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     );
     let t0 = Instant::now();
     let scores = evaluate_shard(&ra, &rb, part, |s, ia, ib| {
+        if neuvis_base::interrupt::requested() {
+            return Err(neuvis_base::Interrupted {
+                kept: match &a.diff_images {
+                    Some(d) => format!(
+                        "stopped while scoring; no table was written, the difference images so far are in {}",
+                        d.display()
+                    ),
+                    None => "stopped while scoring; nothing was written".into(),
+                },
+                resumable: false,
+            }
+            .into());
+        }
         if let Some(d) = &a.diff_images {
             let img = neuvis_metrics::difference_image(ia, ib, a.max_delta_e)?;
             img.save_png(&d.join(diff_name(&s.file_a)))?;

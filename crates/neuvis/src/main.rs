@@ -310,10 +310,11 @@ fn main() -> std::process::ExitCode {
         );
         return std::process::ExitCode::from(2);
     }
-    // the servers shut down on Ctrl-C themselves; render and compress stop at a safe point
+    // the servers shut down on Ctrl-C themselves; render, compress, decompress and eval stop at a
+    // safe point
     match &cli.cmd {
         Cmd::Serve(_) | Cmd::Raycast(raycast_cmd::RaycastCmd::Serve(_)) => {}
-        Cmd::Render(_) | Cmd::Compress(_) => signals::install(true),
+        Cmd::Render(_) | Cmd::Compress(_) | Cmd::Decompress(_) | Cmd::Eval(_) => signals::install(true),
         _ => signals::install(false),
     }
     let res = match cli.cmd {

@@ -1,9 +1,10 @@
 //! Ctrl-C and SIGTERM (Slurm's `scancel` and time limit send SIGTERM before SIGKILL).
 //!
 //! For the commands whose loops stop at a safe point (`render` between images, `compress` between
-//! training steps) the first signal asks them to stop ([`neuvis_base::interrupt`]) and says so; the
-//! command then prints what it kept and the command line that continues it, and exits with
-//! 128 + the signal's number (130 for Ctrl-C). A second signal stops at once. Every other command,
+//! training steps, `decompress` between batches, `eval` between pairs) the first signal asks them to
+//! stop ([`neuvis_base::interrupt`]) and says so; the command then prints what it kept (and, for
+//! the resumable ones, the command line that continues it; the others remove their partial
+//! output), and exits with 128 + the signal's number (130 for Ctrl-C). A second signal stops at once. Every other command,
 //! except the servers (which shut down on Ctrl-C themselves), stops at once with a message.
 
 use std::sync::atomic::{AtomicI32, Ordering};

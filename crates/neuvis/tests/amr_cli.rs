@@ -143,6 +143,49 @@ fn inr_fit_makes_a_loadable_inr() {
         spec["domain"],
         serde_json::json!([[-1.0, 1.0], [-1.0, 1.0], [-1.0, 1.0]])
     );
+    // an int16 volume (a CT's kind of data, -1024..2986): the value range and percentiles are
+    // printed, and the PSNR is over the whole data range, as for any volume (issue #37, item 10)
+    let vals: Vec<i16> = (0..4 * 4 * 4)
+        .map(|i| {
+            if i == 5 {
+                -1024
+            } else if i == 60 {
+                2986
+            } else {
+                (i * 7) as i16
+            }
+        })
+        .collect();
+    let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(d.path().join("ct.raw"), bytes).unwrap();
+    let o = neuvis(
+        d.path(),
+        &[
+            "inr",
+            "fit",
+            "--volume",
+            "ct.raw",
+            "--raw-dims",
+            "4x4x4",
+            "--raw-dtype",
+            "i16",
+            "--hidden",
+            "8",
+            "--steps",
+            "5",
+            "--batch",
+            "16",
+            "-o",
+            "ct.json",
+        ],
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("ct.raw: values in [-1024, 2986]") && t.contains("percentiles"),
+        "{t}"
+    );
+    assert!(t.contains("over the value range 4010.0000)"), "{t}");
 }
 
 #[test]

@@ -247,3 +247,49 @@ fn sigterm_stops_training_at_a_step_and_keeps_the_last_checkpoint() {
     assert!(!d.path().join("t.nrvi").exists());
     assert!(temporaries(d.path()).is_empty(), "{:?}", temporaries(d.path()));
 }
+
+#[test]
+fn ctrl_c_stops_decoding_and_leaves_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    tornado_collection(d.path(), "t.cdb", "24", "32");
+    ok(
+        d.path(),
+        &[
+            "compress", "t.cdb", "-o", "t.nrvi", "--c1", "4", "--epochs", "1", "--batch", "4", "-q",
+        ],
+    );
+    // the same grid from a network that makes 1024² images: seconds of decoding
+    let big = common::resized_model(&std::fs::read(d.path().join("t.nrvi")).unwrap(), 1024);
+    std::fs::write(d.path().join("big.nrvi"), big).unwrap();
+    let mut params = Vec::new();
+    for k in 0..64 {
+        params.push("--params".to_string());
+        params.push(format!("0,{},{}", k % 2 * 90, k * 5));
+    }
+    let mut args = vec!["decompress", "big.nrvi", "-o", "out.cdb", "--batch", "1"];
+    args.extend(params.iter().map(String::as_str));
+    let mut child = spawn(d.path(), &args);
+    let partial = d.path().join(".out.cdb.partial");
+    let started = wait_until(&mut child, || count_pngs_if(&partial) >= 1);
+    assert!(started, "the decode ended before it could be interrupted");
+    signal(&child, "-INT");
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("of 64 images; nothing was kept (the partial out.cdb is removed)"),
+        "{err}"
+    );
+    assert!(!err.contains("to continue"), "{err}");
+    assert!(!partial.exists() && !d.path().join("out.cdb").exists());
+    assert!(temporaries(d.path()).is_empty(), "{:?}", temporaries(d.path()));
+}
+
+/// PNGs under `dir`, 0 if it does not exist (yet).
+fn count_pngs_if(dir: &Path) -> usize {
+    if dir.is_dir() {
+        count_pngs(dir)
+    } else {
+        0
+    }
+}

@@ -5,8 +5,6 @@
 mod common;
 
 use common::{neuvis, text};
-use neuvis_codec::container::{Nrvi, TensorInfo};
-use neuvis_codec::{Arch, NerviNet, NetConfig};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -105,28 +103,7 @@ fn hostile_models_are_refused_before_anything_is_allocated_or_written() {
 
     // 3. a consistent, small file whose network makes 8192² images: decoding needs gigabytes, so
     // with 256 MiB available it is refused before decoding (and before any image is written)
-    let file = Nrvi::from_bytes(&good).unwrap();
-    let cfg = NetConfig::for_image(Arch::Nervi, 8192, 8192, 4, 4, 4).unwrap();
-    let net = NerviNet::new(&cfg, 0, &burn::prelude::Device::flex());
-    let tensors: Vec<TensorInfo> = neuvis_codec::weights::collect(&net)
-        .into_iter()
-        .map(|t| TensorInfo {
-            name: t.name,
-            shape: t.shape,
-            min: -0.1,
-            max: 0.1,
-            bits: None,
-        })
-        .collect();
-    let total: usize = tensors.iter().map(|t| t.shape.iter().product::<usize>()).sum();
-    let mut header = file.header.clone();
-    (header.net, header.width, header.height, header.tensors) = (cfg, 8192, 8192, tensors);
-    let big = Nrvi {
-        header,
-        symbols: vec![0; total],
-    }
-    .to_bytes()
-    .unwrap();
+    let big = common::resized_model(&good, 8192);
     assert!(big.len() < 64 << 10, "the hostile file is small: {} bytes", big.len());
     std::fs::write(dir.join("big.nrvi"), &big).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_neuvis"))

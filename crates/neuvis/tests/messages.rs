@@ -65,6 +65,11 @@ fn errors_name_the_file_or_the_flag_once() {
             vec!["compress", "t.cdb", "-o", "m.nrvi", "--c1", "8", "--ratio", "50"],
             "'--c1 <C1>' cannot be used with '--ratio <RATIO>'",
         ),
+        // a command that needs one of two inputs names both
+        (
+            vec!["inr", "fit", "-o", "x.json"],
+            "<--function <FUNCTION>|--volume <VOLUME>>",
+        ),
         // a collection is a folder: a file's name for it is refused
         (
             vec!["render", "--volume", "tornado", "--dims", "16", "-o", "x.png"],
@@ -79,7 +84,7 @@ fn errors_name_the_file_or_the_flag_once() {
     for (args, want) in cases {
         let t = fails(d.path(), &args);
         assert!(t.contains(want), "{args:?}: expected '{want}' in: {t}");
-        for out in ["x.cdb", "x.png", "m.nrvi", "d"] {
+        for out in ["x.cdb", "x.png", "x.json", "m.nrvi", "d"] {
             assert!(!d.path().join(out).exists(), "{args:?} left {out}");
         }
     }
@@ -128,4 +133,13 @@ fn json_results_carry_what_a_script_needs() {
             splits[k]
         );
     }
+    // a model against a collection of another image size: named, before anything is decoded
+    let mut small = common::ml_args("small.cdb", &["-q"]);
+    small[4] = "16";
+    common::ok(d.path(), &small);
+    let t = fails(d.path(), &["eval", "small.cdb", "ml.nrvi", "--holdout"]);
+    assert!(
+        t.contains("error: ml.nrvi decodes 24x24 images but small.cdb holds 16x16 images"),
+        "{t}"
+    );
 }

@@ -113,3 +113,33 @@ pub fn ml_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     v.extend_from_slice(extra);
     v
 }
+
+/// `model` (a `.nrvi` file's bytes) with its network replaced by a consistent, untrained one that
+/// makes `size`² images (widths 4): a small file whose images take long to decode.
+#[allow(dead_code)]
+pub fn resized_model(model: &[u8], size: usize) -> Vec<u8> {
+    use neuvis_codec::container::{Nrvi, TensorInfo};
+    use neuvis_codec::{Arch, NerviNet, NetConfig};
+    let file = Nrvi::from_bytes(model).unwrap();
+    let cfg = NetConfig::for_image(Arch::Nervi, size, size, 4, 4, 4).unwrap();
+    let net = NerviNet::new(&cfg, 0, &burn::prelude::Device::flex());
+    let tensors: Vec<TensorInfo> = neuvis_codec::weights::collect(&net)
+        .into_iter()
+        .map(|t| TensorInfo {
+            name: t.name,
+            shape: t.shape,
+            min: -0.1,
+            max: 0.1,
+            bits: None,
+        })
+        .collect();
+    let total: usize = tensors.iter().map(|t| t.shape.iter().product::<usize>()).sum();
+    let mut header = file.header.clone();
+    (header.net, header.width, header.height, header.tensors) = (cfg, size, size, tensors);
+    Nrvi {
+        header,
+        symbols: vec![0; total],
+    }
+    .to_bytes()
+    .unwrap()
+}
