@@ -1,11 +1,12 @@
 //! Ctrl-C and SIGTERM (Slurm's `scancel` and time limit send SIGTERM before SIGKILL).
 //!
 //! For the commands whose loops stop at a safe point (`render` between images, `compress` between
-//! training steps, `decompress` between batches, `eval` between pairs) the first signal asks them to
-//! stop ([`neuvis_base::interrupt`]) and says so; the command then prints what it kept (and, for
-//! the resumable ones, the command line that continues it; the others remove their partial
-//! output), and exits with 128 + the signal's number (130 for Ctrl-C). A second signal stops at once. Every other command,
-//! except the servers (which shut down on Ctrl-C themselves), stops at once with a message.
+//! training steps, `decompress` and `eval` between images) the first signal asks them to stop
+//! ([`neuvis_base::interrupt`]) and says so; the command then prints what it kept (and, for the
+//! resumable ones, the command line that continues it; the others remove their partial output),
+//! and exits with 128 + the signal's number (130 for Ctrl-C). A second signal stops at once. Every
+//! other command, except the servers (which shut down on Ctrl-C themselves), stops at once with a
+//! message.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -46,7 +47,7 @@ pub(crate) fn install(graceful: bool) {
             if graceful && first {
                 neuvis_base::interrupt::request();
                 eprintln!(
-                    "\n{}: stopping at the next safe point to keep the work done so far ({} again stops at once)",
+                    "\n{}: stopping at the next safe point ({} again stops at once)",
                     name(sig),
                     name(sig)
                 );
