@@ -95,7 +95,7 @@ def test_inr_and_amr_match_the_cli(tmp_path):
         inr(np.zeros((2, 2)))
     spec2 = os.path.join(AMR, "sin_inv_r.json")
     run = neuvis.amr(spec2, method="pruning", p=0.09, max_it=4, total_error_samples=4096)
-    out = cli("amr", spec2, "--p", "0.09", "--max-it", "4", "--total-error-samples", "4096", "-o", "a", "-q", cwd=tmp_path)
+    out = cli("amr", spec2, "--proportion-threshold", "0.09", "--max-it", "4", "--total-error-samples", "4096", "-o", "a", "-q", cwd=tmp_path)
     assert [r["elements"] for r in run["history"]] == [r["elements"] for r in out["history"]]
     assert [r["total_error"] for r in run["history"]] == [r["total_error"] for r in out["history"]]
 

@@ -1,11 +1,11 @@
 //! The `.nrvi` file: a compressed NeRVI/NeRV model and everything needed to decode images from it.
 //!
-//! Layout of format version 3 (little endian):
+//! Layout of format versions 3 and 4 (little endian):
 //!
 //! | bytes | field |
 //! |---|---|
 //! | 4 | magic `NRVI` |
-//! | 2 | format version (3) |
+//! | 2 | format version (4, or 3 / 2 for a file that needs nothing newer) |
 //! | 2 | reserved (0) |
 //! | 4 | length `p` of the packed section (≤ 1 MiB) |
 //! | p | packed section: raw DEFLATE of `u32 h` ‖ `h` bytes of UTF-8 JSON [`Header`] (network config, image size, background, parameter normalization, training grid, bits, per-tensor shapes, ranges and bits) ‖ for each distinct tensor width `w`, increasing: `2^w` bytes of canonical Huffman code lengths, one per symbol (0: unused) |
@@ -13,6 +13,11 @@
 //! | per width: 8 | number of payload bits `b` of this width's stream |
 //! | per width: ⌈b/8⌉ | the stream: MSB-first canonical Huffman codes of the symbols of the tensors with this width, in network order |
 //! | 4 | CRC-32 (IEEE) of all preceding bytes |
+//!
+//! Version 4 adds the time span to the header's parameter normalization ([`ParamSpace::time_span`]):
+//! a reader that ignored it would decode every time step of such a file with the wrong encoding, so
+//! a file that has it says version 4 and older neuvis refuses it. Files without it (one time step)
+//! are still written as version 3 or 2.
 //!
 //! Version 3 added per-tensor bits (the MLP and the convolutions at different widths, see
 //! [`crate::quant::BitWidths`]), each width with its own code: one code over the union of a 7- and
@@ -33,8 +38,8 @@ use serde::{Deserialize, Serialize};
 
 /// File magic.
 pub const MAGIC: &[u8; 4] = b"NRVI";
-/// Current format version (written); versions 1 and 2 are still read.
-pub const VERSION: u16 = 3;
+/// Current format version (written when the header needs it); versions 1 to 3 are still read.
+pub const VERSION: u16 = 4;
 const MAX_HEADER: usize = 1 << 20;
 /// Largest inflated packed section: length word, header, and code-length tables for distinct
 /// widths up to 16 bits (Σ 2^w < 2^17).
@@ -73,6 +78,14 @@ impl TensorInfo {
 pub struct ParamSpace {
     /// Time range of the training grid `[t_min, t_max]` (a single time maps to 0).
     pub time: [f64; 2],
+    /// The span t is normalized over, when it is not `time` itself: `[t_min, 2·t_max − t_min]`
+    /// ([`ParamSpace::time_span_of`]), so the time steps map to `[−1, 0]`. The encoding
+    /// `sin/cos(2^l·π·x)` has period 2 in `x`, so over `time` itself the first and the last time
+    /// step (`x = −1` and `x = 1`) got the same features and the network could not tell them
+    /// apart: with two time steps it learnt their average (BENCHMARKS.md, "The demo"). Absent in
+    /// files before format version 4, which decode as they were trained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_span: Option<[f64; 2]>,
     /// The span θ (itself in `[0, 180]`) is normalized over, degrees: `[0, 360]` since issue #21
     /// (`dataset::THETA_SPAN`), `[0, 180]` in older files.
     pub theta: [f64; 2],
@@ -81,6 +94,12 @@ pub struct ParamSpace {
 }
 
 impl ParamSpace {
+    /// The time span of a training grid over `[t_min, t_max]`: twice its length, so the times
+    /// map to `[−1, 0]` (as θ over [`crate::dataset::THETA_SPAN`]); `None` for a single time.
+    pub fn time_span_of(time: [f64; 2]) -> Option<[f64; 2]> {
+        (time[1] > time[0]).then(|| [time[0], 2.0 * time[1] - time[0]])
+    }
+
     /// Normalizes `(t, θ, φ)` to `[−1, 1]³`.
     pub fn normalize(&self, p: [f64; 3]) -> [f64; 3] {
         let n = |x: f64, r: [f64; 2]| {
@@ -90,7 +109,11 @@ impl ParamSpace {
                 0.0
             }
         };
-        [n(p[0], self.time), n(p[1], self.theta), n(p[2], self.phi)]
+        [
+            n(p[0], self.time_span.unwrap_or(self.time)),
+            n(p[1], self.theta),
+            n(p[2], self.phi),
+        ]
     }
 }
 
@@ -264,7 +287,13 @@ impl Nrvi {
         let mut out = Vec::with_capacity(self.symbols.len() + packed.len() + 64);
         out.extend_from_slice(MAGIC);
         // with one width the file is a version-2 file, which older readers open
-        let version: u16 = if groups.len() > 1 { VERSION } else { 2 };
+        let version: u16 = if self.header.params.time_span.is_some() {
+            VERSION
+        } else if groups.len() > 1 {
+            3
+        } else {
+            2
+        };
         out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
         out.extend_from_slice(&(packed.len() as u32).to_le_bytes());
@@ -315,13 +344,18 @@ impl Nrvi {
                 let (h, c) = read_v1_sections(&mut r)?;
                 (h, vec![c])
             }
-            2 | 3 => read_v2_sections(&mut r)?,
+            2..=4 => read_v2_sections(&mut r)?,
             _ => {
                 return Err(fmt(format!(
                     "format version {version} is not supported (this neuvis reads 1 to {VERSION})"
                 )))
             }
         };
+        if version < 4 && header.params.time_span.is_some() {
+            return Err(fmt(format!(
+                "a time span in the parameter normalization needs format version 4, the file says {version}"
+            )));
+        }
         if version < 3 && header.tensors.iter().any(|t| t.bits.is_some()) {
             return Err(fmt(format!(
                 "per-tensor bits need format version 3, the file says {version}"
@@ -562,6 +596,19 @@ fn validate_header(h: &Header) -> Result<(), CodecError> {
     if g.is_empty() || !finite || (g.explicit.is_empty() && g.len() > 10_000_000) {
         return Err(fmt("empty, non-finite or absurd training grid"));
     }
+    let p = &h.params;
+    let range_ok = |r: [f64; 2]| r[0].is_finite() && r[1].is_finite() && r[0] <= r[1];
+    if !(range_ok(p.time) && range_ok(p.theta) && range_ok(p.phi)) {
+        return Err(fmt("params: a non-finite or reversed range in time, theta or phi"));
+    }
+    if let Some(span) = p.time_span {
+        if !(range_ok(span) && span[1] > span[0] && span[0] <= p.time[0] && span[1] >= p.time[1]) {
+            return Err(fmt(format!(
+                "params.time_span {span:?} must be a finite range holding params.time {:?}",
+                p.time
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -592,5 +639,62 @@ impl<'a> Reader<'a> {
     }
     fn rest(&self) -> &'a [u8] {
         &self.d[self.pos..]
+    }
+}
+
+#[cfg(test)]
+mod time_span_tests {
+    use super::ParamSpace;
+
+    /// E(x) = (sin 2^l·π·x, cos 2^l·π·x) written out here, independent of `encoding.rs`.
+    fn features(x: f64) -> Vec<f64> {
+        (0..4)
+            .flat_map(|l| {
+                let a = 2f64.powi(l) * std::f64::consts::PI * x;
+                [a.sin(), a.cos()]
+            })
+            .collect()
+    }
+
+    fn distance(a: f64, b: f64) -> f64 {
+        features(a)
+            .iter()
+            .zip(features(b))
+            .map(|(x, y)| (x - y).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    #[test]
+    fn the_first_and_last_time_steps_encode_apart() {
+        let old = ParamSpace {
+            time: [0.0, 24.0],
+            time_span: None,
+            theta: [0.0, 360.0],
+            phi: [0.0, 360.0],
+        };
+        let new = ParamSpace {
+            time_span: ParamSpace::time_span_of(old.time),
+            ..old.clone()
+        };
+        let t = |s: &ParamSpace, t: f64| s.normalize([t, 90.0, 0.0])[0];
+        // over the time range itself the two ends are one period apart: the same features
+        assert!(distance(t(&old, 0.0), t(&old, 24.0)) < 1e-9);
+        // over the span they lie half a period apart, as far as the lowest frequency allows
+        assert_eq!((t(&new, 0.0), t(&new, 24.0)), (-1.0, 0.0));
+        assert!(distance(t(&new, 0.0), t(&new, 24.0)) > 1.9);
+        // and every pair of distinct steps of a 48-step series is told apart
+        let s48 = ParamSpace {
+            time: [0.0, 47.0],
+            time_span: ParamSpace::time_span_of([0.0, 47.0]),
+            ..old.clone()
+        };
+        let min = (0..48)
+            .flat_map(|a| (a + 1..48).map(move |b| (a, b)))
+            .map(|(a, b)| distance(t(&s48, a as f64), t(&s48, b as f64)))
+            .fold(f64::INFINITY, f64::min);
+        assert!(min > 0.05, "closest pair of steps {min}");
+        // one time step needs no span
+        assert_eq!(ParamSpace::time_span_of([3.0, 3.0]), None);
     }
 }

@@ -146,6 +146,7 @@ impl Dataset {
             params,
             space: ParamSpace {
                 time: [tmin, tmax],
+                time_span: ParamSpace::time_span_of([tmin, tmax]),
                 theta: THETA_SPAN,
                 phi: [0.0, 360.0],
             },
@@ -261,6 +262,7 @@ impl Dataset {
             space.time = params.iter().fold([f64::INFINITY, f64::NEG_INFINITY], |r, p| {
                 [r[0].min(p[0]), r[1].max(p[0])]
             });
+            space.time_span = ParamSpace::time_span_of(space.time);
         }
         Dataset {
             width: self.width,

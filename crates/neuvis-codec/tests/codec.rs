@@ -112,7 +112,7 @@ fn learns_well_above_the_mean_image_and_survives_the_container() {
     let db = collection(d.path());
     let data = Dataset::load(&db).unwrap();
     let device = Device::flex();
-    let (net, hist) = train(&data, &opts(60), &device, None, |_, _, _, _, _| {}).unwrap();
+    let (net, hist) = train(&data, &opts(300), &device, None, |_, _, _, _, _| {}).unwrap();
     assert!(hist.last().unwrap().loss < hist[0].loss);
     // the mean-image baseline: every image predicted by the per-pixel mean of the collection
     let n = data.len();
@@ -134,6 +134,19 @@ fn learns_well_above_the_mean_image_and_survives_the_container() {
         ours > base + 6.0,
         "decoded PSNR {ours:.2} dB vs mean-image baseline {base:.2} dB"
     );
+    // each time step keeps its own colour (red 200 at t = 0, 80 at t = 1): the first and the last
+    // time step are told apart, not both decoded as their average (140), as they were while the
+    // time range was normalized onto one period of the positional encoding
+    for (k, (g, img)) in gt.iter().zip(&imgs).enumerate() {
+        let inside: Vec<usize> = (0..32 * 32).filter(|&i| g.mask()[i] == 255).collect();
+        let red = inside.iter().map(|&i| img.rgb()[3 * i] as f64).sum::<f64>() / inside.len() as f64;
+        let want = if data.params[k][0] == 0.0 { 200.0 } else { 80.0 };
+        assert!(
+            (red - want).abs() < 30.0,
+            "view {k} at t = {}: the disc's red is {red:.0}, its time step's is {want}",
+            data.params[k][0]
+        );
+    }
     // bit-exact against the in-memory quantized model
     let in_mem = load(NerviNet::new(&opts(1).net, 99, &device), &dequantized(&file), &device).unwrap();
     let same = Decoder::from_net(file.header.clone(), in_mem, &device)
@@ -181,9 +194,22 @@ fn damaged_and_hostile_files_are_errors() {
     assert!(Nrvi::from_bytes(&bytes).is_ok());
     assert_eq!(
         bytes[4..6],
-        2u16.to_le_bytes(),
-        "one width: written as format version 2"
+        4u16.to_le_bytes(),
+        "two time steps: a time span, written as format version 4"
     );
+    // without the time span (one time step, or a file from before it), one width is version 2,
+    // and a time span in a file that says version 3 is refused
+    let mut single = Nrvi::from_bytes(&bytes).unwrap();
+    single.header.params.time_span = None;
+    let v2 = single.to_bytes().unwrap();
+    assert_eq!(v2[4..6], 2u16.to_le_bytes(), "one width: written as format version 2");
+    let mut relabelled = bytes.clone();
+    relabelled[4..6].copy_from_slice(&3u16.to_le_bytes());
+    assert!(
+        parse_err(&recrc(relabelled)).contains("needs format version 4"),
+        "a version-3 file with a time span"
+    );
+    let bytes = v2;
     let err = parse_err;
     assert!(err(b"PNG\x89rest").contains("wrong magic"));
     assert!(err(&bytes[..10]).contains("truncated"));
@@ -406,7 +432,9 @@ fn mlp_and_convolutions_at_different_widths() {
     let device = Device::flex();
     let net = NerviNet::new(&opts(1).net, 1, &device);
     let bits = BitWidths { mlp: 10, conv: 6 };
-    let file = build_container(&net, &opts(1).net, &data, bits, serde_json::json!({})).unwrap();
+    let mut file = build_container(&net, &opts(1).net, &data, bits, serde_json::json!({})).unwrap();
+    // two widths without a time span (a one-step grid, or a file from before it): version 3
+    file.header.params.time_span = None;
     let bytes = file.to_bytes().unwrap();
     assert_eq!(bytes[4..6], 3u16.to_le_bytes());
     let parsed = Nrvi::from_bytes(&bytes).unwrap();

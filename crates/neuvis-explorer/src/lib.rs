@@ -87,6 +87,9 @@ pub struct Options {
     pub prefetch_ahead: usize,
     /// Largest image (pixels) a model may produce.
     pub max_pixels: usize,
+    /// ΔE*uv at the top of the difference view's colour scale (default
+    /// [`neuvis_metrics::DEFAULT_MAX_DELTA_E`], `neuvis eval`'s).
+    pub max_delta_e: f32,
     /// How a model's decoder is built (default: the direct CPU engine, `Decoder::cpu`). The CLI
     /// passes one that decodes on a GPU (`neuvis serve --device gpu`), so this crate needs no
     /// burn.
@@ -123,6 +126,7 @@ impl Default for Options {
             prefetch: true,
             prefetch_ahead: 4,
             max_pixels: 4096 * 4096,
+            max_delta_e: neuvis_metrics::DEFAULT_MAX_DELTA_E,
             decoder: DecoderFactory::default(),
         }
     }
@@ -545,7 +549,7 @@ impl Explorer {
             Kind::Diff => {
                 let r = reference()?;
                 let (img, ms) = self.decoded_image(key, p)?;
-                let d = neuvis_metrics::diff::difference_image(&r, &img, 20.0)
+                let d = neuvis_metrics::diff::difference_image(&r, &img, self.opts.max_delta_e)
                     .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
                 Ok(Frame {
                     png: encode_png(d.width, d.height, &d.rgb)?,
@@ -755,7 +759,7 @@ async fn models_handler(State(s): State<Arc<Explorer>>) -> Json<serde_json::Valu
             })
         })
         .collect();
-    Json(serde_json::json!({ "models": list }))
+    Json(serde_json::json!({ "models": list, "max_delta_e": s.opts.max_delta_e }))
 }
 
 async fn stats_handler(State(s): State<Arc<Explorer>>) -> Json<serde_json::Value> {
@@ -1012,6 +1016,7 @@ mod tests {
             background: [255; 3],
             params: ParamSpace {
                 time: [0.0, 4.0],
+                time_span: None,
                 theta: [0.0, 360.0],
                 phi: [0.0, 360.0],
             },

@@ -34,8 +34,10 @@ pub struct RaycastOptions {
     pub method: Method,
     /// The engine's memory budget.
     pub budget: Budget,
-    /// Image edge length in pixels (1–4096).
-    pub size: usize,
+    /// Image width in pixels (1–4096).
+    pub width: usize,
+    /// Image height in pixels (1–4096).
+    pub height: usize,
     /// Initial isovalue (default: the middle of the store's value range).
     pub iso: Option<f32>,
 }
@@ -46,7 +48,8 @@ impl Default for RaycastOptions {
         RaycastOptions {
             method: Method::Neural,
             budget: Budget::Unbounded,
-            size: 512,
+            width: 512,
+            height: 512,
             iso: None,
         }
     }
@@ -73,7 +76,7 @@ struct Published {
 /// Server state shared by the handlers and the render thread.
 pub struct Shared {
     engine: Engine,
-    size: usize,
+    size: (usize, usize),
     info: serde_json::Value,
     pending: Mutex<Option<View>>,
     wake: Condvar,
@@ -86,8 +89,8 @@ fn png(img: &neuvis_base::MaskedImage) -> Vec<u8> {
     v
 }
 
-fn options(v: &View, size: usize) -> RenderOptions {
-    let mut o = RenderOptions::new(size, size, v.iso);
+fn options(v: &View, (width, height): (usize, usize)) -> RenderOptions {
+    let mut o = RenderOptions::new(width, height, v.iso);
     o.fov_deg = 30.0 / v.zoom;
     o
 }
@@ -144,7 +147,7 @@ fn render_loop(sh: Arc<Shared>) {
                         let next_theta = (2.0 * v.theta - prev.theta).clamp(1.0, 179.0);
                         let next_phi = 2.0 * v.phi - prev.phi;
                         if (next_theta, next_phi) != (v.theta, v.phi) && sh.engine.method().speculative() {
-                            let small = options(&v, (sh.size / 4).max(8));
+                            let small = options(&v, ((sh.size.0 / 4).max(8), (sh.size.1 / 4).max(8)));
                             let cam = sh.engine.camera(&small, next_theta, next_phi);
                             let _ = sh.engine.prefetch(&cam, &small);
                         }
@@ -266,14 +269,14 @@ pub fn router(sh: Arc<Shared>) -> Router {
 
 /// Opens the store and starts the render thread.
 pub fn start(store: &Path, opts: &RaycastOptions) -> Result<Arc<Shared>, ExplorerError> {
-    if opts.size == 0 || opts.size > 4096 {
+    if !(1..=4096).contains(&opts.width) || !(1..=4096).contains(&opts.height) {
         return Err(ExplorerError::Options(format!(
-            "image size {} must be 1–4096",
-            opts.size
+            "image size {}x{} must be 1–4096 a side",
+            opts.width, opts.height
         )));
     }
     let engine =
-        Engine::open(store, opts.method, opts.budget, opts.size, opts.size).map_err(|e| ExplorerError::Model {
+        Engine::open(store, opts.method, opts.budget, opts.width, opts.height).map_err(|e| ExplorerError::Model {
             path: store.to_path_buf(),
             msg: e.to_string(),
         })?;
@@ -291,11 +294,12 @@ pub fn start(store: &Path, opts: &RaycastOptions) -> Result<Arc<Shared>, Explore
         "iso": iso,
         "theta": 60.0,
         "phi": 30.0,
-        "size": opts.size,
+        "width": opts.width,
+        "height": opts.height,
     });
     let sh = Arc::new(Shared {
         engine,
-        size: opts.size,
+        size: (opts.width, opts.height),
         info,
         pending: Mutex::new(None),
         wake: Condvar::new(),

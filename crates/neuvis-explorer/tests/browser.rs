@@ -6,7 +6,7 @@
 mod browser_support;
 mod common;
 
-use browser_support::{image_hash, until, value, Browser};
+use browser_support::{image_hash, text, until, value, Browser};
 use fantoccini::{key::Key, Locator};
 use neuvis_explorer::{router, Explorer, Options};
 
@@ -91,6 +91,82 @@ async fn page_decodes_moves_and_plays_in_chromium() {
     assert!(image::load_from_memory(&shot).unwrap().width() >= 800);
 
     // no console errors (failed requests, script errors)
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    c.clone().close().await.unwrap();
+}
+
+/// With a reference the page opens on the side-by-side view; the view is kept in the address bar
+/// (a reload or a shared link opens it again); one time step hides the t slider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_opens_side_by_side_keeps_its_view_in_the_url_and_hides_a_single_time() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let c = &browser.client;
+    let d = tempfile::tempdir().unwrap();
+    let (model, gt) = common::model(d.path());
+    // the same network with a grid of one time step: a header edit, the weights unchanged
+    let one = d.path().join("one.nrvi");
+    let mut f = neuvis_codec::container::Nrvi::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
+    let views: Vec<[f64; 3]> = f.header.grid.params().into_iter().filter(|p| p[0] == 0.0).collect();
+    f.header.grid = neuvis_codec::container::Grid::from_params(&views);
+    f.header.params.time = [0.0, 0.0];
+    std::fs::write(&one, f.to_bytes().unwrap()).unwrap();
+    let state = Explorer::open(&[model, one], &[gt], Options::default()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+
+    let visible = |id: &'static str| async move {
+        c.execute(
+            "const e = document.getElementById(arguments[0]); return !e.closest('figure, .param').hidden;",
+            vec![serde_json::json!(id)],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
+    };
+    let search = || async { c.execute("return window.location.search;", vec![]).await.unwrap() };
+
+    // opened plainly: side by side, and the address names the view shown
+    c.goto(&format!("http://{addr}/")).await.unwrap();
+    until("reference and difference shown", || async {
+        visible("img-reference").await && visible("img-diff").await
+    })
+    .await;
+    assert_eq!(value(c, "viewmode").await, "side");
+    until("the view in the address bar", || async {
+        search().await.as_str().unwrap_or_default().contains("view=side")
+    })
+    .await;
+    let q = search().await.as_str().unwrap().to_string();
+    let theta = value(c, "n-theta").await;
+    assert!(q.contains("model=m") && q.contains(&format!("theta={theta}")), "{q}");
+    let caption = text(c, "diff-scale").await;
+    assert_eq!(caption, "0–40", "eval's difference scale");
+    assert!(visible("s-t").await, "two time steps: the t slider is shown");
+
+    // a link to a view opens that view
+    c.goto(&format!("http://{addr}/?model=m&t=1&theta=150&phi=120&view=decoded"))
+        .await
+        .unwrap();
+    until("the linked view", || async {
+        value(c, "n-theta").await == "150" && value(c, "n-phi").await == "120" && value(c, "n-t").await == "1"
+    })
+    .await;
+    assert_eq!(value(c, "viewmode").await, "decoded");
+    until("a frame", || async { !image_hash(c, "img-decoded").await.is_empty() }).await;
+    assert!(!visible("img-reference").await, "the decoded view alone");
+
+    // the one-time-step model: no t slider
+    c.goto(&format!("http://{addr}/?model=one")).await.unwrap();
+    until("the one-step model", || async {
+        text(c, "modelinfo").await.contains("1×3×6 views")
+    })
+    .await;
+    assert!(!visible("s-t").await, "one time step: no t slider");
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
     c.clone().close().await.unwrap();

@@ -38,7 +38,8 @@ async fn raycast_page_streams_orbits_and_zooms_in_chromium() {
     let opts = RaycastOptions {
         method: Method::Exact,
         budget: Budget::Bytes(2_000_000),
-        size: 128,
+        width: 128,
+        height: 128,
         iso: Some(0.3),
     };
     let app = router(start(&store, &opts).unwrap());

@@ -15,7 +15,26 @@ const state = {
   fps: 15,
   shown: [],
   urls: {},
+  maxDeltaE: 40,
 };
+
+// The view in the address bar (?model=NAME&t=…&theta=…&phi=…&view=side&free=1), so a view can be
+// bookmarked, shared or reloaded.
+function readUrl() {
+  const p = new URLSearchParams(window.location.search);
+  const num = (k) => (p.has(k) && Number.isFinite(Number(p.get(k))) ? Number(p.get(k)) : null);
+  return { model: p.get('model'), t: num('t'), theta: num('theta'), phi: num('phi'), view: p.get('view'),
+    free: p.get('free') === '1' };
+}
+
+function writeUrl() {
+  if (!state.model) return;
+  const v = state.value;
+  const p = new URLSearchParams({ model: state.model.name, t: fmt(v.t), theta: fmt(v.theta), phi: fmt(v.phi),
+    view: $('viewmode').value });
+  if (state.free) p.set('free', '1');
+  window.history.replaceState(null, '', '?' + p.toString());
+}
 
 function gridOf(axis) {
   const m = state.model;
@@ -148,6 +167,7 @@ async function requestFrame() {
       setImage('diff', diff.blob);
     }
     updateLayout();
+    writeUrl();
     showError('');
   } catch (e) {
     showError(e.message);
@@ -172,15 +192,28 @@ function flip() {
   $('fig-decoded').querySelector('figcaption').firstChild.textContent = flipShowsReference ? 'reference ' : 'decoded ';
 }
 
-function selectModel(id) {
+function selectModel(id, from) {
   state.model = state.models.find((m) => m.id === Number(id));
   const m = state.model;
+  // a reference collection: open on the side-by-side view (decoded | reference | difference)
+  const view = from && from.view && [...$('viewmode').options].some((o) => o.value === from.view) ? from.view : null;
+  $('viewmode').value = view || (m.has_reference ? 'side' : 'decoded');
+  $('viewmode').disabled = !m.has_reference;
+  // one time step: no t slider, no t animation
+  const oneTime = m.times.length < 2;
+  document.querySelector('.param[data-axis="t"]').hidden = oneTime;
+  $('anim-axis').querySelector('option[value="t"]').hidden = oneTime;
+  if (oneTime && state.animAxis === 't') { state.animAxis = 'phi'; $('anim-axis').value = 'phi'; }
   const kb = (m.file_bytes / 1024).toFixed(1);
   $('modelinfo').textContent =
     `${m.mode} · ${m.width}×${m.height} · ${m.times.length}×${m.thetas.length}×${m.phis.length} views · ` +
     `${kb} KiB · ratio ${m.ratio.toFixed(1)} · ${m.parameters} parameters at ` +
     m.weight_bits.map((g) => `${g.bits}`).join('/') + ' bits';
-  for (const a of AXES) state.value[a] = gridOf(a)[Math.floor(gridOf(a).length / 2)];
+  for (const a of AXES) {
+    const v = from ? from[a] : null;
+    state.value[a] = v !== null && v !== undefined ? v : gridOf(a)[Math.floor(gridOf(a).length / 2)];
+  }
+  if (from) { state.free = from.free; $('free').checked = from.free; }
   setupSliders();
   requestFrame();
 }
@@ -196,7 +229,7 @@ function setPlaying(on) {
 }
 
 function bind() {
-  $('model').addEventListener('change', (e) => selectModel(e.target.value));
+  $('model').addEventListener('change', (e) => selectModel(e.target.value, null));
   for (const a of AXES) {
     $('s-' + a).addEventListener('input', (e) => {
       const v = Number(e.target.value);
@@ -247,7 +280,9 @@ async function main() {
   bind();
   try {
     const r = await fetch('/api/models');
-    state.models = (await r.json()).models;
+    const body = await r.json();
+    state.models = body.models;
+    if (Number.isFinite(body.max_delta_e)) state.maxDeltaE = body.max_delta_e;
   } catch (e) {
     showError('cannot list models: ' + e.message);
     return;
@@ -259,7 +294,14 @@ async function main() {
     o.textContent = `${m.name} (${m.mode})`;
     sel.appendChild(o);
   }
-  if (state.models.length) selectModel(state.models[0].id);
+  $('diff-scale').textContent = `0–${fmt(state.maxDeltaE)}`;
+  if (!state.models.length) return;
+  const from = readUrl();
+  const named = state.models.find((m) => m.name === from.model);
+  if (from.model && !named) showError(`no model named ${from.model} here; showing ${state.models[0].name}`);
+  const m = named || state.models[0];
+  sel.value = m.id;
+  selectModel(m.id, named ? from : null);
 }
 
 main();

@@ -154,6 +154,11 @@ impl RgbImage {
     }
 }
 
+/// The ΔE*uv at the top (red) of the difference colour scale by default: one scale for `neuvis
+/// eval --diff-images`, the demo's pictures and the explorer's difference view, so the same
+/// colour means the same error everywhere.
+pub const DEFAULT_MAX_DELTA_E: f32 = 40.0;
+
 /// The coloured ΔE*uv image of `test` against `reference`, with ΔE mapped linearly from 0 to
 /// `max_delta_e` (larger values saturate at red), and a legend strip below it: the colour bar
 /// labelled `0` and `max_delta_e`.

@@ -20,11 +20,12 @@
 
 pub mod diff;
 pub mod eval;
+pub mod figure;
 pub mod flip;
 pub mod psnr;
 pub mod ssim;
 
-pub use diff::{delta_e, difference_image};
+pub use diff::{delta_e, difference_image, DEFAULT_MAX_DELTA_E};
 pub use flip::{flip, flip_mean};
 pub use neuvis_base::MaskedImage;
 pub use psnr::psnr;

@@ -256,12 +256,14 @@ pub struct AmrArgs {
     /// pruning (Algorithm 1), basic (interpolation error) or uniform.
     #[arg(long, default_value = "pruning")]
     pub method: String,
-    /// T: pruned-INR relative error threshold (`--T` is accepted too).
-    #[arg(value_parser = crate::num::finite_f64, long = "t", alias = "T", default_value_t = 0.1)]
-    pub t: f64,
-    /// P: kept-neuron proportion threshold (`--P` is accepted too).
-    #[arg(value_parser = crate::num::finite_f64, long = "p", alias = "P", default_value_t = 0.15)]
-    pub p: f64,
+    /// The paper's T: refine an element while the pruned INR's relative error on it exceeds this
+    /// (`--t`/`--T` of earlier releases still work, with a warning).
+    #[arg(value_parser = crate::num::finite_f64, long, value_name = "T", aliases = ["t", "T"], default_value_t = 0.1)]
+    pub error_threshold: f64,
+    /// The paper's P: refine an element while the proportion of neurons pruning keeps exceeds this
+    /// (`--p`/`--P` of earlier releases still work, with a warning).
+    #[arg(value_parser = crate::num::finite_f64, long, value_name = "P", aliases = ["p", "P"], default_value_t = 0.15)]
+    pub proportion_threshold: f64,
     /// ε of the interpolative decomposition.
     #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1e-3)]
     pub eps: f64,
@@ -347,8 +349,8 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
     let inr = Inr::load(model, a.weights.as_deref())?;
     let d = inr.dim();
     let mut cfg = AmrConfig::defaults(method, d);
-    cfg.t = a.t;
-    cfg.p = a.p;
+    cfg.t = a.error_threshold;
+    cfg.p = a.proportion_threshold;
     cfg.eps = a.eps;
     cfg.tau = a.tau;
     cfg.basic_error = neuvis_amr::BasicError::parse(&a.basic_error).unwrap_or_default();

@@ -695,6 +695,7 @@ pub(crate) fn synthetic_model(
         background: [255; 3],
         params: ParamSpace {
             time: [0.0, 0.0],
+            time_span: None,
             theta: [0.0, 180.0],
             phi: [0.0, 360.0],
         },

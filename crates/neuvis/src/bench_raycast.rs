@@ -22,9 +22,9 @@ pub struct RaycastBenchArgs {
     /// Views in the orbit.
     #[arg(long, default_value_t = 36)]
     pub views: usize,
-    /// Image edge length.
-    #[arg(long, default_value_t = 512)]
-    pub size: usize,
+    /// Image size: N (N × N) or WxH, as `render --size`.
+    #[arg(long, value_name = "N|WxH", default_value = "512", value_parser = crate::num::image_size)]
+    pub size: crate::num::ImageSize,
     /// Memory budget of the speculative methods in MB (default: a quarter of the full volume, but
     /// at least the store's fixed part plus 16 bricks).
     #[arg(value_parser = crate::num::finite_f64, long)]
@@ -67,7 +67,13 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
         Some(b) => b,
         None => {
             // a quarter of the volume, but never less than the fixed part plus 16 bricks
-            let e = neuvis_raycast::Engine::open(&a.store, neuvis_raycast::Method::Trilinear, None, a.size, a.size)?;
+            let e = neuvis_raycast::Engine::open(
+                &a.store,
+                neuvis_raycast::Method::Trilinear,
+                None,
+                a.size.width,
+                a.size.height,
+            )?;
             let floor = (e.resident_fixed() + 16 * g.brick_bytes()) as f64 / 1e6;
             (full_mb / 4.0).max(floor)
         }
@@ -140,7 +146,7 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
     let mut table = crate::bench_table::Table::new(
         "raycast",
         format!(
-            "raycast benchmark: {}×{}×{} volume ({:.0} MB f32), {} views at {}², θ = {}°, iso {}, speculative budget {:.0} MB{}",
+            "raycast benchmark: {}×{}×{} volume ({:.0} MB f32), {} views of {}, θ = {}°, iso {}, speculative budget {:.0} MB{}",
             g.dims[0],
             g.dims[1],
             g.dims[2],

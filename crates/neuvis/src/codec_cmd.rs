@@ -363,10 +363,16 @@ pub struct DecompressArgs {
     /// Output collection (Cinema spec D directory).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Decode these parameters "t,θ,φ" (repeatable) instead of the training grid; values between
-    /// grid points are interpolated by the network.
-    #[arg(long = "params", value_name = "T,THETA,PHI", allow_hyphen_values = true)]
-    pub params: Vec<String>,
+    /// Decode this view "t,θ,φ" (repeatable; degrees, as `render --theta-step/--phi-step` and
+    /// `raycast render --theta/--phi`) instead of the training grid; values between grid points are
+    /// interpolated by the network. (`--params` of earlier releases still works, with a warning.)
+    #[arg(
+        long = "view",
+        alias = "params",
+        value_name = "T,THETA,PHI",
+        allow_hyphen_values = true
+    )]
+    pub views: Vec<String>,
     /// Images per forward pass.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
@@ -408,19 +414,19 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
     let file = read_model(&a.model)?;
     let device = neuvis_nn::device::device(&a.device)?;
     let dec = Decoder::new(&file, &device)?;
-    let params: Vec<[f64; 3]> = if a.params.is_empty() {
+    let params: Vec<[f64; 3]> = if a.views.is_empty() {
         dec.header.grid.params()
     } else {
-        a.params
+        a.views
             .iter()
             .map(|s| {
                 let v: Vec<f64> = s
                     .split(',')
                     .map(|x| x.trim().parse::<f64>())
                     .collect::<Result<_, _>>()
-                    .with_context(|| format!("--params '{s}'"))?;
+                    .with_context(|| format!("--view '{s}'"))?;
                 let [t, th, ph] = v[..] else {
-                    bail!("--params '{s}': expected t,theta,phi")
+                    bail!("--view '{s}': expected t,theta,phi")
                 };
                 dec.check_range([t, th, ph])?;
                 Ok([t, th, ph])
@@ -429,7 +435,7 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
     };
     if params.len() > a.max_images {
         bail!(
-            "{}: the model's grid (field `grid`) holds {} images, more than --max-images {}; raise it or pick views with --params",
+            "{}: the model's grid (field `grid`) holds {} images, more than --max-images {}; raise it or pick views with --view",
             a.model.display(),
             params.len(),
             a.max_images

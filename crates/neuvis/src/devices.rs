@@ -54,9 +54,13 @@ pub fn run(a: &DevicesArgs) -> Result<()> {
         }
         _ => None,
     };
+    // --probe with nothing to compute on says so, rather than printing what `devices` prints
+    let nothing_probed = (a.probe && probe.is_none() && cuda_probe.is_none() && nvrtc_test.is_none())
+        .then(|| nothing_to_probe(&names, adapters.is_empty(), cuda.as_ref()));
     if crate::json_mode() {
         let v = serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
+            "probe_skipped": nothing_probed,
             "backends": names,
             "adapters": adapters.iter().map(|x| serde_json::json!({
                 "name": x.name, "backend": x.backend, "kind": x.kind, "driver": x.driver,
@@ -117,6 +121,9 @@ pub fn run(a: &DevicesArgs) -> Result<()> {
         println!(
             "wgpu: not in this build (it is in the default build; `--features gpu` where default features are off)"
         );
+        if let Some(why) = &nothing_probed {
+            println!("probe: nothing computed: {why}");
+        }
         return Ok(());
     }
     if adapters.is_empty() {
@@ -142,7 +149,29 @@ pub fn run(a: &DevicesArgs) -> Result<()> {
         Some(Err(e)) => println!("probe: {e}"),
         None => {}
     }
+    if let Some(why) = &nothing_probed {
+        println!("probe: nothing computed: {why}");
+    }
     Ok(())
+}
+
+/// Why `--probe` found nothing to compute on.
+fn nothing_to_probe(names: &[&str], no_adapter: bool, cuda: Option<&neuvis_nn::cuda::Report>) -> String {
+    let wgpu = if !names.contains(&"gpu") {
+        "this build has no wgpu backend"
+    } else if no_adapter {
+        "wgpu found no GPU adapter"
+    } else {
+        "wgpu was not probed"
+    };
+    let cuda = match cuda {
+        None => "no CUDA backend".to_string(),
+        Some(r) => match r.missing() {
+            Some(m) => format!("CUDA cannot open ({m})"),
+            None => "CUDA was not probed".to_string(),
+        },
+    };
+    format!("{wgpu} and {cuda}; only --device cpu runs here")
 }
 
 /// What the CUDA backend needs at run time, in builds that have it.

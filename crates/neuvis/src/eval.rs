@@ -23,8 +23,9 @@ pub struct EvalArgs {
     /// Write a CIELUV difference image per pair into this directory.
     #[arg(long)]
     pub diff_images: Option<PathBuf>,
-    /// ΔE*uv mapped to the top (red) of the difference colour scale.
-    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 40.0)]
+    /// ΔE*uv mapped to the top (red) of the difference colour scale (the explorer's and the
+    /// demo's scale too).
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = neuvis_metrics::DEFAULT_MAX_DELTA_E)]
     pub max_delta_e: f32,
     /// How many of the worst images (lowest PSNR) to list.
     #[arg(long, default_value_t = 5)]

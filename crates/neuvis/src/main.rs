@@ -53,6 +53,50 @@ mod volume_args;
 
 use clap::{Parser, Subcommand};
 
+/// The help heading of the options every command takes, listed apart from each command's own.
+const GLOBAL: &str = "Global options (every command)";
+
+/// Spellings of earlier releases that still work, each with the one that replaces it: the command
+/// they belong to, the old and the new flag. A use prints a warning naming the new spelling; the
+/// old ones go in a later release.
+const DEPRECATED_FLAGS: &[(&str, &str, &str)] = &[
+    ("amr", "--t", "--error-threshold"),
+    ("amr", "--T", "--error-threshold"),
+    ("amr", "--p", "--proportion-threshold"),
+    ("amr", "--P", "--proportion-threshold"),
+    ("decompress", "--params", "--view"),
+    ("demo", "--angle-step", "--theta-step and --phi-step"),
+];
+
+/// Warnings for the deprecated spellings in `args` (the command line after the program name).
+fn deprecation_warnings(args: &[String], cmd: &Cmd) -> Vec<String> {
+    let name = cmd.name();
+    let mut out: Vec<String> = Vec::new();
+    for arg in args.iter().take_while(|a| *a != "--") {
+        let flag = arg.split('=').next().unwrap_or(arg);
+        for (c, old, new) in DEPRECATED_FLAGS {
+            if *c == name && flag == *old {
+                let w = format!("warning: `neuvis {name} {old}` is deprecated: use {new} (the old spelling goes in a later release)");
+                if !out.contains(&w) {
+                    out.push(w);
+                }
+            }
+        }
+    }
+    let positional = match cmd {
+        Cmd::Isosurface(a) => a.volume_positional.as_deref(),
+        Cmd::Raycast(raycast_cmd::RaycastCmd::Prepare(a)) => a.volume_positional.as_deref(),
+        _ => None,
+    };
+    if let Some(v) = positional {
+        let sub = if name == "raycast" { "raycast prepare" } else { name };
+        out.push(format!(
+            "warning: `neuvis {sub} VOLUME` (a positional volume) is deprecated: write `neuvis {sub} --volume {v}`, as render and inr fit take it (the positional goes in a later release)"
+        ));
+    }
+    out
+}
+
 /// Neural representations for scientific visualization.
 #[derive(Parser, Debug)]
 #[command(
@@ -70,22 +114,22 @@ fails leaves no output behind."
 struct Cli {
     /// Print one JSON object with the results on stdout (the text report goes to stderr):
     /// render, compress, decompress, eval, amr, isosurface, raycast render, devices, bench.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     json: bool,
     /// Worker threads (default: all cores; at most 8 × the cores).
-    #[arg(long, global = true, value_parser = crate::num::threads)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_parser = crate::num::threads)]
     threads: Option<usize>,
     /// No progress bars or informational lines on stderr (results still go to stdout, errors and
     /// warnings to stderr).
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, help_heading = GLOBAL, conflicts_with = "verbose")]
     quiet: bool,
     /// More on stderr: -v the build's backends and thread count first and the wall time and peak
     /// memory last; -vv also the settings as parsed.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = GLOBAL, action = clap::ArgAction::Count)]
     verbose: u8,
     /// Seconds between progress lines when stderr is not a terminal (a log file, a Slurm job's
     /// output): elapsed time, position, loss or time step, rate, ETA. On a terminal a bar is drawn.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30.0, allow_negative_numbers = true, value_parser = crate::num::seconds)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECONDS", default_value_t = 30.0, allow_negative_numbers = true, value_parser = crate::num::seconds)]
     progress_interval: f64,
     #[command(subcommand)]
     cmd: Cmd,
@@ -105,7 +149,7 @@ enum Cmd {
     Compress(Box<codec_cmd::CompressArgs>),
     /// Decode images from a .nrvi model (its training grid or any parameters).
     #[command(
-        after_help = "Examples:\n  neuvis decompress t.nrvi -o decoded.cdb\n  neuvis decompress t.nrvi -o views.cdb --params 24,45,90 --params 24.5,45,90"
+        after_help = "Examples:\n  neuvis decompress t.nrvi -o decoded.cdb\n  neuvis decompress t.nrvi -o views.cdb --view 24,45,90 --view 24.5,45,90"
     )]
     Decompress(codec_cmd::DecompressArgs),
     /// Compare two image collections: PSNR, SSIM, MS-SSIM, FLIP, worst images, difference images.
@@ -119,7 +163,7 @@ enum Cmd {
     Demo(demo::DemoArgs),
     /// Refine an adaptive mesh for a pre-trained INR (pruning-guided AMR), or compare runs.
     #[command(
-        after_help = "Examples:\n  neuvis amr crates/neuvis-amr/fixtures/sin_inv_r.json --p 0.09 -o amr-2d/\n  neuvis amr compare amr-2d/ amr-basic/ -o compare.png"
+        after_help = "Examples:\n  neuvis amr crates/neuvis-amr/fixtures/sin_inv_r.json --proportion-threshold 0.09 -o amr-2d/\n  neuvis amr compare amr-2d/ amr-basic/ -o compare.png"
     )]
     Amr(Box<amr_cmd::AmrCmd>),
     /// Work with implicit neural representations (fit one to a function or a volume).
@@ -130,13 +174,13 @@ enum Cmd {
     Inr(amr_cmd::InrCmd),
     /// Extract an isosurface with marching cubes into a .ply or .vtp mesh.
     #[command(
-        after_help = "Examples:\n  neuvis isosurface wavelet.vti --iso 150 -o wavelet.vtp\n  neuvis isosurface ct.raw --raw-dims 512x512x300 --raw-dtype i16 --spacing 0.7,0.7,1.5 --iso 300 -o bone.ply"
+        after_help = "Examples:\n  neuvis isosurface --volume wavelet.vti --iso 150 -o wavelet.vtp\n  neuvis isosurface --volume ct.raw --raw-dims 512x512x300 --raw-dtype i16 --spacing 0.7,0.7,1.5 --iso 300 -o bone.ply"
     )]
     Isosurface(raycast_cmd::IsosurfaceArgs),
     /// Speculative isosurface raycasting within a memory budget (prepare a brick store, render).
     #[command(subcommand)]
     #[command(
-        after_help = "Examples:\n  neuvis raycast prepare turbulence --dims 512 -o turb.nvb\n  neuvis raycast render turb.nvb --budget-mb 64 --method neural -o frame.png"
+        after_help = "Examples:\n  neuvis raycast prepare --volume turbulence --dims 512 -o turb.nvb\n  neuvis raycast render turb.nvb --budget-mb 64 --method neural -o frame.png"
     )]
     Raycast(raycast_cmd::RaycastCmd),
     /// Measure performance against named baselines and print a comparison table.
@@ -161,6 +205,26 @@ enum Cmd {
 }
 
 impl Cmd {
+    /// The subcommand's name, as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Cmd::Render(_) => "render",
+            Cmd::Compress(_) => "compress",
+            Cmd::Decompress(_) => "decompress",
+            Cmd::Eval(_) => "eval",
+            Cmd::Serve(_) => "serve",
+            Cmd::Demo(_) => "demo",
+            Cmd::Amr(_) => "amr",
+            Cmd::Inr(_) => "inr",
+            Cmd::Isosurface(_) => "isosurface",
+            Cmd::Raycast(_) => "raycast",
+            Cmd::Bench(_) => "bench",
+            Cmd::Merge(_) => "merge",
+            Cmd::Slurm(_) => "slurm",
+            Cmd::Devices(_) => "devices",
+        }
+    }
+
     /// Whether the command prints one JSON object under `--json`.
     fn prints_json(&self) -> bool {
         match self {
@@ -285,6 +349,10 @@ fn main() -> std::process::ExitCode {
     neuvis_nn::device::pin_default();
     tune_allocator();
     let cli = parse();
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    for w in deprecation_warnings(&argv, &cli.cmd) {
+        eprintln!("{w}");
+    }
     JSON.store(cli.json, std::sync::atomic::Ordering::Relaxed);
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     progress::set_interval(cli.progress_interval);

@@ -52,6 +52,45 @@ pub fn threads(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// An image size: `--size N` (N × N) or `--size WxH`, the one form every command's `--size` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageSize {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+}
+
+impl std::fmt::Display for ImageSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+/// The largest side any `--size` takes (a command may allow less and says so).
+pub const MAX_SIDE: usize = 16384;
+
+/// Parses `N` or `WxH` (each side 1 to [`MAX_SIDE`]).
+pub fn image_size(s: &str) -> Result<ImageSize, String> {
+    let v: Option<Vec<usize>> = s.split(['x', 'X']).map(|x| x.trim().parse().ok()).collect();
+    let ok = |n: usize| (1..=MAX_SIDE).contains(&n);
+    match v.as_deref() {
+        Some(&[n]) if ok(n) => Ok(ImageSize { width: n, height: n }),
+        Some(&[w, h]) if ok(w) && ok(h) => Ok(ImageSize { width: w, height: h }),
+        _ => Err(format!("'{s}': expected N or WxH with each side 1 to {MAX_SIDE}")),
+    }
+}
+
+impl ImageSize {
+    /// Refuses a side above `max` (a command's own limit), naming the flag.
+    pub fn at_most(self, max: usize) -> anyhow::Result<ImageSize> {
+        if self.width > max || self.height > max {
+            anyhow::bail!("--size {self}: at most {max} pixels a side here");
+        }
+        Ok(self)
+    }
+}
+
 /// Parses `--shard I/N` (0-based) or `--shard slurm` (from the job array's environment).
 pub fn shard(s: &str) -> Result<neuvis_base::Shard, String> {
     neuvis_base::Shard::parse(s).map_err(|e| e.to_string().trim_start_matches("--shard ").to_string())

@@ -39,10 +39,10 @@ pub struct OrbitArgs {
     /// Views over 360° of azimuth.
     #[arg(long, default_value_t = 36)]
     pub views: usize,
-    /// Image edge length.
-    #[arg(long, default_value_t = 512)]
-    pub size: usize,
-    /// Memory budget in MB.
+    /// Image size: N (N × N) or WxH, as `render --size`.
+    #[arg(long, value_name = "N|WxH", default_value = "512", value_parser = crate::num::image_size)]
+    pub size: crate::num::ImageSize,
+    /// Memory budget in MB (10⁶ bytes).
     #[arg(value_parser = crate::num::finite_f64, long, allow_negative_numbers = true)]
     pub budget_mb: Option<f64>,
     /// Method.
@@ -66,7 +66,12 @@ pub struct OrbitArgs {
 pub struct PrepareArgs {
     /// `turbulence` (generated slab by slab), another procedural name, a raw file (with
     /// --raw-dims, read slab by slab) or a .vti/.vtk/.nrrd/.nhdr/.nii/.nii.gz file (read whole).
-    pub volume: String,
+    #[arg(long, value_name = "VOLUME", required_unless_present = "volume_positional")]
+    pub volume: Option<String>,
+    /// The volume as a positional argument, as earlier releases took it (deprecated: a warning
+    /// names `--volume`).
+    #[arg(value_name = "VOLUME", hide = true, conflicts_with = "volume")]
+    pub volume_positional: Option<String>,
     /// Output store.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -133,12 +138,12 @@ pub struct ServeArgs {
     /// Method: exact, neural, trilinear (speculative), full or dense.
     #[arg(long, default_value = "neural")]
     pub method: String,
-    /// Memory budget in MB.
+    /// Memory budget in MB (10⁶ bytes).
     #[arg(value_parser = crate::num::finite_f64, long)]
     pub budget_mb: Option<f64>,
-    /// Image edge length.
-    #[arg(long, default_value_t = 512)]
-    pub size: usize,
+    /// Image size: N (N × N) or WxH, as `render --size`.
+    #[arg(long, value_name = "N|WxH", default_value = "512", value_parser = crate::num::image_size)]
+    pub size: crate::num::ImageSize,
     /// Address to bind (loopback by default).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
@@ -155,13 +160,12 @@ fn serve(a: &ServeArgs) -> Result<()> {
             a.method
         );
     };
-    if a.size == 0 || a.size > 4096 {
-        bail!("--size must be 1–4096");
-    }
+    let size = a.size.at_most(4096)?;
     let opts = neuvis_explorer::raycast::RaycastOptions {
         method,
         budget: budget_bytes(a.budget_mb)?.into(),
-        size: a.size,
+        width: size.width,
+        height: size.height,
         iso: a.iso,
     };
     let sh = neuvis_explorer::raycast::start(&a.store, &opts)?;
@@ -186,10 +190,10 @@ pub struct RenderArgs {
     /// Azimuth, degrees.
     #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 30.0, allow_negative_numbers = true)]
     pub phi: f32,
-    /// Image edge length.
-    #[arg(long, default_value_t = 512)]
-    pub size: usize,
-    /// Memory budget in MB (base, octree, network, frame and brick cache); none = unbounded.
+    /// Image size: N (N × N) or WxH, as `render --size`.
+    #[arg(long, value_name = "N|WxH", default_value = "512", value_parser = crate::num::image_size)]
+    pub size: crate::num::ImageSize,
+    /// Memory budget in MB (10⁶ bytes: base, octree, network, frame and brick cache); none = unbounded.
     #[arg(value_parser = crate::num::finite_f64, long, allow_negative_numbers = true)]
     pub budget_mb: Option<f64>,
     /// full, exact, neural, trilinear, dense, compressed (ZFP bricks) or mesh (marching cubes +
@@ -208,6 +212,26 @@ pub struct RenderArgs {
     pub overwrite: bool,
 }
 
+impl PrepareArgs {
+    /// The volume, from `--volume` or the deprecated positional.
+    pub fn volume(&self) -> &str {
+        self.volume
+            .as_deref()
+            .or(self.volume_positional.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+impl IsosurfaceArgs {
+    /// The volume, from `--volume` or the deprecated positional.
+    pub fn volume(&self) -> &str {
+        self.volume
+            .as_deref()
+            .or(self.volume_positional.as_deref())
+            .unwrap_or_default()
+    }
+}
+
 /// Runs a raycast subcommand.
 pub fn run(cmd: &RaycastCmd) -> Result<()> {
     match cmd {
@@ -220,7 +244,7 @@ pub fn run(cmd: &RaycastCmd) -> Result<()> {
 
 fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
     let dims = a.vol.dims()?;
-    if a.volume == "turbulence" {
+    if a.volume() == "turbulence" {
         let dims = dims.unwrap_or([128; 3]);
         neuvis_volume::field::check_dims(dims, "turbulence")?;
         return Ok(Box::new(TurbulenceSource {
@@ -229,8 +253,8 @@ fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
             seed: a.seed,
         }));
     }
-    let path = Path::new(&a.volume);
-    if Procedural::from_name(&a.volume, a.seed).is_none() {
+    let path = Path::new(a.volume());
+    if Procedural::from_name(a.volume(), a.seed).is_none() {
         if let Some(spec) = a.vol.raw_spec()? {
             if a.vol.array.is_some() || a.vol.component.is_some() || a.vol.nan_to.is_some() {
                 bail!("--array, --component and --nan-to do not apply to raw files read slab by slab");
@@ -238,13 +262,13 @@ fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
             return Ok(Box::new(RawSource::open(path, spec)?));
         }
     }
-    let f = a.vol.read_one(&a.volume, a.seed)?;
+    let f = a.vol.read_one(a.volume(), a.seed)?;
     if !crate::quiet() {
-        eprintln!("{}: {}", a.volume, f.value_summary());
+        eprintln!("{}: {}", a.volume(), f.value_summary());
     }
     Ok(Box::new(FieldSource {
         field: f,
-        name: a.volume.clone(),
+        name: a.volume().to_string(),
     }))
 }
 
@@ -318,7 +342,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
     crate::outputs::check_extension(&a.output, &["nvb"])?;
     let shard = a.shard.unwrap_or(neuvis_base::Shard::WHOLE);
     let target = shard.part_path(&a.output);
-    crate::outputs::check(&target, crate::outputs::NVB, a.overwrite, &[Path::new(&a.volume)])?;
+    crate::outputs::check(&target, crate::outputs::NVB, a.overwrite, &[Path::new(a.volume())])?;
     let Some(kind) = StoreKind::parse(&a.store) else {
         bail!("--store '{}': expected exact, neural or both", a.store);
     };
@@ -422,7 +446,7 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     if a.method == "mesh" {
         let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, iso)?;
         let t = std::time::Instant::now();
-        let img = mb.render(&RenderOptions::new(a.size, a.size, iso), a.theta, a.phi);
+        let img = mb.render(&RenderOptions::new(a.size.width, a.size.height, iso), a.theta, a.phi);
         let ms = t.elapsed().as_secs_f64() * 1e3;
         neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
             .with_context(|| format!("writing {}", a.output.display()))?;
@@ -442,11 +466,9 @@ fn run_render(a: &RenderArgs) -> Result<()> {
             a.method
         );
     };
-    if a.size == 0 || a.size > 8192 {
-        bail!("--size {} must be between 1 and 8192", a.size);
-    }
+    a.size.at_most(8192)?;
     let budget = budget_bytes(a.budget_mb)?;
-    let engine = Engine::open(&a.store, method, budget, a.size, a.size)?;
+    let engine = Engine::open(&a.store, method, budget, a.size.width, a.size.height)?;
     let (lo, hi) = engine.store().header.range;
     if !(lo..=hi).contains(&iso) {
         eprintln!(
@@ -454,7 +476,7 @@ fn run_render(a: &RenderArgs) -> Result<()> {
             iso
         );
     }
-    let opts = RenderOptions::new(a.size, a.size, iso);
+    let opts = RenderOptions::new(a.size.width, a.size.height, iso);
     let cam = engine.camera(&opts, a.theta, a.phi);
     if let Some(dir) = &a.frames {
         crate::outputs::create_folder(
@@ -529,13 +551,14 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
         Some(v) => v,
         None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, crate::quiet()),
     };
-    if a.views == 0 || a.views > 3600 || a.size == 0 || a.size > 8192 {
-        bail!("--views must be 1–3600 and --size 1–8192");
+    if a.views == 0 || a.views > 3600 {
+        bail!("--views must be 1–3600");
     }
+    a.size.at_most(8192)?;
     if a.method == "mesh" {
         crate::outputs::create_folder(&a.output, a.overwrite, &[&a.store], "neuvis raycast orbit frames")?;
         let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, iso)?;
-        let opts = RenderOptions::new(a.size, a.size, iso);
+        let opts = RenderOptions::new(a.size.width, a.size.height, iso);
         let mut times = Vec::new();
         for v in 0..a.views {
             let phi = 360.0 * v as f32 / a.views as f32;
@@ -549,7 +572,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
         let stats = serde_json::json!({
             "method": "mesh",
             "views": a.views,
-            "size": a.size,
+            "size": [a.size.width, a.size.height],
             "open_s": mb.extract_s,
             "median_frame_s": median(&times),
             "median_first_s": median(&times),
@@ -573,10 +596,10 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
     let budget = budget_bytes(a.budget_mb)?;
     crate::outputs::create_folder(&a.output, a.overwrite, &[&a.store], "neuvis raycast orbit frames")?;
     let t_open = std::time::Instant::now();
-    let engine = Engine::open(&a.store, method, budget, a.size, a.size)?;
+    let engine = Engine::open(&a.store, method, budget, a.size.width, a.size.height)?;
     let open_s = t_open.elapsed().as_secs_f64();
-    let opts = RenderOptions::new(a.size, a.size, iso);
-    let small = RenderOptions::new((a.size / 4).max(1), (a.size / 4).max(1), iso);
+    let opts = RenderOptions::new(a.size.width, a.size.height, iso);
+    let small = RenderOptions::new((a.size.width / 4).max(1), (a.size.height / 4).max(1), iso);
     let (mut first, mut conv, mut pre, mut fetched) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
     for v in 0..a.views {
         let phi = 360.0 * v as f32 / a.views as f32;
@@ -601,7 +624,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
     let stats = serde_json::json!({
         "method": method.name(),
         "views": a.views,
-        "size": a.size,
+        "size": [a.size.width, a.size.height],
         "open_s": open_s,
         "median_frame_s": median(&conv),
         "median_first_s": median(&first),
@@ -623,7 +646,12 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
 #[derive(Args, Debug)]
 pub struct IsosurfaceArgs {
     /// A volume file (.vti .vtk .nrrd .nhdr .nii .nii.gz, raw with --raw-dims) or a procedural name.
-    pub volume: String,
+    #[arg(long, value_name = "VOLUME", required_unless_present = "volume_positional")]
+    pub volume: Option<String>,
+    /// The volume as a positional argument, as earlier releases took it (deprecated: a warning
+    /// names `--volume`).
+    #[arg(value_name = "VOLUME", hide = true, conflicts_with = "volume")]
+    pub volume_positional: Option<String>,
     /// Isovalue (default: the middle of the value range, printed with its percentiles).
     #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: Option<f32>,
@@ -657,10 +685,10 @@ pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
     } else {
         crate::outputs::OutputKind::FileWithMark(neuvis_raycast::mesh::VTP_MARK, "a VTP mesh neuvis wrote")
     };
-    crate::outputs::check(&a.output, kind, a.overwrite, &[Path::new(&a.volume)])?;
-    let field = a.vol.read_one(&a.volume, a.seed)?;
+    crate::outputs::check(&a.output, kind, a.overwrite, &[Path::new(a.volume())])?;
+    let field = a.vol.read_one(a.volume(), a.seed)?;
     if !crate::quiet() {
-        eprintln!("{}: {}", a.volume, field.value_summary());
+        eprintln!("{}: {}", a.volume(), field.value_summary());
     }
     let iso = crate::volume_args::iso_or_mid(a.iso, field.range(), crate::quiet());
     let t = std::time::Instant::now();

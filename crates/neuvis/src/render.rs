@@ -116,13 +116,8 @@ impl RenderArgs {
 pub use neuvis_render::collection::RenderSummary;
 
 pub(crate) fn parse_size(s: &str) -> Result<(usize, usize)> {
-    let p: Vec<&str> = s.split(['x', 'X']).collect();
-    let v: Option<Vec<usize>> = p.iter().map(|x| x.trim().parse().ok()).collect();
-    match v.as_deref() {
-        Some([n]) if *n > 0 && *n <= 16384 => Ok((*n, *n)),
-        Some([w, h]) if *w > 0 && *h > 0 && *w <= 16384 && *h <= 16384 => Ok((*w, *h)),
-        _ => bail!("--size '{s}': expected N or WxH with 1 ≤ N ≤ 16384"),
-    }
+    let z = crate::num::image_size(s).map_err(|e| anyhow::anyhow!("--size {e}"))?;
+    Ok((z.width, z.height))
 }
 
 fn parse_floats<const N: usize>(s: &str, what: &str) -> Result<[f32; N]> {

@@ -20,9 +20,12 @@ pub struct ServeArgs {
     /// Port (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Frame cache budget in MiB (encoded PNGs).
+    /// Frame cache budget in MB (10⁶ bytes, as every `--…-mb` option; encoded PNGs).
     #[arg(long, default_value_t = 256)]
     pub cache_mb: usize,
+    /// ΔE*uv at the top (red) of the difference view's colour scale (`neuvis eval`'s scale).
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = neuvis_metrics::DEFAULT_MAX_DELTA_E)]
+    pub max_delta_e: f32,
     /// Decodes running at once (default: the number of cores).
     #[arg(long)]
     pub max_decodes: Option<usize>,
@@ -38,7 +41,8 @@ pub struct ServeArgs {
 /// Runs the server until Ctrl-C.
 pub fn run(a: &ServeArgs) -> Result<()> {
     let mut opts = neuvis_explorer::Options {
-        cache_bytes: a.cache_mb.saturating_mul(1 << 20),
+        cache_bytes: a.cache_mb.saturating_mul(1_000_000),
+        max_delta_e: a.max_delta_e,
         prefetch: !a.no_prefetch,
         ..Default::default()
     };

@@ -24,7 +24,7 @@ fn amr_writes_history_mesh_and_slices_and_compare_plots_them() {
                 model,
                 "--method",
                 m,
-                "--p",
+                "--proportion-threshold",
                 "0.09",
                 "--max-it",
                 "4",
@@ -200,7 +200,7 @@ fn amr_bad_inputs_fail_cleanly_without_output() {
             "use pruning, basic or uniform",
         ),
         (
-            vec!["amr", model, "--t", "nan", "-o", "o3"],
+            vec!["amr", model, "--error-threshold", "nan", "-o", "o3"],
             "'nan' is not a finite number",
         ),
         (
@@ -297,7 +297,7 @@ fn amr_on_a_pytorch_checkpoint_writes_slices() {
             tiny.to_str().unwrap(),
             "--max-it",
             "2",
-            "--p",
+            "--proportion-threshold",
             "0.3",
             "--total-error-samples",
             "2000",

@@ -263,7 +263,7 @@ fn ctrl_c_stops_decoding_and_leaves_nothing() {
     std::fs::write(d.path().join("big.nrvi"), big).unwrap();
     let mut params = Vec::new();
     for k in 0..64 {
-        params.push("--params".to_string());
+        params.push("--view".to_string());
         params.push(format!("0,{},{}", k % 2 * 90, k * 5));
     }
     let mut args = vec!["decompress", "big.nrvi", "-o", "out.cdb", "--batch", "1"];

@@ -69,6 +69,7 @@ const RENDER: &[&str] = &[
 const PREPARE: &[&str] = &[
     "raycast",
     "prepare",
+    "--volume",
     "turbulence",
     "--dims",
     "48",

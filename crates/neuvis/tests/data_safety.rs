@@ -56,7 +56,17 @@ fn outputs_that_are_inputs_foreign_folders_and_the_working_directory_are_refused
         "compress", "a.cdb", "-o", "m.nrvi", "--c1", "4", "--epochs", "1", "--batch", "2", "-q",
     ]);
     common::prepare_turbulence(dir, "s.nvb", "9", "4", &["--store", "exact"]);
-    ok(&["isosurface", "tornado", "--dims", "16", "--iso", "0.2", "-o", "t.vtp"]);
+    ok(&[
+        "isosurface",
+        "--volume",
+        "tornado",
+        "--dims",
+        "16",
+        "--iso",
+        "0.2",
+        "-o",
+        "t.vtp",
+    ]);
     std::fs::write(
         dir.join("v.nrrd"),
         b"NRRD0004\ntype: float\ndimension: 3\nsizes: 2 2 2\nencoding: ascii\n\n0 1 0 1 0 1 0 1\n",
@@ -103,7 +113,15 @@ fn outputs_that_are_inputs_foreign_folders_and_the_working_directory_are_refused
     );
     refused(
         dir,
-        &["raycast", "prepare", "v.nrrd", "-o", "v.nrrd", "--overwrite"],
+        &[
+            "raycast",
+            "prepare",
+            "--volume",
+            "v.nrrd",
+            "-o",
+            "v.nrrd",
+            "--overwrite",
+        ],
         "must end in .nvb",
     );
     refused(
@@ -129,12 +147,30 @@ fn outputs_that_are_inputs_foreign_folders_and_the_working_directory_are_refused
     );
     refused(
         dir,
-        &["isosurface", "v.nrrd", "--iso", "0.5", "-o", "v.nrrd", "--overwrite"],
+        &[
+            "isosurface",
+            "--volume",
+            "v.nrrd",
+            "--iso",
+            "0.5",
+            "-o",
+            "v.nrrd",
+            "--overwrite",
+        ],
         "must end in .ply or .vtp",
     );
     refused(
         dir,
-        &["isosurface", "t.vtp", "--iso", "0.5", "-o", "t.vtp", "--overwrite"],
+        &[
+            "isosurface",
+            "--volume",
+            "t.vtp",
+            "--iso",
+            "0.5",
+            "-o",
+            "t.vtp",
+            "--overwrite",
+        ],
         "is also an input",
     );
     let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../neuvis-amr/fixtures");
@@ -324,6 +360,7 @@ fn text_and_image_outputs_replace_only_what_neuvis_marked() {
         dir,
         &[
             "isosurface",
+            "--volume",
             "tornado",
             "--dims",
             "16",
@@ -363,6 +400,7 @@ fn text_and_image_outputs_replace_only_what_neuvis_marked() {
                 dir,
                 &[
                     "isosurface",
+                    "--volume",
                     "tornado",
                     "--dims",
                     "16",

@@ -320,7 +320,7 @@ fn gzip_stored(data: &[u8]) -> Vec<u8> {
 fn hostile_volume_headers_are_refused() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
-    let iso = |file: &str| neuvis(dir, &["isosurface", file, "--iso", "0.5", "-o", "m.vtp"]);
+    let iso = |file: &str| neuvis(dir, &["isosurface", "--volume", file, "--iso", "0.5", "-o", "m.vtp"]);
     let vtk = |tail: &str| {
         format!(
             "# vtk DataFile Version 3.0\nhostile\nASCII\nDATASET STRUCTURED_POINTS\nDIMENSIONS 2 2 2\nORIGIN 0 0 0\nSPACING 1 1 1\n{tail}"
@@ -367,7 +367,11 @@ fn hostile_volume_headers_are_refused() {
     let mut nrrd = b"NRRD0004\ntype: float\ndimension: 3\nsizes: 1100 1100 1100\nencoding: gzip\n\n".to_vec();
     nrrd.extend(gzip_stored(&[0u8; 1024]));
     std::fs::write(dir.join("big.nrrd"), &nrrd).unwrap();
-    let o = neuvis_limited(dir, 2 << 20, &["isosurface", "big.nrrd", "--iso", "0.5", "-o", "m.vtp"]);
+    let o = neuvis_limited(
+        dir,
+        2 << 20,
+        &["isosurface", "--volume", "big.nrrd", "--iso", "0.5", "-o", "m.vtp"],
+    );
     refused(&o, &["big.nrrd", "MiB"]);
     // without the limit the claim is caught by the stream's length, never by reading on
     let o = iso("big.nrrd");

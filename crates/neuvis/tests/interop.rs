@@ -36,6 +36,7 @@ fn vti_and_pvd_isosurfaces_equal_vtk_flying_edges() {
             t.path(),
             &[
                 "isosurface",
+                "--volume",
                 fixtures().join(f).to_str().unwrap(),
                 "--iso",
                 &iso,
@@ -56,6 +57,7 @@ fn vti_and_pvd_isosurfaces_equal_vtk_flying_edges() {
             t.path(),
             &[
                 "isosurface",
+                "--volume",
                 f.to_str().unwrap(),
                 "--iso",
                 &iso,
@@ -168,7 +170,10 @@ fn anisotropic_ct_keeps_its_aspect_in_every_command() {
     // isosurface: the mesh's extent is the same along every axis (a sphere of radius ~20)
     ok(
         t.path(),
-        &with(&["isosurface", "ct.raw", "--iso", "500", "-o", "ball.vtp"], &layout),
+        &with(
+            &["isosurface", "--volume", "ct.raw", "--iso", "500", "-o", "ball.vtp"],
+            &layout,
+        ),
     );
     let (lo, hi) = vtp_bounds(&t.path().join("ball.vtp"));
     let ext: Vec<f32> = (0..3).map(|a| hi[a] - lo[a]).collect();
@@ -208,6 +213,7 @@ fn anisotropic_ct_keeps_its_aspect_in_every_command() {
             &[
                 "raycast",
                 "prepare",
+                "--volume",
                 "ct.raw",
                 "-o",
                 "ct.nvb",
@@ -263,7 +269,15 @@ fn one_set_of_volume_flags() {
     let f = fixtures().join("wavelet_appended_base64_zlib_u32.vti");
     let o = neuvis(
         t.path(),
-        &["isosurface", f.to_str().unwrap(), "--array", "pressure", "-o", "p.vtp"],
+        &[
+            "isosurface",
+            "--volume",
+            f.to_str().unwrap(),
+            "--array",
+            "pressure",
+            "-o",
+            "p.vtp",
+        ],
     );
     assert!(!o.status.success());
     let e = text(&o);
@@ -284,6 +298,7 @@ fn json_reports_are_one_object_on_stdout() {
         t.path(),
         &[
             "isosurface",
+            "--volume",
             f.to_str().unwrap(),
             "--iso",
             "150",
@@ -382,20 +397,20 @@ fn quiet_and_verbose_everywhere() {
     let t = tempfile::tempdir().unwrap();
     let f = fixtures().join("wavelet_appended_raw_zlib_u32.vti");
     let f = f.to_str().unwrap();
-    let o = ok(t.path(), &["-q", "isosurface", f, "-o", "a.vtp"]);
+    let o = ok(t.path(), &["-q", "isosurface", "--volume", f, "-o", "a.vtp"]);
     assert!(o.stderr.is_empty(), "{}", text(&o));
-    let o = ok(t.path(), &["isosurface", f, "-o", "b.vtp"]);
+    let o = ok(t.path(), &["isosurface", "--volume", f, "-o", "b.vtp"]);
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("isovalue"),
         "without -q the picked isovalue is reported"
     );
-    let o = ok(t.path(), &["isosurface", f, "-o", "c.vtp", "-q"]);
+    let o = ok(t.path(), &["isosurface", "--volume", f, "-o", "c.vtp", "-q"]);
     assert!(o.stderr.is_empty(), "{}", text(&o));
-    let o = ok(t.path(), &["isosurface", f, "-o", "d.vtp", "-v"]);
+    let o = ok(t.path(), &["isosurface", "--volume", f, "-o", "d.vtp", "-v"]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.lines().next().unwrap().contains("compute backends"), "{e}");
     assert!(e.lines().last().unwrap().contains("peak memory"), "{e}");
-    let o = neuvis(t.path(), &["isosurface", f, "-o", "e.vtp", "-q", "-v"]);
+    let o = neuvis(t.path(), &["isosurface", "--volume", f, "-o", "e.vtp", "-q", "-v"]);
     assert!(!o.status.success());
     assert!(!t.path().join("e.vtp").exists());
 }

@@ -57,8 +57,8 @@ fn errors_name_the_file_or_the_flag_once() {
             "invalid value '-5' for '--ratio <RATIO>': '-5' is not positive",
         ),
         (
-            vec!["demo", "--angle-step", "-9", "-o", "d"],
-            "invalid value '-9' for '--angle-step <ANGLE_STEP>'",
+            vec!["demo", "--theta-step", "-9", "-o", "d"],
+            "invalid value '-9' for '--theta-step <THETA_STEP>'",
         ),
         // conflicting settings are refused, not silently resolved
         (

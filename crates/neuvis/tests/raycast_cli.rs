@@ -89,6 +89,7 @@ fn prepare_render_every_method_and_extract_meshes() {
             dir,
             &[
                 "isosurface",
+                "--volume",
                 "marschner-lobb",
                 "--dims",
                 "21",
@@ -194,6 +195,7 @@ fn bad_raycast_inputs_fail_cleanly_without_output() {
             vec![
                 "raycast",
                 "prepare",
+                "--volume",
                 "turbulence",
                 "--dims",
                 "33",
@@ -210,6 +212,7 @@ fn bad_raycast_inputs_fail_cleanly_without_output() {
             vec![
                 "raycast",
                 "prepare",
+                "--volume",
                 "turbulence",
                 "--dims",
                 "33",
@@ -221,19 +224,36 @@ fn bad_raycast_inputs_fail_cleanly_without_output() {
             "--store",
         ),
         (
-            vec!["raycast", "prepare", "nothere.nrrd", "-o", "o.nvb"],
+            vec!["raycast", "prepare", "--volume", "nothere.nrrd", "-o", "o.nvb"],
             "nothere.nrrd",
         ),
         (
-            vec!["raycast", "prepare", "turbulence", "--dims", "1x1x1", "-o", "o.nvb"],
+            vec![
+                "raycast",
+                "prepare",
+                "--volume",
+                "turbulence",
+                "--dims",
+                "1x1x1",
+                "-o",
+                "o.nvb",
+            ],
             "at least 2",
         ),
         (
-            vec!["isosurface", "marschner-lobb", "--iso", "0.5", "-o", "o.txt"],
+            vec![
+                "isosurface",
+                "--volume",
+                "marschner-lobb",
+                "--iso",
+                "0.5",
+                "-o",
+                "o.txt",
+            ],
             ".ply or .vtp",
         ),
         (
-            vec!["isosurface", "nothere.nii", "--iso", "0.5", "-o", "o.ply"],
+            vec!["isosurface", "--volume", "nothere.nii", "--iso", "0.5", "-o", "o.ply"],
             "nothere.nii",
         ),
     ];

@@ -56,6 +56,7 @@ pub fn prepare_turbulence(dir: &Path, out: &str, dims: &str, brick: &str, extra:
     let mut args = vec![
         "raycast",
         "prepare",
+        "--volume",
         "turbulence",
         "--dims",
         dims,

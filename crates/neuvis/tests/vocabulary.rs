@@ -1,0 +1,375 @@
+//! One vocabulary across commands (issue #37, item 6): a volume is `--volume` everywhere, views
+//! are `--theta`/`--phi` (`--theta-step`/`--phi-step` for grids, `--view t,θ,φ` for a list),
+//! every `--size` takes N or WxH, the AMR thresholds have names, the global options are listed
+//! apart, every `--…-mb` is 10⁶ bytes. The spellings of earlier releases still work and say
+//! what replaces them.
+
+mod common;
+
+use common::{neuvis, ok, prepare_turbulence, text, tornado_collection};
+
+/// The lines of stderr that are warnings.
+fn warnings(o: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_volume_is_named_with_volume_everywhere_and_the_old_positional_warns() {
+    let d = tempfile::tempdir().unwrap();
+    // the new spelling: no warning
+    let o = ok(
+        d.path(),
+        &[
+            "isosurface",
+            "--volume",
+            "tornado",
+            "--dims",
+            "16",
+            "--iso",
+            "0.2",
+            "-o",
+            "a.vtp",
+        ],
+    );
+    assert!(warnings(&o).is_empty(), "{}", text(&o));
+    // the positional of earlier releases: the same mesh, and a warning with the command to type
+    let o = ok(
+        d.path(),
+        &["isosurface", "tornado", "--dims", "16", "--iso", "0.2", "-o", "b.vtp"],
+    );
+    let w = warnings(&o);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("deprecated") && w[0].contains("neuvis isosurface --volume tornado"),
+        "{w:?}"
+    );
+    assert_eq!(
+        std::fs::read(d.path().join("a.vtp")).unwrap(),
+        std::fs::read(d.path().join("b.vtp")).unwrap()
+    );
+    // raycast prepare alike
+    let o = ok(
+        d.path(),
+        &[
+            "raycast",
+            "prepare",
+            "turbulence",
+            "--dims",
+            "16",
+            "--brick",
+            "8",
+            "--base-factor",
+            "2",
+            "--train-steps",
+            "1",
+            "-o",
+            "t.nvb",
+            "-q",
+        ],
+    );
+    assert!(
+        warnings(&o)
+            .iter()
+            .any(|l| l.contains("neuvis raycast prepare --volume turbulence")),
+        "a warning even under -q: {}",
+        text(&o)
+    );
+    // both, or neither: refused by the parser, nothing written
+    let o = neuvis(
+        d.path(),
+        &[
+            "isosurface",
+            "tornado",
+            "--volume",
+            "tornado",
+            "--iso",
+            "0.2",
+            "-o",
+            "c.vtp",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("cannot be used with"), "{}", text(&o));
+    let o = neuvis(d.path(), &["isosurface", "--iso", "0.2", "-o", "c.vtp"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--volume <VOLUME>"), "{}", text(&o));
+    assert!(!d.path().join("c.vtp").exists());
+    // every command that reads a volume shows --volume in its help, none a positional VOLUME
+    for cmd in [
+        &["render"][..],
+        &["inr", "fit"],
+        &["isosurface"],
+        &["raycast", "prepare"],
+        &["bench", "render"],
+    ] {
+        let o = ok(d.path(), &[cmd, &["--help"][..]].concat());
+        let h = String::from_utf8_lossy(&o.stdout);
+        assert!(h.contains("--volume <VOLUME>"), "{cmd:?}: {h}");
+        let usage = h.lines().find(|l| l.starts_with("Usage:")).unwrap();
+        assert!(
+            !usage.ends_with("<VOLUME>") && !usage.contains("[VOLUME]"),
+            "{cmd:?}: {usage}"
+        );
+    }
+}
+
+#[test]
+fn renamed_flags_still_work_with_a_warning_naming_the_new_one() {
+    let d = tempfile::tempdir().unwrap();
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../neuvis-amr/fixtures/sin_inv_r.json");
+    let amr = |flag: &str, out: &str| {
+        neuvis(
+            d.path(),
+            &[
+                "amr",
+                spec,
+                flag,
+                "0.3",
+                "--max-it",
+                "1",
+                "--total-error-samples",
+                "1024",
+                "-o",
+                out,
+            ],
+        )
+    };
+    let new = amr("--proportion-threshold", "a");
+    assert!(new.status.success(), "{}", text(&new));
+    assert!(warnings(&new).is_empty(), "{}", text(&new));
+    for (old, out) in [("--p", "b"), ("--P", "c")] {
+        let o = amr(old, out);
+        assert!(o.status.success(), "{}", text(&o));
+        let w = warnings(&o);
+        assert!(
+            w.len() == 1 && w[0].contains(old) && w[0].contains("--proportion-threshold"),
+            "{w:?}"
+        );
+        // the same run: the same history (but for the wall-time columns)
+        let history = |dir: &str| -> Vec<String> {
+            std::fs::read_to_string(d.path().join(dir).join("history.csv"))
+                .unwrap()
+                .lines()
+                .map(|l| l.rsplitn(3, ',').last().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(history("a"), history(out));
+    }
+    let o = amr("--t", "e");
+    assert!(
+        warnings(&o).iter().any(|w| w.contains("--error-threshold")),
+        "{}",
+        text(&o)
+    );
+    // decompress --params is --view now
+    tornado_collection(d.path(), "t.cdb", "16", "16");
+    ok(
+        d.path(),
+        &[
+            "compress", "t.cdb", "-o", "t.nrvi", "--c1", "4", "--epochs", "1", "--batch", "4", "-q",
+        ],
+    );
+    let new = ok(
+        d.path(),
+        &["decompress", "t.nrvi", "-o", "v.cdb", "--view", "0,45,90", "-q"],
+    );
+    assert!(warnings(&new).is_empty());
+    let old = ok(
+        d.path(),
+        &["decompress", "t.nrvi", "-o", "w.cdb", "--params=0,45,90", "-q"],
+    );
+    assert!(
+        warnings(&old)
+            .iter()
+            .any(|w| w.contains("--params") && w.contains("--view")),
+        "{}",
+        text(&old)
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("v.cdb/data.csv")).unwrap(),
+        std::fs::read_to_string(d.path().join("w.cdb/data.csv")).unwrap()
+    );
+    // demo --angle-step: both steps, with a warning (an invalid value stops it before any work)
+    let o = neuvis(d.path(), &["demo", "--angle-step", "500", "-o", "d"]);
+    assert!(!o.status.success());
+    assert!(
+        warnings(&o).iter().any(|w| w.contains("--theta-step and --phi-step")),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("--theta-step lie in (0, 180]"), "{}", text(&o));
+    assert!(!d.path().join("d").exists());
+    // the slurm wrapper's command is not the outer command: no warning for it here
+    let o = neuvis(d.path(), &["amr", "--help"]);
+    assert!(warnings(&o).is_empty());
+}
+
+#[test]
+fn global_options_are_listed_apart_in_every_commands_help() {
+    let d = tempfile::tempdir().unwrap();
+    for cmd in [
+        &["render"][..],
+        &["compress"],
+        &["raycast", "render"],
+        &["amr"],
+        &["serve"],
+    ] {
+        let o = ok(d.path(), &[cmd, &["--help"][..]].concat());
+        let h = String::from_utf8_lossy(&o.stdout).to_string();
+        let global = h
+            .find("Global options (every command):")
+            .unwrap_or_else(|| panic!("{cmd:?}: no global section in\n{h}"));
+        let own = h.find("\nOptions:").unwrap_or(0);
+        for flag in [
+            "--json",
+            "--threads <THREADS>",
+            "--quiet",
+            "--verbose",
+            "--progress-interval",
+        ] {
+            let at = h.find(flag).unwrap_or_else(|| panic!("{cmd:?}: {flag} missing"));
+            assert!(at > global, "{cmd:?}: {flag} is listed among the command's own options");
+        }
+        assert!(own < global, "{cmd:?}: the command's own options come first");
+    }
+}
+
+#[test]
+fn every_size_takes_n_or_w_by_h() {
+    let d = tempfile::tempdir().unwrap();
+    prepare_turbulence(d.path(), "t.nvb", "32", "8", &["--train-steps", "1", "-q"]);
+    ok(
+        d.path(),
+        &[
+            "raycast", "render", "t.nvb", "--method", "exact", "--iso", "0.5", "--size", "48x32", "-o", "f.png", "-q",
+        ],
+    );
+    let img = image::open(d.path().join("f.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (48, 32));
+    ok(
+        d.path(),
+        &[
+            "raycast", "render", "t.nvb", "--method", "exact", "--iso", "0.5", "--size", "20", "-o", "g.png", "-q",
+        ],
+    );
+    let img = image::open(d.path().join("g.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (20, 20));
+    // one message for a bad size everywhere
+    for args in [
+        &["raycast", "render", "t.nvb", "--size", "0x5", "-o", "h.png"][..],
+        &["render", "--volume", "tornado", "--size", "0x5", "-o", "h.cdb"],
+    ] {
+        let o = neuvis(d.path(), args);
+        assert!(!o.status.success());
+        assert!(text(&o).contains("expected N or WxH"), "{args:?}: {}", text(&o));
+    }
+    let o = neuvis(
+        d.path(),
+        &["raycast", "render", "t.nvb", "--size", "9000x10", "-o", "h.png"],
+    );
+    assert!(
+        text(&o).contains("--size 9000x10: at most 8192 pixels a side"),
+        "{}",
+        text(&o)
+    );
+    assert!(!d.path().join("h.png").exists());
+}
+
+#[test]
+fn memory_flags_are_all_megabytes_and_probe_says_when_it_computed_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    for (cmd, flag) in [
+        (&["serve"][..], "--cache-mb"),
+        (&["raycast", "render"], "--budget-mb"),
+        (&["raycast", "serve"], "--budget-mb"),
+    ] {
+        let o = ok(d.path(), &[cmd, &["--help"][..]].concat());
+        let h = String::from_utf8_lossy(&o.stdout);
+        let at = h.find(flag).unwrap();
+        let line = &h[at..h[at..].find('\n').map_or(h.len(), |n| at + n)];
+        assert!(line.contains("MB (10⁶ bytes"), "{cmd:?} {flag}: {line}");
+        assert!(!h.contains("MiB"), "{cmd:?}: {h}");
+    }
+    // no Vulkan driver visible and no CUDA: --probe says it computed nothing, and why
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_neuvis"))
+        .args(["devices", "--probe"])
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("VK_DRIVER_FILES", "/nonexistent.json")
+        .env("WGPU_BACKEND", "vulkan")
+        .env("CUDA_PATH", "/nonexistent")
+        .env("LD_LIBRARY_PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    if t.contains("GPU adapters: none found") {
+        assert!(t.contains("probe: nothing computed: wgpu found no GPU adapter"), "{t}");
+        assert!(t.contains("only --device cpu runs here"), "{t}");
+    }
+    let plain = std::process::Command::new(env!("CARGO_BIN_EXE_neuvis"))
+        .args(["devices"])
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("VK_DRIVER_FILES", "/nonexistent.json")
+        .env("WGPU_BACKEND", "vulkan")
+        .env("CUDA_PATH", "/nonexistent")
+        .env("LD_LIBRARY_PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_ne!(text(&plain), t, "--probe prints more than devices");
+}
+
+/// The demo's pictures (issue #37, item 8): ground truth, decoded and difference side by side,
+/// each panel enlarged to at least 256 pixels, under a title and captions.
+#[test]
+fn the_demo_writes_large_labelled_side_by_side_pictures() {
+    let d = tempfile::tempdir().unwrap();
+    let o = ok(
+        d.path(),
+        &[
+            "demo",
+            "-o",
+            "demo",
+            "--size",
+            "16",
+            "--theta-step",
+            "90",
+            "--phi-step",
+            "90",
+            "--epochs",
+            "2",
+            "--ratio",
+            "5",
+        ],
+    );
+    let t = text(&o);
+    assert!(t.contains("| tornado IR | 16 | 16x16 |"), "{t}");
+    let side = d.path().join("demo/side-by-side");
+    let pictures: Vec<_> = std::fs::read_dir(&side).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(pictures.len(), 6, "{pictures:?}");
+    for p in &pictures {
+        let img = image::open(p).unwrap().to_rgb8();
+        // three panels of 16 × 16 enlarged 16 times, with gaps, margins and two text lines
+        assert!(
+            img.width() >= 3 * 256 && img.height() >= 256 + 2 * 16,
+            "{}: {:?}",
+            p.display(),
+            img.dimensions()
+        );
+        // a title: black text in the band above the panels
+        let dark_rows: Vec<u32> = (0..img.height())
+            .filter(|&y| (0..img.width()).any(|x| img.get_pixel(x, y).0 == [0, 0, 0]))
+            .collect();
+        assert!(dark_rows.first().is_some_and(|&y| y < 24), "{}: no title", p.display());
+    }
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("demo/scores.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        17
+    );
+}
