@@ -27,7 +27,7 @@ fn value_err(e: impl std::fmt::Display) -> PyErr {
 
 /// `msg` with the CLI's flags replaced by the keyword arguments that mean the same here.
 fn python_names(msg: &str) -> String {
-    const NAMES: [(&str, &str); 9] = [
+    const NAMES: [(&str, &str); 10] = [
         ("--raw-dims", "raw_dims"),
         ("--raw-dtype", "raw_dtype"),
         ("--raw-endian", "raw_endian"),
@@ -37,6 +37,7 @@ fn python_names(msg: &str) -> String {
         ("--component", "component"),
         ("--nan-to", "nan_to"),
         ("--dims", "dims"),
+        ("--step K", "step=K"),
     ];
     NAMES
         .iter()

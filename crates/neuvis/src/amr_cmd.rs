@@ -35,6 +35,9 @@ pub struct FitArgs {
     /// How to read the volume.
     #[command(flatten)]
     pub vol: crate::volume_args::VolumeOptions,
+    /// Which step of a series.
+    #[command(flatten)]
+    pub step: crate::volume_args::StepArg,
     /// Output spec (JSON); the weights go next to it as <stem>.safetensors.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -116,7 +119,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         (None, Some(v)) => {
             field = a
                 .vol
-                .read_one(v, a.seed)
+                .read_one(v, a.seed, &a.step)
                 .with_context(|| format!("{v}: cannot load the volume"))?;
             info!("{v}: {}", field.value_summary());
             let (lo, hi) = field.range();

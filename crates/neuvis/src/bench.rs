@@ -137,6 +137,9 @@ pub struct RenderBenchArgs {
     /// How to read the volume.
     #[command(flatten)]
     pub vol: crate::volume_args::VolumeOptions,
+    /// Which step of a series.
+    #[command(flatten)]
+    pub step: crate::volume_args::StepArg,
     /// Isovalue of the IR mode (default: 40 % into the value range).
     #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: Option<f32>,
@@ -204,7 +207,7 @@ fn render_bench(a: &RenderBenchArgs) -> Result<()> {
         opts.dims = Some("256".into());
     }
     say!("reading {}…", a.volume);
-    let field = opts.read_one(&a.volume, a.seed)?;
+    let field = opts.read_one(&a.volume, a.seed, &a.step)?;
     let (lo, hi) = field.range();
     let iso = a.iso.unwrap_or(lo + 0.4 * (hi - lo));
     let tf = TransferFunction::preset("cool-to-warm", (lo, hi), 0.6)

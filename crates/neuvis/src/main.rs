@@ -113,7 +113,8 @@ fails leaves no output behind."
 )]
 struct Cli {
     /// Print one JSON object with the results on stdout (the text report goes to stderr):
-    /// render, compress, decompress, eval, amr, isosurface, raycast render, devices, bench.
+    /// render, compress, decompress, eval, amr, isosurface, raycast render, devices, bench. Each
+    /// object's JSON Schema is in the repository's crates/neuvis/schemas/.
     #[arg(long, global = true, help_heading = GLOBAL)]
     json: bool,
     /// Worker threads (default: all cores; at most 8 × the cores).

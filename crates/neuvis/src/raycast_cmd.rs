@@ -120,6 +120,9 @@ pub struct PrepareArgs {
     /// How to read the volume.
     #[command(flatten)]
     pub vol: crate::volume_args::VolumeOptions,
+    /// Which step of a series.
+    #[command(flatten)]
+    pub step: crate::volume_args::StepArg,
     /// Brick only block I of N of the brick layers (z) into OUT.part-IIII-of-NNNN.nvb (0-based;
     /// `slurm` takes it from the job array); `neuvis merge OUT` assembles the store and trains its
     /// network there.
@@ -245,6 +248,9 @@ pub fn run(cmd: &RaycastCmd) -> Result<()> {
 fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
     let dims = a.vol.dims()?;
     if a.volume() == "turbulence" {
+        if a.step.step.is_some_and(|k| k > 0) {
+            bail!("--step: turbulence has one time step");
+        }
         let dims = dims.unwrap_or([128; 3]);
         neuvis_volume::field::check_dims(dims, "turbulence")?;
         return Ok(Box::new(TurbulenceSource {
@@ -256,13 +262,16 @@ fn source(a: &PrepareArgs) -> Result<Box<dyn SlabSource>> {
     let path = Path::new(a.volume());
     if Procedural::from_name(a.volume(), a.seed).is_none() {
         if let Some(spec) = a.vol.raw_spec()? {
+            if a.step.step.is_some() {
+                bail!("--step: a raw file holds one volume");
+            }
             if a.vol.array.is_some() || a.vol.component.is_some() || a.vol.nan_to.is_some() {
                 bail!("--array, --component and --nan-to do not apply to raw files read slab by slab");
             }
             return Ok(Box::new(RawSource::open(path, spec)?));
         }
     }
-    let f = a.vol.read_one(a.volume(), a.seed)?;
+    let f = a.vol.read_one(a.volume(), a.seed, &a.step)?;
     if !crate::quiet() {
         eprintln!("{}: {}", a.volume(), f.value_summary());
     }
@@ -450,6 +459,11 @@ fn run_render(a: &RenderArgs) -> Result<()> {
         let ms = t.elapsed().as_secs_f64() * 1e3;
         neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
             .with_context(|| format!("writing {}", a.output.display()))?;
+        crate::emit_json(serde_json::json!({
+            "command": "raycast render", "output": a.output, "method": "mesh", "isovalue": iso,
+            "extraction_s": mb.extract_s, "triangles": mb.mesh.tris.len(), "mesh_bytes": mb.mesh.bytes(),
+            "frame_ms": ms, "peak_rss_bytes": peak_rss(),
+        }));
         say!(
             "method mesh | extraction {:.1} s ({} triangles, {:.1} MB) | frame {ms:.1} ms | peak RSS {} | wrote {}",
             mb.extract_s,
@@ -668,6 +682,9 @@ pub struct IsosurfaceArgs {
     /// How to read the volume.
     #[command(flatten)]
     pub vol: crate::volume_args::VolumeOptions,
+    /// Which step of a series.
+    #[command(flatten)]
+    pub step: crate::volume_args::StepArg,
 }
 
 /// Extracts an isosurface with marching cubes and writes it.
@@ -686,7 +703,7 @@ pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
         crate::outputs::OutputKind::FileWithMark(neuvis_raycast::mesh::VTP_MARK, "a VTP mesh neuvis wrote")
     };
     crate::outputs::check(&a.output, kind, a.overwrite, &[Path::new(a.volume())])?;
-    let field = a.vol.read_one(a.volume(), a.seed)?;
+    let field = a.vol.read_one(a.volume(), a.seed, &a.step)?;
     if !crate::quiet() {
         eprintln!("{}: {}", a.volume(), field.value_summary());
     }

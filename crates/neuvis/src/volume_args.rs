@@ -59,6 +59,16 @@ pub struct VolumeOptions {
     pub time_values: Option<Vec<f64>>,
 }
 
+/// `--step K` of the commands that read one volume (isosurface, raycast prepare, inr fit, bench
+/// render; `render` takes `--times`, and its `--step` is the ray-marching step).
+#[derive(Args, Debug, Clone, Default)]
+pub struct StepArg {
+    /// Read time step K (0-based) of a time series: a .pvd, a 4-D NRRD or NIfTI, or the tornado
+    /// and blobs at time K.
+    #[arg(long, value_name = "K")]
+    pub step: Option<usize>,
+}
+
 /// The layout of a raw volume file.
 #[derive(Args, Debug, Clone)]
 pub struct RawArgs {
@@ -157,12 +167,22 @@ impl VolumeOptions {
         Ok(open_series(inputs, &opts)?)
     }
 
-    /// Reads one volume: a procedural field (at t = 0, `--dims`, `seed`) or a file.
-    pub fn read_one(&self, name: &str, seed: u64) -> Result<ScalarField> {
+    /// Reads one volume: a procedural field (at step `--step`, else 0; `--dims`, `seed`) or a file
+    /// (`--step` K of a series file).
+    pub fn read_one(&self, name: &str, seed: u64, step: &StepArg) -> Result<ScalarField> {
         if let Some(p) = Procedural::from_name(name, seed) {
             let dims = self.dims()?.unwrap_or(p.default_dims());
             neuvis_volume::field::check_dims(dims, name)?;
-            let f = p.generate(dims, 0.0)?;
+            let step = step.step.unwrap_or(0);
+            if step >= p.default_steps() {
+                bail!(
+                    "--step {step}: {name} has {} time step{} (0 to {})",
+                    p.default_steps(),
+                    if p.default_steps() == 1 { "" } else { "s" },
+                    p.default_steps() - 1
+                );
+            }
+            let f = p.generate(dims, step as f64)?;
             return Ok(match self.spacing()? {
                 Some(s) => ScalarField::new(f.dims(), s, f.origin(), f.into_data())?,
                 None => f,
@@ -171,11 +191,13 @@ impl VolumeOptions {
         if self.time_values.is_some() {
             bail!("--time-values is for time series; this command reads one volume");
         }
-        Ok(neuvis_volume::read_volume(
-            std::path::Path::new(name),
-            self.raw_spec()?.as_ref(),
-            &self.read_options()?,
-        )?)
+        let path = std::path::Path::new(name);
+        let raw = self.raw_spec()?;
+        match step.step {
+            Some(_) if raw.is_some() => bail!("--step: a raw file holds one volume"),
+            Some(k) => Ok(neuvis_volume::io::read_volume_step(path, &self.read_options()?, k)?),
+            None => Ok(neuvis_volume::read_volume(path, raw.as_ref(), &self.read_options()?)?),
+        }
     }
 }
 

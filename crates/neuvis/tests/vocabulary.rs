@@ -7,6 +7,7 @@
 mod common;
 
 use common::{neuvis, ok, prepare_turbulence, text, tornado_collection};
+use std::path::Path;
 
 /// The lines of stderr that are warnings.
 fn warnings(o: &std::process::Output) -> Vec<String> {
@@ -371,5 +372,149 @@ fn the_demo_writes_large_labelled_side_by_side_pictures() {
             .lines()
             .count(),
         17
+    );
+}
+
+/// Commands that read one volume pick a time step of a series with `--step K` (issue #37, item 9):
+/// the mesh of step 2 of a .pvd is the mesh of the file the .pvd lists third.
+#[test]
+fn step_picks_one_volume_of_a_series() {
+    let d = tempfile::tempdir().unwrap();
+    let series = Path::new(env!("CARGO_MANIFEST_DIR")).join("../neuvis-volume/tests/fixtures/vtk/series");
+    let pvd = series.join("wave.pvd");
+    let pvd = pvd.to_str().unwrap();
+    // without --step: refused, naming --step and the range
+    let o = neuvis(
+        d.path(),
+        &["isosurface", "--volume", pvd, "--iso", "0.1", "-o", "x.vtp"],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("pick one with --step K (0 to 2)"), "{}", text(&o));
+    assert!(!d.path().join("x.vtp").exists());
+    let third = series.join("wave_t_10.vti");
+    ok(
+        d.path(),
+        &[
+            "isosurface",
+            "--volume",
+            pvd,
+            "--step",
+            "2",
+            "--iso",
+            "0.1",
+            "-o",
+            "a.vtp",
+            "-q",
+        ],
+    );
+    ok(
+        d.path(),
+        &[
+            "isosurface",
+            "--volume",
+            third.to_str().unwrap(),
+            "--iso",
+            "0.1",
+            "-o",
+            "b.vtp",
+            "-q",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(d.path().join("a.vtp")).unwrap(),
+        std::fs::read(d.path().join("b.vtp")).unwrap()
+    );
+    // a step the series does not have, and --step where it means nothing
+    let o = neuvis(
+        d.path(),
+        &[
+            "isosurface",
+            "--volume",
+            pvd,
+            "--step",
+            "3",
+            "--iso",
+            "0.1",
+            "-o",
+            "c.vtp",
+        ],
+    );
+    assert!(
+        text(&o).contains("no step 3: the collection has 3 (0 to 2)"),
+        "{}",
+        text(&o)
+    );
+    assert!(!d.path().join("c.vtp").exists());
+    // a procedural field at step K is the field at time K: the tornado moves
+    ok(
+        d.path(),
+        &[
+            "isosurface",
+            "--volume",
+            "tornado",
+            "--dims",
+            "24",
+            "--iso",
+            "0.2",
+            "-o",
+            "t0.vtp",
+            "-q",
+        ],
+    );
+    ok(
+        d.path(),
+        &[
+            "isosurface",
+            "--volume",
+            "tornado",
+            "--dims",
+            "24",
+            "--iso",
+            "0.2",
+            "--step",
+            "0",
+            "-o",
+            "s0.vtp",
+            "-q",
+        ],
+    );
+    ok(
+        d.path(),
+        &[
+            "isosurface",
+            "--volume",
+            "tornado",
+            "--dims",
+            "24",
+            "--iso",
+            "0.2",
+            "--step",
+            "24",
+            "-o",
+            "s24.vtp",
+            "-q",
+        ],
+    );
+    let read = |f: &str| std::fs::read(d.path().join(f)).unwrap();
+    assert_eq!(read("t0.vtp"), read("s0.vtp"));
+    assert_ne!(read("t0.vtp"), read("s24.vtp"));
+    let o = neuvis(
+        d.path(),
+        &[
+            "isosurface",
+            "--volume",
+            "tornado",
+            "--step",
+            "48",
+            "--iso",
+            "0.2",
+            "-o",
+            "s48.vtp",
+        ],
+    );
+    assert!(
+        text(&o).contains("--step 48: tornado has 48 time steps (0 to 47)"),
+        "{}",
+        text(&o)
     );
 }

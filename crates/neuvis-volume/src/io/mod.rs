@@ -124,8 +124,9 @@ fn read_volume_as_written(path: &Path, raw: Option<&RawSpec>, opts: &ReadOptions
                 [first, ..] => Err(VolumeError::format(
                     path,
                     format!(
-                        "a time series of {} steps; this command reads one volume: give one of its files (e.g. {})",
+                        "a time series of {} steps; this command reads one volume: pick one with --step K (0 to {}) or give one of its files (e.g. {})",
                         steps.len(),
+                        steps.len() - 1,
                         first.path.display()
                     ),
                 )),

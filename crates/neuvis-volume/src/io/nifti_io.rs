@@ -154,7 +154,7 @@ pub(crate) fn read_nifti_step(path: &Path, opts: &ReadOptions, step: Option<usiz
             return Err(VolumeError::format(
                 path,
                 format!(
-                    "a time series of {} volumes (dim[4]); this command reads one volume (render, compress and the Python series() read it as a series; or split it, e.g. with fslsplit)",
+                    "a time series of {} volumes (dim[4]); this command reads one volume: pick one with --step K (render and the Python series() read it as a series)",
                     lay.steps
                 ),
             ))

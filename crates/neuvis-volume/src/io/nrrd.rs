@@ -303,7 +303,7 @@ pub(crate) fn read_nrrd_step(path: &Path, opts: &ReadOptions, step: Option<usize
     let step = match step {
         None if ax.steps() > 1 => {
             return Err(fmt(format!(
-                "a time series of {} steps (kinds: … time); this command reads one volume (render, compress and the Python series() read it as a series)",
+                "a time series of {} steps (kinds: … time); this command reads one volume: pick one with --step K (render and the Python series() read it as a series)",
                 ax.steps()
             )))
         }
