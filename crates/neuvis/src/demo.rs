@@ -230,10 +230,12 @@ fn run_in(a: &DemoArgs, r: &RenderArgs) -> Result<()> {
         cr.train_seconds
     );
     println!(
-        "\nground truth | decoded | difference pictures: {}\nall difference images: {}\nper-image scores: {}",
+        "\nground truth | decoded | difference pictures: {}\nall difference images: {}\nper-image scores: {}\nexplore it in a browser: neuvis serve {} --reference {}",
         side.display(),
         diffs.display(),
-        a.output.join("scores.csv").display()
+        a.output.join("scores.csv").display(),
+        crate::slurm::quote(&path(&model)),
+        crate::slurm::quote(&path(gt))
     );
     Ok(())
 }

@@ -348,6 +348,10 @@ fn the_demo_writes_large_labelled_side_by_side_pictures() {
     );
     let t = text(&o);
     assert!(t.contains("| tornado IR | 16 | 16x16 |"), "{t}");
+    assert!(
+        t.contains("explore it in a browser: neuvis serve demo/tornado-ir.nrvi --reference demo/tornado-ir.cdb"),
+        "{t}"
+    );
     let side = d.path().join("demo/side-by-side");
     let pictures: Vec<_> = std::fs::read_dir(&side).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(pictures.len(), 6, "{pictures:?}");
