@@ -7,4 +7,10 @@ from ._neuvis import Inr as Inr, Model as Model, __version__ as __version__, rea
 _Path = Union[str, "PathLike[str]"]
 
 def series(inputs: Union[_Path, Sequence[_Path]]) -> list[tuple[float, str]]: ...
-def amr(spec: _Path, weights: Optional[_Path] = None, **settings: Any) -> dict[str, Any]: ...
+def amr(
+    spec: _Path,
+    weights: Optional[_Path] = None,
+    output: Optional[_Path] = None,
+    overwrite: bool = False,
+    **settings: Any,
+) -> dict[str, Any]: ...

@@ -55,4 +55,10 @@ def read_volume(
     """A volume as a float32 `[z, y, x]` array and its `spacing`, `origin`, `dims`."""
 
 def series(inputs: list[str]) -> list[tuple[float, str]]: ...
-def amr_json(spec: str, weights: Optional[str] = None, **settings: Any) -> str: ...
+def amr_json(
+    spec: str,
+    weights: Optional[str] = None,
+    options: str = "{}",
+    output: Optional[str] = None,
+    overwrite: bool = False,
+) -> str: ...

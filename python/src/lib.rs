@@ -27,7 +27,8 @@ fn value_err(e: impl std::fmt::Display) -> PyErr {
 
 /// `msg` with the CLI's flags replaced by the keyword arguments that mean the same here.
 fn python_names(msg: &str) -> String {
-    const NAMES: [(&str, &str); 10] = [
+    const NAMES: [(&str, &str); 11] = [
+        ("--overwrite", "overwrite=True"),
         ("--raw-dims", "raw_dims"),
         ("--raw-dtype", "raw_dtype"),
         ("--raw-endian", "raw_endian"),
@@ -372,59 +373,82 @@ impl Inr {
     }
 }
 
-/// Runs the AMR driver over an INR (as `neuvis amr` does, without writing files) and returns
-/// the run as JSON: `history` (one record per iteration), `stop_reason`, `rel_floor`, `config`.
+/// Runs `neuvis amr` over the INR `spec`: `options` is a JSON object of
+/// `neuvis_amr::job::AmrOptions` (only the settings given; the library holds every default, and a
+/// misspelt key is an error naming it). With `output`, writes the same folder as the CLI (history,
+/// meshes, MFEM files, PNG slices) under the same output rule. Returns `history.json`'s record as
+/// JSON, plus `written` (the files) when a folder was written.
 #[pyfunction]
-#[pyo3(signature = (spec, weights = None, method = "pruning", t = 0.1, p = 0.15, eps = 1e-3, tau = 0.1, basic_error = "reference", max_it = 9, max_dofs = 10_000, id_samples = 256, error_samples = 32, initial_refinements = 0, seed = 0, total_error_samples = None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (spec, weights = None, options = "{}", output = None, overwrite = false))]
 fn amr_json(
     py: Python<'_>,
-    spec: &str,
-    weights: Option<&str>,
-    method: &str,
-    t: f64,
-    p: f64,
-    eps: f64,
-    tau: f64,
-    basic_error: &str,
-    max_it: usize,
-    max_dofs: usize,
-    id_samples: usize,
-    error_samples: usize,
-    initial_refinements: usize,
-    seed: u64,
-    total_error_samples: Option<usize>,
+    spec: PathBuf,
+    weights: Option<PathBuf>,
+    options: &str,
+    output: Option<PathBuf>,
+    overwrite: bool,
 ) -> PyResult<String> {
-    let inr = neuvis_amr::Inr::load(Path::new(spec), weights.map(Path::new)).map_err(value_err)?;
-    let m = neuvis_amr::Method::parse(method)
-        .ok_or_else(|| value_err(format!("method '{method}': use pruning, basic or uniform")))?;
-    let mut cfg = neuvis_amr::AmrConfig::defaults(m, inr.dim());
-    cfg.t = t;
-    cfg.p = p;
-    cfg.eps = eps;
-    cfg.tau = tau;
-    cfg.basic_error = neuvis_amr::BasicError::parse(basic_error)
-        .ok_or_else(|| value_err(format!("basic_error '{basic_error}': use reference or pointwise")))?;
-    cfg.max_it = max_it;
-    cfg.max_dofs = max_dofs;
-    cfg.id_samples = id_samples;
-    cfg.error_samples = error_samples;
-    cfg.initial_refinements = initial_refinements;
-    cfg.seed = seed;
-    if let Some(n) = total_error_samples {
-        cfg.total_error_samples = n;
+    use neuvis_amr::job::{run_to_folder, History};
+    let opts = amr_options(options)?;
+    let inr = neuvis_amr::Inr::load(&spec, weights.as_deref()).map_err(value_err)?;
+    let name = spec.display().to_string();
+    let (run, written) = match &output {
+        Some(out) => {
+            let mut inputs = vec![spec.as_path()];
+            inputs.extend(weights.as_deref());
+            let (run, w) = py
+                .detach(|| run_to_folder(&inr, &name, &inputs, &opts, out, overwrite, |_| {}))
+                .map_err(amr_err)?;
+            (run, Some(w))
+        }
+        None => {
+            let cfg = opts.config(inr.dim()).map_err(value_err)?;
+            opts.plan(&inr.spec).map_err(value_err)?;
+            let run = py
+                .detach(|| neuvis_amr::run(&inr.net, &inr.spec.domain, &cfg, |_| {}))
+                .map_err(value_err)?;
+            (run, None)
+        }
+    };
+    let mut v = serde_json::to_value(History::of(&run, &name)).map_err(value_err)?;
+    if let (Some(w), Some(obj)) = (written, v.as_object_mut()) {
+        obj.insert("written".into(), serde_json::json!(w.files));
+        for warning in &w.warnings {
+            // the slice was written without its colour bar: say so as Python does
+            let warn = py.import("warnings")?;
+            warn.call_method1("warn", (warning.as_str(),))?;
+        }
     }
-    cfg.validate().map_err(value_err)?;
-    let run = py
-        .detach(|| neuvis_amr::run(&inr.net, &inr.spec.domain, &cfg, |_| {}))
-        .map_err(value_err)?;
-    serde_json::to_string(&serde_json::json!({
-        "history": run.history,
-        "stop_reason": run.stop_reason,
-        "rel_floor": run.rel_floor,
-        "config": run.config,
-    }))
-    .map_err(value_err)
+    serde_json::to_string(&v).map_err(value_err)
+}
+
+/// The settings a Python caller gave (a JSON object), with an error naming the one that does not
+/// fit: `amr settings: slices: invalid type: …`.
+fn amr_options(json: &str) -> PyResult<neuvis_amr::job::AmrOptions> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| value_err(format!("amr settings: {e}")))?;
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            value_err(format!("amr settings: {}", e.inner()))
+        } else {
+            value_err(format!("amr settings: {path}: {}", e.inner()))
+        }
+    })
+}
+
+/// An AMR error as Python raises it: an existing output is a `FileExistsError`, a failed read or
+/// write an `OSError`, anything else a `ValueError`.
+fn amr_err(e: neuvis_amr::AmrError) -> PyErr {
+    use neuvis_amr::AmrError;
+    match &e {
+        AmrError::Output(neuvis_base::OutputError::Exists { .. }) => {
+            pyo3::exceptions::PyFileExistsError::new_err(python_names(&e.to_string()))
+        }
+        AmrError::Io { .. } | AmrError::Output(neuvis_base::OutputError::Create { .. }) => {
+            PyIOError::new_err(python_names(&e.to_string()))
+        }
+        _ => value_err(e),
+    }
 }
 
 /// The compiled half of the `neuvis` Python package.

@@ -100,6 +100,67 @@ def test_inr_and_amr_match_the_cli(tmp_path):
     assert [r["total_error"] for r in run["history"]] == [r["total_error"] for r in out["history"]]
 
 
+def test_amr_writes_the_cli_folder_under_the_output_rule(tmp_path):
+    """Issue #37, item 11: `amr(output=...)` writes what `neuvis amr -o` writes, and refuses what
+    the CLI refuses (nothing written on a refusal)."""
+    import pathlib
+    import xml.etree.ElementTree as ET
+
+    from PIL import Image
+
+    spec = pathlib.Path(AMR) / "sin_inv_r.json"
+    run = neuvis.amr(spec, output=tmp_path / "py", p=0.09, max_it=3, total_error_samples=4096, slice_px=64)
+    cli("amr", str(spec), "--proportion-threshold", "0.09", "--max-it", "3", "--total-error-samples", "4096",
+        "--slice-px", "64", "-o", "cli", "-q", cwd=tmp_path)
+    assert run["written"] == ["history.csv", "history.json", "mesh.vtu", "mesh.mesh", "mesh.gf", "mesh.png"]
+    for f in ["mesh.vtu", "mesh.mesh", "mesh.gf", "mesh.png"]:
+        assert (tmp_path / "py" / f).read_bytes() == (tmp_path / "cli" / f).read_bytes(), f
+    # the files say what the run says: the VTU holds the last iteration's elements, the MFEM
+    # grid function a value per vertex, the PNG the asked size
+    last = run["history"][-1]
+    grid = ET.parse(tmp_path / "py" / "mesh.vtu").getroot().find("UnstructuredGrid/Piece")
+    assert int(grid.get("NumberOfCells")) == last["elements"]
+    gf = (tmp_path / "py" / "mesh.gf").read_text().split("\n\n", 1)[1].split()
+    assert len(gf) == last["dofs"]
+    assert max(Image.open(tmp_path / "py" / "mesh.png").size) >= 64
+    history = json.load(open(tmp_path / "py" / "history.json"))
+    assert [r["elements"] for r in history["history"]] == [r["elements"] for r in run["history"]]
+    assert json.load(open(tmp_path / "py" / "meta.json"))["generator"].startswith("neuvis")
+
+    before = sorted(p.name for p in tmp_path.iterdir())
+    # an existing folder: FileExistsError naming this function's argument
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        neuvis.amr(spec, output=tmp_path / "py", max_it=1)
+    # a user's folder is never replaced, even with overwrite=True
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(ValueError, match="only replaces what neuvis wrote"):
+        neuvis.amr(spec, output=tmp_path / "mine", overwrite=True, max_it=1)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+    # the folder holding the input
+    with pytest.raises(ValueError, match="holds the input"):
+        neuvis.amr(spec, output=AMR, overwrite=True, max_it=1)
+    # a misspelt setting, a slice a 2-D INR cannot have, a bad range: refused before the run
+    with pytest.raises(ValueError, match="max_iter"):
+        neuvis.amr(spec, output=tmp_path / "x", max_iter=1)
+    with pytest.raises(ValueError, match="drawn whole"):
+        neuvis.amr(spec, output=tmp_path / "x", slices="x=0")
+    with pytest.raises(ValueError, match="LO < HI"):
+        neuvis.amr(spec, output=tmp_path / "x", range=(1, 0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before + ["mine"])
+    # overwrite=True replaces the folder neuvis wrote; NumPy numbers are taken as settings
+    again = neuvis.amr(spec, output=tmp_path / "py", overwrite=True, max_it=np.int64(1), t=np.float32(0.1),
+                       total_error_samples=4096)
+    assert len(again["history"]) == 2
+    assert len(json.load(open(tmp_path / "py" / "history.json"))["history"]) == 2
+    # a 3-D INR: its slices by name, as the CLI names them
+    tiny = pathlib.Path(AMR) / "tiny_fourier_silu.json"
+    r3 = neuvis.amr(tiny, output=tmp_path / "t3", max_it=1, slices=["y=0", "z=1"], slice_px=32,
+                    total_error_samples=4096)
+    assert r3["dim"] == 3
+    assert "slice_y=0.png" in r3["written"] and "slice_z=1.png" in r3["written"]
+
+
 def test_numpy_habits_paths_sequences_and_dtypes(tmp_path):
     """Issue #37, item 11: pathlib paths, lists where tuples work, arrays of any float type, one
     point as a vector, errors that name this module's arguments."""

@@ -37,6 +37,21 @@ impl Method {
             _ => None,
         }
     }
+
+    /// The name [`Method::parse`] reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Pruning => "pruning",
+            Method::Basic => "basic",
+            Method::Uniform => "uniform",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The relative error of the basic method's interpolant `g` against the INR `f` at an
@@ -81,6 +96,20 @@ impl BasicError {
             _ => None,
         }
     }
+
+    /// The name [`BasicError::parse`] reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            BasicError::Reference => "reference",
+            BasicError::Pointwise => "pointwise",
+        }
+    }
+}
+
+impl std::fmt::Display for BasicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Settings of one AMR run (the paper's Tables 1 and 2 plus the run limits).
@@ -123,28 +152,6 @@ pub struct AmrConfig {
 }
 
 impl AmrConfig {
-    /// The paper's defaults for a d-dimensional INR: T = 0.1, P = 0.15 (Table 2), ε = 1e-3,
-    /// ID samples 256, error samples 32, 262,144 total-error points in 2-D and 1,048,576 otherwise.
-    pub fn defaults(method: Method, dim: usize) -> AmrConfig {
-        AmrConfig {
-            method,
-            t: 0.1,
-            p: 0.15,
-            eps: 1e-3,
-            tau: 0.1,
-            basic_error: BasicError::Reference,
-            id_samples: 256,
-            error_samples: 32,
-            max_it: 9,
-            max_dofs: 10_000,
-            max_elements: 4_000_000,
-            initial_refinements: 0,
-            seed: 0,
-            total_error_samples: if dim <= 2 { 262_144 } else { 1_048_576 },
-            rel_floor: None,
-        }
-    }
-
     /// Checks value ranges.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(AmrError::Config(m));

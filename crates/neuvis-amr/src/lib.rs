@@ -10,6 +10,8 @@
 //!   without hanging vertices, and multilinear interpolation;
 //! - [`amr`]: Algorithm 1 of the paper ("pruning") and the "basic" and "uniform" baselines, with
 //!   the total-error history;
+//! - [`job`]: `neuvis amr` as one call: its settings with their only defaults
+//!   ([`job::AmrOptions`]), what it writes into its output folder and the `history.json` record;
 //! - [`output`] and [`plot`]: history CSV/JSON, VTU meshes (ParaView), PNG slices with element
 //!   edges, and the error-vs-DOF comparison plot;
 //! - [`mfem`]: MFEM's nonconforming mesh + grid-function files (GLVis, MFEM codes);
@@ -17,7 +19,8 @@
 //! - `fit` (feature `train`): fitting such INRs on burn (`neuvis inr fit`), written through
 //!   [`Inr::save`].
 //!
-//! It is used by the `neuvis` CLI (`amr`, `amr compare`, `inr fit`).
+//! It is used by the `neuvis` CLI (`amr`, `amr compare`, `inr fit`) and the Python package
+//! (`neuvis.amr`, `neuvis.Inr`).
 //!
 //! Main design decision: INRs are evaluated here on the CPU in `f64` with faer rather than
 //! through burn. Pruning needs the activations as dense matrices for a pivoted QR anyway, the
@@ -41,6 +44,7 @@ pub mod amr;
 pub mod fit;
 pub mod functions;
 pub mod inr;
+pub mod job;
 pub mod mfem;
 pub mod output;
 pub mod plot;
@@ -85,6 +89,9 @@ pub enum AmrError {
     /// Settings are out of range.
     #[error("{0}")]
     Config(String),
+    /// The output folder breaks the output rule (an input, a user's folder, …) or cannot be created.
+    #[error(transparent)]
+    Output(#[from] neuvis_base::OutputError),
 }
 
 impl AmrError {

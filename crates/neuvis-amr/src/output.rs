@@ -46,14 +46,9 @@ pub fn write_history(run: &AmrRun, dir: &Path, inr_name: &str) -> Result<()> {
         }
         Ok(())
     })?;
-    let json = serde_json::json!({
-        "inr": inr_name,
-        "dim": run.tree.dim,
-        "config": run.config,
-        "rel_floor": run.rel_floor,
-        "stop_reason": run.stop_reason,
-        "history": run.history,
-    });
+    // through a `Value`, whose maps sort their keys: the bytes earlier releases wrote
+    let json = serde_json::to_value(crate::job::History::of(run, inr_name))
+        .map_err(|e| AmrError::io(&dir.join("history.json"), e.into()))?;
     atomic(&dir.join("history.json"), |w| {
         serde_json::to_writer_pretty(&mut *w, &json)?;
         writeln!(w)
@@ -345,7 +340,7 @@ impl Slice {
     ///
     /// `spec` names one axis (x, y, z or t) and its value; `time` fixes t for 4-D INRs.
     pub fn parse(spec: &str, dim: usize, time: Option<f64>) -> Result<Slice> {
-        let bad = |m: String| AmrError::Config(format!("--slice {spec:?}: {m}"));
+        let bad = |m: String| AmrError::Config(format!("slice {spec:?}: {m}"));
         let (axis, value) = spec
             .split_once('=')
             .ok_or_else(|| bad("expected AXIS=VALUE, e.g. x=0".into()))?;

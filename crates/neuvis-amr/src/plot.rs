@@ -163,7 +163,8 @@ pub fn with_colorbar(img: &image::RgbImage, range: (f64, f64), path: &Path) -> R
     let (w, h) = img.dimensions();
     let bar_w = (w / 24).clamp(12, 40);
     let label_w = 96u32;
-    let (cw, ch) = (w + 16 + bar_w + label_w, h);
+    // at least 64 pixels tall, so the bar has room for its three labels under a small slice
+    let (cw, ch) = (w + 16 + bar_w + label_w, h.max(64));
     let mut buf = vec![255u8; (cw * ch * 3) as usize];
     let draw_err = |e: String| AmrError::Config(format!("{}: drawing the colour bar failed: {e}", path.display()));
     {

@@ -135,6 +135,14 @@ pub enum OutputError {
         /// What the command would replace.
         what: &'static str,
     },
+    /// Creating the output folder or its `meta.json` failed.
+    #[error("{}: cannot create it: {source}", .output.display())]
+    Create {
+        /// The output path as given.
+        output: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The folder that should hold the output does not exist.
     #[error("{}: the folder {} does not exist; create it first", .output.display(), .parent.display())]
     NoParent {
@@ -298,6 +306,45 @@ pub fn check_output(output: &Path, kind: OutputKind, overwrite: bool, inputs: &[
         return Err(OutputError::NotOurs { output: owned(), what });
     }
     Ok(())
+}
+
+/// Checks the output folder `dir` against [`check_output`], then creates it empty (replacing the
+/// folder neuvis wrote there before, when `overwrite`) with a `meta.json` saying neuvis wrote it
+/// and what it holds (`contents`), so that a later `overwrite` recognizes it
+/// ([`is_neuvis_folder`]).
+///
+/// ```
+/// use neuvis_base::fs::{create_output_folder, is_neuvis_folder};
+/// let d = tempfile::tempdir().unwrap();
+/// let out = d.path().join("run");
+/// create_output_folder(&out, false, &[], "a test").unwrap();
+/// assert!(is_neuvis_folder(&out));
+/// assert!(create_output_folder(&out, false, &[], "a test").is_err()); // exists
+/// std::fs::write(out.join("x.csv"), "1").unwrap();
+/// create_output_folder(&out, true, &[], "a test").unwrap(); // ours: replaced, empty again
+/// assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+/// let user = d.path().join("photos");
+/// std::fs::create_dir(&user).unwrap();
+/// assert!(create_output_folder(&user, true, &[], "a test").is_err()); // never a user's folder
+/// ```
+pub fn create_output_folder(dir: &Path, overwrite: bool, inputs: &[&Path], contents: &str) -> Result<(), OutputError> {
+    check_output(dir, OutputKind::NeuvisFolder, overwrite, inputs)?;
+    let failed = |source| OutputError::Create {
+        output: dir.to_path_buf(),
+        source,
+    };
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(failed)?;
+    }
+    std::fs::create_dir(dir).map_err(failed)?;
+    let meta = serde_json::json!({
+        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
+        "contents": contents,
+    });
+    write_atomic(&dir.join("meta.json"), |w| {
+        serde_json::to_writer_pretty(&mut *w, &meta).map_err(std::io::Error::from)
+    })
+    .map_err(failed)
 }
 
 #[cfg(test)]

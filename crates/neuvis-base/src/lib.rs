@@ -30,7 +30,7 @@ pub mod rng;
 pub mod shard;
 
 pub use crate::image::{ImageError, MaskedImage};
-pub use fs::{check_output, write_atomic, OutputError, OutputKind};
+pub use fs::{check_output, create_output_folder, write_atomic, OutputError, OutputKind};
 pub use interrupt::Interrupted;
 pub use rng::SplitMix64;
 pub use shard::{Shard, ShardError};

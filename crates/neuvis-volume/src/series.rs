@@ -191,6 +191,12 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 pub fn open_series(inputs: &[String], opts: &OpenOptions) -> Result<Box<dyn FieldSeries>> {
     if let [name] = inputs {
         if let Some(p) = Procedural::from_name(name, opts.seed) {
+            if opts.times.is_some() {
+                // its time is the step that generates it; other values would be ignored
+                return Err(VolumeError::Invalid(format!(
+                    "--time-values names the times of file series; {name}'s time is its step number (pick steps with --times)"
+                )));
+            }
             let dims = opts.dims.unwrap_or(p.default_dims());
             crate::field::check_dims(dims, name)?;
             return Ok(Box::new(ProceduralSeries {

@@ -8,11 +8,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use neuvis_amr::fit::{fit, InrFitOptions};
-use neuvis_amr::output::{
-    conforming_mesh_vtk, slice_image, time_slice_vtk, write_history, write_png, write_pvd, write_vtu, Slice,
-};
+use neuvis_amr::job::{table_header, table_row, write_outputs, AmrOptions, History};
 use neuvis_amr::plot::{plot_error_vs_dofs, Curve};
-use neuvis_amr::{Activation, AmrConfig, Inr, IterationRecord, Method};
+use neuvis_amr::{Activation, BasicError, Inr, Method};
 
 /// `neuvis inr …`.
 #[derive(Subcommand, Debug)]
@@ -240,7 +238,7 @@ pub struct CompareArgs {
     pub title: String,
 }
 
-/// `neuvis amr MODEL …`.
+/// `neuvis amr MODEL …`. Every default is [`AmrOptions::default`]'s.
 #[derive(Args, Debug)]
 pub struct AmrArgs {
     /// INR spec (JSON naming its weights: safetensors or a PyTorch .pt/.pth state dict).
@@ -257,46 +255,46 @@ pub struct AmrArgs {
     #[arg(long)]
     pub overwrite: bool,
     /// pruning (Algorithm 1), basic (interpolation error) or uniform.
-    #[arg(long, default_value = "pruning")]
+    #[arg(long, default_value_t = AmrOptions::default().method.to_string())]
     pub method: String,
     /// The paper's T: refine an element while the pruned INR's relative error on it exceeds this
     /// (`--t`/`--T` of earlier releases still work, with a warning).
-    #[arg(value_parser = crate::num::finite_f64, long, value_name = "T", aliases = ["t", "T"], default_value_t = 0.1)]
+    #[arg(value_parser = crate::num::finite_f64, long, value_name = "T", aliases = ["t", "T"], default_value_t = AmrOptions::default().t)]
     pub error_threshold: f64,
     /// The paper's P: refine an element while the proportion of neurons pruning keeps exceeds this
     /// (`--p`/`--P` of earlier releases still work, with a warning).
-    #[arg(value_parser = crate::num::finite_f64, long, value_name = "P", aliases = ["p", "P"], default_value_t = 0.15)]
+    #[arg(value_parser = crate::num::finite_f64, long, value_name = "P", aliases = ["p", "P"], default_value_t = AmrOptions::default().p)]
     pub proportion_threshold: f64,
     /// ε of the interpolative decomposition.
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1e-3)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = AmrOptions::default().eps)]
     pub eps: f64,
     /// τ of the basic method.
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 0.1)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = AmrOptions::default().tau)]
     pub tau: f64,
     /// The basic method's relative error: `reference` (mean|f − g| · mean(1/|f|) ≥ τ, LLNL's
     /// implementation, so its τ values carry over) or `pointwise` (mean(|f − g| / max(|f|, δ)) > τ).
-    #[arg(long, default_value = "reference", value_parser = ["reference", "pointwise"])]
+    #[arg(long, default_value_t = AmrOptions::default().basic_error.to_string(), value_parser = ["reference", "pointwise"])]
     pub basic_error: String,
     /// Points per element for the ID.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = AmrOptions::default().id_samples)]
     pub id_samples: usize,
     /// Points per element for the error estimate.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = AmrOptions::default().error_samples)]
     pub error_samples: usize,
     /// Maximum iterations.
-    #[arg(long, default_value_t = 9)]
+    #[arg(long, default_value_t = AmrOptions::default().max_it)]
     pub max_it: usize,
     /// Stop once the mesh has more DOFs than this.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = AmrOptions::default().max_dofs)]
     pub max_dofs: usize,
     /// Never let an iteration grow the mesh past this many elements.
-    #[arg(long, default_value_t = 4_000_000)]
+    #[arg(long, default_value_t = AmrOptions::default().max_elements)]
     pub max_elements: usize,
     /// The first N iterations refine uniformly (recorded, and counted toward --max-it).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = AmrOptions::default().initial_refinements)]
     pub initial_refinements: usize,
     /// Seed of all random samples.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = AmrOptions::default().seed)]
     pub seed: u64,
     /// Points for the total error (default 262,144 in 2-D, 1,048,576 otherwise).
     #[arg(long)]
@@ -309,14 +307,48 @@ pub struct AmrArgs {
     pub slice: Vec<String>,
     /// Times of the 3-D slices of a 4-D INR (VTU + PNG each), comma-separated (default: first,
     /// middle and last time of the domain).
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub time_slices: Vec<f64>,
-    /// Pixels along the longer side of PNG slices.
-    #[arg(long, default_value_t = 768)]
+    /// Pixels along the longer side of PNG slices (16 to 8192).
+    #[arg(long, default_value_t = AmrOptions::default().slice_px)]
     pub slice_px: u32,
     /// Colour range LO,HI of PNG slices (default: the range of the vertex values).
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub range: Vec<f64>,
+}
+
+impl AmrArgs {
+    /// The library's settings these flags give.
+    fn options(&self) -> Result<AmrOptions> {
+        let method = Method::parse(&self.method)
+            .with_context(|| format!("--method {:?}: use pruning, basic or uniform", self.method))?;
+        let range = match self.range[..] {
+            [] => None,
+            [lo, hi] => Some([lo, hi]),
+            _ => bail!("--range needs LO,HI with LO < HI"),
+        };
+        Ok(AmrOptions {
+            method,
+            t: self.error_threshold,
+            p: self.proportion_threshold,
+            eps: self.eps,
+            tau: self.tau,
+            basic_error: BasicError::parse(&self.basic_error).unwrap_or_default(),
+            id_samples: self.id_samples,
+            error_samples: self.error_samples,
+            max_it: self.max_it,
+            max_dofs: self.max_dofs,
+            max_elements: self.max_elements,
+            initial_refinements: self.initial_refinements,
+            seed: self.seed,
+            total_error_samples: self.total_error_samples,
+            rel_floor: self.rel_floor,
+            slices: self.slice.clone(),
+            time_slices: self.time_slices.clone(),
+            slice_px: self.slice_px,
+            range,
+        })
+    }
 }
 
 /// Runs `neuvis amr`.
@@ -343,96 +375,28 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
     let mut inputs = vec![model];
     inputs.extend(a.weights.as_deref());
     let root = ranks.rank() == 0;
-    let method =
-        Method::parse(&a.method).with_context(|| format!("--method {:?}: use pruning, basic or uniform", a.method))?;
-
+    let options = a.options()?;
     if root {
         crate::outputs::check(out, crate::outputs::OutputKind::NeuvisFolder, a.overwrite, &inputs)?;
     }
     let inr = Inr::load(model, a.weights.as_deref())?;
     let d = inr.dim();
-    let mut cfg = AmrConfig::defaults(method, d);
-    cfg.t = a.error_threshold;
-    cfg.p = a.proportion_threshold;
-    cfg.eps = a.eps;
-    cfg.tau = a.tau;
-    cfg.basic_error = neuvis_amr::BasicError::parse(&a.basic_error).unwrap_or_default();
-    cfg.id_samples = a.id_samples;
-    cfg.error_samples = a.error_samples;
-    cfg.max_it = a.max_it;
-    cfg.max_dofs = a.max_dofs;
-    cfg.max_elements = a.max_elements;
-    cfg.initial_refinements = a.initial_refinements;
-    cfg.seed = a.seed;
-    if let Some(n) = a.total_error_samples {
-        cfg.total_error_samples = n;
-    }
-    cfg.rel_floor = a.rel_floor;
-    cfg.validate()?;
-    if !a.range.is_empty() && (a.range.len() != 2 || a.range[0] >= a.range[1] || !a.range.iter().all(|v| v.is_finite()))
-    {
-        bail!("--range needs LO,HI with LO < HI");
-    }
-    // Parse slices before the (long) run so a typo fails at once.
-    let times: Vec<f64> = if d == 4 {
-        if a.time_slices.is_empty() {
-            let [lo, hi] = inr.spec.domain[3];
-            vec![lo, 0.5 * (lo + hi), hi]
-        } else {
-            a.time_slices.clone()
-        }
-    } else {
-        if !a.time_slices.is_empty() {
-            bail!("--time-slices is for 4-D INRs; this one has {d} inputs");
-        }
-        vec![]
-    };
-    if let Some(t) = times
-        .iter()
-        .find(|t| !(inr.spec.domain[3.min(d - 1)][0]..=inr.spec.domain[3.min(d - 1)][1]).contains(*t))
-    {
-        bail!(
-            "--time-slices: {t} is outside the INR's time domain {:?}",
-            inr.spec.domain[3]
-        );
-    }
-    let slice_specs: Vec<String> = if a.slice.is_empty() && d >= 3 {
-        let [lo, hi] = inr.spec.domain[0];
-        vec![format!("x={}", 0.5 * (lo + hi))]
-    } else {
-        a.slice.clone()
-    };
-    let mut slices = Vec::new();
-    if d == 2 {
-        if !slice_specs.is_empty() {
-            bail!("--slice is for 3-D and 4-D INRs; a 2-D INR is drawn whole");
-        }
-        slices.push(Slice::whole());
-    } else if d == 3 {
-        for s in &slice_specs {
-            slices.push(Slice::parse(s, 3, None)?);
-        }
-    } else if d == 4 {
-        for &t in &times {
-            for s in &slice_specs {
-                slices.push(Slice::parse(s, 4, Some(t))?);
-            }
-        }
-    }
-    if root {
-        crate::outputs::create_folder(out, a.overwrite, &inputs, "neuvis amr: history, meshes and slices")?;
-    } else {
-        return amr_worker(&inr, &cfg, ranks);
+    let cfg = options.config(d)?;
+    let plan = options.plan(&inr.spec)?;
+    if !root {
+        // a rank other than 0 takes its share of every iteration, writes and prints nothing
+        neuvis_amr::run_on(&inr.net, &inr.spec.domain, &cfg, ranks, |_| {}, &|_, _, _| {})?;
+        return Ok(());
     }
     if ranks.size() > 1 {
         say!("{} MPI ranks share each iteration's element tests", ranks.size());
     }
     say!(
-        "{}: {d}-D INR, {} hidden neurons in {} layers; method {:?}, T {}, P {}, ε {}, τ {}, ID samples {}, error samples {}, max_it {}, max_dofs {}, {} initial refinements, {} total-error points",
+        "{}: {d}-D INR, {} hidden neurons in {} layers; method {}, T {}, P {}, ε {}, τ {}, ID samples {}, error samples {}, max_it {}, max_dofs {}, {} initial refinements, {} total-error points",
         model.display(),
         inr.net.hidden_neurons(),
         inr.net.hidden.len(),
-        method,
+        cfg.method,
         cfg.t,
         cfg.p,
         cfg.eps,
@@ -444,7 +408,7 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
         cfg.initial_refinements,
         cfg.total_error_samples
     );
-    say!("{}", header());
+    say!("{}", table_header());
     // A bar over the elements of long iterations, shown only while an iteration examines its
     // elements (indicatif draws nothing when stderr is not a terminal).
     let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
@@ -460,7 +424,7 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
         |r| {
             pb.finish_and_clear();
             pb.set_draw_target(ProgressDrawTarget::hidden());
-            say!("{}", row(r));
+            say!("{}", table_row(r));
         },
         &|it, n, total| {
             if (pb.is_hidden() || pb.message() != it.to_string()) && !crate::quiet() {
@@ -480,108 +444,21 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
         run.rel_floor
     );
     let name = model.display().to_string();
-    write_history(&run, out, &name)?;
-    let mut written = vec!["history.csv".to_string(), "history.json".to_string()];
-    if d <= 3 {
-        write_vtu(conforming_mesh_vtk(&run), &out.join("mesh.vtu"))?;
-        written.push("mesh.vtu".into());
-        neuvis_amr::mfem::write_mfem(&run, &out.join("mesh.mesh"), &out.join("mesh.gf"))?;
-        written.push("mesh.mesh".into());
-        written.push("mesh.gf".into());
-    } else {
-        let mut series = Vec::new();
-        for &t in &times {
-            let f = format!("mesh_t{t}.vtu");
-            write_vtu(time_slice_vtk(&run, &inr.net, t)?, &out.join(&f))?;
-            series.push((t, f.clone()));
-            written.push(f);
-        }
-        write_pvd(&out.join("mesh.pvd"), &series)?;
-        written.push("mesh.pvd".into());
+    // the folder is made once the run succeeded: a failed or interrupted run leaves nothing
+    crate::outputs::create_folder(out, a.overwrite, &inputs, neuvis_amr::job::FOLDER_CONTENTS)?;
+    let written = write_outputs(&run, &inr, &plan, out, &name)?;
+    for w in &written.warnings {
+        eprintln!("warning: {w}");
     }
-    if d >= 2 {
-        let range = if a.range.len() == 2 {
-            (a.range[0], a.range[1])
-        } else {
-            run.values
-                .values()
-                .fold((f64::MAX, f64::MIN), |r, &v| (r.0.min(v), r.1.max(v)))
-        };
-        for s in &slices {
-            let img = slice_image(&run, s, a.slice_px, range)?;
-            let f = if d == 2 {
-                "mesh.png".to_string()
-            } else {
-                format!("slice_{}.png", s.name.replace(',', "_"))
-            };
-            // the colour bar's labels need a TrueType font; without one the slice is still written
-            let img = match neuvis_amr::plot::with_colorbar(&img, range, &out.join(&f)) {
-                Ok(with_bar) => with_bar,
-                Err(e) => {
-                    eprintln!("warning: {e}; {f} is written without a colour bar");
-                    img
-                }
-            };
-            write_png(&img, &out.join(&f))?;
-            written.push(f);
-        }
-        say!("PNG colour range (viridis): [{:.4}, {:.4}]", range.0, range.1);
+    if let Some((lo, hi)) = written.png_range {
+        say!("PNG colour range (viridis): [{lo:.4}, {hi:.4}]");
     }
     crate::emit_json(serde_json::json!({
-        "command": "amr", "model": name, "output": out, "method": format!("{:?}", cfg.method).to_lowercase(),
-        "stop_reason": run.stop_reason, "rel_floor": run.rel_floor, "history": run.history, "written": written,
+        "command": "amr", "model": name, "output": out, "method": cfg.method.name(),
+        "stop_reason": run.stop_reason, "rel_floor": run.rel_floor, "history": run.history, "written": written.files,
     }));
-    say!("wrote {} in {}", written.join(", "), out.display());
+    say!("wrote {} in {}", written.files.join(", "), out.display());
     Ok(())
-}
-
-/// A rank other than 0: takes its share of every iteration, writes and prints nothing.
-fn amr_worker(inr: &Inr, cfg: &neuvis_amr::AmrConfig, ranks: &dyn neuvis_amr::Ranks) -> Result<()> {
-    neuvis_amr::run_on(&inr.net, &inr.spec.domain, cfg, ranks, |_| {}, &|_, _, _| {})?;
-    Ok(())
-}
-
-fn header() -> String {
-    format!(
-        "{:>4} {:>9} {:>10} {:>10} {:>12} {:>11} {:>8} {:>7} {:>8}",
-        "it", "elements", "DOFs", "conf.DOFs", "RMSE", "max err", "refined", "kept", "time s"
-    )
-}
-
-fn row(r: &IterationRecord) -> String {
-    format!(
-        "{:>4} {:>9} {:>10} {:>10} {:>12.4e} {:>11.3e} {:>8} {:>7} {:>8.2}",
-        r.iteration,
-        r.elements,
-        r.dofs,
-        r.conforming_dofs,
-        r.total_error,
-        r.max_error,
-        r.refined,
-        r.mean_proportion
-            .map(|p| format!("{:.3}", p))
-            .unwrap_or_else(|| "-".into()),
-        r.seconds
-    )
-}
-
-fn read_history(dir: &Path) -> Result<(String, Vec<IterationRecord>)> {
-    let path = dir.join("history.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("{}: cannot read (is it a `neuvis amr` output folder?)", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
-    let hist: Vec<IterationRecord> = serde_json::from_value(v["history"].clone())
-        .with_context(|| format!("{}: has no valid \"history\"", path.display()))?;
-    if hist.is_empty() {
-        bail!("{}: the history is empty", path.display());
-    }
-    let method = v["config"]["method"].as_str().unwrap_or("?").to_string();
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    Ok((format!("{name} ({method})"), hist))
 }
 
 fn compare(c: &CompareArgs) -> Result<()> {
@@ -595,8 +472,15 @@ fn compare(c: &CompareArgs) -> Result<()> {
     crate::outputs::check(&c.output, kind, c.overwrite, &inputs)?;
     let mut curves = Vec::new();
     for d in &c.runs {
-        let (label, history) = read_history(d)?;
-        curves.push(Curve { label, history });
+        let h = History::read(d)?;
+        let name = d
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        curves.push(Curve {
+            label: format!("{name} ({})", h.config.method),
+            history: h.history,
+        });
     }
     say!(
         "{:<32} {:>4} {:>10} {:>10} {:>12}",
@@ -621,4 +505,77 @@ fn compare(c: &CompareArgs) -> Result<()> {
     plot_error_vs_dofs(&curves, &c.output, &c.title)?;
     say!("wrote {}", c.output.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        amr: AmrArgs,
+    }
+
+    /// clap's defaults are the library's: no default is typed twice (and none drifts).
+    #[test]
+    fn flag_defaults_are_the_library_defaults() {
+        let cli = Cli::try_parse_from(["amr", "m.json", "-o", "out"]).unwrap();
+        assert_eq!(cli.amr.options().unwrap(), AmrOptions::default());
+        // and every flag reaches its field
+        let cli = Cli::try_parse_from([
+            "amr",
+            "m.json",
+            "-o",
+            "out",
+            "--method",
+            "basic",
+            "--error-threshold",
+            "0.2",
+            "--proportion-threshold",
+            "0.3",
+            "--eps",
+            "0.01",
+            "--tau",
+            "0.4",
+            "--basic-error",
+            "pointwise",
+            "--id-samples",
+            "5",
+            "--error-samples",
+            "6",
+            "--max-it",
+            "7",
+            "--max-dofs",
+            "8",
+            "--max-elements",
+            "9",
+            "--initial-refinements",
+            "1",
+            "--seed",
+            "11",
+            "--total-error-samples",
+            "12",
+            "--rel-floor",
+            "0.5",
+            "--slice",
+            "y=1",
+            "--time-slices",
+            "-0.5,1",
+            "--slice-px",
+            "64",
+            "--range",
+            "-1,2",
+        ])
+        .unwrap();
+        let want: AmrOptions = serde_json::from_value(serde_json::json!({
+            "method": "basic", "t": 0.2, "p": 0.3, "eps": 0.01, "tau": 0.4, "basic_error": "pointwise",
+            "id_samples": 5, "error_samples": 6, "max_it": 7, "max_dofs": 8, "max_elements": 9,
+            "initial_refinements": 1, "seed": 11, "total_error_samples": 12, "rel_floor": 0.5,
+            "slices": ["y=1"], "time_slices": [-0.5, 1.0], "slice_px": 64, "range": [-1.0, 2.0],
+        }))
+        .unwrap();
+        assert_eq!(cli.amr.options().unwrap(), want);
+    }
 }

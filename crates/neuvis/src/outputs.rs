@@ -90,23 +90,9 @@ pub fn check_folder_name(output: &Path, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks an output folder against the rule, then creates it empty (replacing the folder neuvis
-/// wrote there before, when `overwrite`) with a `meta.json` saying neuvis wrote it and what it holds,
-/// so a later `--overwrite` recognizes it.
+/// Checks an output folder against the rule, then creates it empty with a `meta.json` saying
+/// neuvis wrote it ([`neuvis_base::fs::create_output_folder`]).
 pub fn create_folder(dir: &Path, overwrite: bool, inputs: &[&Path], contents: &str) -> Result<()> {
-    use anyhow::Context;
-    check(dir, OutputKind::NeuvisFolder, overwrite, inputs)?;
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("replacing {}", dir.display()))?;
-    }
-    std::fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let meta = serde_json::json!({
-        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
-        "contents": contents,
-    });
-    neuvis_base::write_atomic(&dir.join("meta.json"), |w| {
-        std::io::Write::write_all(w, serde_json::to_string_pretty(&meta).unwrap_or_default().as_bytes())
-    })
-    .with_context(|| format!("writing {}", dir.join("meta.json").display()))?;
+    neuvis_base::fs::create_output_folder(dir, overwrite, inputs, contents)?;
     Ok(())
 }

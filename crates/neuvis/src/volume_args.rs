@@ -55,7 +55,7 @@ pub struct VolumeOptions {
     /// Physical time of each step T0,T1,… (default: a .pvd's timesteps, or the times the files
     /// state: a 4-D NRRD's time axis, NIfTI pixdim[4]/toffset; else 0, 1, 2, …); the collection's
     /// `time` column holds them.
-    #[arg(long, value_name = "T0,T1,…", value_delimiter = ',', num_args = 1.., allow_negative_numbers = true)]
+    #[arg(long, value_name = "T0,T1,…", value_delimiter = ',', allow_hyphen_values = true)]
     pub time_values: Option<Vec<f64>>,
 }
 

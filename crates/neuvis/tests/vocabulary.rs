@@ -493,3 +493,98 @@ fn step_picks_one_volume_of_a_series() {
         text(&o)
     );
 }
+
+/// Comma-separated lists take negative numbers as their values rather than as flags
+/// (`--time-values -1,0,1`, `amr --range -1,2 --time-slices -1,0`), and the flag after them is
+/// still a flag.
+#[test]
+fn lists_of_negative_numbers_are_values() {
+    let d = tempfile::tempdir().unwrap();
+    // a series of files (a .pvd of three steps) with times of the user's
+    let pvd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../neuvis-volume/tests/fixtures/vtk/series/wave.pvd");
+    ok(
+        d.path(),
+        &[
+            "render",
+            "--volume",
+            pvd.to_str().unwrap(),
+            "--time-values",
+            "-1,-0.5,0",
+            "--size",
+            "8",
+            "--theta-step",
+            "180",
+            "--phi-step",
+            "180",
+            "-o",
+            "tv.cdb",
+            "-q",
+        ],
+    );
+    let table = std::fs::read_to_string(d.path().join("tv.cdb/data.csv")).unwrap();
+    let mut times: Vec<String> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    times.dedup();
+    assert_eq!(times, ["-1", "-0.5", "0"], "{table}");
+    // a built-in volume's time is its step: --time-values is refused, not ignored
+    let o = neuvis(
+        d.path(),
+        &[
+            "render",
+            "--volume",
+            "tornado",
+            "--dims",
+            "16",
+            "--time-values",
+            "-1,0",
+            "-o",
+            "b.cdb",
+        ],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("tornado's time is its step number"),
+        "{}",
+        text(&o)
+    );
+    assert!(!d.path().join("b.cdb").exists());
+    let ct = Path::new(env!("CARGO_MANIFEST_DIR")).join("../neuvis-amr/fixtures/dynamic_ct.json");
+    let o = ok(
+        d.path(),
+        &[
+            "amr",
+            ct.to_str().unwrap(),
+            "--time-slices",
+            "-1,0",
+            "--range",
+            "-1,2",
+            "--max-it",
+            "0",
+            "--slice-px",
+            "16",
+            "--total-error-samples",
+            "1000",
+            "-o",
+            "dct",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let written: Vec<&str> = v["written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        written.contains(&"mesh_t-1.vtu") && written.contains(&"mesh_t0.vtu"),
+        "{written:?}"
+    );
+    assert!(
+        text(&o).contains("PNG colour range (viridis): [-1.0000, 2.0000]"),
+        "{}",
+        text(&o)
+    );
+}
