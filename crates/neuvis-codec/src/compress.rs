@@ -71,6 +71,11 @@ pub struct CompressOptions {
     pub resume: bool,
 }
 
+/// The compression ratio `neuvis compress` aims at without `--c1`: [`CompressOptions::default`]'s size.
+pub const DEFAULT_RATIO: f64 = 200.0;
+/// Smallest side of the default start grid ([`Plan::Start`]).
+pub const DEFAULT_START_GRID: usize = 8;
+
 impl Default for CompressOptions {
     /// NeRVI at ratio 200, 8×8 start grid, `project-tile` skips, 7-bit convolutions (9-bit MLP),
     /// 100 epochs at a peak rate of 10⁻³ with 20 % warm-up, batch 16, seed 0, a checkpoint every
@@ -78,8 +83,8 @@ impl Default for CompressOptions {
     fn default() -> Self {
         CompressOptions {
             arch: Arch::Nervi,
-            size: Size::Ratio(200.0),
-            plan: Plan::Start(8),
+            size: Size::Ratio(DEFAULT_RATIO),
+            plan: Plan::Start(DEFAULT_START_GRID),
             skip: Skip::ProjectTile,
             bits: 7,
             mlp_bits: None,

@@ -4,7 +4,7 @@ use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use neuvis_codec::codec::Decoder;
-use neuvis_codec::compress::{CompressOptions, Size};
+use neuvis_codec::compress::{CompressOptions, Size, DEFAULT_RATIO, DEFAULT_START_GRID};
 use neuvis_codec::dataset::Residency;
 use neuvis_codec::{Arch, Plan, Skip};
 use neuvis_codec::{Dataset, Nrvi};
@@ -12,6 +12,52 @@ use neuvis_collection::CinemaDb;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// The flag value of a `ValueEnum`, for clap's `default_value_t`.
+fn flag_value(v: &impl ValueEnum, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match v.to_possible_value() {
+        Some(p) => f.write_str(p.get_name()),
+        None => Ok(()),
+    }
+}
+
+impl std::fmt::Display for ArchArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        flag_value(self, f)
+    }
+}
+
+impl std::fmt::Display for SkipArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        flag_value(self, f)
+    }
+}
+
+impl From<Arch> for ArchArg {
+    fn from(a: Arch) -> ArchArg {
+        match a {
+            Arch::Nervi => ArchArg::Nervi,
+            Arch::Nerv => ArchArg::Nerv,
+        }
+    }
+}
+
+impl From<Skip> for SkipArg {
+    fn from(s: Skip) -> SkipArg {
+        match s {
+            Skip::Project => SkipArg::Project,
+            Skip::ProjectTile => SkipArg::ProjectTile,
+            Skip::ProjectNone => SkipArg::ProjectNone,
+            Skip::Tile => SkipArg::Tile,
+            Skip::None => SkipArg::None,
+        }
+    }
+}
+
+/// `neuvis compress`'s defaults: the library's, which clap shows and fills in.
+fn d() -> CompressOptions {
+    CompressOptions::default()
+}
 
 /// Network family.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,10 +108,10 @@ pub struct CompressArgs {
     #[arg(long)]
     pub overwrite: bool,
     /// Network family.
-    #[arg(long, value_enum, default_value = "nervi")]
+    #[arg(long, value_enum, default_value_t = ArchArg::from(d().arch))]
     pub arch: ArchArg,
     /// Target compression ratio raw/file; picks c1 = c0 = c2 (or give the widths with --c1).
-    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = 200.0)]
+    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = DEFAULT_RATIO)]
     pub ratio: f64,
     /// MLP width c1 (explicit size instead of --ratio; giving both is refused).
     #[arg(long, conflicts_with = "ratio")]
@@ -79,17 +125,17 @@ pub struct CompressArgs {
     pub c2: Option<usize>,
     /// Smallest side of the start grid the MLP output is reshaped to; upscale steps of 2 (3, 5
     /// where the size needs them) go from there to the image size.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = DEFAULT_START_GRID)]
     pub start_grid: usize,
     /// NeRVI's Table 1 plan instead: 2×2 start grid, 4× steps first (better for wide networks).
     #[arg(long)]
     pub paper_plan: bool,
     /// NeRVI's skip connections where a SIREN block changes width (BENCHMARKS.md compares them).
-    #[arg(long, value_enum, default_value = "project-tile")]
+    #[arg(long, value_enum, default_value_t = SkipArg::from(d().skip))]
     pub skip: SkipArg,
     /// Quantization bits per weight (1–16) of the upscale convolutions, and of NeRV's MLP (the head
     /// convolution takes the wider of --bits and --mlp-bits).
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = d().bits)]
     pub bits: u32,
     /// Bits of the MLP blocks (default: --bits + 2 for NeRVI, whose sin(ω₀·x) layers amplify
     /// weight errors; --bits for NeRV). With --omega0 10, --bits + 1 measured better (BENCHMARKS.md).
@@ -100,31 +146,31 @@ pub struct CompressArgs {
     #[arg(value_parser = crate::num::finite_f64, long)]
     pub omega0: Option<f64>,
     /// Training epochs.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = d().epochs)]
     pub epochs: usize,
     /// Quantization-aware fine-tuning: the last N epochs train through the weights quantized to
     /// --bits / --mlp-bits, as the file stores them (straight-through estimator; 0: off; BENCHMARKS.md).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = d().qat_epochs)]
     pub qat_epochs: usize,
     /// Peak learning rate (Adam, warm-up then cosine decay). 3e-3 is better for tiny networks
     /// (c1 ≤ ~10, e.g. CR ≥ 500 at 64²), 1e-3 for wider ones (BENCHMARKS.md).
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1e-3)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = d().lr)]
     pub lr: f64,
     /// The MLP's learning rate as a multiple of --lr (1: one rate for the whole network). 0.3 lets
     /// small NeRVI networks train with small batches (--batch 4 --omega0 10; BENCHMARKS.md).
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = d().mlp_lr)]
     pub mlp_lr: f64,
     /// Fraction of the steps used for linear warm-up.
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 0.2)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = d().warmup)]
     pub warmup: f64,
     /// Images per step.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = d().batch)]
     pub batch: usize,
     /// Seed of the initialization and the shuffling.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = d().seed)]
     pub seed: u64,
     /// Write a checkpoint every this many epochs (0: never).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = d().checkpoint_every)]
     pub checkpoint_every: usize,
     /// Continue an interrupted run from its checkpoint (same options required).
     #[arg(long)]
@@ -510,4 +556,99 @@ pub fn decode_to_db(
     let s = neuvis_codec::codec::decode_to_db(dec, params, out, meta, overwrite, batch, shard, |n| pb.inc(n as u64))?;
     pb.finish();
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        compress: CompressArgs,
+    }
+
+    /// clap's defaults are the library's (`CompressOptions::default`), and every flag reaches
+    /// its field.
+    #[test]
+    fn flag_defaults_are_the_library_defaults() {
+        let cli = Cli::try_parse_from(["compress", "a.cdb", "-o", "m.nrvi"]).unwrap();
+        assert_eq!(cli.compress.options(), CompressOptions::default());
+        let cli = Cli::try_parse_from([
+            "compress",
+            "a.cdb",
+            "-o",
+            "m.nrvi",
+            "--arch",
+            "nerv",
+            "--c1",
+            "12",
+            "--c0",
+            "6",
+            "--c2",
+            "10",
+            "--paper-plan",
+            "--skip",
+            "tile",
+            "--bits",
+            "6",
+            "--mlp-bits",
+            "8",
+            "--epochs",
+            "5",
+            "--qat-epochs",
+            "2",
+            "--lr",
+            "0.003",
+            "--mlp-lr",
+            "0.3",
+            "--warmup",
+            "0.1",
+            "--batch",
+            "4",
+            "--seed",
+            "9",
+            "--checkpoint-every",
+            "2",
+            "--resume",
+        ])
+        .unwrap();
+        let want = CompressOptions {
+            arch: Arch::Nerv,
+            size: Size::Widths {
+                c1: 12,
+                c0: Some(6),
+                c2: Some(10),
+            },
+            plan: Plan::Paper,
+            skip: Skip::Tile,
+            bits: 6,
+            mlp_bits: Some(8),
+            omega0: None,
+            epochs: 5,
+            qat_epochs: 2,
+            lr: 0.003,
+            mlp_lr: 0.3,
+            warmup: 0.1,
+            batch: 4,
+            seed: 9,
+            checkpoint_every: 2,
+            resume: true,
+        };
+        assert_eq!(cli.compress.options(), want);
+        let cli = Cli::try_parse_from([
+            "compress",
+            "a.cdb",
+            "-o",
+            "m.nrvi",
+            "--omega0",
+            "10",
+            "--start-grid",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(cli.compress.options().omega0, Some(10.0));
+        assert_eq!(cli.compress.options().plan, Plan::Start(4));
+    }
 }
