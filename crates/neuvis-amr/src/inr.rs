@@ -572,7 +572,7 @@ impl Inr {
         }
         crate::weights::write_safetensors(&wpath, &named)?;
         let json = serde_json::to_string_pretty(spec).map_err(|e| AmrError::spec(spec_path, e.to_string()))?;
-        crate::output::atomic(spec_path, |w| {
+        crate::atomic(spec_path, |w| {
             use std::io::Write;
             w.write_all(json.as_bytes())?;
             w.write_all(b"\n")

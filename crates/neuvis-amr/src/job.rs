@@ -23,10 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::amr::{AmrConfig, AmrRun, BasicError, IterationRecord, Method};
 use crate::inr::{Inr, InrSpec};
-use crate::output::{
-    conforming_mesh_vtk, slice_image, time_slice_vtk, write_history, write_png, write_pvd, write_vtu, Slice,
-};
-use crate::{AmrError, Result};
+use crate::output::{conforming_mesh_vtk, slice_image, time_slice_vtk, write_png, write_pvd, write_vtu, Slice};
+use crate::{atomic, AmrError, Result};
+use std::io::Write;
 
 /// What `meta.json` of an AMR output folder says it holds.
 pub const FOLDER_CONTENTS: &str = "neuvis amr: history, meshes and slices";
@@ -295,6 +294,39 @@ pub fn write_outputs(run: &AmrRun, inr: &Inr, plan: &OutputPlan, dir: &Path, inr
         files,
         png_range,
         warnings,
+    })
+}
+
+/// Writes `history.csv` (one row per iteration) and `history.json` (settings, floor, stop reason
+/// and rows) into `dir`.
+pub fn write_history(run: &AmrRun, dir: &Path, inr_name: &str) -> Result<()> {
+    atomic(&dir.join("history.csv"), |w| {
+        writeln!(w, "iteration,elements,dofs,conforming_dofs,total_error,max_error,refined,examined,mean_proportion,seconds,elapsed")?;
+        for r in &run.history {
+            writeln!(
+                w,
+                "{},{},{},{},{:.9e},{:.9e},{},{},{},{:.4},{:.4}",
+                r.iteration,
+                r.elements,
+                r.dofs,
+                r.conforming_dofs,
+                r.total_error,
+                r.max_error,
+                r.refined,
+                r.examined,
+                r.mean_proportion.map(|p| format!("{p:.5}")).unwrap_or_default(),
+                r.seconds,
+                r.elapsed
+            )?;
+        }
+        Ok(())
+    })?;
+    // through a `Value`, whose maps sort their keys: the bytes earlier releases wrote
+    let json = serde_json::to_value(History::of(run, inr_name))
+        .map_err(|e| AmrError::io(&dir.join("history.json"), e.into()))?;
+    atomic(&dir.join("history.json"), |w| {
+        serde_json::to_writer_pretty(&mut *w, &json)?;
+        writeln!(w)
     })
 }
 

@@ -12,7 +12,7 @@
 //!   the total-error history;
 //! - [`job`]: `neuvis amr` as one call: its settings with their only defaults
 //!   ([`job::AmrOptions`]), what it writes into its output folder and the `history.json` record;
-//! - [`output`] and [`plot`]: history CSV/JSON, VTU meshes (ParaView), PNG slices with element
+//! - [`output`] and [`plot`]: VTU meshes (ParaView), `.pvd` series, PNG slices with element
 //!   edges, and the error-vs-DOF comparison plot;
 //! - [`mfem`]: MFEM's nonconforming mesh + grid-function files (GLVis, MFEM codes);
 //! - [`functions`]: the analytic fields used to train the test INRs;
@@ -113,6 +113,14 @@ impl AmrError {
             msg: msg.into(),
         }
     }
+}
+
+/// Writes `path` atomically (temporary file + rename), naming the file in errors.
+pub(crate) fn atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
+    neuvis_base::write_atomic(path, write).map_err(|e| AmrError::io(path, e))
 }
 
 /// Result with [`AmrError`].

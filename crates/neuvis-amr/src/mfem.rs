@@ -24,7 +24,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::amr::AmrRun;
-use crate::output::atomic;
+use crate::atomic;
 use crate::tree::{Key, Tree, MAX_LEVEL};
 use crate::{AmrError, Result};
 

@@ -1,4 +1,5 @@
-//! What an AMR run writes: the history (CSV + JSON), the mesh as VTU, and PNG slices.
+//! The writers of an AMR run's files: the mesh as VTU (4-D time slices listed in a `.pvd`) and
+//! PNG slices; the history is [`crate::job`]'s.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -12,48 +13,7 @@ use vtkio::model::{
 use crate::amr::AmrRun;
 use crate::inr::Mlp;
 use crate::tree::Key;
-use crate::{AmrError, Result};
-
-/// Writes `path` atomically (temporary file + rename), naming the file in errors.
-pub(crate) fn atomic(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
-) -> Result<()> {
-    neuvis_base::write_atomic(path, write).map_err(|e| AmrError::io(path, e))
-}
-
-/// Writes `history.csv` (one row per iteration) and `history.json` (settings, floor, stop reason
-/// and rows) into `dir`.
-pub fn write_history(run: &AmrRun, dir: &Path, inr_name: &str) -> Result<()> {
-    atomic(&dir.join("history.csv"), |w| {
-        writeln!(w, "iteration,elements,dofs,conforming_dofs,total_error,max_error,refined,examined,mean_proportion,seconds,elapsed")?;
-        for r in &run.history {
-            writeln!(
-                w,
-                "{},{},{},{},{:.9e},{:.9e},{},{},{},{:.4},{:.4}",
-                r.iteration,
-                r.elements,
-                r.dofs,
-                r.conforming_dofs,
-                r.total_error,
-                r.max_error,
-                r.refined,
-                r.examined,
-                r.mean_proportion.map(|p| format!("{p:.5}")).unwrap_or_default(),
-                r.seconds,
-                r.elapsed
-            )?;
-        }
-        Ok(())
-    })?;
-    // through a `Value`, whose maps sort their keys: the bytes earlier releases wrote
-    let json = serde_json::to_value(crate::job::History::of(run, inr_name))
-        .map_err(|e| AmrError::io(&dir.join("history.json"), e.into()))?;
-    atomic(&dir.join("history.json"), |w| {
-        serde_json::to_writer_pretty(&mut *w, &json)?;
-        writeln!(w)
-    })
-}
+use crate::{atomic, AmrError, Result};
 
 /// Corner order of VTK's quad / hexahedron / line cells in our corner numbering (bit a = upper
 /// side on axis a).

@@ -135,7 +135,7 @@ pub fn plot_error_vs_dofs(curves: &[Curve], path: &Path, title: &str) -> Result<
         "svg" => {
             let mut svg = String::new();
             draw!(SVGBackend::with_string(&mut svg, size));
-            crate::output::atomic(path, |w| {
+            crate::atomic(path, |w| {
                 use std::io::Write;
                 w.write_all(SVG_MARK)?;
                 w.write_all(format!(" {} -->\n", env!("CARGO_PKG_VERSION")).as_bytes())?;

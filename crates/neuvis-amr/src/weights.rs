@@ -267,7 +267,7 @@ pub fn write_safetensors(path: &Path, named: &[(String, Vec<usize>, Vec<f32>)]) 
         ),
     )
     .map_err(|e| AmrError::weights(path, format!("cannot serialize: {e}")))?;
-    crate::output::atomic(path, |w| {
+    crate::atomic(path, |w| {
         use std::io::Write;
         w.write_all(&out)
     })

@@ -441,12 +441,7 @@ pub fn decode_to_db(
     times.dedup();
     // the source collection's step numbers (its t0024/ folders), where the file records them;
     // else the index among the decoded times (past the source's last step for a time it lacks)
-    let source_steps: Vec<(f64, usize)> = dec
-        .header
-        .source
-        .get("time_steps")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
+    let source_steps: Vec<(f64, usize)> = dec.header.source_info().time_steps.unwrap_or_default();
     let after = source_steps.iter().map(|&(_, s)| s + 1).max().unwrap_or(0);
     let step_of = |t: f64| {
         source_steps

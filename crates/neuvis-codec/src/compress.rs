@@ -5,11 +5,11 @@
 
 use crate::codec::{build_container, overhead_bytes, predicted_bytes, size_for_target};
 use crate::config::{Arch, NetConfig, Plan, Skip};
+use crate::container::{Source, SourceBits};
 use crate::quant::BitWidths;
 use crate::train::{train, Checkpointing, EpochStats, Qat, TrainOptions};
 use crate::{CodecError, Dataset};
 use burn::prelude::Device;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -116,39 +116,46 @@ impl CompressOptions {
         }
     }
 
-    /// Checks the numbers (each error names the option).
+    /// Checks the numbers; each error names the option as `neuvis compress` spells it, so the
+    /// command repeats none of these checks.
     pub fn validate(&self) -> Result<(), CodecError> {
         let bad = |m: String| Err(CodecError::Input(m));
+        if !(1..=16).contains(&self.bits) {
+            return bad(format!("--bits {} must be in 1..=16", self.bits));
+        }
+        if let Some(b) = self.mlp_bits.filter(|b| !(1..=16).contains(b)) {
+            return bad(format!("--mlp-bits {b} must be in 1..=16"));
+        }
         self.bit_widths().check()?;
         if self.batch == 0 || self.epochs == 0 {
-            return bad("batch and epochs must be at least 1".into());
+            return bad("--batch and --epochs must be at least 1".into());
         }
         if let Some(w) = self.omega0 {
             if self.arch != Arch::Nervi {
-                return bad("omega0 sets NeRVI's SIREN frequency; NeRV has no SIREN layers".into());
+                return bad("--omega0 sets NeRVI's SIREN frequency; --arch nerv has no SIREN layers".into());
             }
             if !(w > 0.0 && w <= 1000.0) {
-                return bad(format!("omega0 {w} must be a number in (0, 1000]"));
+                return bad(format!("--omega0 {w} must be a number in (0, 1000]"));
             }
         }
         if !(self.mlp_lr > 0.0 && self.mlp_lr.is_finite()) {
-            return bad(format!(
-                "the MLP learning-rate factor {} must be a positive number",
-                self.mlp_lr
-            ));
+            return bad(format!("--mlp-lr {} must be a positive number", self.mlp_lr));
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return bad(format!("the learning rate {} must be a positive number", self.lr));
+            return bad(format!("--lr {} must be a positive number", self.lr));
+        }
+        if !(0.0..=1.0).contains(&self.warmup) {
+            return bad(format!("--warmup {} must be in [0, 1]", self.warmup));
         }
         if self.qat_epochs > self.epochs {
             return bad(format!(
-                "{} quantization-aware epochs exceed the {} epochs",
+                "--qat-epochs {} exceeds --epochs {}",
                 self.qat_epochs, self.epochs
             ));
         }
         if let Size::Ratio(r) = self.size {
             if !(r > 1.0 && r.is_finite()) {
-                return bad("the ratio must be greater than 1".into());
+                return bad("--ratio must be greater than 1".into());
             }
         }
         Ok(())
@@ -165,7 +172,7 @@ pub struct CompressPlan {
     /// Predicted file size in bytes.
     pub predicted_bytes: f64,
     /// What the file will record about its making (the final PSNR is filled in after training).
-    pub source: serde_json::Value,
+    pub source: Source,
 }
 
 /// Decides the network for `data` (read from a collection named `collection`, whose `meta.json`
@@ -180,18 +187,31 @@ pub fn plan(
 ) -> Result<CompressPlan, CodecError> {
     opts.validate()?;
     let bits = opts.bit_widths();
-    let source = json!({
-        "collection": collection,
-        "render": render,
-        "images": data.len(),
-        "epochs": opts.epochs, "qat_epochs": opts.qat_epochs, "bits": {"mlp": bits.mlp, "conv": bits.conv}, "lr": opts.lr, "mlp_lr": opts.mlp_lr, "batch": opts.batch, "seed": opts.seed, "warmup": opts.warmup,
-        "final_train_psnr": 0.0,
-        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
-    });
+    let source = Source {
+        collection: collection.to_string(),
+        render,
+        images: data.len(),
+        epochs: opts.epochs,
+        qat_epochs: opts.qat_epochs,
+        bits: SourceBits {
+            mlp: bits.mlp,
+            conv: bits.conv,
+        },
+        lr: opts.lr,
+        mlp_lr: opts.mlp_lr,
+        batch: opts.batch,
+        seed: opts.seed,
+        warmup: opts.warmup,
+        // a number where the trained file will have one, so the size estimate counts its bytes
+        final_train_psnr: Some(0.0),
+        generator: format!("neuvis {}", env!("CARGO_PKG_VERSION")),
+        holdout_times: None,
+        time_steps: None,
+    };
     let input = |e: crate::config::ConfigError| CodecError::Input(e.to_string());
     let mut probe = NetConfig::for_image_plan(opts.arch, data.width, data.height, 4, 4, 4, opts.plan).map_err(input)?;
     probe.skip = opts.skip;
-    let overhead = overhead_bytes(&probe, data, bits, source.clone())?;
+    let overhead = overhead_bytes(&probe, data, bits, source.to_value())?;
     let paper = opts.plan == Plan::Paper;
     let mut net = match opts.size {
         Size::Widths { c1, c0, c2 } => NetConfig::for_image_plan(
@@ -310,8 +330,8 @@ pub fn compress(
     let (trained, history) = train(data, &topts, device, Some(&ck), progress)?;
     let train_seconds = t0.elapsed().as_secs_f64();
     let mut source = plan.source.clone();
-    source["final_train_psnr"] = json!(history.last().map(|h| h.psnr));
-    let file = build_container(&trained, &plan.net, data, plan.bits, source)?;
+    source.final_train_psnr = history.last().map(|h| h.psnr);
+    let file = build_container(&trained, &plan.net, data, plan.bits, source.to_value())?;
     let bytes = file.to_bytes()?;
     neuvis_base::write_atomic(output, |w| std::io::Write::write_all(w, &bytes)).map_err(|source| CodecError::Io {
         path: output.to_path_buf(),

@@ -183,6 +183,101 @@ impl Grid {
     }
 }
 
+/// The header's `source` block as neuvis writes it: where the training collection came from and
+/// how the model was trained. Informational: a file may hold other keys (another writer's, or a
+/// later release's), which [`Header::source`] keeps and [`Header::source_info`] ignores.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Source {
+    /// The collection's folder name (without the folders above it, so the same seed gives the
+    /// same file wherever the collection sits).
+    pub collection: String,
+    /// The collection's render settings (its `meta.json` `render` block), if it has them.
+    pub render: Option<serde_json::Value>,
+    /// Images trained on.
+    pub images: usize,
+    /// Training epochs.
+    pub epochs: usize,
+    /// Of which quantization-aware.
+    pub qat_epochs: usize,
+    /// Quantization widths.
+    pub bits: SourceBits,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// The MLP's learning rate as a multiple of `lr`.
+    pub mlp_lr: f64,
+    /// Images per step.
+    pub batch: usize,
+    /// Seed of the initialization and the shuffling.
+    pub seed: u64,
+    /// Fraction of the steps spent warming up.
+    pub warmup: f64,
+    /// The training PSNR of the last epoch (`None` when training recorded none).
+    pub final_train_psnr: Option<f64>,
+    /// `neuvis VERSION`.
+    pub generator: String,
+    /// The time steps left out of training (`compress --holdout-times K`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holdout_times: Option<HeldOutTimes>,
+    /// The source collection's time values and step numbers (its `t0024/` folders), so
+    /// `decompress` names its folders the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_steps: Option<Vec<(f64, usize)>>,
+}
+
+/// Quantization widths as [`Source`] records them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SourceBits {
+    /// Bits of the MLP blocks.
+    pub mlp: u32,
+    /// Bits of the upscale convolutions.
+    pub conv: u32,
+}
+
+/// The time steps `compress --holdout-times K` left out of training.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HeldOutTimes {
+    /// Every K-th step was held out (the first and last are always trained).
+    pub every: usize,
+    /// Their time values.
+    pub times: Vec<f64>,
+}
+
+impl Source {
+    /// Reads a `source` block: each field that is missing or of another type takes its default,
+    /// so a file of another writer still opens; keys that are not fields are ignored.
+    ///
+    /// ```
+    /// use neuvis_codec::container::Source;
+    /// let v = serde_json::json!({"time_steps": [[0.5, 3]], "epochs": "many", "other": 1});
+    /// let s = Source::lenient(&v);
+    /// assert_eq!(s.time_steps, Some(vec![(0.5, 3)]));
+    /// assert_eq!(s.epochs, 0); // not a number: the default
+    /// assert_eq!(Source::lenient(&serde_json::json!("text")), Source::default());
+    /// ```
+    pub fn lenient(v: &serde_json::Value) -> Source {
+        let serde_json::Value::Object(map) = v else {
+            return Source::default();
+        };
+        // field by field, so that one odd field does not lose the others
+        let fits = |k: &String, v: &serde_json::Value| {
+            let one: serde_json::Map<String, serde_json::Value> = [(k.clone(), v.clone())].into_iter().collect();
+            serde_json::from_value::<Source>(serde_json::Value::Object(one)).is_ok()
+        };
+        let kept: serde_json::Map<String, serde_json::Value> = map
+            .iter()
+            .filter(|(k, v)| fits(k, v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(kept)).unwrap_or_default()
+    }
+
+    /// As the header stores it (a JSON object, keys sorted).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
 /// The JSON header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Header {
@@ -205,11 +300,17 @@ pub struct Header {
     pub tensors: Vec<TensorInfo>,
     /// Bytes of the raw RGB images the model represents (N·H·W·3).
     pub raw_bytes: u64,
-    /// Where the training collection came from, and how it was trained (informational).
+    /// Where the training collection came from, and how it was trained (informational; what
+    /// neuvis writes there is a [`Source`]).
     pub source: serde_json::Value,
 }
 
 impl Header {
+    /// The `source` block read as neuvis writes it ([`Source::lenient`]).
+    pub fn source_info(&self) -> Source {
+        Source::lenient(&self.source)
+    }
+
     /// Per tensor width, increasing: the width and how many weights have it (one entry for a
     /// uniform-width file). Shapes are assumed valid, as in any header [`Nrvi::from_bytes`] or
     /// [`crate::codec::build_container`] returns.

@@ -564,7 +564,7 @@ fn compress_plans_the_widths_and_bits_it_is_asked_for_and_writes_a_decodable_fil
     assert_eq!((p.net.c1, p.net.c0, p.net.c2), (9, 5, 9));
     assert_eq!(p.net.arch, Arch::Nervi);
     assert_eq!((p.bits.conv, p.bits.mlp), (7, 9));
-    assert_eq!(p.source["collection"], "c.cdb");
+    assert_eq!(p.source.collection, "c.cdb");
     // a ratio target: the chosen network is predicted to fit, one step wider would not
     let raw = data.raw_bytes() as f64;
     let o_ratio = CompressOptions {

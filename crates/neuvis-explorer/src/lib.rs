@@ -705,11 +705,9 @@ fn poisoned<T>(_: T) -> ApiError {
 
 /// The time steps a model's file says were left out of training (`compress --holdout-times`).
 fn held_out_times(h: &neuvis_codec::container::Header) -> Vec<f64> {
-    h.source
-        .get("holdout_times")
-        .and_then(|v| v.get("times"))
-        .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_f64()).filter(|t| t.is_finite()).collect())
+    h.source_info()
+        .holdout_times
+        .map(|h| h.times.into_iter().filter(|t| t.is_finite()).collect())
         .unwrap_or_default()
 }
 

@@ -246,37 +246,13 @@ impl CompressArgs {
 
 /// Runs `neuvis compress`.
 pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
-    if !(1..=16).contains(&a.bits) {
-        bail!("--bits {} must be in 1..=16", a.bits);
-    }
-    if a.mlp_bits.is_some_and(|b| !(1..=16).contains(&b)) {
-        bail!("--mlp-bits {} must be in 1..=16", a.mlp_bits.unwrap_or(0));
-    }
-    if a.batch == 0 || a.epochs == 0 {
-        bail!("--batch and --epochs must be at least 1");
-    }
-    if let Some(w) = a.omega0 {
-        if a.arch != ArchArg::Nervi {
-            bail!("--omega0 sets NeRVI's SIREN frequency; --arch nerv has no SIREN layers");
-        }
-        if !(w > 0.0 && w <= 1000.0) {
-            bail!("--omega0 {w} must be a number in (0, 1000]");
-        }
-    }
-    if !(a.mlp_lr > 0.0 && a.mlp_lr.is_finite()) {
-        bail!("--mlp-lr {} must be a positive number", a.mlp_lr);
-    }
-    if a.qat_epochs > a.epochs {
-        bail!("--qat-epochs {} exceeds --epochs {}", a.qat_epochs, a.epochs);
-    }
+    let opts = a.options();
+    // before anything is read: the numbers (each error names its flag), then the output
+    opts.validate()?;
     if a.output.extension().is_none_or(|e| e != "nrvi") {
         bail!("{}: the output file should end in .nrvi", a.output.display());
     }
     crate::outputs::check(&a.output, crate::outputs::NRVI, a.overwrite, &[&a.input])?;
-    if a.c1.is_none() && !(a.ratio > 1.0 && a.ratio.is_finite()) {
-        bail!("--ratio must be greater than 1");
-    }
-    let opts = a.options();
     let device = neuvis_nn::device::device(&a.device)?;
     let db = CinemaDb::open(&a.input)?;
     let residency = match a.load {
@@ -305,12 +281,13 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     let render = db.meta.as_ref().and_then(|m| m.get("render")).cloned();
     let mut plan = neuvis_codec::compress::plan(&data, &collection, render, &opts)?;
     if let Some(k) = a.holdout_times {
-        plan.source["holdout_times"] = json!({ "every": k, "times": held_out });
+        plan.source.holdout_times = Some(neuvis_codec::container::HeldOutTimes {
+            every: k,
+            times: held_out,
+        });
     }
     // the source's step folders (t0024/ …), so `decompress` names its folders the same way
-    if let Some(steps) = db.time_steps() {
-        plan.source["time_steps"] = json!(steps);
-    }
+    plan.source.time_steps = db.time_steps();
     let (net, bits, predicted) = (&plan.net, plan.bits, plan.predicted_bytes);
     say!(
         "{}: {} images of {}x{} ({:.1} MB raw{}) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",
