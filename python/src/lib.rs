@@ -6,7 +6,6 @@
 //! Main design decision: the bindings call the same library functions the CLI calls, on the CPU
 //! (the codec's burn-free decoder, faer INR evaluation), so a Python result equals the CLI's
 //! (`python/tests/` compares them); long computations release the GIL (`Python::detach`).
-#![deny(missing_docs)]
 
 use std::path::{Path, PathBuf};
 

@@ -37,7 +37,6 @@
 //! assert_eq!(t.leaf_count(), 7);
 //! assert_eq!(t.dofs(), (14, 12));
 //! ```
-#![deny(missing_docs)]
 
 pub mod amr;
 #[cfg(feature = "train")]

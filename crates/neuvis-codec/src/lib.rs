@@ -18,7 +18,6 @@
 //! Main design decision: the file stores the network *configuration* plus quantized weights, never
 //! code or framework records, so it is small, versioned, and decodable by any build of neuvis on
 //! any backend; every length in it is validated against the bytes present and a CRC-32 before use.
-#![deny(missing_docs)]
 
 pub mod codec;
 #[cfg(feature = "train")]

@@ -19,7 +19,6 @@
 //! let cams = orbit_cameras(&angles(9.0, 180.0).unwrap(), &angles(9.0, 360.0).unwrap());
 //! assert_eq!(cams.len(), 800); // the NeRVI paper's 800 views per time step
 //! ```
-#![deny(missing_docs)]
 
 pub mod cdb;
 pub mod error;

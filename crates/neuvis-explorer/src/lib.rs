@@ -26,7 +26,6 @@
 //! along the animated axis; a newer request cancels the previous prefetch, so prefetching never
 //! competes with what the user is looking at now. Requests name models by index and views by
 //! numbers only: no request can name a file.
-#![deny(missing_docs)]
 
 mod page;
 #[cfg(feature = "raycast")]

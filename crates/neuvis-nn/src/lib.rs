@@ -13,7 +13,6 @@
 //! burn version (a `.nrvi` file is reproducible byte for byte). Devices are chosen at run time
 //! ([`device`]): burn's pure-Rust `flex` CPU backend always, GPU backends when built with the
 //! `wgpu` or `cuda` features ([`cuda`] finds what the CUDA backend loads at run time).
-#![deny(missing_docs)]
 
 pub mod cuda;
 pub mod denormals;

@@ -35,7 +35,6 @@
 //! let t = Octree::new([2, 1, 1], vec![(0.0, 1.0), (2.0, 3.0)]);
 //! assert_eq!(t.levels.last().unwrap().ranges, vec![(0.0, 3.0)]);
 //! ```
-#![deny(missing_docs)]
 
 pub mod cache;
 pub mod engine;

@@ -32,7 +32,6 @@
 //! assert_eq!(img.mask()[16 * 32 + 16], 255); // centre pixel hits the sphere
 //! assert_eq!(img.mask()[0], 0); // corner misses it
 //! ```
-#![deny(missing_docs)]
 
 pub mod camera;
 pub mod collection;

@@ -28,7 +28,6 @@
 //! let mm = MinMaxGrid::new(&f, 8);
 //! assert_eq!(mm.bdims, [5, 5, 5]);
 //! ```
-#![deny(missing_docs)]
 
 pub mod dtype;
 pub mod error;

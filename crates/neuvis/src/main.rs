@@ -5,7 +5,6 @@
 //! `amr` (pruning-guided adaptive meshes for INRs), `inr fit` (make an INR) and `bench` (measured
 //! performance against named baselines), `raycast` (speculative isosurface raycasting of bricked
 //! volumes within a memory budget).
-#![deny(missing_docs)]
 
 /// Prints a line of a command's human-readable report: to stdout, or under `--json` (whose stdout
 /// holds only the one JSON object) to stderr.
