@@ -1,38 +1,72 @@
-"""Counts the boundary edges VTK sees in an AMR mesh (`neuvis amr … -o OUT`, OUT/mesh.vtu).
+"""Counts the cracks VTK sees in an AMR mesh (`neuvis amr … -o OUT`, OUT/mesh.vtu), 2-D or 3-D.
 
     python3 tools/vtu_cracks.py OUT/mesh.vtu [N]
 
-vtkFeatureEdges with only boundary edges on: an edge used by one cell is a boundary edge, so in
-a nonconforming mesh every edge at a hanging vertex counts ("cracks"); in a crack-free 2-D mesh
-of the unit square the boundary edges all lie on the square's sides. Prints the count, how many
-of them are interior, and (with N) the count of a uniform N x N mesh for comparison (4 N).
+2-D: vtkFeatureEdges with only boundary edges on: an edge used by one cell is a boundary edge, so
+in a nonconforming mesh every edge at a hanging vertex counts ("cracks"); in a crack-free mesh of
+a box the boundary edges all lie on the box's sides. With N, the count of a uniform N x N mesh
+for comparison (4 N).
+
+3-D: vtkGeometryFilter's faces that do not lie in the box's sides (exposed faces inside the
+domain: hanging interfaces), and the boundary edges inside the domain of vtkContourFilter's
+surfaces of `value` at its 25 %, 50 % and 75 % quantiles (cracks in an isosurface).
 """
 import sys
 
+import numpy as np
 import vtk
+from vtk.util.numpy_support import vtk_to_numpy
+
+
+def inside(poly, bounds):
+    """Cells of `poly` that do not lie in one side of the box `bounds`."""
+    lo, hi = np.array(bounds[0::2]), np.array(bounds[1::2])
+    dim = 3 if hi[2] > lo[2] else 2
+    n = 0
+    for i in range(poly.GetNumberOfCells()):
+        ids = poly.GetCell(i).GetPointIds()
+        p = np.array([poly.GetPoint(ids.GetId(k)) for k in range(ids.GetNumberOfIds())])
+        on = any(np.all(np.abs(p[:, a] - lo[a]) < 1e-12) or np.all(np.abs(p[:, a] - hi[a]) < 1e-12) for a in range(dim))
+        n += not on
+    return n
+
+
+def boundary_edges(source):
+    fe = vtk.vtkFeatureEdges()
+    fe.SetInputConnection(source.GetOutputPort())
+    fe.BoundaryEdgesOn()
+    fe.FeatureEdgesOff()
+    fe.NonManifoldEdgesOff()
+    fe.ManifoldEdgesOff()
+    fe.Update()
+    return fe.GetOutput()
+
 
 r = vtk.vtkXMLUnstructuredGridReader()
 r.SetFileName(sys.argv[1])
 r.Update()
 g = r.GetOutput()
+b = g.GetBounds()
 geo = vtk.vtkGeometryFilter()
 geo.SetInputData(g)
-fe = vtk.vtkFeatureEdges()
-fe.SetInputConnection(geo.GetOutputPort())
-fe.BoundaryEdgesOn()
-fe.FeatureEdgesOff()
-fe.NonManifoldEdgesOff()
-fe.ManifoldEdgesOff()
-fe.Update()
-e = fe.GetOutput()
-b = g.GetBounds()
-interior = 0
-for i in range(e.GetNumberOfCells()):
-    ids = e.GetCell(i).GetPointIds()
-    p = [e.GetPoint(ids.GetId(k)) for k in range(2)]
-    on = lambda q: min(abs(q[0] - b[0]), abs(q[0] - b[1]), abs(q[1] - b[2]), abs(q[1] - b[3])) < 1e-12
-    if not (on(p[0]) and on(p[1])):
-        interior += 1
-print(f"{sys.argv[1]}: {g.GetNumberOfCells()} cells, {e.GetNumberOfCells()} boundary edges, {interior} interior (cracks)")
-if len(sys.argv) > 2:
-    print(f"a uniform {sys.argv[2]} x {sys.argv[2]} mesh has {4 * int(sys.argv[2])}")
+geo.Update()
+if b[5] > b[4]:
+    faces = geo.GetOutput()
+    print(f"{sys.argv[1]}: {g.GetNumberOfCells()} cells, {faces.GetNumberOfCells()} outer faces, "
+          f"{inside(faces, b)} of them inside the domain (exposed interfaces)")
+    values = vtk_to_numpy(g.GetPointData().GetArray("value"))
+    for q in (0.25, 0.5, 0.75):
+        c = vtk.vtkContourFilter()
+        c.SetInputData(g)
+        c.SetInputArrayToProcess(0, 0, 0, vtk.vtkDataObject.FIELD_ASSOCIATION_POINTS, "value")
+        c.SetValue(0, float(np.quantile(values, q)))
+        c.Update()
+        e = boundary_edges(c)
+        print(f"  contour at the {q:.0%} quantile: {c.GetOutput().GetNumberOfCells()} triangles, "
+              f"{e.GetNumberOfCells()} boundary edges, {inside(e, b)} inside the domain (cracks)")
+else:
+    e = boundary_edges(geo)
+    print(f"{sys.argv[1]}: {g.GetNumberOfCells()} cells, {e.GetNumberOfCells()} boundary edges, "
+          f"{inside(e, b)} interior (cracks)")
+    if len(sys.argv) > 2:
+        print(f"a uniform {sys.argv[2]} x {sys.argv[2]} mesh has {4 * int(sys.argv[2])}")

@@ -249,7 +249,7 @@ pub fn write_outputs(run: &AmrRun, inr: &Inr, plan: &OutputPlan, dir: &Path, inr
     let mut files = vec!["history.csv".to_string(), "history.json".to_string()];
     let mut warnings = Vec::new();
     if d <= 3 {
-        write_vtu(conforming_mesh_vtk(run), &dir.join("mesh.vtu"))?;
+        write_vtu(conforming_mesh_vtk(run, &inr.net), &dir.join("mesh.vtu"))?;
         crate::mfem::write_mfem(run, &dir.join("mesh.mesh"), &dir.join("mesh.gf"))?;
         files.extend(["mesh.vtu", "mesh.mesh", "mesh.gf"].map(String::from));
     } else {

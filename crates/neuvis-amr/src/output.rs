@@ -55,17 +55,20 @@ pub fn mesh_vtk(run: &AmrRun) -> Vtk {
     grid(points, conn, offsets, vec![ctype; levels.len()], values, levels)
 }
 
-/// The mesh of a run as ParaView and MFEM show a nonconforming mesh right: the conforming
-/// interpolant.
+/// The mesh of a run as ParaView shows it right: the conforming interpolant, on cells whose
+/// faces match their neighbours' exactly, so Contour, Slice and Clip show no cracks.
 ///
 /// Point data `value` holds the conforming order-1 interpolant ([`crate::tree::Tree::conforming_values`]:
-/// hanging vertices constrained by the coarse edge or face, as MFEM does when saving), so the
-/// field is continuous and contours and slices have no cracks; `inr` holds the INR's own value at
-/// each vertex; cell data `level`. In 2-D, a quad with hanging vertices on its edges becomes a
-/// polygon through them (counter-clockwise), so neighbouring cells share every edge and VTK sees
-/// no interior boundary edges; in 1-D lines; in 3-D hexahedra (their hanging faces stay
-/// topologically nonconforming, but the values on them agree).
-pub fn conforming_mesh_vtk(run: &AmrRun) -> Vtk {
+/// hanging vertices constrained by the coarse edge or face, as MFEM does when saving), `inr` the
+/// INR's own value at each point; cell data `level` (and in 3-D `element`, the leaf each cell
+/// belongs to). In 1-D lines; in 2-D a quad with hanging vertices on its edges becomes a polygon
+/// through them (counter-clockwise), so neighbouring cells share every edge; in 3-D every element
+/// is split into tetrahedra ([`conforming_tets_vtk`]), because VTK contours hexahedra and
+/// polyhedra face by face in ways that do not meet where a coarse face borders finer ones.
+pub fn conforming_mesh_vtk(run: &AmrRun, net: &Mlp) -> Vtk {
+    if run.tree.dim == 3 {
+        return conforming_tets_vtk(run, net);
+    }
     let tree = &run.tree;
     let d = tree.dim.min(3);
     let cvals = tree.conforming_values(&run.values);
@@ -148,15 +151,242 @@ pub fn conforming_mesh_vtk(run: &AmrRun) -> Vtk {
         types.push(cell_type);
     }
     let mut vtk = grid(points, conn, offsets, types, values, levels);
+    push_array(&mut vtk, true, "inr", IOBuffer::F64(inr));
+    vtk
+}
+
+/// Adds a point (`point`) or cell array to the grid's piece.
+fn push_array(vtk: &mut Vtk, point: bool, name: &str, data: IOBuffer) {
     if let DataSet::UnstructuredGrid { pieces, .. } = &mut vtk.data {
         if let Some(vtkio::model::Piece::Inline(p)) = pieces.first_mut() {
-            p.data.point.push(Attribute::DataArray(DataArrayBase {
-                name: "inr".into(),
+            let a = Attribute::DataArray(DataArrayBase {
+                name: name.into(),
                 elem: ElementType::Generic(1),
-                data: IOBuffer::F64(inr),
-            }));
+                data,
+            });
+            if point {
+                p.data.point.push(a);
+            } else {
+                p.data.cell.push(a);
+            }
         }
     }
+}
+
+/// The axes other than `a` (of three), increasing.
+fn others(a: usize) -> [usize; 2] {
+    match a {
+        0 => [1, 2],
+        1 => [0, 2],
+        _ => [0, 1],
+    }
+}
+
+/// The node at `level` with cell index `idx`, or `None` when a leaf above that level covers it.
+fn node_at(tree: &crate::tree::Tree, level: u8, idx: &[u32; 4]) -> Option<usize> {
+    let mut i = 0usize;
+    for l in 0..level {
+        let n = tree.nodes[i];
+        if n.first_child == 0 {
+            return None;
+        }
+        let shift = (level - 1 - l) as u32;
+        let c: usize = (0..tree.dim).map(|a| (((idx[a] >> shift) & 1) as usize) << a).sum();
+        i = n.first_child as usize + c;
+    }
+    Some(i)
+}
+
+/// The face of leaf `l` on side `side` (0 lower, 1 upper) of axis `ax`, as the rectangles it is
+/// shared in: its own face when the neighbour across is as coarse or coarser (or it is on the
+/// domain's boundary), else the faces of the finer leaves across. Each as (lower, upper) lattice
+/// corner, equal on `ax`.
+fn face_pieces(tree: &crate::tree::Tree, l: usize, ax: usize, side: usize) -> Vec<(Key, Key)> {
+    let face_of = |leaf: usize, side: usize| {
+        let (mut lo, mut hi) = tree.lattice_box(leaf);
+        if side == 0 {
+            hi[ax] = lo[ax];
+        } else {
+            lo[ax] = hi[ax];
+        }
+        (lo, hi)
+    };
+    let n = tree.nodes[l];
+    let mut idx = n.idx;
+    let last = (1u32 << n.level) - 1;
+    match side {
+        0 if idx[ax] > 0 => idx[ax] -= 1,
+        1 if idx[ax] < last => idx[ax] += 1,
+        _ => return vec![face_of(l, side)],
+    }
+    let Some(nb) = node_at(tree, n.level, &idx) else {
+        return vec![face_of(l, side)];
+    };
+    // the leaves under the neighbour that touch the shared plane: the children on its near side
+    let near = 1 - side;
+    let mut out = Vec::new();
+    let mut stack = vec![nb];
+    while let Some(i) = stack.pop() {
+        let node = tree.nodes[i];
+        if node.first_child == 0 {
+            out.push(face_of(i, near));
+        } else {
+            for c in 0..tree.arity() {
+                if (c >> ax) & 1 == near {
+                    stack.push(node.first_child as usize + c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The conforming interpolant of a 3-D run on tetrahedra whose faces match across every element
+/// boundary: each element is split around its centre into pyramids over its faces, each face
+/// into the pieces it shares with its neighbours ([`face_pieces`]), and each piece into
+/// triangles: a plain quad along the diagonal from its lower lattice corner, a piece with vertices
+/// on its edges (hanging ones) into a fan from its centre through all of them. A piece is split
+/// the same way from both sides, so the tetrahedra form a conforming mesh and the
+/// piecewise-linear field on them is continuous: VTK finds no exposed interior face and no crack in
+/// a contour. The field agrees with the conforming interpolant at every vertex (hanging vertices
+/// take their constraints), at each element's centre (its trilinear value, the mean of its
+/// corners) and at the centre of each fanned piece (the mean of its four corners); in between it
+/// is linear on each tetrahedron. An element without hanging vertices on its faces becomes 12
+/// tetrahedra.
+pub fn conforming_tets_vtk(run: &AmrRun, net: &Mlp) -> Vtk {
+    let tree = &run.tree;
+    let cvals = tree.conforming_values(&run.values);
+    // the vertices on every lattice line parallel to axis a, keyed by the other two coordinates
+    let mut lines: [HashMap<(u32, u32), Vec<u32>>; 3] = Default::default();
+    for v in tree.vertices() {
+        for (a, line) in lines.iter_mut().enumerate() {
+            let [u, w] = others(a);
+            line.entry((v[u], v[w])).or_default().push(v[a]);
+        }
+    }
+    lines
+        .iter_mut()
+        .for_each(|m| m.values_mut().for_each(|v| v.sort_unstable()));
+    // the vertices strictly between `from` and `to`, which differ on axis `a` only, in order
+    let between = |a: usize, from: &Key, to: &Key| -> Vec<Key> {
+        let [u, w] = others(a);
+        let Some(on) = lines[a].get(&(from[u], from[w])) else {
+            return Vec::new();
+        };
+        let (lo, hi) = (from[a].min(to[a]), from[a].max(to[a]));
+        let s = on.partition_point(|&x| x <= lo);
+        let e = on.partition_point(|&x| x < hi);
+        let mut r: Vec<Key> = on[s..e]
+            .iter()
+            .map(|&x| {
+                let mut k = *from;
+                k[a] = x;
+                k
+            })
+            .collect();
+        if from[a] > to[a] {
+            r.reverse();
+        }
+        r
+    };
+    let mut index: HashMap<Key, u64> = HashMap::new();
+    let (mut points, mut values, mut lattice) = (Vec::new(), Vec::new(), Vec::new());
+    let mut add = |k: Key, v: f64| -> u64 {
+        *index.entry(k).or_insert_with(|| {
+            let p = tree.position(&k);
+            points.extend_from_slice(&[p[0], p[1], p[2]]);
+            values.push(v);
+            lattice.push(k);
+            (values.len() - 1) as u64
+        })
+    };
+    let (mut conn, mut levels, mut elements) = (Vec::new(), Vec::new(), Vec::new());
+    let signed = |p: [&Key; 4]| -> i128 {
+        let d = |a: &Key, b: &Key| -> [i128; 3] { std::array::from_fn(|i| a[i] as i128 - b[i] as i128) };
+        let (x, y, z) = (d(p[1], p[0]), d(p[2], p[0]), d(p[3], p[0]));
+        x[0] * (y[1] * z[2] - y[2] * z[1]) - x[1] * (y[0] * z[2] - y[2] * z[0]) + x[2] * (y[0] * z[1] - y[1] * z[0])
+    };
+    for (e, l) in tree.leaves().into_iter().enumerate() {
+        let (lo, hi) = tree.lattice_box(l);
+        let corners = tree.corners(l);
+        let centre: Key = std::array::from_fn(|a| if a < 3 { lo[a] + (hi[a] - lo[a]) / 2 } else { 0 });
+        let c = add(centre, corners.iter().map(|k| cvals[k]).sum::<f64>() / 8.0);
+        for ax in 0..3 {
+            let [u, w] = others(ax);
+            for side in 0..2 {
+                for (plo, phi) in face_pieces(tree, l, ax, side) {
+                    let at = |a: u32, b: u32| {
+                        let mut k = plo;
+                        k[u] = a;
+                        k[w] = b;
+                        k
+                    };
+                    let quad = [
+                        at(plo[u], plo[w]),
+                        at(phi[u], plo[w]),
+                        at(phi[u], phi[w]),
+                        at(plo[u], phi[w]),
+                    ];
+                    let edge_axis = [u, w, u, w];
+                    let mut ring = Vec::new();
+                    for k in 0..4 {
+                        ring.push(quad[k]);
+                        ring.extend(between(edge_axis[k], &quad[k], &quad[(k + 1) % 4]));
+                    }
+                    // a plain quad: two triangles split along the diagonal from its lower corner
+                    // (the same from both sides); with vertices on its edges, a fan from its centre
+                    let (triangles, centre_of_piece): (Vec<[Key; 3]>, Option<(Key, f64)>) = if ring.len() == 4 {
+                        (vec![[quad[0], quad[1], quad[2]], [quad[0], quad[2], quad[3]]], None)
+                    } else {
+                        let mid = at(plo[u] + (phi[u] - plo[u]) / 2, plo[w] + (phi[w] - plo[w]) / 2);
+                        let fan = (0..ring.len()).map(|k| [mid, ring[k], ring[(k + 1) % ring.len()]]);
+                        // the bilinear interpolant of the piece's corners at its centre
+                        (
+                            fan.collect(),
+                            Some((mid, quad.iter().map(|k| cvals[k]).sum::<f64>() / 4.0)),
+                        )
+                    };
+                    for mut tri in triangles {
+                        // VTK's order: the first three points' normal points to the fourth
+                        if signed([&tri[0], &tri[1], &tri[2], &centre]) < 0 {
+                            tri.swap(1, 2);
+                        }
+                        for k in tri {
+                            let v = match centre_of_piece {
+                                Some((m, v)) if m == k => v,
+                                _ => cvals[&k],
+                            };
+                            conn.push(add(k, v));
+                        }
+                        conn.push(c);
+                        levels.push(tree.nodes[l].level as i32);
+                        elements.push(e as i64);
+                    }
+                }
+            }
+        }
+    }
+    // the INR at every point: the vertices' values are known, the centres' are evaluated
+    let extra: Vec<usize> = (0..lattice.len())
+        .filter(|&i| !run.values.contains_key(&lattice[i]))
+        .collect();
+    let flat: Vec<f64> = extra
+        .iter()
+        .flat_map(|&i| [points[3 * i], points[3 * i + 1], points[3 * i + 2]])
+        .collect();
+    let at_centres = net.eval(&flat);
+    let mut inr: Vec<f64> = lattice
+        .iter()
+        .map(|k| run.values.get(k).copied().unwrap_or(f64::NAN))
+        .collect();
+    for (&i, v) in extra.iter().zip(at_centres) {
+        inr[i] = v;
+    }
+    let offsets: Vec<u64> = (1..=levels.len() as u64).map(|n| 4 * n).collect();
+    let n = levels.len();
+    let mut vtk = grid(points, conn, offsets, vec![CellType::Tetra; n], values, levels);
+    push_array(&mut vtk, true, "inr", IOBuffer::F64(inr));
+    push_array(&mut vtk, false, "element", IOBuffer::I64(elements));
     vtk
 }
 

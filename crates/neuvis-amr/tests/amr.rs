@@ -647,7 +647,7 @@ fn conforming_vtu_has_no_cracks_and_a_continuous_interpolant() {
     assert!(all > conforming, "the test needs hanging vertices");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mesh.vtu");
-    write_vtu(conforming_mesh_vtk(&r), &path).unwrap();
+    write_vtu(conforming_mesh_vtk(&r, &inr.net), &path).unwrap();
     let back = vtkio::Vtk::import(&path).unwrap();
     let vtkio::model::DataSet::UnstructuredGrid { pieces, .. } = back.data else {
         panic!("not an unstructured grid")
@@ -721,4 +721,87 @@ fn conforming_vtu_has_no_cracks_and_a_continuous_interpolant() {
         }
     }
     assert!(checked > 0);
+}
+
+/// The 3-D conforming VTU is a conforming tetrahedral mesh over an octree with hanging faces on
+/// three levels: every triangle is shared by exactly two tetrahedra unless it lies in the domain's
+/// boundary, every tetrahedron has positive volume in VTK's order, their volumes add up to the
+/// domain's, and at every point the field is the trilinear interpolant of each element holding
+/// it (the conforming values; checked here from the tree, independently of the writer).
+#[test]
+fn conforming_vtu_in_3d_is_a_conforming_tetrahedral_mesh() {
+    use neuvis_amr::output::conforming_mesh_vtk;
+    let dom = [[-1.0, 1.0], [-1.0, 1.0], [0.0, 2.0]];
+    let mut t = Tree::new(&dom);
+    t.refine_uniformly(1);
+    // refine towards one corner three times more: faces between levels 1|2, 2|3, 3|4
+    for _ in 0..3 {
+        let deepest = *t.leaves().iter().max_by_key(|&&l| (t.nodes[l].level, l)).unwrap();
+        t.refine(deepest);
+    }
+    let inr = Inr::load(&fixture("tiny_fourier_silu.json"), None).unwrap();
+    let mut r = analytic_run(t, |p| (2.0 * p[0]).sin() + p[1] * p[2] * p[2]);
+    r.config = AmrConfig::defaults(Method::Uniform, 3);
+    let (all, conforming) = r.tree.dofs();
+    assert!(all > conforming);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mesh.vtu");
+    write_vtu(conforming_mesh_vtk(&r, &inr.net), &path).unwrap();
+    let back = vtkio::Vtk::import(&path).unwrap();
+    let vtkio::model::DataSet::UnstructuredGrid { pieces, .. } = back.data else {
+        panic!("not an unstructured grid")
+    };
+    let piece = pieces[0].load_piece_data(None).unwrap();
+    let pts: Vec<f64> = piece.points.cast_into::<f64>().unwrap();
+    let vtkio::model::VertexNumbers::XML { connectivity, .. } = &piece.cells.cell_verts else {
+        panic!()
+    };
+    assert!(piece.cells.types.iter().all(|t| *t == vtkio::model::CellType::Tetra));
+    let p = |i: u64| [pts[3 * i as usize], pts[3 * i as usize + 1], pts[3 * i as usize + 2]];
+    let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    let mut faces: HashMap<[u64; 3], usize> = HashMap::new();
+    let mut volume = 0.0;
+    for tet in connectivity.chunks(4) {
+        let (a, b, c, d) = (p(tet[0]), p(tet[1]), p(tet[2]), p(tet[3]));
+        let (x, y, z) = (sub(b, a), sub(c, a), sub(d, a));
+        let det = x[0] * (y[1] * z[2] - y[2] * z[1]) - x[1] * (y[0] * z[2] - y[2] * z[0])
+            + x[2] * (y[0] * z[1] - y[1] * z[0]);
+        assert!(det > 0.0, "a tetrahedron in the wrong order or flat");
+        volume += det / 6.0;
+        for skip in 0..4 {
+            let mut f: Vec<u64> = (0..4).filter(|&k| k != skip).map(|k| tet[k]).collect();
+            f.sort_unstable();
+            *faces.entry([f[0], f[1], f[2]]).or_default() += 1;
+        }
+    }
+    assert!((volume - 8.0).abs() < 1e-9, "volume {volume}");
+    let on_boundary = |f: &[u64; 3]| {
+        (0..3).any(|a| {
+            f.iter().all(|&i| (p(i)[a] - dom[a][0]).abs() < 1e-12)
+                || f.iter().all(|&i| (p(i)[a] - dom[a][1]).abs() < 1e-12)
+        })
+    };
+    for (f, &n) in &faces {
+        assert!(n == 2 || (n == 1 && on_boundary(f)), "face {f:?} has {n} tetrahedra");
+    }
+    // the field: the trilinear interpolant of the leaf's conforming corner values, from the tree
+    let cv = r.tree.conforming_values(&r.values);
+    let values: Vec<f64> = match &piece.data.point[0] {
+        vtkio::model::Attribute::DataArray(a) => a.data.clone().cast_into::<f64>().unwrap(),
+        _ => panic!(),
+    };
+    for l in r.tree.leaves() {
+        let (lo, hi) = r.tree.bounds(l);
+        let corner_vals: Vec<f64> = r.tree.corners(l).iter().map(|k| cv[k]).collect();
+        for (i, &v) in values.iter().enumerate() {
+            let q = p(i as u64);
+            if (0..3).all(|a| lo[a] - 1e-12 <= q[a] && q[a] <= hi[a] + 1e-12) {
+                let xi: Vec<f64> = (0..3).map(|a| (q[a] - lo[a]) / (hi[a] - lo[a])).collect();
+                assert!(
+                    (v - multilinear(&corner_vals, &xi)).abs() < 1e-12,
+                    "point {q:?} in leaf {l}"
+                );
+            }
+        }
+    }
 }
