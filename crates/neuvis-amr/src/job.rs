@@ -301,17 +301,18 @@ pub fn write_outputs(run: &AmrRun, inr: &Inr, plan: &OutputPlan, dir: &Path, inr
 /// and rows) into `dir`.
 pub fn write_history(run: &AmrRun, dir: &Path, inr_name: &str) -> Result<()> {
     atomic(&dir.join("history.csv"), |w| {
-        writeln!(w, "iteration,elements,dofs,conforming_dofs,total_error,max_error,refined,examined,mean_proportion,seconds,elapsed")?;
+        writeln!(w, "iteration,elements,dofs,conforming_dofs,total_error,max_error,discontinuous_error,refined,examined,mean_proportion,seconds,elapsed")?;
         for r in &run.history {
             writeln!(
                 w,
-                "{},{},{},{},{:.9e},{:.9e},{},{},{},{:.4},{:.4}",
+                "{},{},{},{},{:.9e},{:.9e},{},{},{},{},{:.4},{:.4}",
                 r.iteration,
                 r.elements,
                 r.dofs,
                 r.conforming_dofs,
                 r.total_error,
                 r.max_error,
+                r.discontinuous_error.map(|e| format!("{e:.9e}")).unwrap_or_default(),
                 r.refined,
                 r.examined,
                 r.mean_proportion.map(|p| format!("{p:.5}")).unwrap_or_default(),
@@ -382,24 +383,28 @@ impl History {
     }
 }
 
-/// The header of the per-iteration table `neuvis amr` prints.
+/// The header of the per-iteration table `neuvis amr` prints: RMSE and max error of the
+/// conforming interpolant (the field written), the discontinuous interpolant's RMSE beside them.
 pub fn table_header() -> String {
     format!(
-        "{:>4} {:>9} {:>10} {:>10} {:>12} {:>11} {:>8} {:>7} {:>8}",
-        "it", "elements", "DOFs", "conf.DOFs", "RMSE", "max err", "refined", "kept", "time s"
+        "{:>4} {:>9} {:>10} {:>10} {:>12} {:>11} {:>12} {:>8} {:>7} {:>8}",
+        "it", "elements", "DOFs", "conf.DOFs", "RMSE", "max err", "disc. RMSE", "refined", "kept", "time s"
     )
 }
 
 /// One row of that table.
 pub fn table_row(r: &IterationRecord) -> String {
     format!(
-        "{:>4} {:>9} {:>10} {:>10} {:>12.4e} {:>11.3e} {:>8} {:>7} {:>8.2}",
+        "{:>4} {:>9} {:>10} {:>10} {:>12.4e} {:>11.3e} {:>12} {:>8} {:>7} {:>8.2}",
         r.iteration,
         r.elements,
         r.dofs,
         r.conforming_dofs,
         r.total_error,
         r.max_error,
+        r.discontinuous_error
+            .map(|e| format!("{e:.4e}"))
+            .unwrap_or_else(|| "-".into()),
         r.refined,
         r.examined_proportion(),
         r.seconds

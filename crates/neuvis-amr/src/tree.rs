@@ -260,8 +260,10 @@ impl Tree {
                 .unwrap_or(0)
         };
         verts.sort_by_key(level);
-        for v in verts {
-            let val = match self.constraining_leaf(&v) {
+        // the constraining leaves in parallel (the costly part), the values in level order
+        let constraints: Vec<Option<usize>> = verts.par_iter().map(|v| self.constraining_leaf(v)).collect();
+        for (v, constraint) in verts.into_iter().zip(constraints) {
+            let val = match constraint {
                 None => values[&v],
                 Some(l) => {
                     let (lo, hi) = self.lattice_box(l);
