@@ -31,9 +31,10 @@ def inside(poly, bounds):
     return n
 
 
-def boundary_edges(source):
+def boundary_edges(poly):
+    """The edges of `poly` used by one cell only (vtkFeatureEdges, boundary edges alone)."""
     fe = vtk.vtkFeatureEdges()
-    fe.SetInputConnection(source.GetOutputPort())
+    fe.SetInputData(poly)
     fe.BoundaryEdgesOn()
     fe.FeatureEdgesOff()
     fe.NonManifoldEdgesOff()
@@ -42,31 +43,51 @@ def boundary_edges(source):
     return fe.GetOutput()
 
 
-r = vtk.vtkXMLUnstructuredGridReader()
-r.SetFileName(sys.argv[1])
-r.Update()
-g = r.GetOutput()
-b = g.GetBounds()
-geo = vtk.vtkGeometryFilter()
-geo.SetInputData(g)
-geo.Update()
-if b[5] > b[4]:
-    faces = geo.GetOutput()
-    print(f"{sys.argv[1]}: {g.GetNumberOfCells()} cells, {faces.GetNumberOfCells()} outer faces, "
-          f"{inside(faces, b)} of them inside the domain (exposed interfaces)")
-    values = vtk_to_numpy(g.GetPointData().GetArray("value"))
-    for q in (0.25, 0.5, 0.75):
-        c = vtk.vtkContourFilter()
-        c.SetInputData(g)
-        c.SetInputArrayToProcess(0, 0, 0, vtk.vtkDataObject.FIELD_ASSOCIATION_POINTS, "value")
-        c.SetValue(0, float(np.quantile(values, q)))
-        c.Update()
-        e = boundary_edges(c)
-        print(f"  contour at the {q:.0%} quantile: {c.GetOutput().GetNumberOfCells()} triangles, "
-              f"{e.GetNumberOfCells()} boundary edges, {inside(e, b)} inside the domain (cracks)")
-else:
-    e = boundary_edges(geo)
-    print(f"{sys.argv[1]}: {g.GetNumberOfCells()} cells, {e.GetNumberOfCells()} boundary edges, "
-          f"{inside(e, b)} interior (cracks)")
-    if len(sys.argv) > 2:
-        print(f"a uniform {sys.argv[2]} x {sys.argv[2]} mesh has {4 * int(sys.argv[2])}")
+def outer_surface(grid):
+    """vtkGeometryFilter's faces of an unstructured grid: the faces used by one cell only."""
+    geo = vtk.vtkGeometryFilter()
+    geo.SetInputData(grid)
+    geo.Update()
+    return geo.GetOutput()
+
+
+def contour(grid, value):
+    """vtkContourFilter's isosurface of the point array `value` at `value`."""
+    c = vtk.vtkContourFilter()
+    c.SetInputData(grid)
+    c.SetInputArrayToProcess(0, 0, 0, vtk.vtkDataObject.FIELD_ASSOCIATION_POINTS, "value")
+    c.SetValue(0, float(value))
+    c.Update()
+    return c.GetOutput()
+
+
+def read(path):
+    r = vtk.vtkXMLUnstructuredGridReader()
+    r.SetFileName(str(path))
+    r.Update()
+    return r.GetOutput()
+
+
+def main():
+    g = read(sys.argv[1])
+    b = g.GetBounds()
+    faces = outer_surface(g)
+    if b[5] > b[4]:
+        print(f"{sys.argv[1]}: {g.GetNumberOfCells()} cells, {faces.GetNumberOfCells()} outer faces, "
+              f"{inside(faces, b)} of them inside the domain (exposed interfaces)")
+        values = vtk_to_numpy(g.GetPointData().GetArray("value"))
+        for q in (0.25, 0.5, 0.75):
+            surface = contour(g, np.quantile(values, q))
+            e = boundary_edges(surface)
+            print(f"  contour at the {q:.0%} quantile: {surface.GetNumberOfCells()} triangles, "
+                  f"{e.GetNumberOfCells()} boundary edges, {inside(e, b)} inside the domain (cracks)")
+    else:
+        e = boundary_edges(faces)
+        print(f"{sys.argv[1]}: {g.GetNumberOfCells()} cells, {e.GetNumberOfCells()} boundary edges, "
+              f"{inside(e, b)} interior (cracks)")
+        if len(sys.argv) > 2:
+            print(f"a uniform {sys.argv[2]} x {sys.argv[2]} mesh has {4 * int(sys.argv[2])}")
+
+
+if __name__ == "__main__":
+    main()

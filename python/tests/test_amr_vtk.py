@@ -21,6 +21,19 @@ else:
 from vtk.util.numpy_support import numpy_to_vtk, vtk_to_numpy  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _load_tool():
+    """tools/vtu_cracks.py, the command BENCHMARKS.md measures cracks with."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("vtu_cracks", os.path.join(ROOT, "tools", "vtu_cracks.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+cracks = _load_tool()
 CLI = os.path.abspath(os.environ.get("NEUVIS", os.path.join(ROOT, "target", "release", "neuvis")))
 
 
@@ -30,28 +43,7 @@ def neuvis(*args, cwd, result=True):
     return json.loads(out.stdout) if result else None
 
 
-def read(path):
-    r = vtk.vtkXMLUnstructuredGridReader()
-    r.SetFileName(str(path))
-    r.Update()
-    return r.GetOutput()
-
-
-def off_boundary(points, bounds):
-    """For each cell (an array of its points' coordinates), whether it does not lie in one face
-    of the domain's box."""
-    lo, hi = np.array(bounds[0::2]), np.array(bounds[1::2])
-    on = [(np.all(np.abs(p - lo) < 1e-9, axis=0) | np.all(np.abs(p - hi) < 1e-9, axis=0)).any() for p in points]
-    return np.count_nonzero(~np.array(on, dtype=bool))
-
-
-def cells_points(poly):
-    pts = vtk_to_numpy(poly.GetPoints().GetData()) if poly.GetNumberOfPoints() else np.zeros((0, 3))
-    out = []
-    for i in range(poly.GetNumberOfCells()):
-        ids = poly.GetCell(i).GetPointIds()
-        out.append(pts[[ids.GetId(k) for k in range(ids.GetNumberOfIds())]])
-    return out
+read = cracks.read
 
 
 @pytest.fixture(scope="module")
@@ -72,27 +64,14 @@ def test_the_mesh_has_no_exposed_interior_faces_and_no_contour_cracks(run3d):
     assert levels.max() - levels.min() >= 3, "the test needs hanging faces on three levels"
     assert run["history"][-1]["dofs"] > run["history"][-1]["conforming_dofs"], "no hanging vertices"
     bounds = g.GetBounds()
-    geo = vtk.vtkGeometryFilter()
-    geo.SetInputData(g)
-    geo.Update()
-    faces = cells_points(geo.GetOutput())
-    assert len(faces) > 0
-    assert off_boundary(faces, bounds) == 0, "exposed faces inside the domain"
+    faces = cracks.outer_surface(g)
+    assert faces.GetNumberOfCells() > 0
+    assert cracks.inside(faces, bounds) == 0, "exposed faces inside the domain"
     values = vtk_to_numpy(g.GetPointData().GetArray("value"))
     for q in (0.3, 0.5, 0.7):
-        c = vtk.vtkContourFilter()
-        c.SetInputData(g)
-        c.SetInputArrayToProcess(0, 0, 0, vtk.vtkDataObject.FIELD_ASSOCIATION_POINTS, "value")
-        c.SetValue(0, float(np.quantile(values, q)))
-        fe = vtk.vtkFeatureEdges()
-        fe.SetInputConnection(c.GetOutputPort())
-        fe.BoundaryEdgesOn()
-        fe.FeatureEdgesOff()
-        fe.NonManifoldEdgesOff()
-        fe.ManifoldEdgesOff()
-        fe.Update()
-        assert c.GetOutput().GetNumberOfCells() > 100
-        assert off_boundary(cells_points(fe.GetOutput()), bounds) == 0, f"cracks in the contour at quantile {q}"
+        surface = cracks.contour(g, np.quantile(values, q))
+        assert surface.GetNumberOfCells() > 100
+        assert cracks.inside(cracks.boundary_edges(surface), bounds) == 0, f"cracks in the contour at quantile {q}"
 
 
 def test_points_take_the_conforming_interpolant_of_every_element_holding_them(run3d):

@@ -636,7 +636,6 @@ fn basic_error_definitions() {
 /// coarse cell's side, the fine cell's bilinear interpolant equals the coarse cell's.
 #[test]
 fn conforming_vtu_has_no_cracks_and_a_continuous_interpolant() {
-    use neuvis_amr::output::conforming_mesh_vtk;
     use neuvis_amr::tree::multilinear;
     let inr = Inr::load(&fixture("sin_inv_r.json"), None).unwrap();
     let mut cfg = AmrConfig::defaults(Method::Pruning, 2);
@@ -646,19 +645,7 @@ fn conforming_vtu_has_no_cracks_and_a_continuous_interpolant() {
     let r = run(&inr.net, &[[0.0, 1.0], [0.0, 1.0]], &cfg, |_| {}).unwrap();
     let (all, conforming) = r.tree.dofs();
     assert!(all > conforming, "the test needs hanging vertices");
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("mesh.vtu");
-    write_vtu(conforming_mesh_vtk(&r, &inr.net), &path).unwrap();
-    let back = vtkio::Vtk::import(&path).unwrap();
-    let vtkio::model::DataSet::UnstructuredGrid { pieces, .. } = back.data else {
-        panic!("not an unstructured grid")
-    };
-    let piece = pieces[0].load_piece_data(None).unwrap();
-    let pts: Vec<f64> = piece.points.cast_into::<f64>().unwrap();
-    let (conn, offs) = match &piece.cells.cell_verts {
-        vtkio::model::VertexNumbers::XML { connectivity, offsets } => (connectivity.clone(), offsets.clone()),
-        _ => panic!(),
-    };
+    let (_, pts, conn, offs) = conforming_vtu_round_trip(&r, &inr.net);
     let mut edges: std::collections::HashMap<(u64, u64), usize> = std::collections::HashMap::new();
     let mut start = 0usize;
     let mut triangles = 0;
@@ -731,7 +718,6 @@ fn conforming_vtu_has_no_cracks_and_a_continuous_interpolant() {
 /// it (the conforming values; checked here from the tree, independently of the writer).
 #[test]
 fn conforming_vtu_in_3d_is_a_conforming_tetrahedral_mesh() {
-    use neuvis_amr::output::conforming_mesh_vtk;
     let dom = [[-1.0, 1.0], [-1.0, 1.0], [0.0, 2.0]];
     let mut t = Tree::new(&dom);
     t.refine_uniformly(1);
@@ -745,18 +731,7 @@ fn conforming_vtu_in_3d_is_a_conforming_tetrahedral_mesh() {
     r.config = AmrConfig::defaults(Method::Uniform, 3);
     let (all, conforming) = r.tree.dofs();
     assert!(all > conforming);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("mesh.vtu");
-    write_vtu(conforming_mesh_vtk(&r, &inr.net), &path).unwrap();
-    let back = vtkio::Vtk::import(&path).unwrap();
-    let vtkio::model::DataSet::UnstructuredGrid { pieces, .. } = back.data else {
-        panic!("not an unstructured grid")
-    };
-    let piece = pieces[0].load_piece_data(None).unwrap();
-    let pts: Vec<f64> = piece.points.cast_into::<f64>().unwrap();
-    let vtkio::model::VertexNumbers::XML { connectivity, .. } = &piece.cells.cell_verts else {
-        panic!()
-    };
+    let (piece, pts, connectivity, _) = conforming_vtu_round_trip(&r, &inr.net);
     assert!(piece.cells.types.iter().all(|t| *t == vtkio::model::CellType::Tetra));
     let p = |i: u64| [pts[3 * i as usize], pts[3 * i as usize + 1], pts[3 * i as usize + 2]];
     let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
@@ -805,4 +780,25 @@ fn conforming_vtu_in_3d_is_a_conforming_tetrahedral_mesh() {
             }
         }
     }
+}
+
+/// Writes the conforming VTU of `r` and reads it back with vtkio: the piece, its points (x, y, z
+/// per point) and the cells' connectivity and offsets.
+fn conforming_vtu_round_trip(
+    r: &AmrRun,
+    net: &Mlp,
+) -> (vtkio::model::UnstructuredGridPiece, Vec<f64>, Vec<u64>, Vec<u64>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mesh.vtu");
+    write_vtu(neuvis_amr::output::conforming_mesh_vtk(r, net), &path).unwrap();
+    let back = vtkio::Vtk::import(&path).unwrap();
+    let vtkio::model::DataSet::UnstructuredGrid { pieces, .. } = back.data else {
+        panic!("not an unstructured grid")
+    };
+    let piece = pieces[0].load_piece_data(None).unwrap();
+    let pts: Vec<f64> = piece.points.clone().cast_into::<f64>().unwrap();
+    let vtkio::model::VertexNumbers::XML { connectivity, offsets } = piece.cells.cell_verts.clone() else {
+        panic!("not XML cells")
+    };
+    (piece, pts, connectivity, offsets)
 }
