@@ -27,6 +27,7 @@ pub mod lru;
 pub mod mem;
 pub mod rng;
 pub mod shard;
+pub mod stats;
 
 pub use crate::image::{ImageError, MaskedImage};
 pub use fs::{check_output, create_output_folder, write_atomic, OutputError, OutputKind};

@@ -181,16 +181,6 @@ pub fn run(b: &BenchCmd) -> Result<()> {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
-}
-
 fn cameras(n: usize) -> Vec<(f32, f32)> {
     (0..n)
         .map(|i| (if i % 2 == 0 { 60.0 } else { 100.0 }, 360.0 * i as f32 / n as f32))
@@ -253,7 +243,7 @@ fn render_bench(a: &RenderBenchArgs) -> Result<()> {
         if let Some(d) = &a.save_png {
             first.save_png(&d.join(format!("neuvis_{name}.png")))?;
         }
-        let mut ms: Vec<f64> = cams
+        let ms: Vec<f64> = cams
             .iter()
             .map(|&(t, p)| {
                 let t0 = Instant::now();
@@ -262,7 +252,7 @@ fn render_bench(a: &RenderBenchArgs) -> Result<()> {
                 t0.elapsed().as_secs_f64() * 1e3
             })
             .collect();
-        let ours = median(&mut ms);
+        let ours = neuvis_base::stats::median(&ms);
         let vtk = if a.no_vtk {
             Ok(None)
         } else {
@@ -372,7 +362,7 @@ fn run_vtk(
         .find(|l| l.trim_start().starts_with('{'))
         .context("VTK script printed no JSON")?;
     let v: serde_json::Value = serde_json::from_str(line)?;
-    let mut ms: Vec<f64> = v["ms"]
+    let ms: Vec<f64> = v["ms"]
         .as_array()
         .context("no 'ms'")?
         .iter()
@@ -381,7 +371,7 @@ fn run_vtk(
     if ms.is_empty() {
         bail!("VTK script reported no frames");
     }
-    Ok(Some(median(&mut ms)))
+    Ok(Some(neuvis_base::stats::median(&ms)))
 }
 
 fn metrics_bench(a: &MetricsBenchArgs) -> Result<()> {
@@ -551,7 +541,7 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
     // from opening the device to the end of the second step: what a fresh process pays before
     // steps run at speed (kernel compilation and autotuning on a GPU)
     let cold_s = t_open.elapsed().as_secs_f64() - ms.iter().sum::<f64>() / 1e3;
-    let ours = median(&mut ms);
+    let ours = neuvis_base::stats::median(&ms);
     let torch = if a.no_torch {
         None
     } else {
@@ -576,12 +566,12 @@ fn train_bench(a: &TrainBenchArgs) -> Result<()> {
                     .find(|l| l.starts_with('{'))
                     .and_then(|l| serde_json::from_str(l).ok());
                 v.map(|v| {
-                    let mut m: Vec<f64> = v["ms"]
+                    let m: Vec<f64> = v["ms"]
                         .as_array()
                         .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
                         .unwrap_or_default();
                     (
-                        median(&mut m),
+                        neuvis_base::stats::median(&m),
                         format!(
                             "{} {}",
                             v["torch"].as_str().unwrap_or("?"),

@@ -63,12 +63,6 @@ impl Client {
     }
 }
 
-fn percentile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[((s.len() - 1) as f64 * q).round() as usize]
-}
-
 fn server(opts: Options, size: usize) -> Result<(std::net::SocketAddr, Vec<[f64; 3]>)> {
     let (header, net, grid) = crate::bench::synthetic_model(size, None, 9)?;
     let dec = Decoder::from_net(header, net, &burn::prelude::Device::flex())?;
@@ -159,8 +153,8 @@ pub fn run(a: &ServeBenchArgs) -> Result<()> {
         };
         table.row(vec![
             name.clone(),
-            format!("{:.2}", percentile(v, 0.5)),
-            format!("{:.2}", percentile(v, 0.95)),
+            format!("{:.2}", neuvis_base::stats::median(v)),
+            format!("{:.2}", neuvis_base::stats::quantile(v, 0.95)),
             format!("{rate:.1}"),
         ]);
     }

@@ -537,13 +537,6 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     Ok(())
 }
 
-/// The upper median of `v` (element `n/2` after sorting; NaN when empty), as BENCHMARKS.md reports.
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 /// Writes `stats` as pretty JSON to `dir/stats.json` (atomically) and prints it.
 fn write_stats(dir: &Path, stats: &serde_json::Value) -> Result<()> {
     let p = dir.join("stats.json");
@@ -588,8 +581,8 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
             "views": a.views,
             "size": [a.size.width, a.size.height],
             "open_s": mb.extract_s,
-            "median_frame_s": median(&times),
-            "median_first_s": median(&times),
+            "median_frame_s": neuvis_base::stats::median(&times),
+            "median_first_s": neuvis_base::stats::median(&times),
             "first_view_first_s": mb.extract_s + times[0],
             "first_view_converged_s": mb.extract_s + times[0],
             "triangles": mb.mesh.tris.len(),
@@ -640,11 +633,11 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
         "views": a.views,
         "size": [a.size.width, a.size.height],
         "open_s": open_s,
-        "median_frame_s": median(&conv),
-        "median_first_s": median(&first),
+        "median_frame_s": neuvis_base::stats::median(&conv),
+        "median_first_s": neuvis_base::stats::median(&first),
         "first_view_first_s": first[0],
         "first_view_converged_s": conv[0],
-        "median_prefetch_s": if pre.is_empty() { serde_json::Value::Null } else { median(&pre).into() },
+        "median_prefetch_s": if pre.is_empty() { serde_json::Value::Null } else { neuvis_base::stats::median(&pre).into() },
         "bricks_fetched": fetched,
         "cache_peak_bytes": cs.peak_bytes,
         "cache_budget_bytes": cap.bytes(),
