@@ -164,15 +164,9 @@ impl Decoder {
         }
     }
 
-    /// Whether `p` lies on the training grid (within 1e-6).
+    /// Whether `p` lies on the training grid ([`crate::container::Grid::contains`]).
     pub fn on_grid(&self, p: [f64; 3]) -> bool {
-        let g = &self.header.grid;
-        let has = |v: &[f64], x: f64| v.iter().any(|&y| (y - x).abs() < 1e-6);
-        if g.explicit.is_empty() {
-            has(&g.times, p[0]) && has(&g.thetas, p[1]) && has(&g.phis, p[2])
-        } else {
-            g.explicit.iter().any(|q| (0..3).all(|k| (q[k] - p[k]).abs() < 1e-6))
-        }
+        self.header.grid.contains(p)
     }
 
     /// Checks that `p` lies inside the trained parameter ranges (φ is periodic and always valid).

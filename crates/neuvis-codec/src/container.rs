@@ -152,6 +152,49 @@ impl Grid {
         g
     }
 
+    /// The tolerance of "on the grid": two parameter values are the same when they differ by at
+    /// most `ON_GRID_TOLERANCE · (1 + |x|)` (values come back from text: a collection's CSV, a URL).
+    pub const ON_GRID_TOLERANCE: f64 = 1e-6;
+
+    fn same(a: f64, b: f64) -> bool {
+        (a - b).abs() <= Self::ON_GRID_TOLERANCE * (1.0 + b.abs())
+    }
+
+    /// Whether `t` is one of the trained times.
+    pub fn has_time(&self, t: f64) -> bool {
+        self.times.iter().any(|&x| Self::same(x, t))
+    }
+
+    /// Whether the view `(θ, φ)` was trained (at some time).
+    pub fn has_view(&self, theta: f64, phi: f64) -> bool {
+        if self.explicit.is_empty() {
+            self.thetas.iter().any(|&x| Self::same(x, theta)) && self.phis.iter().any(|&x| Self::same(x, phi))
+        } else {
+            self.explicit
+                .iter()
+                .any(|q| Self::same(q[1], theta) && Self::same(q[2], phi))
+        }
+    }
+
+    /// Whether `(t, θ, φ)` is one of the trained parameters: the one check of the decoder, `eval`'s
+    /// groups and the explorer's "unseen" mark.
+    ///
+    /// ```
+    /// use neuvis_codec::container::Grid;
+    /// let g = Grid::from_params(&[[0.0, 30.0, 0.0], [0.0, 30.0, 90.0], [1.0, 30.0, 0.0], [1.0, 30.0, 90.0]]);
+    /// assert!(g.contains([1.0, 30.0 + 1e-9, 90.0]));
+    /// assert!(!g.contains([0.5, 30.0, 90.0]) && g.has_view(30.0, 90.0) && !g.has_time(0.5));
+    /// let e = Grid::from_params(&[[0.0, 30.0, 0.0], [1.0, 60.0, 90.0]]); // not a product
+    /// assert!(e.contains([1.0, 60.0, 90.0]) && !e.contains([0.0, 60.0, 90.0]) && e.has_view(60.0, 90.0));
+    /// ```
+    pub fn contains(&self, p: [f64; 3]) -> bool {
+        if self.explicit.is_empty() {
+            self.has_time(p[0]) && self.has_view(p[1], p[2])
+        } else {
+            self.explicit.iter().any(|q| (0..3).all(|k| Self::same(q[k], p[k])))
+        }
+    }
+
     /// Every (t, θ, φ) of the grid, in training order.
     pub fn params(&self) -> Vec<[f64; 3]> {
         if !self.explicit.is_empty() {

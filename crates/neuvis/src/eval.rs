@@ -84,16 +84,7 @@ impl Split {
 
     /// Where `(t, θ, φ)` falls relative to the training grid `g`.
     pub fn of(g: &neuvis_codec::container::Grid, p: [f64; 3]) -> Split {
-        let has = |v: &[f64], x: f64| v.iter().any(|&y| (y - x).abs() <= 1e-6 * (1.0 + x.abs()));
-        let time = has(&g.times, p[0]);
-        let view = if g.explicit.is_empty() {
-            has(&g.thetas, p[1]) && has(&g.phis, p[2])
-        } else {
-            g.explicit
-                .iter()
-                .any(|q| (q[1] - p[1]).abs() <= 1e-6 && (q[2] - p[2]).abs() <= 1e-6)
-        };
-        match (time, view) {
+        match (g.has_time(p[0]), g.has_view(p[1], p[2])) {
             (true, true) => Split::Trained,
             (false, true) => Split::HeldOutTime,
             (true, false) => Split::UnseenView,

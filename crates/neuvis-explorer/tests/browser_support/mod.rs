@@ -60,41 +60,52 @@ impl Browser {
             eprintln!("skipped: install Debian's chromium and chromium-driver to run the browser test");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let driver = Kill(
-            Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        until("chromedriver", || async move {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        })
-        .await;
-        let profile = tempfile::tempdir().unwrap();
-        let caps = serde_json::json!({
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            },
-            "goog:loggingPrefs": { "browser": "ALL" },
-        });
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.as_object().unwrap().clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("chromedriver session");
+        // Two tests may draw the same free port (each releases it before chromedriver binds it),
+        // and then one chromedriver exits or is killed under the other's session: start again on
+        // another port, a few times, before failing.
+        let mut attempt = 0;
+        let (client, driver, profile) = loop {
+            attempt += 1;
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let driver = Kill(
+                Command::new(CHROMEDRIVER)
+                    .arg(format!("--port={port}"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            );
+            until("chromedriver", || async move {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            })
+            .await;
+            let profile = tempfile::tempdir().unwrap();
+            let caps = serde_json::json!({
+                "goog:chromeOptions": {
+                    "binary": CHROMIUM,
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--window-size=1280,900",
+                        format!("--user-data-dir={}", profile.path().display()),
+                    ],
+                },
+                "goog:loggingPrefs": { "browser": "ALL" },
+            });
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.as_object().unwrap().clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => break (client, driver, profile),
+                Err(e) if attempt < 3 => eprintln!("chromedriver session on port {port}: {e}; starting again"),
+                Err(e) => panic!("chromedriver session: {e}"),
+            }
+        };
         Some(Browser {
             client,
             _driver: driver,
