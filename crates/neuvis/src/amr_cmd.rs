@@ -477,8 +477,14 @@ fn compare(c: &CompareArgs) -> Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
+        // a history written before 2026-12-07 holds the discontinuous interpolant's error
+        let older = if h.history.iter().all(|r| r.discontinuous_error.is_none()) {
+            ", discontinuous error"
+        } else {
+            ""
+        };
         curves.push(Curve {
-            label: format!("{name} ({})", h.config.method),
+            label: format!("{name} ({}{older})", h.config.method),
             history: h.history,
         });
     }

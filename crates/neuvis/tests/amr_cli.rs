@@ -64,6 +64,20 @@ fn amr_writes_history_mesh_and_slices_and_compare_plots_them() {
     let svg = std::fs::read_to_string(d.path().join("cmp.svg")).unwrap();
     assert!(svg.contains("pruning (pruning)") && svg.contains("uniform (uniform)"));
     assert!(text(&o).contains("uniform (uniform)"));
+    // a folder written before 2026-12-07 (no discontinuous_error: its total_error was that one)
+    // still plots, labelled as such
+    let old = d.path().join("old");
+    std::fs::create_dir(&old).unwrap();
+    let mut h: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("uniform/history.json")).unwrap()).unwrap();
+    for r in h["history"].as_array_mut().unwrap() {
+        r.as_object_mut().unwrap().remove("discontinuous_error");
+    }
+    std::fs::write(old.join("history.json"), h.to_string()).unwrap();
+    let o = neuvis(d.path(), &["amr", "compare", "old", "pruning", "-o", "cmp2.svg"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("old (uniform, discontinuous error)"), "{}", text(&o));
+    assert!(!text(&o).contains("pruning (pruning, discontinuous"), "{}", text(&o));
 }
 
 #[test]
