@@ -2,8 +2,8 @@
 # The GPU measurements of issues #21 and #32, as one script for a bare GPU machine without network.
 #
 # Prepare here (a machine with the registries):
-#   cargo build --release -p neuvis        # the default build has the wgpu and CUDA backends
-#   bash bench/gpu_measure.sh --stage      # copies the binary and this machine's Vulkan loader into gpu-kit/
+#   cargo build --release -p neuvis -p neuvis-bench   # the default build has the wgpu and CUDA backends
+#   bash bench/gpu_measure.sh --stage      # copies both binaries and this machine's Vulkan loader into gpu-kit/
 # Run there (the working tree with gpu-kit/ carried; writes gpu-results/ or $OUT):
 #   bash bench/gpu_measure.sh
 #
@@ -29,11 +29,12 @@ set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 kit=$here/gpu-kit
 if [ "${1:-}" = "--stage" ]; then
-  # the stripped binary, xz-compressed (the gpu build is ~180 MB, ~20 MB so), and the Debian
+  # the stripped binaries (neuvis, and neuvis-bench, which `neuvis bench` runs), xz-compressed
+  # (the gpu build is ~180 MB, ~20 MB so), and the Debian
   # packages of the Vulkan loader and glvnd: NVIDIA's Vulkan driver (libGLX_nvidia.so.0) needs
   # glvnd's libGLdispatch, without which wgpu finds no adapter
   mkdir -p "$kit/deb"
-  strip -o "$kit/neuvis" "$here/target/release/neuvis" && xz -f -T2 "$kit/neuvis"
+  for b in neuvis neuvis-bench; do strip -o "$kit/$b" "$here/target/release/$b" && xz -f -T2 "$kit/$b"; done
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   mkdir -p /tmp/amd64/partial && apt-get $o update -qq && (cd "$kit/deb" && apt-get $o download libvulkan1 libglvnd0 libegl1 libgl1 libglx0)
   du -sh "$kit"
@@ -41,7 +42,9 @@ if [ "${1:-}" = "--stage" ]; then
 fi
 # on the GPU machine: unpack what --stage packed
 for f in "$kit"/deb/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done; ldconfig 2>/dev/null
-[ -f "$kit/neuvis.xz" ] && [ ! -x "$kit/neuvis" ] && xz -d -k -c "$kit/neuvis.xz" > "$kit/neuvis" && chmod +x "$kit/neuvis"
+for b in neuvis neuvis-bench; do
+  [ -f "$kit/$b.xz" ] && [ ! -x "$kit/$b" ] && xz -d -k -c "$kit/$b.xz" > "$kit/$b" && chmod +x "$kit/$b"
+done
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json   # where containers mount NVIDIA's driver
 [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
 # libcuda.so.1 (the CUDA backend loads it at run time) sits beside the mounted Vulkan driver

@@ -8,7 +8,9 @@
 #
 # Covers: render (IR, DVR), compress (with QAT), decompress, eval --csv, raycast prepare (store
 # both, network trained), raycast render (neural, exact under a 1 MB budget, mesh), isosurface
-# (VTP), amr (VTU, PNG, history) and inr fit (spec + safetensors). Small sizes: about a minute.
+# (VTP), raycast orbit (frames; its stats.json holds wall times and is left out), a sharded
+# raycast prepare and its merge, amr (VTU, PNG, history) and inr fit (spec + safetensors). Small
+# sizes: about a minute.
 # Compare builds with the same features: with `zfp`, `--store both` also stores ZFP bricks.
 set -euo pipefail
 B=$(realpath "$1")
@@ -27,9 +29,14 @@ cd "$O"
   "$B" raycast render s.nvb --iso 0 --size 64 --method neural -o f.png
   "$B" raycast render s.nvb --iso 0 --size 64 --method exact --budget-mb 1 -o fe.png
   "$B" raycast render s.nvb --iso 0 --size 64 --method mesh -o fm.png
+  "$B" raycast orbit s.nvb --iso 0 --size 32 --views 3 --method exact --budget-mb 1 -o orbit
+  "$B" raycast orbit s.nvb --iso 0 --size 32 --views 2 --method mesh -o orbit-mesh
+  "$B" raycast prepare turbulence --dims 33 --brick 8 --base-factor 2 --train-steps 5 --store neural --shard 0/2 -o s2.nvb
+  "$B" raycast prepare turbulence --dims 33 --brick 8 --base-factor 2 --train-steps 5 --store neural --shard 1/2 -o s2.nvb
+  "$B" merge s2.nvb --remove-parts
   "$B" isosurface tornado --dims 32 --iso 0.5 -o iso.vtp
   "$B" amr "$F/sin_inv_r.json" -o amr --max-it 3 --seed 2
   "$B" inr fit --function sin-inv-r --steps 30 --hidden 8,8 -o inr.json
 } > log.txt 2>&1
-find . -type f ! -name log.txt | sort | xargs md5sum > "../$(basename "$O").md5"
+find . -type f ! -name log.txt ! -name stats.json | sort | xargs md5sum > "../$(basename "$O").md5"
 echo "$(wc -l < "../$(basename "$O").md5") files listed in $(dirname "$O")/$(basename "$O").md5"

@@ -37,6 +37,10 @@ pub struct InrFitOptions {
     pub seed: u64,
 }
 
+/// Standard deviation of the Gaussian Fourier frequencies when `neuvis inr fit --fourier M` is
+/// given without `--sigma`.
+pub const DEFAULT_FOURIER_SIGMA: f64 = 1.0;
+
 impl Default for InrFitOptions {
     /// `neuvis inr fit`'s defaults: four hidden layers of 32 ReLU neurons, no Fourier features,
     /// 4,000 steps of 2,048 points at a peak rate of 10⁻³, seed 0 (ω₀ = 30 for `sine`).

@@ -48,6 +48,17 @@ impl Activation {
         }
     }
 
+    /// The name the CLI and the spec write.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Silu => "silu",
+            Activation::Tanh => "tanh",
+            Activation::Gelu => "gelu",
+            Activation::Sine => "sine",
+        }
+    }
+
     /// Applies the activation in place (`omega0` is used by [`Activation::Sine`] only).
     pub fn apply(self, x: &mut [f64], omega0: f64) {
         match self {

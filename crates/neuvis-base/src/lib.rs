@@ -19,6 +19,7 @@
 //! crates of different layers need it (a helper living in a domain crate used to create a
 //! dependency that existed only for the helper).
 
+pub mod camera;
 pub mod colormap;
 pub mod fs;
 pub mod image;
@@ -27,6 +28,7 @@ pub mod lru;
 pub mod mem;
 pub mod rng;
 pub mod shard;
+pub mod slurm;
 pub mod stats;
 
 pub use crate::image::{ImageError, MaskedImage};

@@ -411,6 +411,19 @@ pub fn size_for_target(
     })
 }
 
+/// The `meta.json` of a collection decoded from the model file `model` (header `header`), where
+/// `unseen` of the views lie off its training grid: what `neuvis decompress` records.
+pub fn decoded_meta(model: &std::path::Path, header: &Header, unseen: usize) -> serde_json::Value {
+    serde_json::json!({
+        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
+        "decoded_from": model.display().to_string(),
+        "image_size": [header.width, header.height],
+        "background": header.background,
+        "mask": "alpha channel: predicted mask > 0.5 (NeRVI) or non-background pixels (NeRV)",
+        "unseen_parameters": unseen,
+    })
+}
+
 /// Decodes `params` with `dec` into a new Cinema database at `out` with `meta` as its
 /// `meta.json` (time steps numbered by sorted distinct time), `batch` images per forward pass;
 /// `progress(n)` is called after every `n` images written. Returns the seconds spent in the

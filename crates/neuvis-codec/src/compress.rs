@@ -248,6 +248,60 @@ pub fn plan(
     })
 }
 
+/// A collection opened for compression ([`open_input`]): its images, the held-out times, and
+/// the plan.
+pub struct CompressInput {
+    /// The images the network trains on (held-out time steps removed).
+    pub data: Dataset,
+    /// The time steps left out of training (`holdout_every`), in increasing order.
+    pub held_out: Vec<f64>,
+    /// The distinct time steps of the collection before any was held out.
+    pub all_times: usize,
+    /// The network and the provenance the file will record.
+    pub plan: CompressPlan,
+}
+
+/// Opens the collection `input` for `neuvis compress`: its images (`residency`: in memory or
+/// streamed), every `holdout_every`-th time step left out of training, and the [`plan`]. The
+/// provenance records the held-out times and the collection's step folders (`t0024/` …, so
+/// `decompress` names its folders the same way); the size estimate is made before they are
+/// added, as files written before they existed were sized.
+pub fn open_input(
+    input: &Path,
+    residency: crate::dataset::Residency,
+    holdout_every: Option<usize>,
+    opts: &CompressOptions,
+) -> Result<CompressInput, CodecError> {
+    let db = neuvis_collection::CinemaDb::open(input)?;
+    let mut data = Dataset::open(&db, residency)?;
+    let all_times = data.times().len();
+    let mut held_out = Vec::new();
+    if let Some(k) = holdout_every {
+        let (kept, times) = data.hold_out_times(k)?;
+        data = kept;
+        held_out = times;
+    }
+    let collection = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| input.display().to_string());
+    let render = db.meta.as_ref().and_then(|m| m.get("render")).cloned();
+    let mut plan = plan(&data, &collection, render, opts)?;
+    if let Some(every) = holdout_every {
+        plan.source.holdout_times = Some(crate::container::HeldOutTimes {
+            every,
+            times: held_out.clone(),
+        });
+    }
+    plan.source.time_steps = db.time_steps();
+    Ok(CompressInput {
+        data,
+        held_out,
+        all_times,
+        plan,
+    })
+}
+
 /// What a compression produced.
 #[derive(Debug, Clone)]
 pub struct CompressReport {

@@ -467,6 +467,19 @@ impl Nrvi {
             .collect()
     }
 
+    /// Reads and validates the `.nrvi` file `path` (at most [`MAX_FILE_BYTES`], a regular file);
+    /// every error names the file.
+    pub fn read(path: &std::path::Path) -> Result<Nrvi, CodecError> {
+        let bytes = neuvis_base::fs::read_regular(path, MAX_FILE_BYTES).map_err(|source| CodecError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Nrvi::from_bytes(&bytes).map_err(|e| CodecError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
+    }
+
     /// Parses and validates a container.
     pub fn from_bytes(data: &[u8]) -> Result<Nrvi, CodecError> {
         if data.len() < 4 || &data[..4] != MAGIC {
@@ -783,6 +796,54 @@ impl<'a> Reader<'a> {
     }
     fn rest(&self) -> &'a [u8] {
         &self.d[self.pos..]
+    }
+}
+
+/// How an image relates to what a model was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Split {
+    /// (t, θ, φ) is a training image.
+    Trained,
+    /// A time step the model did not see, at a trained view.
+    HeldOutTime,
+    /// A trained time step at a view the model did not see.
+    UnseenView,
+    /// Neither the time nor the view was trained.
+    UnseenBoth,
+}
+
+impl Split {
+    /// The row label of `eval --holdout`'s table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Split::Trained => "trained (on the model's grid)",
+            Split::HeldOutTime => "held-out time steps, trained views",
+            Split::UnseenView => "trained time steps, unseen views",
+            Split::UnseenBoth => "unseen time steps and views",
+        }
+    }
+
+    /// The key of the group in `eval --json`'s `splits`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Split::Trained => "trained",
+            Split::HeldOutTime => "held_out_time",
+            Split::UnseenView => "unseen_view",
+            Split::UnseenBoth => "unseen_both",
+        }
+    }
+
+    /// Every group, in the table's order.
+    pub const ALL: [Split; 4] = [Split::Trained, Split::HeldOutTime, Split::UnseenView, Split::UnseenBoth];
+
+    /// Where `(t, θ, φ)` falls relative to the training grid `g`.
+    pub fn of(g: &Grid, p: [f64; 3]) -> Split {
+        match (g.has_time(p[0]), g.has_view(p[1], p[2])) {
+            (true, true) => Split::Trained,
+            (false, true) => Split::HeldOutTime,
+            (true, false) => Split::UnseenView,
+            (false, false) => Split::UnseenBoth,
+        }
     }
 }
 

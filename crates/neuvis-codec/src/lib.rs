@@ -70,6 +70,15 @@ pub enum CodecError {
         #[source]
         source: std::io::Error,
     },
+    /// A file that is not a valid `.nrvi` model (the error names the file).
+    #[error("{}: {source}", path.display())]
+    InFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: Box<CodecError>,
+    },
     /// Reading the collection failed.
     #[error(transparent)]
     Collection(#[from] neuvis_collection::CollectionError),

@@ -32,7 +32,7 @@ async fn raycast_page_streams_orbits_and_zooms_in_chromium() {
         seed: 0,
         zfp_rate: None,
         shard: neuvis_base::Shard::WHOLE,
-        trainer_settings: serde_json::Value::Null,
+        trainer_settings: Default::default(),
     };
     prepare(&src, &store, &popts, None, |_, _| {}).unwrap();
     let opts = RaycastOptions {

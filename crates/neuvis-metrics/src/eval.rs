@@ -113,6 +113,21 @@ pub struct Scores {
     pub flip: f64,
 }
 
+/// The first line of `neuvis eval --csv`'s per-image table.
+pub const CSV_HEADER: &str = "time,theta,phi,psnr,ssim,ms_ssim,ms_ssim_scales,flip,file_reference,file_test";
+
+/// The per-image table of `scores`: [`CSV_HEADER`], then a row per pair (6 decimals).
+pub fn csv_text(scores: &[Scores]) -> String {
+    let mut text = format!("{CSV_HEADER}\n");
+    for s in scores {
+        text.push_str(&format!(
+            "{},{},{},{:.6},{:.6},{:.6},{},{:.6},{},{}\n",
+            s.time, s.theta, s.phi, s.psnr, s.ssim, s.ms_ssim, s.ms_ssim_scales, s.flip, s.file_a, s.file_b
+        ));
+    }
+    text
+}
+
 /// Scores one pair of images.
 pub fn score(a: &MaskedImage, b: &MaskedImage) -> Result<(f64, f64, f64, usize, f64), MetricError> {
     let (s, m, scales) = ssim_and_ms_ssim(a, b)?;

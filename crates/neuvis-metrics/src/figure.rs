@@ -124,6 +124,58 @@ pub fn side_by_side(title: &str, panels: &[Panel], factor: usize) -> RgbImage {
     fig
 }
 
+/// Labelled comparison figures of `count` views spread over the reference collection `gt`: the
+/// reference, the matching image of `test` (paired by file name; its PSNR in the caption after
+/// `test_label`) and their CIELUV difference image on [`crate::DEFAULT_MAX_DELTA_E`]'s scale,
+/// each panel enlarged to at least 256 pixels, titled by `title`. One PNG per view into the
+/// existing folder `dir`, named after the view's file; returns how many were written.
+pub fn comparisons(
+    gt: &neuvis_collection::CinemaDb,
+    test: &neuvis_collection::CinemaDb,
+    dir: &std::path::Path,
+    count: usize,
+    test_label: &str,
+    title: &dyn Fn(&neuvis_collection::cdb::Entry) -> String,
+) -> Result<usize, crate::MetricError> {
+    let n = gt.entries.len();
+    let step = (n / count.max(1)).max(1);
+    let mut written = 0;
+    for i in (0..n).step_by(step).take(count) {
+        let g = gt.load(i)?;
+        let e = &gt.entries[i];
+        let j = test.entries.iter().position(|x| x.file == e.file).unwrap_or(i);
+        let t = test.load(j)?;
+        let psnr = crate::psnr(&g, &t)?;
+        let diff = crate::difference_image(&g, &t, crate::DEFAULT_MAX_DELTA_E)?;
+        let rgb = |m: &neuvis_base::MaskedImage| RgbImage {
+            width: m.width(),
+            height: m.height(),
+            rgb: m.rgb().to_vec(),
+        };
+        let (gi, ti) = (rgb(&g), rgb(&t));
+        let test_caption = format!("{test_label}, {psnr:.1} dB");
+        let diff_caption = format!("ΔE*uv 0 to {}", crate::DEFAULT_MAX_DELTA_E);
+        let panels = [
+            Panel {
+                caption: "ground truth",
+                image: &gi,
+            },
+            Panel {
+                caption: &test_caption,
+                image: &ti,
+            },
+            Panel {
+                caption: &diff_caption,
+                image: &diff,
+            },
+        ];
+        let fig = side_by_side(&title(e), &panels, enlargement(&panels, 256));
+        fig.save_png(&dir.join(e.file.replace('/', "_")))?;
+        written += 1;
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

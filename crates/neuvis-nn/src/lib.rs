@@ -19,6 +19,7 @@ pub mod denormals;
 pub mod device;
 pub mod error;
 pub mod init;
+pub mod report;
 pub mod schedule;
 pub mod ssim;
 

@@ -42,6 +42,7 @@ pub mod error;
 pub mod geom;
 pub mod mesh;
 pub mod octree;
+pub mod orbit;
 pub mod prepare;
 pub mod sr;
 pub mod store;

@@ -13,8 +13,8 @@
 use crate::engine::{gradient, Voxels};
 use crate::error::{RaycastError, Result};
 use crate::store::Store;
+use neuvis_base::camera::{Camera, Phong};
 use neuvis_base::MaskedImage;
-use neuvis_render::{Camera, Phong};
 use rayon::prelude::*;
 use std::sync::OnceLock;
 
@@ -474,6 +474,69 @@ pub fn write_vtp(mesh: &Mesh, w: &mut impl std::io::Write) -> std::io::Result<()
     }
     w.write_all(&buf)?;
     write!(w, "\n</AppendedData>\n</VTKFile>\n")
+}
+
+/// The mesh files `neuvis isosurface` writes, told apart by the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeshFormat {
+    /// Stanford PLY (ASCII).
+    Ply,
+    /// VTK XML PolyData (`.vtp`), which ParaView opens.
+    Vtp,
+}
+
+impl MeshFormat {
+    /// The format of a file named `path` (`.ply` or `.vtp`, any case).
+    pub fn of_path(path: &std::path::Path) -> Option<MeshFormat> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "ply" => Some(MeshFormat::Ply),
+            "vtp" => Some(MeshFormat::Vtp),
+            _ => None,
+        }
+    }
+
+    /// What `--overwrite` may replace: a file of this format neuvis wrote (its mark).
+    pub fn output_kind(self) -> neuvis_base::OutputKind {
+        match self {
+            MeshFormat::Ply => neuvis_base::OutputKind::FileWithMark(PLY_MARK, "a PLY mesh neuvis wrote"),
+            MeshFormat::Vtp => neuvis_base::OutputKind::FileWithMark(VTP_MARK, "a VTP mesh neuvis wrote"),
+        }
+    }
+
+    /// Writes `mesh` to `path` in this format (atomically).
+    pub fn write(self, mesh: &Mesh, path: &std::path::Path) -> Result<()> {
+        neuvis_base::write_atomic(path, |w| match self {
+            MeshFormat::Ply => write_ply(mesh, w),
+            MeshFormat::Vtp => write_vtp(mesh, w),
+        })
+        .map_err(|source| RaycastError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+impl Mesh {
+    /// The isosurface `iso` of the whole `field` by marching cubes, in world coordinates.
+    pub fn isosurface(field: &neuvis_volume::ScalarField, iso: f32) -> Mesh {
+        let d = field.dims();
+        let mut mesh = Mesh::default();
+        let v = crate::engine::Dense {
+            data: field.data(),
+            dims: d,
+        };
+        extract_cells(
+            &v,
+            d,
+            field.spacing(),
+            field.origin(),
+            [0; 3],
+            d.map(|n| n.saturating_sub(1)),
+            iso,
+            &mut mesh,
+        );
+        mesh
+    }
 }
 
 /// The `mesh` baseline of the paper's results (the classic pipeline): marching cubes over the

@@ -176,8 +176,43 @@ pub struct PrepareOptions {
     /// ([`merge_parts`] makes the store, training the network there); [`Shard::WHOLE`] does all.
     pub shard: Shard,
     /// The trainer's settings, recorded in a part for the merge (ignored without a shard).
-    pub trainer_settings: serde_json::Value,
+    pub trainer_settings: crate::sr::SrTrainOptions,
 }
+
+impl Default for PrepareOptions {
+    /// `neuvis raycast prepare`'s defaults: bricks of 32³ cells, a base of a quarter of the
+    /// resolution, exact bricks and a network, 256 training bricks, seed 0, ZFP bricks where this
+    /// build has ZFP ([`PrepareOptions::zfp_rate_for`]), the whole volume.
+    fn default() -> Self {
+        PrepareOptions {
+            brick: 32,
+            factor: 4,
+            kind: StoreKind::Both,
+            train_bricks: 256,
+            seed: 0,
+            zfp_rate: PrepareOptions::zfp_rate_for(StoreKind::Both, None),
+            shard: Shard::WHOLE,
+            trainer_settings: crate::sr::SrTrainOptions::default(),
+        }
+    }
+}
+
+impl PrepareOptions {
+    /// Bits per value of the ZFP bricks when the user asked for `requested` (`Some(0.0)`: none):
+    /// by default [`DEFAULT_ZFP_RATE`] for a store with both exact bricks and a network in builds
+    /// with ZFP (`--features zfp`), none otherwise.
+    pub fn zfp_rate_for(kind: StoreKind, requested: Option<f64>) -> Option<f64> {
+        match requested {
+            Some(0.0) => None,
+            Some(r) => Some(r),
+            None if kind == StoreKind::Both && crate::zfp::AVAILABLE => Some(DEFAULT_ZFP_RATE),
+            None => None,
+        }
+    }
+}
+
+/// Bits per value of the ZFP bricks a `both` store holds by default.
+pub const DEFAULT_ZFP_RATE: f64 = 8.0;
 
 /// Algorithm R over the bricks in id order, seeded: the bricks the network trains on. The same
 /// sample whether the bricks come from the volume (`prepare`) or from parts (`merge_parts`).

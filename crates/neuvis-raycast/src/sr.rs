@@ -30,6 +30,50 @@ pub struct SrConfig {
     pub pe_freqs: usize,
 }
 
+/// The network's training settings (`neuvis raycast prepare`'s flags; their defaults are this
+/// `Default`). Here, outside the `train` feature, because a part of a sharded `prepare` records them
+/// for the merge that trains ([`crate::store::PartInfo::trainer`]); a field a part does not name
+/// takes its default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SrTrainOptions {
+    /// Hidden channels.
+    pub channels: usize,
+    /// 3×3×3 layers.
+    pub hidden: usize,
+    /// Positional-encoding frequencies.
+    pub pe_freqs: usize,
+    /// Optimizer steps; `None` = as many as fit in `minutes`.
+    pub steps: Option<usize>,
+    /// Time budget in minutes when `steps` is `None`: training stops when it is used up, and the
+    /// step count of the learning-rate schedule is estimated after 5, 50 and 500 steps.
+    pub minutes: f64,
+    /// Bricks per step.
+    pub batch: usize,
+    /// Peak learning rate (5 % warm-up, cosine decay).
+    pub lr: f64,
+    /// Weight of the SSIM term (unused for bricks of under 8 cells).
+    pub ssim_weight: f64,
+    /// Seed of the initialization, the split and the batches.
+    pub seed: u64,
+}
+
+impl Default for SrTrainOptions {
+    fn default() -> Self {
+        SrTrainOptions {
+            channels: 16,
+            hidden: 2,
+            pe_freqs: 2,
+            steps: None,
+            minutes: 2.0,
+            batch: 4,
+            lr: 2e-3,
+            ssim_weight: 0.1,
+            seed: 0,
+        }
+    }
+}
+
 impl SrConfig {
     /// Input channels: 1 + 6L.
     pub fn in_channels(&self) -> usize {

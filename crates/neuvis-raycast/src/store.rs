@@ -51,13 +51,19 @@ pub enum StoreKind {
 }
 
 impl StoreKind {
+    /// Every kind, in the order the command line lists them.
+    pub const ALL: [StoreKind; 3] = [StoreKind::Exact, StoreKind::Neural, StoreKind::Both];
+
     /// Parses `exact`, `neural` or `both`.
     pub fn parse(s: &str) -> Option<StoreKind> {
-        match s {
-            "exact" => Some(StoreKind::Exact),
-            "neural" => Some(StoreKind::Neural),
-            "both" => Some(StoreKind::Both),
-            _ => None,
+        StoreKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Exact => "exact",
+            StoreKind::Neural => "neural",
+            StoreKind::Both => "both",
         }
     }
     /// Whether full-resolution bricks are stored.
@@ -122,7 +128,7 @@ pub struct PartInfo {
     /// Seed of that sample.
     pub seed: u64,
     /// The trainer's settings, as the command that made the part recorded them.
-    pub trainer: serde_json::Value,
+    pub trainer: crate::sr::SrTrainOptions,
 }
 
 /// Where the ZFP bricks' index lies and their rate.

@@ -30,7 +30,7 @@ fn opts(kind: StoreKind) -> PrepareOptions {
         train_bricks: 16,
         seed: 1,
         shard: neuvis_base::Shard::WHOLE,
-        trainer_settings: serde_json::Value::Null,
+        trainer_settings: Default::default(),
         zfp_rate: if neuvis_raycast::zfp::AVAILABLE {
             Some(12.0)
         } else {

@@ -135,6 +135,15 @@ pub struct CollectionOptions {
     pub shard: Shard,
 }
 
+/// The isosurface colour of `neuvis render` (RGB in `[0, 1]`).
+pub const DEFAULT_ISO_COLOR: [f32; 3] = [0.85, 0.65, 0.45];
+/// The transfer function of `neuvis render --mode dvr` (a [`TransferFunction::PRESETS`] name).
+pub const DEFAULT_TF: &str = "cool-to-warm";
+/// Image width and height of `neuvis render`.
+pub const DEFAULT_SIZE: usize = 256;
+/// θ and φ steps of `neuvis render`'s orbit grid in degrees (the paper's: 800 views per step).
+pub const DEFAULT_ANGLE_STEP: f64 = 9.0;
+
 impl Default for CollectionOptions {
     /// `neuvis render`'s defaults: an isosurface at mid-range in (0.85, 0.65, 0.45), 256² images,
     /// the paper's 9° orbit grid (800 views per step), every time step, 30° field of view,
@@ -143,13 +152,13 @@ impl Default for CollectionOptions {
         CollectionOptions {
             mode: ModeOptions::Iso {
                 value: None,
-                color: [0.85, 0.65, 0.45],
+                color: DEFAULT_ISO_COLOR,
             },
-            width: 256,
-            height: 256,
+            width: DEFAULT_SIZE,
+            height: DEFAULT_SIZE,
             cameras: Cameras::Orbit {
-                theta_step: 9.0,
-                phi_step: 9.0,
+                theta_step: DEFAULT_ANGLE_STEP,
+                phi_step: DEFAULT_ANGLE_STEP,
             },
             steps: None,
             fov_deg: 30.0,

@@ -33,7 +33,8 @@
 //! assert_eq!(img.mask()[0], 0); // corner misses it
 //! ```
 
-pub mod camera;
+/// The orbit camera (moved to neuvis-base, where the speculative raycaster takes it too).
+pub use neuvis_base::camera;
 pub mod collection;
 pub mod error;
 pub mod raycast;
@@ -41,5 +42,6 @@ pub mod tf;
 
 pub use camera::Camera;
 pub use error::RenderError;
-pub use raycast::{Hit, Mode, Phong, RenderSettings, Renderer};
+pub use neuvis_base::camera::Phong;
+pub use raycast::{Hit, Mode, RenderSettings, Renderer};
 pub use tf::TransferFunction;

@@ -1,57 +1,13 @@
 //! The raycaster: ray set-up in index space, empty-space skipping over a [`MinMaxGrid`], and the
 //! isosurface and DVR integrators.
 
-use crate::camera::{dot, normalize, Camera};
 use crate::error::RenderError;
 use crate::tf::{TfTable, TransferFunction};
+use neuvis_base::camera::{dot, normalize, Camera, Phong};
 use neuvis_base::MaskedImage;
 use neuvis_volume::{MinMaxGrid, ScalarField};
 use rayon::prelude::*;
 use std::ops::ControlFlow;
-
-/// Blinn–Phong material with a head light (light at the eye).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Phong {
-    /// Ambient coefficient.
-    pub ambient: f32,
-    /// Diffuse coefficient.
-    pub diffuse: f32,
-    /// Specular coefficient (white highlights).
-    pub specular: f32,
-    /// Specular exponent.
-    pub shininess: f32,
-}
-
-impl Default for Phong {
-    fn default() -> Self {
-        Phong {
-            ambient: 0.15,
-            diffuse: 0.75,
-            specular: 0.3,
-            shininess: 40.0,
-        }
-    }
-}
-
-impl Phong {
-    /// Shades `base` for unit normal `n` seen along unit view vector `v` (towards the eye).
-    /// Two-sided: the normal is flipped to face the viewer.
-    pub fn shade(&self, base: [f32; 3], n: [f32; 3], v: [f32; 3]) -> [f32; 3] {
-        let (k, spec) = self.factors(n, v);
-        base.map(|c| (c * k + spec).min(1.0))
-    }
-
-    /// The colour factor `ambient + diffuse·|n·l|` and the specular term for unit normal `n` and
-    /// view vector `v` (head light: light = view, so the half vector is `v`).
-    #[inline]
-    pub fn factors(&self, n: [f32; 3], v: [f32; 3]) -> (f32, f32) {
-        let ndl = dot(n, v).abs();
-        (
-            self.ambient + self.diffuse * ndl,
-            self.specular * ndl.powf(self.shininess),
-        )
-    }
-}
 
 /// What to render.
 #[derive(Debug, Clone, PartialEq)]

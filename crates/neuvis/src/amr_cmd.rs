@@ -39,41 +39,63 @@ pub struct FitArgs {
     /// Output spec (JSON); the weights go next to it as <stem>.safetensors.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
     /// Hidden widths, comma-separated.
-    #[arg(long, default_value = "32,32,32,32", value_delimiter = ',')]
+    #[arg(long, default_values_t = fit_defaults().hidden, value_delimiter = ',')]
     pub hidden: Vec<usize>,
     /// Activation: relu, silu (swish), tanh, gelu or sine.
-    #[arg(long, default_value = "relu")]
-    pub activation: String,
+    #[arg(long, default_value = fit_defaults().activation.name(), value_parser = activation)]
+    pub activation: Activation,
     /// ω₀ of the sine activation.
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 30.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = fit_defaults().omega0)]
     pub omega0: f64,
     /// Gaussian random Fourier features: number of frequencies m (0 = none).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = fit_defaults().fourier.map_or(0, |f| f.0))]
     pub fourier: usize,
     /// Standard deviation of the Fourier frequencies.
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = neuvis_amr::fit::DEFAULT_FOURIER_SIGMA)]
     pub sigma: f64,
     /// Optimizer steps.
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = fit_defaults().steps)]
     pub steps: usize,
     /// Random points per step.
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = fit_defaults().batch)]
     pub batch: usize,
     /// Peak learning rate (Adam, 2% warm-up, cosine decay).
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 1e-3)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = fit_defaults().lr)]
     pub lr: f64,
     /// Seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = fit_defaults().seed)]
     pub seed: u64,
-    /// Compute device for training: cpu, gpu (wgpu) or cuda (`neuvis devices` lists what this
-    /// machine offers).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: neuvis_cli::flags::DeviceArg,
+}
+
+/// `inr fit`'s defaults: the library's.
+fn fit_defaults() -> InrFitOptions {
+    InrFitOptions::default()
+}
+
+/// Parses `--activation`.
+fn activation(s: &str) -> Result<Activation, String> {
+    Activation::parse(s).ok_or_else(|| format!("'{s}': use relu, silu, tanh, gelu or sine"))
+}
+
+impl FitArgs {
+    /// The fit's settings.
+    pub fn options(&self) -> InrFitOptions {
+        InrFitOptions {
+            hidden: self.hidden.clone(),
+            activation: self.activation,
+            omega0: self.omega0,
+            fourier: (self.fourier > 0).then_some((self.fourier, self.sigma)),
+            steps: self.steps,
+            batch: self.batch,
+            lr: self.lr,
+            seed: self.seed,
+        }
+    }
 }
 
 /// What an INR is fitted to.
@@ -82,8 +104,6 @@ type Target<'a> = Box<dyn Fn(&[f64]) -> f64 + Sync + 'a>;
 /// Runs `neuvis inr fit`.
 pub fn inr(cmd: &InrCmd) -> Result<()> {
     let InrCmd::Fit(a) = cmd;
-    let activation = Activation::parse(&a.activation)
-        .with_context(|| format!("--activation {:?}: use relu, silu, tanh, gelu or sine", a.activation))?;
     if a.output.extension().and_then(|e| e.to_str()) != Some("json") {
         bail!(
             "{}: the output is the INR's spec and must end in .json",
@@ -102,7 +122,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
             ),
         ];
         for (p, kind) in [&a.output, &weights].into_iter().zip(kinds) {
-            crate::outputs::check(p, kind, a.overwrite, &inputs)?;
+            crate::outputs::check(p, kind, a.out.overwrite, &inputs)?;
         }
     }
     let field;
@@ -133,16 +153,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         }
         (None, None) => bail!("give --function or --volume"),
     };
-    let opts = InrFitOptions {
-        hidden: a.hidden.clone(),
-        activation,
-        omega0: a.omega0,
-        fourier: (a.fourier > 0).then_some((a.fourier, a.sigma)),
-        steps: a.steps,
-        batch: a.batch,
-        lr: a.lr,
-        seed: a.seed,
-    };
+    let opts = a.options();
     let device = neuvis_nn::device::device(&a.device).map_err(anyhow::Error::msg)?;
     let pb = Progress::new(
         "inr fit",
@@ -176,7 +187,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
             _ => String::new(),
         },
         a.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","),
-        a.activation,
+        a.activation.name(),
         a.fourier,
         a.sigma,
         a.steps,
@@ -229,10 +240,8 @@ pub struct CompareArgs {
     /// Plot file (.png or .svg).
     #[arg(short, long, default_value = "amr-compare.png")]
     pub output: PathBuf,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
     /// Plot title.
     #[arg(long, default_value = "Total error vs. degrees of freedom")]
     pub title: String,
@@ -250,10 +259,8 @@ pub struct AmrArgs {
     /// Output folder (history.csv/json, VTU meshes, PNG slices).
     #[arg(short, long, required = true)]
     pub output: Option<PathBuf>,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
     /// pruning (Algorithm 1), basic (interpolation error) or uniform.
     #[arg(long, default_value_t = AmrOptions::default().method.to_string())]
     pub method: String,
@@ -377,7 +384,7 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
     let root = ranks.rank() == 0;
     let options = a.options()?;
     if root {
-        crate::outputs::check(out, crate::outputs::OutputKind::NeuvisFolder, a.overwrite, &inputs)?;
+        crate::outputs::check(out, crate::outputs::OutputKind::NeuvisFolder, a.out.overwrite, &inputs)?;
     }
     let inr = Inr::load(model, a.weights.as_deref())?;
     let d = inr.dim();
@@ -445,7 +452,7 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
     );
     let name = model.display().to_string();
     // the folder is made once the run succeeded: a failed or interrupted run leaves nothing
-    crate::outputs::create_folder(out, a.overwrite, &inputs, neuvis_amr::job::FOLDER_CONTENTS)?;
+    crate::outputs::create_folder(out, a.out.overwrite, &inputs, neuvis_amr::job::FOLDER_CONTENTS)?;
     let written = write_outputs(&run, &inr, &plan, out, &name)?;
     for w in &written.warnings {
         eprintln!("warning: {w}");
@@ -469,7 +476,7 @@ fn compare(c: &CompareArgs) -> Result<()> {
     } else {
         crate::outputs::PNG
     };
-    crate::outputs::check(&c.output, kind, c.overwrite, &inputs)?;
+    crate::outputs::check(&c.output, kind, c.out.overwrite, &inputs)?;
     let mut curves = Vec::new();
     for d in &c.runs {
         let h = History::read(d)?;
@@ -522,6 +529,56 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         amr: AmrArgs,
+    }
+
+    #[derive(Parser)]
+    struct FitCli {
+        #[command(flatten)]
+        fit: FitArgs,
+    }
+
+    /// `inr fit`'s flag defaults are `InrFitOptions::default()`, and each flag reaches its field.
+    #[test]
+    fn fit_flag_defaults_are_the_library_defaults() {
+        let cli = FitCli::try_parse_from(["fit", "--function", "sin-inv-r", "-o", "f.json"]).unwrap();
+        assert_eq!(cli.fit.options(), InrFitOptions::default());
+        let cli = FitCli::try_parse_from([
+            "fit",
+            "--function",
+            "sin-inv-r",
+            "-o",
+            "f.json",
+            "--hidden",
+            "5,6",
+            "--activation",
+            "swish",
+            "--omega0",
+            "7",
+            "--fourier",
+            "3",
+            "--sigma",
+            "2.5",
+            "--steps",
+            "9",
+            "--batch",
+            "10",
+            "--lr",
+            "0.5",
+            "--seed",
+            "11",
+        ])
+        .unwrap();
+        let want = InrFitOptions {
+            hidden: vec![5, 6],
+            activation: Activation::Silu,
+            omega0: 7.0,
+            fourier: Some((3, 2.5)),
+            steps: 9,
+            batch: 10,
+            lr: 0.5,
+            seed: 11,
+        };
+        assert_eq!(cli.fit.options(), want);
     }
 
     /// clap's defaults are the library's: no default is typed twice (and none drifts).

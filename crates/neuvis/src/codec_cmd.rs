@@ -6,9 +6,8 @@ use clap::{Args, ValueEnum};
 use neuvis_codec::codec::Decoder;
 use neuvis_codec::compress::{CompressOptions, Size, DEFAULT_RATIO, DEFAULT_START_GRID};
 use neuvis_codec::dataset::Residency;
+use neuvis_codec::Nrvi;
 use neuvis_codec::{Arch, Plan, Skip};
-use neuvis_codec::{Dataset, Nrvi};
-use neuvis_collection::CinemaDb;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -103,10 +102,8 @@ pub struct CompressArgs {
     /// Output model file (.nrvi).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
     /// Network family.
     #[arg(long, value_enum, default_value_t = ArchArg::from(d().arch))]
     pub arch: ArchArg,
@@ -175,10 +172,8 @@ pub struct CompressArgs {
     /// Continue an interrupted run from its checkpoint (same options required).
     #[arg(long)]
     pub resume: bool,
-    /// Compute device: cpu (always); gpu (wgpu: Vulkan, Metal, DX12); cuda (NVIDIA, kernels
-    /// compiled by NVRTC). `neuvis devices` lists what this machine offers.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: neuvis_cli::flags::DeviceArg,
     /// Where the training images live: memory (decoded once), stream (decoded from the PNGs batch
     /// by batch on worker threads, ahead of the training step; memory does not grow with the
     /// number of images), auto (memory up to 512 MiB of pixels, stream beyond). Same model either way.
@@ -252,42 +247,26 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
     if a.output.extension().is_none_or(|e| e != "nrvi") {
         bail!("{}: the output file should end in .nrvi", a.output.display());
     }
-    crate::outputs::check(&a.output, crate::outputs::NRVI, a.overwrite, &[&a.input])?;
+    crate::outputs::check(&a.output, crate::outputs::NRVI, a.out.overwrite, &[&a.input])?;
     let device = neuvis_nn::device::device(&a.device)?;
-    let db = CinemaDb::open(&a.input)?;
     let residency = match a.load {
         LoadArg::Auto => Residency::Auto,
         LoadArg::Memory => Residency::Memory,
         LoadArg::Stream => Residency::Stream,
     };
-    let mut data = Dataset::open(&db, residency)?;
-    let mut held_out = Vec::new();
+    let neuvis_codec::compress::CompressInput {
+        data,
+        held_out,
+        all_times,
+        plan,
+    } = neuvis_codec::compress::open_input(&a.input, residency, a.holdout_times, &opts)?;
     if let Some(k) = a.holdout_times {
-        let (kept, times) = data.hold_out_times(k)?;
         info!(
-            "holding out {} of {} time steps (every {k}th): {}",
-            times.len(),
-            data.times().len(),
-            times.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+            "holding out {} of {all_times} time steps (every {k}th): {}",
+            held_out.len(),
+            held_out.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
         );
-        data = kept;
-        held_out = times;
     }
-    let collection = a
-        .input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| a.input.display().to_string());
-    let render = db.meta.as_ref().and_then(|m| m.get("render")).cloned();
-    let mut plan = neuvis_codec::compress::plan(&data, &collection, render, &opts)?;
-    if let Some(k) = a.holdout_times {
-        plan.source.holdout_times = Some(neuvis_codec::container::HeldOutTimes {
-            every: k,
-            times: held_out,
-        });
-    }
-    // the source's step folders (t0024/ …), so `decompress` names its folders the same way
-    plan.source.time_steps = db.time_steps();
     let (net, bits, predicted) = (&plan.net, plan.bits, plan.predicted_bytes);
     say!(
         "{}: {} images of {}x{} ({:.1} MB raw{}) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",
@@ -399,14 +378,10 @@ pub struct DecompressArgs {
     /// Images per forward pass.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
-    /// Compute device of the decoding: cpu (the direct CPU engine), or gpu / cuda (burn's forward
-    /// pass, `--batch` images at a time).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub device: neuvis_cli::flags::DeviceArg,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
     /// Refuse to write more images than this (a model's grid can claim millions).
     #[arg(long, default_value_t = 100_000)]
     pub max_images: usize,
@@ -416,13 +391,6 @@ pub struct DecompressArgs {
     pub shard: Option<neuvis_base::Shard>,
 }
 
-/// Reads a `.nrvi` file with a clear error naming it.
-pub fn read_model(path: &Path) -> Result<Nrvi> {
-    let bytes = neuvis_base::fs::read_regular(path, neuvis_codec::container::MAX_FILE_BYTES)
-        .with_context(|| format!("reading {}", path.display()))?;
-    Nrvi::from_bytes(&bytes).with_context(|| format!("{}", path.display()))
-}
-
 /// Runs `neuvis decompress`; returns (images, seconds spent decoding).
 pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
     let shard = a.shard.unwrap_or(neuvis_base::Shard::WHOLE);
@@ -430,11 +398,11 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
     crate::outputs::check(
         &target,
         crate::outputs::OutputKind::NeuvisFolder,
-        a.overwrite,
+        a.out.overwrite,
         &[&a.model],
     )?;
     crate::outputs::check_folder_name(&a.output, "the decoded collection")?;
-    let file = read_model(&a.model)?;
+    let file = Nrvi::read(&a.model)?;
     let device = neuvis_nn::device::device(&a.device)?;
     let dec = Decoder::new(&file, &device)?;
     let params: Vec<[f64; 3]> = if a.views.is_empty() {
@@ -465,21 +433,14 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
         );
     }
     let unseen = params.iter().filter(|p| !dec.on_grid(**p)).count();
-    let meta = json!({
-        "generator": format!("neuvis {}", env!("CARGO_PKG_VERSION")),
-        "decoded_from": a.model.display().to_string(),
-        "image_size": [dec.header.width, dec.header.height],
-        "background": dec.header.background,
-        "mask": "alpha channel: predicted mask > 0.5 (NeRVI) or non-background pixels (NeRV)",
-        "unseen_parameters": unseen,
-    });
+    let meta = neuvis_codec::codec::decoded_meta(&a.model, &dec.header, unseen);
     let t0 = Instant::now();
     let decode_s = decode_to_db(
         &dec,
         &params,
         &a.output,
         &meta,
-        a.overwrite,
+        a.out.overwrite,
         a.batch,
         shard,
         crate::quiet(),

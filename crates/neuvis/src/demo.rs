@@ -7,7 +7,6 @@ use crate::render::{self, RenderArgs};
 use anyhow::{bail, Result};
 use clap::{Args, Parser};
 use neuvis_collection::CinemaDb;
-use neuvis_metrics::figure::{enlargement, side_by_side, Panel};
 use std::path::PathBuf;
 
 /// The demo's training settings beyond `compress`'s defaults, measured on its collection (400
@@ -28,9 +27,9 @@ pub struct DemoArgs {
     /// Output folder.
     #[arg(short, long, default_value = "neuvis-demo")]
     pub output: PathBuf,
-    /// Image size.
-    #[arg(long, default_value = "64")]
-    pub size: String,
+    /// Image size: N or WxH.
+    #[arg(long, value_name = "N|WxH", default_value = "64", value_parser = crate::num::image_size)]
+    pub size: crate::num::ImageSize,
     /// θ step of the view grid in degrees, as `render --theta-step`.
     #[arg(value_parser = crate::num::positive_f64, long, default_value_t = 18.0)]
     pub theta_step: f64,
@@ -50,10 +49,8 @@ pub struct DemoArgs {
     /// Target compression ratio.
     #[arg(value_parser = crate::num::positive_f64, long, default_value_t = 100.0)]
     pub ratio: f64,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
 }
 
 /// Wraps one subcommand's arguments, so the demo gets them (and their defaults) from clap.
@@ -81,7 +78,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         bail!("--ratio must exceed 1, --epochs be at least 1, --theta-step lie in (0, 180] and --phi-step in (0, 360]");
     }
     let gt = a.output.join("tornado-ir.cdb");
-    let (theta_step, phi_step) = (theta_step.to_string(), phi_step.to_string());
+    let (theta_step, phi_step, size) = (theta_step.to_string(), phi_step.to_string(), a.size.to_string());
     let r: RenderArgs = parse_args(&[
         "--volume",
         "tornado",
@@ -90,7 +87,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         "--iso",
         "0.17",
         "--size",
-        &a.size,
+        &size,
         "--theta-step",
         &theta_step,
         "--phi-step",
@@ -100,8 +97,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         "-o",
         &path(&gt),
     ])?;
-    crate::render::parse_size(&a.size)?;
-    crate::outputs::create_folder(&a.output, a.overwrite, &[], "neuvis demo")?;
+    crate::outputs::create_folder(&a.output, a.out.overwrite, &[], "neuvis demo")?;
     let result = run_in(a, &r);
     if result.is_err() {
         // the folder was created empty by this run: a failure leaves nothing behind
@@ -177,46 +173,16 @@ fn run_in(a: &DemoArgs, r: &RenderArgs) -> Result<()> {
     let side = a.output.join("side-by-side");
     std::fs::create_dir_all(&side)?;
     let (ga, da) = (CinemaDb::open(gt)?, CinemaDb::open(&decoded)?);
-    let step = (ga.entries.len() / 6).max(1);
-    for i in (0..ga.entries.len()).step_by(step).take(6) {
-        let g = ga.load(i)?;
-        let e = &ga.entries[i];
-        let j = da.entries.iter().position(|x| x.file == e.file).unwrap_or(i);
-        let dd = da.load(j)?;
-        let psnr = neuvis_metrics::psnr(&g, &dd)?;
-        let diff = neuvis_metrics::difference_image(&g, &dd, neuvis_metrics::DEFAULT_MAX_DELTA_E)?;
-        let rgb = |m: &neuvis_base::MaskedImage| neuvis_metrics::diff::RgbImage {
-            width: m.width(),
-            height: m.height(),
-            rgb: m.rgb().to_vec(),
-        };
-        let (gi, di) = (rgb(&g), rgb(&dd));
-        let decoded_caption = format!("NeRVI decoded, {psnr:.1} dB");
-        let diff_caption = format!("ΔE*uv 0 to {}", neuvis_metrics::DEFAULT_MAX_DELTA_E);
-        let panels = [
-            Panel {
-                caption: "ground truth",
-                image: &gi,
-            },
-            Panel {
-                caption: &decoded_caption,
-                image: &di,
-            },
-            Panel {
-                caption: &diff_caption,
-                image: &diff,
-            },
-        ];
-        let title = format!(
+    let title = |e: &neuvis_collection::cdb::Entry| {
+        format!(
             "tornado isosurface, t = {}, θ = {}°, φ = {}°; ratio {:.0}",
             e.time,
             e.theta,
             e.phi,
             cr.ratio()
-        );
-        let fig = side_by_side(&title, &panels, enlargement(&panels, 256));
-        fig.save_png(&side.join(e.file.replace('/', "_")))?;
-    }
+        )
+    };
+    neuvis_metrics::figure::comparisons(&ga, &da, &side, 6, "NeRVI decoded", &title)?;
 
     println!("\n| data | images | size | PSNR (dB) | SSIM | MS-SSIM | FLIP | ratio | file (bytes) | train (s) | decode (s) |");
     println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -234,8 +200,8 @@ fn run_in(a: &DemoArgs, r: &RenderArgs) -> Result<()> {
         side.display(),
         diffs.display(),
         a.output.join("scores.csv").display(),
-        crate::slurm::quote(&path(&model)),
-        crate::slurm::quote(&path(gt))
+        neuvis_base::slurm::quote(&path(&model)),
+        neuvis_base::slurm::quote(&path(gt))
     );
     Ok(())
 }

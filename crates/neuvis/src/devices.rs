@@ -33,62 +33,13 @@ pub fn backends_line() -> String {
 
 /// Runs `neuvis devices`.
 pub fn run(a: &DevicesArgs) -> Result<()> {
-    let names = neuvis_nn::device::names();
-    let adapters = neuvis_nn::device::adapters();
-    let cache = neuvis_nn::device::kernel_cache();
-    let probe = if a.probe && names.contains(&"gpu") && !adapters.is_empty() {
-        Some(probe_gpu("gpu"))
-    } else {
-        None
-    };
-    let cuda = cuda_report();
-    let cuda_probe = match &cuda {
-        Some(r) if a.probe && r.ready() => Some(probe_gpu("cuda")),
-        _ => None,
-    };
-    // NVRTC and the headers need no GPU: --probe compiles a test kernel with them wherever both
-    // were found (PTX for compute capability 9.0).
-    let nvrtc_test = match &cuda {
-        Some(r) if a.probe && r.pieces.iter().skip(1).all(|p| p.found.is_ok()) => {
-            Some(neuvis_nn::cuda::compile_test_kernel("compute_90"))
-        }
-        _ => None,
-    };
-    // --probe with nothing to compute on says so, rather than printing what `devices` prints
-    let nothing_probed = (a.probe && probe.is_none() && cuda_probe.is_none() && nvrtc_test.is_none())
-        .then(|| nothing_to_probe(&names, adapters.is_empty(), cuda.as_ref()));
+    let r = neuvis_nn::report::DevicesReport::gather(a.probe);
     if crate::json_mode() {
-        let v = serde_json::json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "probe_skipped": nothing_probed,
-            "backends": names,
-            "adapters": adapters.iter().map(|x| serde_json::json!({
-                "name": x.name, "backend": x.backend, "kind": x.kind, "driver": x.driver,
-            })).collect::<Vec<_>>(),
-            "kernel_cache": cache.as_ref().map(|d| d.display().to_string()),
-            "probe": probe.as_ref().map(probe_json),
-            "cuda": cuda.as_ref().map(|r| serde_json::json!({
-                "ready": r.ready(),
-                "missing": r.missing(),
-                "pieces": r.pieces.iter().map(|p| serde_json::json!({
-                    "what": p.what,
-                    "found": p.found.as_ref().ok(),
-                    "how_to_get": p.found.as_ref().err(),
-                })).collect::<Vec<_>>(),
-                "devices": r.devices.iter().map(|d| serde_json::json!({
-                    "name": d.name,
-                    "compute_capability": format!("{}.{}", d.capability.0, d.capability.1),
-                })).collect::<Vec<_>>(),
-                "probe": cuda_probe.as_ref().map(probe_json),
-                "nvrtc_test": nvrtc_test.as_ref().map(|t| match t {
-                    Ok(n) => serde_json::json!({"ok": true, "ptx_bytes": n}),
-                    Err(e) => serde_json::json!({"ok": false, "error": e}),
-                }),
-            })),
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&r.json())?);
         return Ok(());
     }
+    let (names, adapters, cache, cuda) = (&r.backends, &r.adapters, &r.kernel_cache, &r.cuda);
+    let (probe, cuda_probe, nvrtc_test, nothing_probed) = (&r.probe, &r.cuda_probe, &r.nvrtc_test, &r.probe_skipped);
     println!("neuvis {}", env!("CARGO_PKG_VERSION"));
     println!("compute backends in this build (--device): {}", names.join(", "));
     if let Some(r) = &cuda {
@@ -153,60 +104,4 @@ pub fn run(a: &DevicesArgs) -> Result<()> {
         println!("probe: nothing computed: {why}");
     }
     Ok(())
-}
-
-/// Why `--probe` found nothing to compute on.
-fn nothing_to_probe(names: &[&str], no_adapter: bool, cuda: Option<&neuvis_nn::cuda::Report>) -> String {
-    let wgpu = if !names.contains(&"gpu") {
-        "this build has no wgpu backend"
-    } else if no_adapter {
-        "wgpu found no GPU adapter"
-    } else {
-        "wgpu was not probed"
-    };
-    let cuda = match cuda {
-        None => "no CUDA backend".to_string(),
-        Some(r) => match r.missing() {
-            Some(m) => format!("CUDA cannot open ({m})"),
-            None => "CUDA was not probed".to_string(),
-        },
-    };
-    format!("{wgpu} and {cuda}; only --device cpu runs here")
-}
-
-/// What the CUDA backend needs at run time, in builds that have it.
-fn cuda_report() -> Option<neuvis_nn::cuda::Report> {
-    neuvis_nn::device::names()
-        .contains(&"cuda")
-        .then(neuvis_nn::cuda::probe)
-}
-
-/// A probe's outcome as JSON.
-fn probe_json(p: &std::result::Result<f64, String>) -> serde_json::Value {
-    match p {
-        Ok(ms) => serde_json::json!({"ok": true, "ms": ms}),
-        Err(e) => serde_json::json!({"ok": false, "error": e}),
-    }
-}
-
-/// Opens `--device NAME`, computes a small matrix product there and checks it against the CPU.
-fn probe_gpu(name: &str) -> std::result::Result<f64, String> {
-    use burn::prelude::*;
-    let t0 = std::time::Instant::now();
-    let dev = neuvis_nn::device::device(name).map_err(|e| e.to_string())?;
-    let a: Vec<f32> = (0..64 * 64).map(|i| ((i % 17) as f32 - 8.0) / 8.0).collect();
-    let t = Tensor::<1>::from_floats(a.as_slice(), &dev).reshape([64, 64]);
-    let s: f32 = t.clone().matmul(t).sum().into_scalar();
-    let mut want = 0f64;
-    for i in 0..64 {
-        for j in 0..64 {
-            for k in 0..64 {
-                want += a[i * 64 + k] as f64 * a[k * 64 + j] as f64;
-            }
-        }
-    }
-    if ((s as f64) - want).abs() > 1e-3 * want.abs().max(1.0) {
-        return Err(format!("the GPU computed {s}, the CPU {want}"));
-    }
-    Ok(t0.elapsed().as_secs_f64() * 1e3)
 }

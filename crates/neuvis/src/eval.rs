@@ -4,8 +4,9 @@ use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use neuvis_base::Shard;
+use neuvis_codec::container::Split;
 use neuvis_collection::CinemaDb;
-use neuvis_metrics::eval::{evaluate_shard, means, shard_rows, Scores};
+use neuvis_metrics::eval::{csv_text, evaluate_shard, means, shard_rows, Scores, CSV_HEADER};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -30,10 +31,8 @@ pub struct EvalArgs {
     /// How many of the worst images (lowest PSNR) to list.
     #[arg(long, default_value_t = 5)]
     pub worst: usize,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
     /// Score only block I of N of the image pairs (0-based; `slurm` takes it from the job array),
     /// writing the CSV's part CSV.part-IIII-of-NNNN.csv; `neuvis merge CSV` assembles the table.
     #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard, requires = "csv", conflicts_with = "diff_images")]
@@ -44,57 +43,6 @@ pub struct EvalArgs {
     #[arg(long)]
     pub holdout: bool,
 }
-
-/// How an image relates to what a model was trained on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Split {
-    /// (t, θ, φ) is a training image.
-    Trained,
-    /// A time step the model did not see, at a trained view.
-    HeldOutTime,
-    /// A trained time step at a view the model did not see.
-    UnseenView,
-    /// Neither the time nor the view was trained.
-    UnseenBoth,
-}
-
-impl Split {
-    /// The row label of `eval --holdout`'s table.
-    pub fn label(self) -> &'static str {
-        match self {
-            Split::Trained => "trained (on the model's grid)",
-            Split::HeldOutTime => "held-out time steps, trained views",
-            Split::UnseenView => "trained time steps, unseen views",
-            Split::UnseenBoth => "unseen time steps and views",
-        }
-    }
-
-    /// The key of the group in `eval --json`'s `splits`.
-    pub fn key(self) -> &'static str {
-        match self {
-            Split::Trained => "trained",
-            Split::HeldOutTime => "held_out_time",
-            Split::UnseenView => "unseen_view",
-            Split::UnseenBoth => "unseen_both",
-        }
-    }
-
-    /// Every group, in the table's order.
-    pub const ALL: [Split; 4] = [Split::Trained, Split::HeldOutTime, Split::UnseenView, Split::UnseenBoth];
-
-    /// Where `(t, θ, φ)` falls relative to the training grid `g`.
-    pub fn of(g: &neuvis_codec::container::Grid, p: [f64; 3]) -> Split {
-        match (g.has_time(p[0]), g.has_view(p[1], p[2])) {
-            (true, true) => Split::Trained,
-            (false, true) => Split::HeldOutTime,
-            (true, false) => Split::UnseenView,
-            (false, false) => Split::UnseenBoth,
-        }
-    }
-}
-
-/// The first line of the per-image table (`--csv`).
-pub const CSV_HEADER: &str = "time,theta,phi,psnr,ssim,ms_ssim,ms_ssim_scales,flip,file_reference,file_test";
 
 fn is_model(p: &Path) -> bool {
     p.extension().is_some_and(|e| e == "nrvi")
@@ -108,7 +56,7 @@ fn decode_like(
     dir: &Path,
     shard: Shard,
 ) -> Result<(CinemaDb, CinemaDb, u64, u64, neuvis_codec::container::Grid)> {
-    let file = crate::codec_cmd::read_model(model)?;
+    let file = neuvis_codec::Nrvi::read(model)?;
     // the sizes are compared before anything is decoded (and the message names the two inputs,
     // not the temporary folder the decoded images would go to)
     if !db.entries.is_empty() {
@@ -153,10 +101,10 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     let csv = a.csv.as_ref().map(|c| shard.part_path(c));
     if let Some(c) = &csv {
         let kind = OutputKind::FileWithMark(CSV_HEADER.as_bytes(), "a table neuvis eval wrote (its header row)");
-        check(c, kind, a.overwrite, &inputs)?;
+        check(c, kind, a.out.overwrite, &inputs)?;
     }
     if let Some(d) = &a.diff_images {
-        check(d, OutputKind::NeuvisFolder, a.overwrite, &inputs)?;
+        check(d, OutputKind::NeuvisFolder, a.out.overwrite, &inputs)?;
     }
     let tmp = tempfile::tempdir()?;
     let mut model_info = None;
@@ -187,7 +135,7 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         bail!("--max-delta-e must be positive");
     }
     if let Some(d) = &a.diff_images {
-        crate::outputs::create_folder(d, a.overwrite, &inputs, "CIELUV difference images of neuvis eval")?;
+        crate::outputs::create_folder(d, a.out.overwrite, &inputs, "CIELUV difference images of neuvis eval")?;
     }
     let n = part.range(ra.entries.len()).len();
     let pb = Progress::new(
@@ -221,13 +169,7 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     pb.finish();
     let secs = t0.elapsed().as_secs_f64();
     if let Some(p) = &csv {
-        let mut text = format!("{CSV_HEADER}\n");
-        for s in &scores {
-            text.push_str(&format!(
-                "{},{},{},{:.6},{:.6},{:.6},{},{:.6},{},{}\n",
-                s.time, s.theta, s.phi, s.psnr, s.ssim, s.ms_ssim, s.ms_ssim_scales, s.flip, s.file_a, s.file_b
-            ));
-        }
+        let text = csv_text(&scores);
         neuvis_collection::write_atomic(p, |w| w.write_all(text.as_bytes()))?;
     }
     let (p, s, m, f) = means(&scores);

@@ -6,49 +6,27 @@
 //! performance against named baselines), `raycast` (speculative isosurface raycasting of bricked
 //! volumes within a memory budget).
 
-/// Prints a line of a command's human-readable report: to stdout, or under `--json` (whose stdout
-/// holds only the one JSON object) to stderr.
-macro_rules! say {
-    ($($t:tt)*) => {
-        if crate::json_mode() {
-            eprintln!($($t)*)
-        } else {
-            println!($($t)*)
-        }
-    };
-}
-
-/// Prints an informational line on stderr unless `-q` was given.
-macro_rules! info {
-    ($($t:tt)*) => {
-        if !crate::quiet() {
-            eprintln!($($t)*)
-        }
-    };
-}
+#[macro_use]
+extern crate neuvis_cli;
 
 mod amr_cmd;
-mod bench;
-mod bench_loader;
-mod bench_raycast;
-mod bench_serve;
-mod bench_shard;
-mod bench_table;
 mod codec_cmd;
 mod demo;
 mod devices;
 mod eval;
 mod merge;
-mod num;
-mod outputs;
-mod progress;
 mod ranks;
 mod raycast_cmd;
 mod render;
 mod serve;
 mod signals;
 mod slurm;
-mod volume_args;
+
+mod bench_front;
+
+// the shared command-line pieces, under the names the commands use
+pub(crate) use neuvis_cli::report::{emit_json, json_mode, quiet, quietly};
+pub(crate) use neuvis_cli::{num, outputs, progress, volume_args};
 
 use clap::{Parser, Subcommand};
 
@@ -183,12 +161,12 @@ enum Cmd {
         after_help = "Examples:\n  neuvis raycast prepare --volume turbulence --dims 512 -o turb.nvb\n  neuvis raycast render turb.nvb --budget-mb 64 --method neural -o frame.png"
     )]
     Raycast(raycast_cmd::RaycastCmd),
-    /// Measure performance against named baselines and print a comparison table.
-    #[command(subcommand)]
+    /// Measure performance against named baselines and print a comparison table (runs the
+    /// neuvis-bench binary beside this one).
     #[command(
         after_help = "Examples:\n  neuvis bench render\n  neuvis bench render --volume ct.nii.gz --no-vtk --json\n  neuvis bench train --size 128 --steps 30"
     )]
-    Bench(bench::BenchCmd),
+    Bench(bench_front::BenchArgs),
     /// Assemble the parts of sharded runs (`--shard I/N`, e.g. Slurm job-array tasks) into one output.
     #[command(
         after_help = "Example:\n  neuvis merge tornado.cdb      (after: neuvis render ... --shard I/4 -o tornado.cdb)"
@@ -242,75 +220,13 @@ impl Cmd {
     }
 }
 
-/// Set by `-q/--quiet`: no progress bars and no informational lines on stderr (results still go
-/// to stdout, errors and warnings to stderr).
-static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Set by `--json`.
-static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Whether `--json` was given.
-pub(crate) fn json_mode() -> bool {
-    JSON.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Prints a command's result object (under `--json`; a no-op otherwise).
-pub(crate) fn emit_json(v: serde_json::Value) {
-    if json_mode() {
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()));
-    }
-}
-
-/// Whether `-q` was given (or a step runs under [`quietly`]).
-pub(crate) fn quiet() -> bool {
-    QUIET.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Runs `f` without progress bars or informational lines (a step inside another command, such
-/// as the demo's decoding or a benchmark's fixture), then restores the user's choice.
-pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> T {
-    let was = QUIET.swap(true, std::sync::atomic::Ordering::Relaxed);
-    let r = f();
-    QUIET.store(was, std::sync::atomic::Ordering::Relaxed);
-    r
-}
-
 /// Parses the command line (exits with clap's message on an error). Every option that takes a
 /// value accepts a negative number as that value, so `--ratio -5` is refused by the option's own
 /// check, naming it, rather than read as an unknown flag `-5`.
 fn parse() -> Cli {
     use clap::{CommandFactory, FromArgMatches};
-    let matches = negative_numbers(Cli::command()).get_matches();
+    let matches = neuvis_cli::negative_numbers(Cli::command()).get_matches();
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
-}
-
-/// `cmd` with `allow_negative_numbers` on every option of it and its subcommands that takes values.
-fn negative_numbers(cmd: clap::Command) -> clap::Command {
-    cmd.mut_args(|a| {
-        if a.get_action().takes_values() {
-            a.allow_negative_numbers(true)
-        } else {
-            a
-        }
-    })
-    .mut_subcommands(negative_numbers)
-}
-
-/// The error and its causes in one line, each cause added only if the text so far does not
-/// already say it (many errors quote their source in their own message).
-fn error_text(e: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in e.chain() {
-        let t = cause.to_string();
-        if t.is_empty() || text.contains(&t) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&t);
-    }
-    text
 }
 
 /// `neuvis --version`: the version and the compute backends compiled in.
@@ -319,42 +235,17 @@ fn long_version() -> &'static str {
     V.get_or_init(devices::backends_line)
 }
 
-/// Makes glibc's allocator keep freed memory for reuse instead of handing it back to the kernel.
-///
-/// burn allocates every intermediate tensor afresh. glibc serves blocks above its mmap threshold
-/// (dynamic, at most 32 MB) with `mmap` and shrinks the heap above its trim threshold, so a training
-/// step's large buffers (im2col copies, activations) came back as fresh zero-filled pages each step:
-/// about 7,000 minor page faults per step and 20 % of the CPU time in the kernel at the codec's
-/// 64² target network; keeping them makes a step 15–22 % faster (BENCHMARKS.md, training step). Raising
-/// both thresholds to 1 GiB keeps those pages mapped; blocks above 1 GiB (whole volumes) still go
-/// to `mmap` and back. `NEUVIS_SYSTEM_MALLOC=1`, or a `GLIBC_TUNABLES` that sets `glibc.malloc`
-/// parameters, keeps glibc's defaults.
-fn tune_allocator() {
-    let user_choice = std::env::var_os("NEUVIS_SYSTEM_MALLOC").is_some_and(|v| v != "0")
-        || std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("glibc.malloc"));
-    if user_choice {
-        return;
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; it is called first thing in main, before
-    // any other thread exists, and glibc documents both parameters as settable at any time.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-    }
-}
-
 fn main() -> std::process::ExitCode {
     // before any thread starts: burn's default device is the CPU unless BURN_DEVICE says otherwise
     neuvis_nn::device::pin_default();
-    tune_allocator();
+    neuvis_cli::tune_allocator();
     let cli = parse();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for w in deprecation_warnings(&argv, &cli.cmd) {
         eprintln!("{w}");
     }
-    JSON.store(cli.json, std::sync::atomic::Ordering::Relaxed);
-    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    neuvis_cli::report::set_json(cli.json);
+    neuvis_cli::report::set_quiet(cli.quiet);
     progress::set_interval(cli.progress_interval);
     let started = std::time::Instant::now();
     if let Some(n) = cli.threads {
@@ -385,6 +276,12 @@ fn main() -> std::process::ExitCode {
         Cmd::Render(_) | Cmd::Compress(_) | Cmd::Decompress(_) | Cmd::Eval(_) => signals::install(true),
         _ => signals::install(false),
     }
+    let globals = bench_front::Globals {
+        json: cli.json,
+        threads: cli.threads,
+        quiet: cli.quiet,
+        progress_interval: cli.progress_interval,
+    };
     let res = match cli.cmd {
         Cmd::Render(a) => render::run(&a).map(|s| render::print_summary(&s)),
         Cmd::Compress(a) => codec_cmd::compress(&a).map(|r| codec_cmd::print_compress(&r)),
@@ -392,7 +289,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Eval(a) => eval::run(&a).map(|_| ()),
         Cmd::Serve(a) => serve::run(&a),
         Cmd::Demo(a) => demo::run(&a),
-        Cmd::Bench(b) => bench::run(&b),
+        Cmd::Bench(b) => bench_front::run(&b, &globals),
         Cmd::Amr(a) => amr_cmd::amr(&a),
         Cmd::Inr(i) => amr_cmd::inr(&i),
         Cmd::Raycast(r) => raycast_cmd::run(&r),
@@ -419,7 +316,7 @@ fn main() -> std::process::ExitCode {
                 }
                 return std::process::ExitCode::from(signals::exit_status());
             }
-            eprintln!("error: {}", error_text(&e));
+            eprintln!("error: {}", neuvis_cli::report::error_text(&e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -17,13 +17,10 @@ pub struct MergeArgs {
     /// Delete the parts once the output is written (only parts neuvis wrote).
     #[arg(long)]
     pub remove_parts: bool,
-    /// Replace an existing output, but only one neuvis wrote.
-    #[arg(long)]
-    pub overwrite: bool,
-    /// Compute device of the network a brick store's merge trains: cpu, gpu (wgpu) or cuda
-    /// (`neuvis devices` lists what this machine offers).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
+    #[command(flatten)]
+    pub device: neuvis_cli::flags::DeviceArg,
 }
 
 /// Runs `neuvis merge`.
@@ -33,7 +30,7 @@ pub fn run(a: &MergeArgs) -> Result<()> {
     let first = &parts[0].1;
     let is_store = a.output.extension().is_some_and(|e| e.eq_ignore_ascii_case("nvb"));
     if first.is_dir() {
-        let r = neuvis_collection::merge_parts(&a.output, a.overwrite, a.remove_parts)?;
+        let r = neuvis_collection::merge_parts(&a.output, a.out.overwrite, a.remove_parts)?;
         println!(
             "merged {} parts into {}: {} images ({} hard-linked, {} copied) in {:.2} s",
             r.parts,
@@ -45,7 +42,7 @@ pub fn run(a: &MergeArgs) -> Result<()> {
         );
     } else if is_store {
         let inputs: Vec<&std::path::Path> = parts.iter().map(|(_, p)| p.as_path()).collect();
-        crate::outputs::check(&a.output, crate::outputs::NVB, a.overwrite, &inputs)?;
+        crate::outputs::check(&a.output, crate::outputs::NVB, a.out.overwrite, &inputs)?;
         let info = neuvis_raycast::prepare::part_settings(&a.output)?;
         let trainer = crate::raycast_cmd::sr_trainer(&info.trainer, &a.device);
         let trainer = match (info.kind.has_network(), trainer) {
@@ -73,8 +70,12 @@ pub fn run(a: &MergeArgs) -> Result<()> {
         );
     } else if first.is_file() {
         // the one table that shards: eval's per-image scores
-        let (n, rows) =
-            neuvis_base::shard::merge_text_parts(&a.output, crate::eval::CSV_HEADER, a.overwrite, a.remove_parts)?;
+        let (n, rows) = neuvis_base::shard::merge_text_parts(
+            &a.output,
+            neuvis_metrics::eval::CSV_HEADER,
+            a.out.overwrite,
+            a.remove_parts,
+        )?;
         println!(
             "merged {n} parts into {}: {rows} rows in {:.2} s",
             a.output.display(),

@@ -4,7 +4,10 @@ use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use neuvis_base::mem::peak_rss;
+use neuvis_raycast::mesh::{Mesh, MeshFormat};
+use neuvis_raycast::orbit::{OrbitMethod, OrbitOptions};
 use neuvis_raycast::prepare::{FieldSource, RawSource, TrainingData, TurbulenceSource};
+use neuvis_raycast::sr::SrTrainOptions;
 use neuvis_raycast::{prepare, Engine, Method, PrepareOptions, RenderOptions, SlabSource, StoreKind};
 use neuvis_volume::{Procedural, Turbulence};
 use std::path::{Path, PathBuf};
@@ -22,6 +25,21 @@ pub enum RaycastCmd {
     /// write the frames and a stats.json.
     #[command(hide = true)]
     Orbit(OrbitArgs),
+}
+
+/// Parses `--store` of `raycast prepare`.
+fn store_kind(s: &str) -> Result<StoreKind, String> {
+    StoreKind::parse(s).ok_or_else(|| format!("'{s}': expected exact, neural or both"))
+}
+
+/// Parses `--method` of `raycast serve` (the engine's methods).
+fn engine_method(s: &str) -> Result<Method, String> {
+    Method::parse(s).ok_or_else(|| format!("'{s}': expected one of {}", Method::NAMES.join(", ")))
+}
+
+/// Parses `--method` of `raycast render` and `raycast orbit`.
+fn orbit_method(s: &str) -> Result<OrbitMethod, String> {
+    OrbitMethod::parse(s).ok_or_else(|| format!("'{s}': expected one of {}", OrbitMethod::NAMES.join(", ")))
 }
 
 /// `neuvis raycast orbit`.
@@ -45,9 +63,9 @@ pub struct OrbitArgs {
     /// Memory budget in MB (10⁶ bytes).
     #[arg(value_parser = crate::num::finite_f64, long, allow_negative_numbers = true)]
     pub budget_mb: Option<f64>,
-    /// Method.
-    #[arg(long)]
-    pub method: String,
+    /// Method: full, exact, neural, trilinear, dense, compressed or mesh.
+    #[arg(long, value_parser = orbit_method)]
+    pub method: OrbitMethod,
     /// Prefetch the bricks of the extrapolated next view (at quarter resolution) after each
     /// frame; its time is reported separately.
     #[arg(long)]
@@ -55,10 +73,8 @@ pub struct OrbitArgs {
     /// Output folder (frames and stats.json).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
 }
 
 /// `neuvis raycast prepare`.
@@ -75,44 +91,40 @@ pub struct PrepareArgs {
     /// Output store.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
     /// Seed of the procedural field, the training sample and the network.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Brick edge in cells.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = PrepareOptions::default().brick)]
     pub brick: usize,
     /// Base volume downsampling factor (2–8, must divide the brick edge).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = PrepareOptions::default().factor)]
     pub base_factor: usize,
     /// What to keep: exact (bricks), neural (base + network only), both.
-    #[arg(long, default_value = "both")]
-    pub store: String,
+    #[arg(long, default_value = PrepareOptions::default().kind.name(), value_parser = store_kind)]
+    pub store: StoreKind,
     /// Training time budget of the network, minutes (ignored with --train-steps).
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 2.0)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = SrTrainOptions::default().minutes)]
     pub train_minutes: f64,
     /// Exact number of training steps (reproducible: the same seed gives the same file).
     #[arg(long)]
     pub train_steps: Option<usize>,
     /// Bricks sampled (reservoir, seeded) for training.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = PrepareOptions::default().train_bricks)]
     pub train_bricks: usize,
     /// Hidden channels of the network.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = SrTrainOptions::default().channels)]
     pub channels: usize,
     /// Bricks per training step.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = SrTrainOptions::default().batch)]
     pub batch: usize,
     /// Peak learning rate.
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 2e-3)]
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = SrTrainOptions::default().lr)]
     pub lr: f64,
-    /// Compute device of the network's training: cpu (always), gpu in builds with `--features
-    /// gpu` (`neuvis devices` lists them).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: neuvis_cli::flags::DeviceArg,
     /// Also store ZFP fixed-rate bricks at R bits per value for `--method compressed` (default 8
     /// with --store both in builds with the `zfp` feature, none otherwise; 0 = none).
     #[arg(value_parser = crate::num::finite_f64, long, value_name = "R")]
@@ -138,9 +150,9 @@ pub struct ServeArgs {
     /// Initial isovalue (default: the middle of the value range).
     #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: Option<f32>,
-    /// Method: exact, neural, trilinear (speculative), full or dense.
-    #[arg(long, default_value = "neural")]
-    pub method: String,
+    /// Method: exact, neural, trilinear (speculative), full, dense or compressed.
+    #[arg(long, default_value = "neural", value_parser = engine_method)]
+    pub method: Method,
     /// Memory budget in MB (10⁶ bytes).
     #[arg(value_parser = crate::num::finite_f64, long)]
     pub budget_mb: Option<f64>,
@@ -157,15 +169,9 @@ pub struct ServeArgs {
 
 /// Runs `neuvis raycast serve` until Ctrl-C.
 fn serve(a: &ServeArgs) -> Result<()> {
-    let Some(method) = Method::parse(&a.method) else {
-        bail!(
-            "--method '{}': expected full, exact, neural, trilinear, dense or compressed",
-            a.method
-        );
-    };
     let size = a.size.at_most(4096)?;
     let opts = neuvis_explorer::raycast::RaycastOptions {
-        method,
+        method: a.method,
         budget: budget_bytes(a.budget_mb)?.into(),
         width: size.width,
         height: size.height,
@@ -201,18 +207,16 @@ pub struct RenderArgs {
     pub budget_mb: Option<f64>,
     /// full, exact, neural, trilinear, dense, compressed (ZFP bricks) or mesh (marching cubes +
     /// z-buffer).
-    #[arg(long, default_value = "neural")]
-    pub method: String,
+    #[arg(long, default_value = "neural", value_parser = orbit_method)]
+    pub method: OrbitMethod,
     /// Output PNG.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Also write every progressive frame into this folder.
     #[arg(long)]
     pub frames: Option<PathBuf>,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
 }
 
 impl PrepareArgs {
@@ -286,43 +290,29 @@ fn bar(len: u64, what: &str, unit: &str) -> Progress {
     Progress::new(&format!("raycast prepare, {what}"), unit, Some(len), &template)
 }
 
-/// The network training settings of `prepare`, as a part records them for the merge.
-fn trainer_settings(a: &PrepareArgs) -> serde_json::Value {
-    serde_json::json!({
-        "channels": a.channels, "steps": a.train_steps, "minutes": a.train_minutes,
-        "batch": a.batch, "lr": a.lr, "seed": a.seed,
-    })
+/// The network training settings of `prepare` (recorded in a part for the merge).
+fn trainer_settings(a: &PrepareArgs) -> SrTrainOptions {
+    SrTrainOptions {
+        channels: a.channels,
+        steps: a.train_steps,
+        minutes: a.train_minutes,
+        batch: a.batch,
+        lr: a.lr,
+        seed: a.seed,
+        ..SrTrainOptions::default()
+    }
 }
 
-/// The SR network trainer with the settings `s` ([`trainer_settings`]) on the device named
-/// `device`, with a progress bar.
+/// The SR network trainer with the settings `topts` on the device named `device`, with a
+/// progress bar.
 pub fn sr_trainer(
-    s: &serde_json::Value,
+    topts: &SrTrainOptions,
     device: &str,
 ) -> Result<impl Fn(&TrainingData) -> neuvis_raycast::Result<Vec<u8>>> {
     let device = neuvis_nn::device::device(device)?;
-    let num = |k: &str| s.get(k).and_then(|v| v.as_f64());
-    let (Some(channels), Some(minutes), Some(batch), Some(lr), Some(seed)) = (
-        num("channels"),
-        num("minutes"),
-        num("batch"),
-        num("lr"),
-        s.get("seed").and_then(|v| v.as_u64()),
-    ) else {
-        bail!("the parts record no usable training settings ({s})");
-    };
-    let steps = s.get("steps").and_then(|v| v.as_u64()).map(|v| v as usize);
-    let topts = neuvis_raycast::train::SrTrainOptions {
-        channels: channels as usize,
-        steps,
-        minutes,
-        batch: batch as usize,
-        lr,
-        seed,
-        ..Default::default()
-    };
+    let topts = topts.clone();
     Ok(move |data: &TrainingData| -> neuvis_raycast::Result<Vec<u8>> {
-        let pb = bar(steps.unwrap_or(0) as u64, "training", "steps");
+        let pb = bar(topts.steps.unwrap_or(0) as u64, "training", "steps");
         let t0 = std::time::Instant::now();
         let (net, rep) = neuvis_raycast::train::train(data, &topts, &device, |s, total, loss| {
             if total != usize::MAX {
@@ -351,10 +341,8 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
     crate::outputs::check_extension(&a.output, &["nvb"])?;
     let shard = a.shard.unwrap_or(neuvis_base::Shard::WHOLE);
     let target = shard.part_path(&a.output);
-    crate::outputs::check(&target, crate::outputs::NVB, a.overwrite, &[Path::new(a.volume())])?;
-    let Some(kind) = StoreKind::parse(&a.store) else {
-        bail!("--store '{}': expected exact, neural or both", a.store);
-    };
+    crate::outputs::check(&target, crate::outputs::NVB, a.out.overwrite, &[Path::new(a.volume())])?;
+    let kind = a.store;
     if !(a.train_minutes.is_finite() && a.train_minutes > 0.0) {
         bail!("--train-minutes {} must be positive", a.train_minutes);
     }
@@ -378,12 +366,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         kind,
         train_bricks: a.train_bricks,
         seed: a.seed,
-        zfp_rate: match a.zfp_rate {
-            Some(0.0) => None,
-            Some(r) => Some(r),
-            None if kind == StoreKind::Both && neuvis_raycast::zfp::AVAILABLE => Some(8.0),
-            None => None,
-        },
+        zfp_rate: PrepareOptions::zfp_rate_for(kind, a.zfp_rate),
         shard,
         trainer_settings: trainer_settings(a),
     };
@@ -448,37 +431,39 @@ fn run_render(a: &RenderArgs) -> Result<()> {
         None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, crate::quiet()),
     };
     crate::outputs::check_extension(&a.output, &["png"])?;
-    crate::outputs::check(&a.output, crate::outputs::PNG, a.overwrite, &[&a.store])?;
+    crate::outputs::check(&a.output, crate::outputs::PNG, a.out.overwrite, &[&a.store])?;
     if let Some(dir) = &a.frames {
-        crate::outputs::check(dir, crate::outputs::OutputKind::NeuvisFolder, a.overwrite, &[&a.store])?;
+        crate::outputs::check(
+            dir,
+            crate::outputs::OutputKind::NeuvisFolder,
+            a.out.overwrite,
+            &[&a.store],
+        )?;
     }
-    if a.method == "mesh" {
-        let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, iso)?;
-        let t = std::time::Instant::now();
-        let img = mb.render(&RenderOptions::new(a.size.width, a.size.height, iso), a.theta, a.phi);
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
-            .with_context(|| format!("writing {}", a.output.display()))?;
-        crate::emit_json(serde_json::json!({
-            "command": "raycast render", "output": a.output, "method": "mesh", "isovalue": iso,
-            "extraction_s": mb.extract_s, "triangles": mb.mesh.tris.len(), "mesh_bytes": mb.mesh.bytes(),
-            "frame_ms": ms, "peak_rss_bytes": peak_rss(),
-        }));
-        say!(
-            "method mesh | extraction {:.1} s ({} triangles, {:.1} MB) | frame {ms:.1} ms | peak RSS {} | wrote {}",
-            mb.extract_s,
-            mb.mesh.tris.len(),
-            mb.mesh.bytes() as f64 / 1e6,
-            peak_rss().map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
-            a.output.display()
-        );
-        return Ok(());
-    }
-    let Some(method) = Method::parse(&a.method) else {
-        bail!(
-            "--method '{}': expected full, exact, neural, trilinear, dense, compressed or mesh",
-            a.method
-        );
+    let method = match a.method {
+        OrbitMethod::Engine(m) => m,
+        OrbitMethod::Mesh => {
+            let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, iso)?;
+            let t = std::time::Instant::now();
+            let img = mb.render(&RenderOptions::new(a.size.width, a.size.height, iso), a.theta, a.phi);
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
+                .with_context(|| format!("writing {}", a.output.display()))?;
+            crate::emit_json(serde_json::json!({
+                "command": "raycast render", "output": a.output, "method": "mesh", "isovalue": iso,
+                "extraction_s": mb.extract_s, "triangles": mb.mesh.tris.len(), "mesh_bytes": mb.mesh.bytes(),
+                "frame_ms": ms, "peak_rss_bytes": peak_rss(),
+            }));
+            say!(
+                "method mesh | extraction {:.1} s ({} triangles, {:.1} MB) | frame {ms:.1} ms | peak RSS {} | wrote {}",
+                mb.extract_s,
+                mb.mesh.tris.len(),
+                mb.mesh.bytes() as f64 / 1e6,
+                peak_rss().map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+                a.output.display()
+            );
+            return Ok(());
+        }
     };
     a.size.at_most(8192)?;
     let budget = budget_bytes(a.budget_mb)?;
@@ -495,7 +480,7 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     if let Some(dir) = &a.frames {
         crate::outputs::create_folder(
             dir,
-            a.overwrite,
+            a.out.overwrite,
             &[&a.store],
             "progressive frames of neuvis raycast render",
         )?;
@@ -537,115 +522,23 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes `stats` as pretty JSON to `dir/stats.json` (atomically) and prints it.
-fn write_stats(dir: &Path, stats: &serde_json::Value) -> Result<()> {
-    let p = dir.join("stats.json");
-    neuvis_base::write_atomic(&p, |w| {
-        use std::io::Write;
-        w.write_all(
-            serde_json::to_string_pretty(stats)
-                .map_err(std::io::Error::other)?
-                .as_bytes(),
-        )
-    })
-    .with_context(|| format!("writing {}", p.display()))?;
-    say!("{stats}");
-    Ok(())
-}
-
 fn run_orbit(a: &OrbitArgs) -> Result<()> {
     let iso = match a.iso {
         Some(v) => v,
         None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, crate::quiet()),
     };
-    if a.views == 0 || a.views > 3600 {
-        bail!("--views must be 1–3600");
-    }
-    a.size.at_most(8192)?;
-    if a.method == "mesh" {
-        crate::outputs::create_folder(&a.output, a.overwrite, &[&a.store], "neuvis raycast orbit frames")?;
-        let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, iso)?;
-        let opts = RenderOptions::new(a.size.width, a.size.height, iso);
-        let mut times = Vec::new();
-        for v in 0..a.views {
-            let phi = 360.0 * v as f32 / a.views as f32;
-            let t = std::time::Instant::now();
-            let img = mb.render(&opts, a.theta, phi);
-            times.push(t.elapsed().as_secs_f64());
-            let p = a.output.join(format!("view_{v:03}.png"));
-            neuvis_base::write_atomic(&p, |w| img.write_png(w).map_err(std::io::Error::other))
-                .with_context(|| format!("writing {}", p.display()))?;
-        }
-        let stats = serde_json::json!({
-            "method": "mesh",
-            "views": a.views,
-            "size": [a.size.width, a.size.height],
-            "open_s": mb.extract_s,
-            "median_frame_s": neuvis_base::stats::median(&times),
-            "median_first_s": neuvis_base::stats::median(&times),
-            "first_view_first_s": mb.extract_s + times[0],
-            "first_view_converged_s": mb.extract_s + times[0],
-            "triangles": mb.mesh.tris.len(),
-            "mesh_bytes": mb.mesh.bytes(),
-            "bricks_fetched": 0,
-            "peak_rss_bytes": peak_rss(),
-            "store_bytes": mb.store_bytes,
-        });
-        write_stats(&a.output, &stats)?;
-        return Ok(());
-    }
-    let Some(method) = Method::parse(&a.method) else {
-        bail!(
-            "--method '{}': expected full, exact, neural, trilinear, dense, compressed or mesh",
-            a.method
-        );
+    let opts = OrbitOptions {
+        iso,
+        theta: a.theta,
+        views: a.views,
+        width: a.size.width,
+        height: a.size.height,
+        budget: budget_bytes(a.budget_mb)?,
+        prefetch: a.prefetch,
     };
-    let budget = budget_bytes(a.budget_mb)?;
-    crate::outputs::create_folder(&a.output, a.overwrite, &[&a.store], "neuvis raycast orbit frames")?;
-    let t_open = std::time::Instant::now();
-    let engine = Engine::open(&a.store, method, budget, a.size.width, a.size.height)?;
-    let open_s = t_open.elapsed().as_secs_f64();
-    let opts = RenderOptions::new(a.size.width, a.size.height, iso);
-    let small = RenderOptions::new((a.size.width / 4).max(1), (a.size.height / 4).max(1), iso);
-    let (mut first, mut conv, mut pre, mut fetched) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
-    for v in 0..a.views {
-        let phi = 360.0 * v as f32 / a.views as f32;
-        let cam = engine.camera(&opts, a.theta, phi);
-        let (img, st) = engine.render(&cam, &opts, |_, _| {})?;
-        first.push(st.first_s);
-        conv.push(st.converged_s);
-        fetched += st.fetched;
-        let p = a.output.join(format!("view_{v:03}.png"));
-        neuvis_base::write_atomic(&p, |w| img.write_png(w).map_err(std::io::Error::other))
-            .with_context(|| format!("writing {}", p.display()))?;
-        if a.prefetch && method.speculative() && v + 1 < a.views {
-            // extrapolated camera motion: the next azimuth step
-            let next = 2.0 * phi - 360.0 * v.saturating_sub(1) as f32 / a.views as f32;
-            let next = if v == 0 { 360.0 / a.views as f32 } else { next };
-            let t = std::time::Instant::now();
-            engine.prefetch(&engine.camera(&small, a.theta, next), &small)?;
-            pre.push(t.elapsed().as_secs_f64());
-        }
-    }
-    let (_, cap, cs) = engine.cache_state();
-    let stats = serde_json::json!({
-        "method": method.name(),
-        "views": a.views,
-        "size": [a.size.width, a.size.height],
-        "open_s": open_s,
-        "median_frame_s": neuvis_base::stats::median(&conv),
-        "median_first_s": neuvis_base::stats::median(&first),
-        "first_view_first_s": first[0],
-        "first_view_converged_s": conv[0],
-        "median_prefetch_s": if pre.is_empty() { serde_json::Value::Null } else { neuvis_base::stats::median(&pre).into() },
-        "bricks_fetched": fetched,
-        "cache_peak_bytes": cs.peak_bytes,
-        "cache_budget_bytes": cap.bytes(),
-        "resident_fixed_bytes": engine.resident_fixed(),
-        "peak_rss_bytes": peak_rss(),
-        "store_bytes": engine.store().file_len(),
-    });
-    write_stats(&a.output, &stats)?;
+    crate::outputs::create_folder(&a.output, a.out.overwrite, &[&a.store], "neuvis raycast orbit frames")?;
+    let stats = neuvis_raycast::orbit::run(&a.store, a.method, &opts, &a.output)?;
+    say!("{}", serde_json::to_string_pretty(&stats)?);
     Ok(())
 }
 
@@ -665,10 +558,8 @@ pub struct IsosurfaceArgs {
     /// Output mesh: .ply (binary) or .vtp (VTK XML PolyData); ParaView opens both.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
     /// Seed of a seeded procedural volume.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -682,51 +573,25 @@ pub struct IsosurfaceArgs {
 
 /// Extracts an isosurface with marching cubes and writes it.
 pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
-    let ext = a
-        .output
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    if !matches!(ext.as_deref(), Some("ply") | Some("vtp")) {
+    let Some(format) = MeshFormat::of_path(&a.output) else {
         bail!("{}: the output must end in .ply or .vtp", a.output.display());
-    }
-    let kind = if ext.as_deref() == Some("ply") {
-        crate::outputs::OutputKind::FileWithMark(neuvis_raycast::mesh::PLY_MARK, "a PLY mesh neuvis wrote")
-    } else {
-        crate::outputs::OutputKind::FileWithMark(neuvis_raycast::mesh::VTP_MARK, "a VTP mesh neuvis wrote")
     };
-    crate::outputs::check(&a.output, kind, a.overwrite, &[Path::new(a.volume())])?;
+    crate::outputs::check(
+        &a.output,
+        format.output_kind(),
+        a.out.overwrite,
+        &[Path::new(a.volume())],
+    )?;
     let field = a.vol.read_one(a.volume(), a.seed, &a.step)?;
-    if !crate::quiet() {
-        eprintln!("{}: {}", a.volume(), field.value_summary());
-    }
+    info!("{}: {}", a.volume(), field.value_summary());
     let iso = crate::volume_args::iso_or_mid(a.iso, field.range(), crate::quiet());
     let t = std::time::Instant::now();
-    let d = field.dims();
-    let mut mesh = neuvis_raycast::mesh::Mesh::default();
-    let v = neuvis_raycast::engine::Dense {
-        data: field.data(),
-        dims: d,
-    };
-    neuvis_raycast::mesh::extract_cells(
-        &v,
-        d,
-        field.spacing(),
-        field.origin(),
-        [0; 3],
-        d.map(|n| n.saturating_sub(1)),
-        iso,
-        &mut mesh,
-    );
+    let mesh = Mesh::isosurface(&field, iso);
     if mesh.tris.is_empty() {
         let (lo, hi) = field.range();
         eprintln!("warning: no surface at {} (the volume ranges over [{lo}, {hi}])", iso);
     }
-    neuvis_base::write_atomic(&a.output, |w| match ext.as_deref() {
-        Some("ply") => neuvis_raycast::mesh::write_ply(&mesh, w),
-        _ => neuvis_raycast::mesh::write_vtp(&mesh, w),
-    })
-    .with_context(|| format!("writing {}", a.output.display()))?;
+    format.write(&mesh, &a.output)?;
     crate::emit_json(serde_json::json!({
         "command": "isosurface", "output": a.output, "isovalue": iso, "triangles": mesh.tris.len(),
         "vertices": mesh.points.len(), "seconds": t.elapsed().as_secs_f64(),

@@ -1,10 +1,14 @@
 //! `neuvis render`: ground-truth image collections.
 
+use crate::num::ImageSize;
 use crate::volume_args::VolumeArgs;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use neuvis_collection::grid::{parse_times, read_camera_list};
-use neuvis_render::collection::{render_collection, Cameras, CollectionOptions, ModeOptions, Progress};
+use neuvis_render::collection::{
+    render_collection, Cameras, CollectionOptions, ModeOptions, Progress, DEFAULT_ANGLE_STEP, DEFAULT_ISO_COLOR,
+    DEFAULT_SIZE, DEFAULT_TF,
+};
 use neuvis_volume::FieldSeries;
 use std::path::PathBuf;
 
@@ -29,11 +33,11 @@ pub struct RenderArgs {
     #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: Option<f32>,
     /// Surface colour R,G,B in [0,1] (iso mode).
-    #[arg(long, default_value = "0.85,0.65,0.45")]
-    pub color: String,
+    #[arg(long, value_name = "R,G,B", default_value_t = Rgb(DEFAULT_ISO_COLOR), value_parser = rgb)]
+    pub color: Rgb,
     /// Transfer function (dvr mode): a preset (cool-to-warm, viridis, grayscale) or a ParaView
     /// colour-map JSON file.
-    #[arg(long, default_value = "cool-to-warm")]
+    #[arg(long, default_value = DEFAULT_TF)]
     pub tf: String,
     /// Opacity points x:opacity,… at normalized positions of the TF range (dvr mode; replaces the
     /// preset's ramp / the file's opacity).
@@ -49,13 +53,13 @@ pub struct RenderArgs {
     #[arg(long)]
     pub shade: bool,
     /// Image size: N or WxH.
-    #[arg(long, default_value = "256")]
-    pub size: String,
+    #[arg(long, value_name = "N|WxH", default_value_t = ImageSize { width: DEFAULT_SIZE, height: DEFAULT_SIZE }, value_parser = crate::num::image_size)]
+    pub size: ImageSize,
     /// Polar angle step θ in degrees (θ = 0, step, … < 180).
-    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = 9.0)]
+    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = DEFAULT_ANGLE_STEP)]
     pub theta_step: f64,
     /// Azimuth step φ in degrees (φ = 0, step, … < 360).
-    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = 9.0)]
+    #[arg(value_parser = crate::num::positive_f64, long, default_value_t = DEFAULT_ANGLE_STEP)]
     pub phi_step: f64,
     /// Explicit camera list: a file of `theta,phi` lines (replaces the θ/φ grid).
     #[arg(long)]
@@ -64,10 +68,10 @@ pub struct RenderArgs {
     #[arg(long, default_value = "all")]
     pub times: String,
     /// Vertical field of view in degrees.
-    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 30.0)]
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = CollectionOptions::default().fov_deg)]
     pub fov: f32,
     /// Ray-marching step in voxels.
-    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 0.5)]
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = CollectionOptions::default().step)]
     pub step: f32,
     /// Output database directory (NAME.cdb).
     #[arg(short, long)]
@@ -75,49 +79,34 @@ pub struct RenderArgs {
     /// Continue an interrupted run with the same settings, skipping images already written.
     #[arg(long)]
     pub resume: bool,
-    /// Replace an existing output database.
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
     /// Render only block I of N of the (time, camera) grid into OUT.part-IIII-of-NNNN.cdb (0-based;
     /// `slurm` takes it from the job array); `neuvis merge OUT` assembles the parts.
     #[arg(long, value_name = "I/N|slurm", value_parser = crate::num::shard)]
     pub shard: Option<neuvis_base::Shard>,
 }
 
-impl RenderArgs {
-    /// Tornado IR at t = 0 over the full orbit grid: collections for benchmarks (run them under
-    /// [`crate::quietly`]). Every other option keeps its command-line default.
-    pub fn for_bench(out: &std::path::Path, size: &str, angle_step: f64, iso: &str) -> Result<RenderArgs> {
-        let step = angle_step.to_string();
-        let out = out.display().to_string();
-        crate::demo::parse_args(&[
-            "--volume",
-            "tornado",
-            "--mode",
-            "iso",
-            "--iso",
-            iso,
-            "--size",
-            size,
-            "--theta-step",
-            &step,
-            "--phi-step",
-            &step,
-            "--times",
-            "0",
-            "--overwrite",
-            "-o",
-            &out,
-        ])
-    }
-}
-
 /// What a render run did.
 pub use neuvis_render::collection::RenderSummary;
 
-pub(crate) fn parse_size(s: &str) -> Result<(usize, usize)> {
-    let z = crate::num::image_size(s).map_err(|e| anyhow::anyhow!("--size {e}"))?;
-    Ok((z.width, z.height))
+/// An RGB colour flag: `R,G,B`, each in `[0, 1]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rgb(pub [f32; 3]);
+
+impl std::fmt::Display for Rgb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{},{},{}", self.0[0], self.0[1], self.0[2])
+    }
+}
+
+/// Parses `--color`.
+fn rgb(s: &str) -> Result<Rgb, String> {
+    let c = parse_floats::<3>(s, "color").map_err(|e| e.to_string())?;
+    if c.iter().any(|v| !(0.0..=1.0).contains(v)) {
+        return Err(format!("'{s}': components must be in [0, 1]"));
+    }
+    Ok(Rgb(c))
 }
 
 fn parse_floats<const N: usize>(s: &str, what: &str) -> Result<[f32; N]> {
@@ -134,10 +123,7 @@ fn parse_floats<const N: usize>(s: &str, what: &str) -> Result<[f32; N]> {
 fn mode_options(a: &RenderArgs) -> Result<ModeOptions> {
     Ok(match a.mode {
         ModeArg::Iso => {
-            let color = parse_floats::<3>(&a.color, "--color")?;
-            if color.iter().any(|c| !(0.0..=1.0).contains(c)) {
-                bail!("--color '{}': components must be in [0, 1]", a.color);
-            }
+            let color = a.color.0;
             if a.iso.is_some_and(|v| !v.is_finite()) {
                 bail!("--iso must be finite");
             }
@@ -171,7 +157,7 @@ pub fn run(a: &RenderArgs) -> Result<RenderSummary> {
     crate::outputs::check(
         &a.shard.unwrap_or(neuvis_base::Shard::WHOLE).part_path(&a.output),
         crate::outputs::OutputKind::NeuvisFolder,
-        a.overwrite,
+        a.out.overwrite,
         &inputs,
     )?;
     crate::outputs::check_folder_name(&a.output, "an image collection")?;
@@ -181,7 +167,7 @@ pub fn run(a: &RenderArgs) -> Result<RenderSummary> {
 
 /// Renders `series` as `a` says.
 pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSummary> {
-    let (width, height) = parse_size(&a.size)?;
+    let ImageSize { width, height } = a.size;
     let steps = parse_times(&a.times, series.len())?;
     let cameras = match &a.cameras {
         Some(p) => Cameras::List(read_camera_list(p)?),
@@ -199,7 +185,7 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
         fov_deg: a.fov,
         step: a.step,
         resume: a.resume,
-        overwrite: a.overwrite,
+        overwrite: a.out.overwrite,
         shard: a.shard.unwrap_or(neuvis_base::Shard::WHOLE),
     };
     let pb = crate::progress::Progress::new(

@@ -32,10 +32,8 @@ pub struct ServeArgs {
     /// Do not prefetch neighbouring frames.
     #[arg(long)]
     pub no_prefetch: bool,
-    /// Decode on this device: cpu (the direct CPU engine), or gpu (wgpu) / cuda (burn's forward
-    /// pass).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: neuvis_cli::flags::DeviceArg,
 }
 
 /// Runs the server until Ctrl-C.

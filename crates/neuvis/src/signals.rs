@@ -75,14 +75,14 @@ pub(crate) fn resume_command() -> String {
         args.push("--resume".into());
     }
     args.iter()
-        .map(|a| crate::slurm::quote(a))
+        .map(|a| neuvis_base::slurm::quote(a))
         .collect::<Vec<_>>()
         .join(" ")
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::slurm::quote as shell_quote;
+    use neuvis_base::slurm::quote as shell_quote;
 
     #[test]
     fn words_are_quoted_only_when_a_shell_needs_it() {

@@ -1,18 +1,10 @@
 //! `neuvis slurm`: runs a shardable command (`render`, `decompress`, `eval --csv`, `raycast
-//! prepare`) as a Slurm job array of N tasks plus a merge job that starts when every task succeeded
-//! (`--dependency=afterok`). It writes the two `sbatch` scripts beside the output and, with
-//! `--submit`, submits them.
-//!
-//! The scripts are plain `sbatch` files a user can read, edit and resubmit: the array task runs the
-//! command with `--shard $SLURM_ARRAY_TASK_ID/N` (so task K writes part K of N, also when it is
-//! rerun alone with `sbatch --array=K`), the merge job runs
-//! `neuvis merge` on the output. If a task fails, Slurm cancels the merge job
-//! (`--kill-on-invalid-dep=yes`); rerunning the failed task (`sbatch --array=K job.sh`) and then
-//! the merge script finishes the job.
+//! prepare`) as a Slurm job array plus a merge job ([`neuvis_base::slurm`] writes the scripts and
+//! runs `sbatch`); here the command after `--` is parsed to find its output.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Options of `neuvis slurm`.
 #[derive(Args, Debug, Clone)]
@@ -51,22 +43,14 @@ pub struct SlurmArgs {
     /// With --submit: wait until the merge job ends; fail if a task or the merge failed.
     #[arg(long, requires = "submit")]
     pub wait: bool,
-    /// Replace existing scripts neuvis wrote.
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
     /// The neuvis command to shard, after `--`: render …, decompress …, eval … --csv F, raycast prepare ….
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 
-/// Quotes `s` for a POSIX shell.
-pub(crate) fn quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
+use neuvis_base::slurm::{on_path, quote, sbatch, JobSpec, Scripts, SCRIPT_MARK};
 
 /// The output a shardable command names, or an error saying which commands shard.
 fn sharded_output(command: &[String]) -> Result<(String, PathBuf)> {
@@ -95,141 +79,23 @@ fn sharded_output(command: &[String]) -> Result<(String, PathBuf)> {
     Ok((name.to_string(), out))
 }
 
-/// The scripts `neuvis slurm` writes: (array script, merge script, their text).
-pub struct Scripts {
-    /// The job-array script.
-    pub array: (PathBuf, String),
-    /// The merge script.
-    pub merge: (PathBuf, String),
-}
-
 /// Builds the two scripts for `a` (nothing written).
 pub fn scripts(a: &SlurmArgs) -> Result<Scripts> {
-    if a.tasks == 0 || a.tasks > neuvis_base::shard::MAX_SHARDS {
-        bail!("--tasks {}: expected 1 to {}", a.tasks, neuvis_base::shard::MAX_SHARDS);
-    }
     let (name, out) = sharded_output(&a.command)?;
+    let spec = JobSpec {
+        tasks: a.tasks,
+        partition: a.partition.clone(),
+        time: a.time.clone(),
+        cpus_per_task: a.cpus_per_task,
+        mem: a.mem.clone(),
+        account: a.account.clone(),
+        job_name: a.job_name.clone(),
+        extra: a.extra.clone(),
+    };
     let exe = std::env::current_exe().context("finding the neuvis binary")?;
     let cwd = std::env::current_dir().context("reading the working directory")?;
-    let out_abs = if out.is_absolute() { out.clone() } else { cwd.join(&out) };
-    let dir = out_abs.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone());
-    let stem = out_abs
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "neuvis".into());
-    let job = a.job_name.clone().unwrap_or_else(|| format!("neuvis-{name}"));
-    let header = |array: bool, job: &str| -> String {
-        let mut h = String::from("#!/bin/bash\n");
-        h.push_str(&format!(
-            "{} {} (`neuvis slurm`; `--overwrite` replaces only scripts with this line)\n",
-            std::str::from_utf8(SCRIPT_MARK).unwrap_or("#"),
-            env!("CARGO_PKG_VERSION")
-        ));
-        h.push_str(&format!("#SBATCH --job-name={}\n", quote(job)));
-        if array {
-            h.push_str(&format!("#SBATCH --array=0-{}\n", a.tasks - 1));
-            h.push_str(&format!(
-                "#SBATCH --output={}\n",
-                quote(&dir.join(format!("{stem}.slurm-%A_%a.log")).display().to_string())
-            ));
-        } else {
-            h.push_str(&format!(
-                "#SBATCH --output={}\n",
-                quote(&dir.join(format!("{stem}.merge-%j.log")).display().to_string())
-            ));
-        }
-        h.push_str("#SBATCH --ntasks=1\n");
-        if let Some(c) = a.cpus_per_task {
-            h.push_str(&format!("#SBATCH --cpus-per-task={c}\n"));
-        }
-        for (flag, v) in [
-            ("partition", &a.partition),
-            ("time", &a.time),
-            ("mem", &a.mem),
-            ("account", &a.account),
-        ] {
-            if let Some(v) = v {
-                h.push_str(&format!("#SBATCH --{flag}={}\n", quote(v)));
-            }
-        }
-        for e in &a.extra {
-            h.push_str(&format!("#SBATCH {}\n", quote(e)));
-        }
-        h.push_str(&format!(
-            "# written by neuvis {} (`neuvis slurm`); edit freely\nset -euo pipefail\ncd {}\n",
-            env!("CARGO_PKG_VERSION"),
-            quote(&cwd.display().to_string())
-        ));
-        h
-    };
-    let cmd: Vec<String> = a.command.iter().map(|s| quote(s)).collect();
-    let mut array = header(true, &job);
-    array.push_str(&format!(
-        "# task $SLURM_ARRAY_TASK_ID of {n} writes its part {part}; the shard count is fixed here, so\n# `sbatch --array=K THIS_SCRIPT` reruns task K alone\nexec {exe} --threads \"${{SLURM_CPUS_PER_TASK:-1}}\" {cmd} --shard \"$SLURM_ARRAY_TASK_ID/{n}\"\n",
-        n = a.tasks,
-        part = neuvis_base::Shard { index: 0, count: a.tasks }
-            .part_path(&out)
-            .display()
-            .to_string()
-            .replace("0000-of", "IIII-of"),
-        exe = quote(&exe.display().to_string()),
-        cmd = cmd.join(" "),
-    ));
-    let mut merge = header(false, &format!("{job}-merge"));
-    merge.push_str(&format!(
-        "exec {} --threads \"${{SLURM_CPUS_PER_TASK:-1}}\" merge {}\n",
-        quote(&exe.display().to_string()),
-        quote(&out.display().to_string())
-    ));
-    Ok(Scripts {
-        array: (dir.join(format!("{stem}.slurm.sh")), array),
-        merge: (dir.join(format!("{stem}.merge.slurm.sh")), merge),
-    })
+    Ok(neuvis_base::slurm::scripts(&spec, &exe, &cwd, &name, &out, &a.command)?)
 }
-
-/// Whether an executable file `name` is in a folder of `PATH`.
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| {
-            let p = dir.join(name);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                p.metadata()
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            }
-            #[cfg(not(unix))]
-            {
-                p.is_file()
-            }
-        })
-    })
-}
-
-/// Runs `sbatch ARGS`, returning the job id (`--parsable` prints `ID` or `ID;CLUSTER`).
-fn sbatch(args: &[&str]) -> Result<String> {
-    let out = std::process::Command::new("sbatch")
-        .arg("--parsable")
-        .args(args)
-        .output()
-        .context("running sbatch (is Slurm installed and SLURM_CONF set?)")?;
-    if !out.status.success() {
-        bail!(
-            "sbatch {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let id = text.trim().split(';').next().unwrap_or("").to_string();
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
-        bail!("sbatch printed '{}', not a job id", text.trim());
-    }
-    Ok(id)
-}
-
-/// The comment on the second line of every script `neuvis slurm` writes.
-pub const SCRIPT_MARK: &[u8] = b"# written by neuvis";
 
 /// Runs `neuvis slurm`.
 pub fn run(a: &SlurmArgs) -> Result<()> {
@@ -242,7 +108,7 @@ pub fn run(a: &SlurmArgs) -> Result<()> {
     let s = scripts(a)?;
     for (p, _) in [&s.array, &s.merge] {
         let kind = crate::outputs::OutputKind::FileWithMark(SCRIPT_MARK, "a script neuvis slurm wrote");
-        crate::outputs::check(p, kind, a.overwrite, &[])?;
+        crate::outputs::check(p, kind, a.out.overwrite, &[])?;
     }
     for (p, text) in [&s.array, &s.merge] {
         neuvis_base::write_atomic(p, |w| std::io::Write::write_all(w, text.as_bytes()))
@@ -274,6 +140,7 @@ pub fn run(a: &SlurmArgs) -> Result<()> {
     margs.push(&merge_path);
     println!("submitted job array {jid}");
     let mid = sbatch(&margs).map_err(|e| {
+        let e = anyhow::Error::from(e);
         if a.wait {
             e.context(format!(
                 "the merge did not run or failed: a task of job array {jid} failed (see its logs; rerun it with sbatch --array=K {array_path}) or the merge failed (see its log)"

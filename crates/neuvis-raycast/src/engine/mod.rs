@@ -43,7 +43,7 @@ use crate::geom::Geometry;
 use crate::octree::Octree;
 use crate::sr::{trilinear_brick, SrNet};
 use crate::store::Store;
-use neuvis_render::Camera;
+use neuvis_base::camera::Camera;
 use rayon::prelude::*;
 use std::path::Path;
 use std::sync::Mutex;

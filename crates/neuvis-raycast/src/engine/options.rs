@@ -1,6 +1,6 @@
 //! The engine's API types: methods, render options, frame statistics and the memory budget.
 
-use neuvis_render::Phong;
+use neuvis_base::camera::Phong;
 
 /// How bricks are obtained and traversed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,17 +21,21 @@ pub enum Method {
 }
 
 impl Method {
-    /// Parses a command-line name.
+    /// Every method, in the order the command line lists them.
+    pub const ALL: [Method; 6] = [
+        Method::Full,
+        Method::Exact,
+        Method::Neural,
+        Method::Trilinear,
+        Method::Dense,
+        Method::Compressed,
+    ];
+    /// Every method's command-line name.
+    pub const NAMES: [&'static str; 6] = ["full", "exact", "neural", "trilinear", "dense", "compressed"];
+
+    /// Parses a command-line name (one of [`Method::NAMES`]).
     pub fn parse(s: &str) -> Option<Method> {
-        Some(match s {
-            "full" => Method::Full,
-            "exact" => Method::Exact,
-            "neural" => Method::Neural,
-            "trilinear" => Method::Trilinear,
-            "dense" => Method::Dense,
-            "compressed" => Method::Compressed,
-            _ => return None,
-        })
+        Method::ALL.into_iter().find(|m| m.name() == s)
     }
     /// Command-line name.
     pub fn name(self) -> &'static str {

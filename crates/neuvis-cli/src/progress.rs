@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 static INTERVAL_MS: AtomicU64 = AtomicU64::new(30_000);
 
 /// Sets the interval between plain progress lines (the global `--progress-interval`).
-pub(crate) fn set_interval(seconds: f64) {
+pub fn set_interval(seconds: f64) {
     INTERVAL_MS.store((seconds.max(0.0) * 1e3).round() as u64, Ordering::Relaxed);
 }
 
@@ -31,7 +31,7 @@ enum Mode {
 }
 
 fn mode() -> Mode {
-    if crate::quiet() {
+    if crate::report::quiet() {
         Mode::Hidden
     } else if std::io::stderr().is_terminal() {
         Mode::Bar
@@ -51,7 +51,7 @@ struct Lines {
 }
 
 /// A progress report: a bar on a terminal, plain lines at a steady interval otherwise.
-pub(crate) struct Progress {
+pub struct Progress {
     bar: ProgressBar,
     /// What the lines say the work is ("compress", "render").
     what: String,
@@ -66,7 +66,7 @@ pub(crate) struct Progress {
 impl Progress {
     /// A report of `len` positions (None: not known yet) counted in `unit`, drawn on a terminal with
     /// indicatif's `template`.
-    pub(crate) fn new(what: &str, unit: &str, len: Option<u64>, template: &str) -> Self {
+    pub fn new(what: &str, unit: &str, len: Option<u64>, template: &str) -> Self {
         let m = mode();
         let target = if m == Mode::Bar {
             ProgressDrawTarget::stderr()
@@ -95,7 +95,7 @@ impl Progress {
     }
 
     /// A report that shows nothing (a step inside another command).
-    pub(crate) fn hidden() -> Self {
+    pub fn hidden() -> Self {
         Progress {
             bar: ProgressBar::hidden(),
             what: String::new(),
@@ -106,36 +106,36 @@ impl Progress {
     }
 
     /// Also reports `unit`/s, `per_position` of them per position (lines only).
-    pub(crate) fn with_rate(mut self, unit: &str, per_position: f64) -> Self {
+    pub fn with_rate(mut self, unit: &str, per_position: f64) -> Self {
         self.rate = Some((unit.to_string(), per_position));
         self
     }
 
     /// Runs `f` with the bar out of the way (a warning printed while the bar is drawn).
-    pub(crate) fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
         self.bar.suspend(f)
     }
 
     /// Sets the total.
-    pub(crate) fn set_length(&self, len: u64) {
+    pub fn set_length(&self, len: u64) {
         self.bar.set_length(len);
         self.update(|l| l.len = Some(len));
     }
 
     /// Sets the position (never moved backwards by the lines).
-    pub(crate) fn set_position(&self, pos: u64) {
+    pub fn set_position(&self, pos: u64) {
         self.bar.set_position(pos);
         self.update(|l| l.pos = l.pos.max(pos));
     }
 
     /// Advances the position by `n`.
-    pub(crate) fn inc(&self, n: u64) {
+    pub fn inc(&self, n: u64) {
         self.bar.inc(n);
         self.update(|l| l.pos += n);
     }
 
     /// Sets the message (epoch and loss, the time step).
-    pub(crate) fn set_message(&self, msg: String) {
+    pub fn set_message(&self, msg: String) {
         if let Some(lines) = &self.lines {
             if let Ok(mut l) = lines.lock() {
                 l.msg.clone_from(&msg);
@@ -145,7 +145,7 @@ impl Progress {
     }
 
     /// Ends the report: clears the bar; in a log, a last line if any was printed.
-    pub(crate) fn finish(&self) {
+    pub fn finish(&self) {
         self.bar.finish_and_clear();
         if let Some(lines) = &self.lines {
             if let Ok(l) = lines.lock() {

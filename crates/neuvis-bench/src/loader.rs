@@ -30,14 +30,13 @@ pub struct LoaderBenchArgs {
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
     /// Compression ratio the training step's network is sized for (as `compress --ratio`).
-    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = 200.0)]
+    #[arg(value_parser = neuvis_cli::num::finite_f64, long, default_value_t = 200.0)]
     pub ratio: f64,
     /// Training steps timed (after one warm-up epoch of as many steps).
     #[arg(long, default_value_t = 8)]
     pub steps: usize,
-    /// Device of the training step.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: neuvis_cli::flags::DeviceArg,
 }
 
 /// Runs `neuvis bench loader`.
@@ -53,29 +52,9 @@ pub fn run(a: &LoaderBenchArgs) -> Result<()> {
             let out = tmp.path().join("views.cdb");
             let phis = 40usize.min(a.images).max(1);
             let thetas = a.images.div_ceil(phis).clamp(1, 21);
-            let exe = std::env::current_exe()?;
-            let st = std::process::Command::new(exe)
-                .args([
-                    "render",
-                    "--volume",
-                    "tornado",
-                    "--size",
-                    &a.size.to_string(),
-                    "--theta-step",
-                    &format!("{}", 180.0 / (thetas.max(2) - 1) as f64),
-                    "--phi-step",
-                    &format!("{}", 360.0 / phis as f64),
-                    "--times",
-                    "0",
-                    "-q",
-                    "-o",
-                ])
-                .arg(&out)
-                .status()
+            let steps = (180.0 / (thetas.max(2) - 1) as f64, 360.0 / phis as f64);
+            neuvis_cli::report::quietly(|| crate::fixture::tornado(&out, a.size, steps, None))
                 .context("rendering the benchmark collection")?;
-            if !st.success() {
-                bail!("rendering the benchmark collection failed");
-            }
             out
         }
     };
@@ -143,7 +122,7 @@ pub fn run(a: &LoaderBenchArgs) -> Result<()> {
     let in_memory = Dataset::open(&sub, Residency::Memory)?;
     let step_stream = step_rate(&streamed)?;
     let step_memory = step_rate(&in_memory)?;
-    let mut table = crate::bench_table::Table::new(
+    let mut table = crate::table::Table::new(
         "loader",
         format!(
         "loader benchmark: {n} images of {}x{} from {}, batch {}, {} threads; training step: NeRVI c1={} ({} parameters, ratio {}) on --device {}",

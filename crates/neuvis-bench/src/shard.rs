@@ -102,8 +102,8 @@ pub fn run(a: &ShardBenchArgs) -> Result<()> {
         .map(|s| s.trim().parse::<usize>().ok().filter(|&n| (1..=1024).contains(&n)))
         .collect::<Option<_>>()
         .with_context(|| format!("--tasks '{}': expected task counts like 2,4", a.tasks))?;
-    crate::render::parse_size(&a.size.to_string())?;
-    let exe = std::env::current_exe()?;
+    neuvis_cli::num::image_size(&a.size.to_string()).map_err(|e| anyhow::anyhow!("--size {e}"))?;
+    let exe = crate::machine::neuvis_exe()?;
     let tmp;
     let dir = match &a.dir {
         Some(d) => {
@@ -129,7 +129,7 @@ pub fn run(a: &ShardBenchArgs) -> Result<()> {
     let reference = digest(&base)?;
     let images = reference.len().saturating_sub(2);
     let bytes: u64 = reference.values().map(|v| v.0).sum();
-    let mut table = crate::bench_table::Table::new(
+    let mut table = crate::table::Table::new(
         "shard",
         format!(
             "shard benchmark: tornado, {} images of {}² ({:.0} MB), {} cores, tasks as {}",

@@ -64,7 +64,7 @@ impl Client {
 }
 
 fn server(opts: Options, size: usize) -> Result<(std::net::SocketAddr, Vec<[f64; 3]>)> {
-    let (header, net, grid) = crate::bench::synthetic_model(size, None, 9)?;
+    let (header, net, grid) = crate::decode::synthetic_model(size, None, 9)?;
     let dec = Decoder::from_net(header, net, &burn::prelude::Device::flex())?;
     let state = Explorer::new(vec![Model::from_decoder("bench", "IR", 0, dec)], opts)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -135,7 +135,7 @@ pub fn run(a: &ServeBenchArgs) -> Result<()> {
         format!("animating φ with prefetch ({hits}/{} cache hits)", a.frames),
         ms,
     ));
-    let mut table = crate::bench_table::Table::new(
+    let mut table = crate::table::Table::new(
         "serve",
         format!(
             "explorer benchmark: {}² NeRVI frames (width of --ratio 500 for 800 views), {} frames each, HTTP/1.1 keep-alive on loopback, {} decode slots",

@@ -4,6 +4,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use neuvis_base::MaskedImage;
+use neuvis_raycast::orbit::{frame_name, OrbitMethod, OrbitOptions, OrbitStats};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -14,48 +15,61 @@ pub struct RaycastBenchArgs {
     #[arg(long)]
     pub store: PathBuf,
     /// Isovalue.
-    #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
+    #[arg(value_parser = neuvis_cli::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: f32,
     /// Polar angle of the orbit.
-    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = 60.0)]
+    #[arg(value_parser = neuvis_cli::num::finite_f32, long, default_value_t = OrbitOptions::default().theta)]
     pub theta: f32,
     /// Views in the orbit.
-    #[arg(long, default_value_t = 36)]
+    #[arg(long, default_value_t = OrbitOptions::default().views)]
     pub views: usize,
     /// Image size: N (N × N) or WxH, as `render --size`.
-    #[arg(long, value_name = "N|WxH", default_value = "512", value_parser = crate::num::image_size)]
-    pub size: crate::num::ImageSize,
+    #[arg(long, value_name = "N|WxH", default_value_t = default_size(), value_parser = neuvis_cli::num::image_size)]
+    pub size: neuvis_cli::num::ImageSize,
     /// Memory budget of the speculative methods in MB (default: a quarter of the full volume, but
     /// at least the store's fixed part plus 16 bricks).
-    #[arg(value_parser = crate::num::finite_f64, long)]
+    #[arg(value_parser = neuvis_cli::num::finite_f64, long)]
     pub budget_mb: Option<f64>,
     /// Methods, comma-separated (full first: it is the reference).
     #[arg(
         long,
         default_value = "full,exact,neural,trilinear,compressed,dense,mesh",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = method
     )]
-    pub methods: Vec<String>,
+    pub methods: Vec<OrbitMethod>,
     /// Prefetch the extrapolated next view after each frame (speculative methods).
     #[arg(long)]
     pub prefetch: bool,
     /// Folder for frames, stats and the table.
     #[arg(short, long, default_value = "bench-raycast")]
     pub output: PathBuf,
-    /// Replace an existing output, but only one neuvis wrote (never an input, the working
-    /// directory or a foreign folder).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: neuvis_cli::flags::OutputArgs,
+}
+
+/// The orbit's frame size, `OrbitOptions`' default.
+fn default_size() -> neuvis_cli::num::ImageSize {
+    let o = OrbitOptions::default();
+    neuvis_cli::num::ImageSize {
+        width: o.width,
+        height: o.height,
+    }
+}
+
+/// Parses a method of `--methods`.
+fn method(s: &str) -> Result<OrbitMethod, String> {
+    OrbitMethod::parse(s).ok_or_else(|| format!("'{s}': expected one of {}", OrbitMethod::NAMES.join(", ")))
 }
 
 /// Runs the benchmark and prints the table.
 pub fn run(a: &RaycastBenchArgs) -> Result<()> {
-    if a.methods.first().map(String::as_str) != Some("full") {
+    if a.methods.first().map(|m| m.name()) != Some("full") {
         bail!("--methods must start with full (the reference of PSNR/SSIM)");
     }
-    crate::outputs::create_folder(
+    neuvis_cli::outputs::create_folder(
         &a.output,
-        a.overwrite,
+        a.out.overwrite,
         &[&a.store],
         "neuvis bench raycast: frames, stats, table",
     )?;
@@ -78,11 +92,12 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
             (full_mb / 4.0).max(floor)
         }
     };
-    let exe = std::env::current_exe().context("locating the neuvis binary")?;
+    let exe = crate::machine::neuvis_exe()?;
     let mut rows = Vec::new();
     let mut reference: Vec<MaskedImage> = Vec::new();
     let mut failed: Vec<(String, String)> = Vec::new();
-    for m in &a.methods {
+    for &method in &a.methods {
+        let m = method.name();
         let dir = a.output.join(m);
         let mut cmd = Command::new(&exe);
         cmd.args(["raycast", "orbit"])
@@ -98,8 +113,7 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
             ])
             .arg("-o")
             .arg(&dir);
-        let speculative = neuvis_raycast::Method::parse(m).is_some_and(|x| x.speculative());
-        if speculative {
+        if method.speculative() {
             cmd.args(["--budget-mb", &budget.to_string()]);
             if a.prefetch {
                 cmd.arg("--prefetch");
@@ -113,12 +127,12 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
                 bail!("method {m} failed: {err}");
             }
             eprintln!("method {m} failed: {err}");
-            failed.push((m.clone(), err));
+            failed.push((m.to_string(), err));
             continue;
         }
-        let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("stats.json"))?)?;
+        let stats = OrbitStats::read(&dir)?;
         let frames: Vec<MaskedImage> = (0..a.views)
-            .map(|v| MaskedImage::load_png(&dir.join(format!("view_{v:03}.png"))).map_err(anyhow::Error::from))
+            .map(|v| MaskedImage::load_png(&dir.join(frame_name(v))).map_err(anyhow::Error::from))
             .collect::<Result<_>>()?;
         let (mut p, mut s) = (Vec::new(), Vec::new());
         if reference.is_empty() {
@@ -136,14 +150,14 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
         };
         let ssim = s.iter().sum::<f64>() / s.len() as f64;
         rows.push((
-            m.clone(),
+            m.to_string(),
             stats,
             psnr,
             ssim,
             p.iter().filter(|v| v.is_infinite()).count(),
         ));
     }
-    let mut table = crate::bench_table::Table::new(
+    let mut table = crate::table::Table::new(
         "raycast",
         format!(
             "raycast benchmark: {}×{}×{} volume ({:.0} MB f32), {} views of {}, θ = {}°, iso {}, speculative budget {:.0} MB{}",
@@ -170,16 +184,16 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
             "SSIM vs full",
         ],
     );
-    let get = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
     for (m, st, psnr, ssim, identical) in &rows {
         table.row(vec![
             m.clone(),
-            format!("{:.0}", get(st, "median_frame_s") * 1e3),
-            format!("{:.0}", get(st, "first_view_first_s") * 1e3),
-            format!("{:.0}", get(st, "first_view_converged_s") * 1e3),
-            format!("{}", get(st, "bricks_fetched")),
-            format!("{:.0}", get(st, "peak_rss_bytes") / 1e6),
-            format!("{:.1}", get(st, "store_bytes") / 1e6),
+            format!("{:.0}", st.median_frame_s * 1e3),
+            format!("{:.0}", st.first_view_first_s * 1e3),
+            format!("{:.0}", st.first_view_converged_s * 1e3),
+            format!("{}", st.bricks_fetched),
+            st.peak_rss_bytes
+                .map_or("n/a".into(), |b| format!("{:.0}", b as f64 / 1e6)),
+            format!("{:.1}", st.store_bytes as f64 / 1e6),
             if psnr.is_infinite() {
                 format!("∞ ({identical}/{} identical)", a.views)
             } else {

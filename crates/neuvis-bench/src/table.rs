@@ -102,8 +102,8 @@ impl Table {
     /// Prints the table: markdown on stdout, or under `--json` the JSON object (and nothing else)
     /// on stdout.
     pub fn print(&self) {
-        if crate::json_mode() {
-            crate::emit_json(self.json());
+        if neuvis_cli::report::json_mode() {
+            neuvis_cli::report::emit_json(self.json());
         } else {
             println!("\n{}", self.markdown());
         }

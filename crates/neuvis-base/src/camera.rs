@@ -1,4 +1,6 @@
-//! The orbit camera used for every image of a collection.
+//! The orbit camera used for every image of a collection, and the head-light shading
+//! ([`Phong`]) of both renderers: neuvis-render's ground truth and neuvis-raycast's speculative
+//! raycaster take them from here.
 //!
 //! ```text
 //!                 +z (θ = 0°)
@@ -40,17 +42,20 @@ pub struct Camera {
     pub height: usize,
 }
 
-pub(crate) fn cross(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
+/// The cross product `a × b`.
+pub fn cross(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
     [
         a[1] * b[2] - a[2] * b[1],
         a[2] * b[0] - a[0] * b[2],
         a[0] * b[1] - a[1] * b[0],
     ]
 }
-pub(crate) fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
+/// The dot product `a · b`.
+pub fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
-pub(crate) fn normalize(a: [f32; 3]) -> [f32; 3] {
+/// `a` scaled to unit length.
+pub fn normalize(a: [f32; 3]) -> [f32; 3] {
     let n = dot(a, a).sqrt();
     if n > 0.0 {
         [a[0] / n, a[1] / n, a[2] / n]
@@ -132,5 +137,49 @@ impl Camera {
             (u + 1.0) * 0.5 * self.width as f32,
             (1.0 - v) * 0.5 * self.height as f32,
         ))
+    }
+}
+
+/// Blinn–Phong material with a head light (light at the eye).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Phong {
+    /// Ambient coefficient.
+    pub ambient: f32,
+    /// Diffuse coefficient.
+    pub diffuse: f32,
+    /// Specular coefficient (white highlights).
+    pub specular: f32,
+    /// Specular exponent.
+    pub shininess: f32,
+}
+
+impl Default for Phong {
+    fn default() -> Self {
+        Phong {
+            ambient: 0.15,
+            diffuse: 0.75,
+            specular: 0.3,
+            shininess: 40.0,
+        }
+    }
+}
+
+impl Phong {
+    /// Shades `base` for unit normal `n` seen along unit view vector `v` (towards the eye).
+    /// Two-sided: the normal is flipped to face the viewer.
+    pub fn shade(&self, base: [f32; 3], n: [f32; 3], v: [f32; 3]) -> [f32; 3] {
+        let (k, spec) = self.factors(n, v);
+        base.map(|c| (c * k + spec).min(1.0))
+    }
+
+    /// The colour factor `ambient + diffuse·|n·l|` and the specular term for unit normal `n` and
+    /// view vector `v` (head light: light = view, so the half vector is `v`).
+    #[inline]
+    pub fn factors(&self, n: [f32; 3], v: [f32; 3]) -> (f32, f32) {
+        let ndl = dot(n, v).abs();
+        (
+            self.ambient + self.diffuse * ndl,
+            self.specular * ndl.powf(self.shininess),
+        )
     }
 }
