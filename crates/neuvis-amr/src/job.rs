@@ -381,6 +381,26 @@ impl History {
         }
         Ok(h)
     }
+
+    /// The curve `neuvis amr compare` draws for the run folder `dir`: its history, labelled with
+    /// the folder's name and the method, and marked "discontinuous error" when the history was
+    /// written before the conforming error was reported (no `discontinuous_error` field).
+    pub fn curve(dir: &Path) -> Result<crate::plot::Curve> {
+        let h = History::read(dir)?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let older = if h.history.iter().all(|r| r.discontinuous_error.is_none()) {
+            ", discontinuous error"
+        } else {
+            ""
+        };
+        Ok(crate::plot::Curve {
+            label: format!("{name} ({}{older})", h.config.method),
+            history: h.history,
+        })
+    }
 }
 
 /// The header of the per-iteration table `neuvis amr` prints: RMSE and max error of the

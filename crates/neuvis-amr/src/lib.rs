@@ -48,6 +48,7 @@ pub mod mfem;
 pub mod output;
 pub mod plot;
 pub mod prune;
+pub mod ranks;
 pub mod tree;
 pub mod weights;
 

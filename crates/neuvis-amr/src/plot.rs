@@ -57,6 +57,16 @@ const PALETTE: [RGBColor; 6] = [
 /// The comment that opens every SVG plot neuvis writes (what `--overwrite` looks for).
 pub const SVG_MARK: &[u8] = b"<!-- written by neuvis";
 
+/// What `--overwrite` may replace at `path`: an SVG plot neuvis wrote (`.svg`, its mark) or a PNG
+/// neuvis wrote (any other name: plots are PNG unless named `.svg`).
+pub fn output_kind(path: &Path) -> neuvis_base::OutputKind {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg")) {
+        neuvis_base::OutputKind::FileWithMark(SVG_MARK, "an SVG plot neuvis wrote")
+    } else {
+        neuvis_base::fs::PNG_OUTPUT
+    }
+}
+
 /// Draws the curves (x = conforming DOFs, y = RMSE, both logarithmic) as PNG or SVG by extension,
 /// atomically.
 pub fn plot_error_vs_dofs(curves: &[Curve], path: &Path, title: &str) -> Result<()> {

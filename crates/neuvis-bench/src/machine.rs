@@ -2,7 +2,8 @@
 //! scripts, and the names of the GPUs a table reports.
 
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use neuvis_cli::say;
+use std::path::{Path, PathBuf};
 
 /// The `neuvis` binary the command-line benchmarks run: `NEUVIS` when set, else the one beside
 /// this binary (both are built into the same `target/…/` folder), else `neuvis` on the `PATH`.
@@ -53,4 +54,36 @@ pub(crate) fn baseline_script(p: &std::path::Path) -> Result<PathBuf> {
             p.display()
         ),
     }
+}
+
+/// Runs the baseline script `script` (resolved by [`baseline_script`]) with `python` on `arg` and
+/// returns the last line of its stdout that is a JSON object. A script that cannot start, fails
+/// or prints no such line gives `None` and a line saying why, naming it `what` (the table then
+/// has no baseline row rather than no table).
+pub(crate) fn run_baseline(python: &str, script: &Path, arg: &Path, what: &str) -> Result<Option<serde_json::Value>> {
+    let out = match std::process::Command::new(python)
+        .arg(baseline_script(script)?)
+        .arg(arg)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            say!("{what} not run: {e}");
+            return Ok(None);
+        }
+    };
+    if !out.status.success() {
+        say!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or(""),
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+        );
+        return Ok(None);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok()))
 }

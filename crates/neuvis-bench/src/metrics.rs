@@ -1,7 +1,6 @@
 //! `neuvis bench metrics`: images per second of PSNR, SSIM, MS-SSIM and FLIP on two rendered
 //! collections, next to the Python reference implementations.
 
-use crate::machine::baseline_script;
 use crate::table::Table;
 use anyhow::Result;
 use clap::Args;
@@ -94,30 +93,7 @@ pub(crate) fn metrics_bench(a: &MetricsBenchArgs) -> Result<()> {
             })
             .collect();
         std::fs::write(&list, text)?;
-        match std::process::Command::new(&a.python)
-            .arg(baseline_script(&a.script)?)
-            .arg(&list)
-            .output()
-        {
-            Ok(o) if o.status.success() => {
-                let t = String::from_utf8_lossy(&o.stdout);
-                t.lines()
-                    .rev()
-                    .find(|l| l.starts_with('{'))
-                    .and_then(|l| serde_json::from_str(l).ok())
-            }
-            Ok(o) => {
-                say!(
-                    "reference script failed: {}",
-                    String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
-                );
-                None
-            }
-            Err(e) => {
-                say!("reference script not run: {e}");
-                None
-            }
-        }
+        crate::machine::run_baseline(&a.python, &a.script, &list, "reference script")?
     };
     let mut table = Table::new(
         "metrics",

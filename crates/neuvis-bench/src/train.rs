@@ -1,12 +1,10 @@
 //! `neuvis bench train`: milliseconds per NeRVI training step in neuvis against the same network,
 //! loss and optimizer in PyTorch, in the same run.
 
-use crate::machine::baseline_script;
 use crate::machine::{cuda_name, gpu_name};
 use crate::table::Table;
 use anyhow::Result;
 use clap::Args;
-use neuvis_cli::say;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -107,49 +105,22 @@ pub(crate) fn train_bench(a: &TrainBenchArgs) -> Result<()> {
                 &json!({"size": s, "c1": a.c1, "c0": a.c0, "c2": a.c2, "factors": cfg.factors, "h0": cfg.h0, "w0": cfg.w0, "batch": b, "steps": a.steps, "threads": threads, "device": neuvis_nn::device::canonical(&a.device).unwrap_or("cpu")}),
             )?,
         )?;
-        match std::process::Command::new(&a.python)
-            .arg(baseline_script(&a.script)?)
-            .arg(&job)
-            .output()
-        {
-            Ok(o) if o.status.success() => {
-                let t = String::from_utf8_lossy(&o.stdout);
-                let v: Option<serde_json::Value> = t
-                    .lines()
-                    .rev()
-                    .find(|l| l.starts_with('{'))
-                    .and_then(|l| serde_json::from_str(l).ok());
-                v.map(|v| {
-                    let m: Vec<f64> = v["ms"]
-                        .as_array()
-                        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
-                        .unwrap_or_default();
-                    (
-                        neuvis_base::stats::median(&m),
-                        format!(
-                            "{} {}",
-                            v["torch"].as_str().unwrap_or("?"),
-                            v["device"].as_str().unwrap_or("cpu")
-                        ),
-                        v["params"].as_u64().unwrap_or(0),
-                        v["first_ms"].as_f64().unwrap_or(f64::NAN),
-                    )
-                })
-            }
-            Ok(o) => {
-                let out = String::from_utf8_lossy(&o.stdout);
-                say!(
-                    "PyTorch script failed: {}{}",
-                    out.lines().last().unwrap_or(""),
-                    String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
-                );
-                None
-            }
-            Err(e) => {
-                say!("PyTorch script not run: {e}");
-                None
-            }
-        }
+        crate::machine::run_baseline(&a.python, &a.script, &job, "PyTorch script")?.map(|v| {
+            let m: Vec<f64> = v["ms"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                .unwrap_or_default();
+            (
+                neuvis_base::stats::median(&m),
+                format!(
+                    "{} {}",
+                    v["torch"].as_str().unwrap_or("?"),
+                    v["device"].as_str().unwrap_or("cpu")
+                ),
+                v["params"].as_u64().unwrap_or(0),
+                v["first_ms"].as_f64().unwrap_or(f64::NAN),
+            )
+        })
     };
     let mut table = Table::new(
         "train",

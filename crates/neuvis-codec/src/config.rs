@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Output channels the CPU engine's convolutions compute together (`cpu.rs`): each loaded input
+/// value feeds this many row accumulators, which the decoder's memory bound counts.
+pub(crate) const CPU_CONV_GROUP: usize = 4;
+
 /// Which network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -398,7 +402,7 @@ impl NetConfig {
             .checked_add(c1.checked_mul(2)?)?
             .max(c1.checked_add(d.checked_mul(2)?)?);
         // a convolution's row accumulators (`GROUP` output channels and a row of zeros)
-        let rows = |w: u64| w.checked_mul(crate::cpu::GROUP as u64 + 1);
+        let rows = |w: u64| w.checked_mul(CPU_CONV_GROUP as u64 + 1);
         let mut x = d;
         for (i, &r) in self.factors.iter().enumerate() {
             let r = r as u64;

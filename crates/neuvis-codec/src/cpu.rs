@@ -45,8 +45,8 @@ struct Conv3 {
     b: Vec<f32>,
 }
 
-/// Output channels computed together: each loaded input value feeds this many accumulators.
-pub(crate) const GROUP: usize = 4;
+// output channels computed together (the engine's memory bound in `config` counts them)
+use crate::config::CPU_CONV_GROUP as GROUP;
 
 /// Adds one input channel's 3×3 contribution to `GROUP` output rows: `acc[g][x] += Σ k[g][ky][kx] ·
 /// rows[ky][x + kx − 1]` (zero outside the row).

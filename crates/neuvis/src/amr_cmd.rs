@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use neuvis_amr::fit::{fit, InrFitOptions};
 use neuvis_amr::job::{table_header, table_row, write_outputs, AmrOptions, History};
-use neuvis_amr::plot::{plot_error_vs_dofs, Curve};
+use neuvis_amr::plot::plot_error_vs_dofs;
 use neuvis_amr::{Activation, BasicError, Inr, Method};
 
 /// `neuvis inr …`.
@@ -70,6 +70,16 @@ pub struct FitArgs {
     pub seed: u64,
     #[command(flatten)]
     pub device: neuvis_cli::flags::DeviceArg,
+}
+
+/// Parses `amr --method`.
+fn method(s: &str) -> Result<Method, String> {
+    Method::parse(s).ok_or_else(|| format!("'{s}': use pruning, basic or uniform"))
+}
+
+/// Parses `amr --basic-error`.
+fn basic_error(s: &str) -> Result<BasicError, String> {
+    BasicError::parse(s).ok_or_else(|| format!("'{s}': use reference or pointwise"))
 }
 
 /// `inr fit`'s defaults: the library's.
@@ -262,8 +272,8 @@ pub struct AmrArgs {
     #[command(flatten)]
     pub out: neuvis_cli::flags::OutputArgs,
     /// pruning (Algorithm 1), basic (interpolation error) or uniform.
-    #[arg(long, default_value_t = AmrOptions::default().method.to_string())]
-    pub method: String,
+    #[arg(long, default_value = AmrOptions::default().method.name(), value_parser = method)]
+    pub method: Method,
     /// The paper's T: refine an element while the pruned INR's relative error on it exceeds this
     /// (`--t`/`--T` of earlier releases still work, with a warning).
     #[arg(value_parser = crate::num::finite_f64, long, value_name = "T", aliases = ["t", "T"], default_value_t = AmrOptions::default().t)]
@@ -280,8 +290,8 @@ pub struct AmrArgs {
     pub tau: f64,
     /// The basic method's relative error: `reference` (mean|f − g| · mean(1/|f|) ≥ τ, LLNL's
     /// implementation, so its τ values carry over) or `pointwise` (mean(|f − g| / max(|f|, δ)) > τ).
-    #[arg(long, default_value_t = AmrOptions::default().basic_error.to_string(), value_parser = ["reference", "pointwise"])]
-    pub basic_error: String,
+    #[arg(long, default_value_t = AmrOptions::default().basic_error, value_parser = basic_error)]
+    pub basic_error: BasicError,
     /// Points per element for the ID.
     #[arg(long, default_value_t = AmrOptions::default().id_samples)]
     pub id_samples: usize,
@@ -327,20 +337,18 @@ pub struct AmrArgs {
 impl AmrArgs {
     /// The library's settings these flags give.
     fn options(&self) -> Result<AmrOptions> {
-        let method = Method::parse(&self.method)
-            .with_context(|| format!("--method {:?}: use pruning, basic or uniform", self.method))?;
         let range = match self.range[..] {
             [] => None,
             [lo, hi] => Some([lo, hi]),
             _ => bail!("--range needs LO,HI with LO < HI"),
         };
         Ok(AmrOptions {
-            method,
+            method: self.method,
             t: self.error_threshold,
             p: self.proportion_threshold,
             eps: self.eps,
             tau: self.tau,
-            basic_error: BasicError::parse(&self.basic_error).unwrap_or_default(),
+            basic_error: self.basic_error,
             id_samples: self.id_samples,
             error_samples: self.error_samples,
             max_it: self.max_it,
@@ -368,7 +376,7 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
         bail!("usage: neuvis amr MODEL.json -o OUT/ [options], or neuvis amr compare OUT1 OUT2 …");
     };
     // under mpirun every rank runs this; rank 0 alone checks and writes the outputs and prints
-    let ranks = crate::ranks::ranks()?;
+    let ranks = neuvis_amr::ranks::from_launcher()?;
     let res = amr_run(a, model, out, ranks.as_ref());
     if let (Err(e), true) = (&res, ranks.size() > 1) {
         // the other ranks wait in a collective: end them all, after saying why
@@ -470,31 +478,17 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
 
 fn compare(c: &CompareArgs) -> Result<()> {
     let inputs: Vec<&Path> = c.runs.iter().map(PathBuf::as_path).collect();
-    let svg = c.output.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
-    let kind = if svg {
-        crate::outputs::OutputKind::FileWithMark(neuvis_amr::plot::SVG_MARK, "an SVG plot neuvis wrote")
-    } else {
-        crate::outputs::PNG
-    };
-    crate::outputs::check(&c.output, kind, c.out.overwrite, &inputs)?;
-    let mut curves = Vec::new();
-    for d in &c.runs {
-        let h = History::read(d)?;
-        let name = d
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        // a history written before 2026-12-07 holds the discontinuous interpolant's error
-        let older = if h.history.iter().all(|r| r.discontinuous_error.is_none()) {
-            ", discontinuous error"
-        } else {
-            ""
-        };
-        curves.push(Curve {
-            label: format!("{name} ({}{older})", h.config.method),
-            history: h.history,
-        });
-    }
+    crate::outputs::check(
+        &c.output,
+        neuvis_amr::plot::output_kind(&c.output),
+        c.out.overwrite,
+        &inputs,
+    )?;
+    let curves = c
+        .runs
+        .iter()
+        .map(|d| History::curve(d))
+        .collect::<neuvis_amr::Result<Vec<_>>>()?;
     say!(
         "{:<32} {:>4} {:>10} {:>10} {:>12}",
         "run",

@@ -15,7 +15,6 @@ mod demo;
 mod devices;
 mod eval;
 mod merge;
-mod ranks;
 mod raycast_cmd;
 mod render;
 mod serve;

@@ -1,11 +1,12 @@
-//! The processes an `neuvis amr` run is shared by: MPI ranks when the binary was built with the
-//! `mpi` feature and started by `mpirun`/`srun`, this process alone otherwise.
+//! The processes a run is shared by ([`from_launcher`]): MPI ranks when neuvis-amr was built with
+//! its `mpi` feature and the process was started by `mpirun`/`srun`, this process alone otherwise.
+//! Each rank tests its share of an iteration's elements and every rank gathers all decisions, so
+//! every rank holds the same tree (the `Ranks` of [`crate::run_on`]).
 //!
-//! A binary built without MPI that finds itself started as one of several ranks refuses to run:
+//! A build without MPI that finds itself started as one of several ranks refuses to run:
 //! otherwise every rank would do the whole run and all would write the same output folder.
 
-use anyhow::{bail, Result};
-use neuvis_amr::{Ranks, SingleProcess};
+use crate::{AmrError, Ranks, Result, SingleProcess};
 
 /// The number of ranks the launcher says this process is one of (Open MPI's `OMPI_COMM_WORLD_SIZE`,
 /// MPICH/Hydra's `PMI_SIZE`, Slurm's `srun` `SLURM_NTASKS` with `SLURM_PROCID`), if any.
@@ -18,7 +19,7 @@ fn launched_size() -> Option<usize> {
 }
 
 /// The ranks of this run.
-pub fn ranks() -> Result<Box<dyn Ranks>> {
+pub fn from_launcher() -> Result<Box<dyn Ranks>> {
     let launched = launched_size().unwrap_or(1);
     #[cfg(feature = "mpi")]
     {
@@ -28,17 +29,17 @@ pub fn ranks() -> Result<Box<dyn Ranks>> {
         }
     }
     if launched > 1 {
-        bail!(
+        return Err(AmrError::Config(format!(
             "started as one of {launched} MPI ranks, but this neuvis was built without MPI: rebuild with \
 `cargo build --release --features neuvis/mpi` (needs mpicc and libclang-dev), or run one process"
-        );
+        )));
     }
     Ok(Box::new(SingleProcess))
 }
 
 #[cfg(feature = "mpi")]
 mod mpi_ranks {
-    use anyhow::{bail, Result};
+    use crate::{AmrError, Result};
     use mpi::datatype::PartitionMut;
     use mpi::traits::*;
 
@@ -52,7 +53,7 @@ mod mpi_ranks {
         /// Initializes MPI (funneled: only the main thread calls MPI; rayon's workers never do).
         pub fn init() -> Result<MpiRanks> {
             let Some((universe, _level)) = mpi::initialize_with_threading(mpi::Threading::Funneled) else {
-                bail!("MPI was already initialized");
+                return Err(AmrError::Config("MPI was already initialized".into()));
             };
             Ok(MpiRanks {
                 world: universe.world(),
@@ -61,19 +62,19 @@ mod mpi_ranks {
         }
     }
 
-    impl neuvis_amr::Ranks for MpiRanks {
+    impl crate::Ranks for MpiRanks {
         fn rank(&self) -> usize {
             self.world.rank() as usize
         }
         fn size(&self) -> usize {
             self.world.size() as usize
         }
-        fn all_gather(&self, local: &[f64], counts: &[usize]) -> neuvis_amr::Result<Vec<f64>> {
-            let too_big = || neuvis_amr::AmrError::Config("an iteration's decisions exceed MPI's 32-bit counts".into());
+        fn all_gather(&self, local: &[f64], counts: &[usize]) -> Result<Vec<f64>> {
+            let too_big = || AmrError::Config("an iteration's decisions exceed MPI's 32-bit counts".into());
             let c: Vec<i32> = counts
                 .iter()
                 .map(|&n| i32::try_from(n).map_err(|_| too_big()))
-                .collect::<Result<_, _>>()?;
+                .collect::<std::result::Result<_, _>>()?;
             let mut displs = Vec::with_capacity(c.len());
             let mut at = 0i32;
             for &n in &c {
