@@ -27,6 +27,10 @@ GRAPHS: list[tuple[str, list[str]]] = [
     ("test build (--workspace, dev-dependencies)", ["--workspace", "-e", "normal,build,dev"]),
     ("README build (--bin neuvis, no dev-dependencies)", ["-p", "neuvis", "-e", "normal,build"]),
     (
+        "both binaries (-p neuvis -p neuvis-bench, as the README builds them for GPU machines)",
+        ["-p", "neuvis", "-p", "neuvis-bench", "-e", "normal,build"],
+    ),
+    (
         "zfp step (-p neuvis-raycast -p neuvis --features neuvis/zfp)",
         ["-p", "neuvis-raycast", "-p", "neuvis", "--features", "neuvis/zfp", "-e", "normal,build,dev"],
     ),

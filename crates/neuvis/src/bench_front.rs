@@ -64,7 +64,7 @@ pub fn run(a: &BenchArgs, g: &Globals) -> Result<()> {
     let mut cmd = command(a, g);
     let missing = |e: std::io::Error| {
         anyhow::Error::new(e).context(format!(
-            "`neuvis bench` runs the neuvis-bench binary, found neither beside {} nor on the PATH; build it with `cargo build --release -p neuvis-bench` (or `--workspace`)",
+            "`neuvis bench` runs the neuvis-bench binary, found neither beside {} nor on the PATH; build it with `cargo build --release -p neuvis -p neuvis-bench` (the README's test command builds it too)",
             std::env::current_exe().map_or_else(|_| "this binary".into(), |p| p.display().to_string())
         ))
     };
