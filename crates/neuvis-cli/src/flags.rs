@@ -3,23 +3,14 @@
 //! help and its default read the same everywhere.
 
 use clap::Args;
-use neuvis_base::OutputKind;
-use std::path::Path;
 
-/// `--overwrite`, and the output rule it takes part in ([`neuvis_base::fs::check_output`]).
+/// `--overwrite`: the flag of the output rule ([`neuvis_base::fs::check_output`]).
 #[derive(Args, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutputArgs {
     /// Replace an existing output, but only one neuvis wrote (never an input, the working
     /// directory or a foreign file or folder).
     #[arg(long)]
     pub overwrite: bool,
-}
-
-impl OutputArgs {
-    /// Checks `output` (of the kind `kind`) against the output rule for a command reading `inputs`.
-    pub fn check(&self, output: &Path, kind: OutputKind, inputs: &[&Path]) -> anyhow::Result<()> {
-        crate::outputs::check(output, kind, self.overwrite, inputs)
-    }
 }
 
 /// `--device`: where a network trains or decodes.

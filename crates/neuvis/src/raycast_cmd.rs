@@ -605,3 +605,65 @@ pub fn isosurface(a: &IsosurfaceArgs) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        prepare: PrepareArgs,
+    }
+
+    /// `raycast prepare`'s flag defaults are `PrepareOptions::default()` and
+    /// `SrTrainOptions::default()`, and each training flag reaches its field.
+    #[test]
+    fn prepare_defaults_are_the_library_defaults() {
+        let a = Cli::try_parse_from(["prepare", "--volume", "turbulence", "-o", "s.nvb"])
+            .unwrap()
+            .prepare;
+        let d = PrepareOptions::default();
+        assert_eq!(
+            (a.brick, a.base_factor, a.store, a.train_bricks, a.seed),
+            (d.brick, d.factor, d.kind, d.train_bricks, d.seed)
+        );
+        assert_eq!(trainer_settings(&a), SrTrainOptions::default());
+        let a = Cli::try_parse_from([
+            "prepare",
+            "--volume",
+            "t",
+            "-o",
+            "s.nvb",
+            "--channels",
+            "7",
+            "--train-steps",
+            "9",
+            "--train-minutes",
+            "0.5",
+            "--batch",
+            "3",
+            "--lr",
+            "0.25",
+            "--seed",
+            "5",
+            "--store",
+            "neural",
+        ])
+        .unwrap()
+        .prepare;
+        let want = SrTrainOptions {
+            channels: 7,
+            steps: Some(9),
+            minutes: 0.5,
+            batch: 3,
+            lr: 0.25,
+            seed: 5,
+            ..SrTrainOptions::default()
+        };
+        assert_eq!(trainer_settings(&a), want);
+        assert_eq!(a.store, StoreKind::Neural);
+        assert!(Cli::try_parse_from(["prepare", "--volume", "t", "-o", "s.nvb", "--store", "all"]).is_err());
+    }
+}
