@@ -13,6 +13,7 @@ use crate::inr::Mlp;
 use crate::prune::prune;
 use crate::tree::{multilinear, Key, Tree};
 use crate::{AmrError, Result};
+use neuvis_base::named::Named;
 
 /// How elements are chosen for refinement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,22 +31,21 @@ pub enum Method {
 impl Method {
     /// Parses `pruning`, `basic` or `uniform`.
     pub fn parse(s: &str) -> Option<Method> {
-        match s {
-            "pruning" => Some(Method::Pruning),
-            "basic" => Some(Method::Basic),
-            "uniform" => Some(Method::Uniform),
-            _ => None,
-        }
+        Method::from_name(s)
     }
 
     /// The name [`Method::parse`] reads.
     pub fn name(self) -> &'static str {
-        match self {
-            Method::Pruning => "pruning",
-            Method::Basic => "basic",
-            Method::Uniform => "uniform",
-        }
+        self.name_of()
     }
+}
+
+impl Named for Method {
+    const NAMED: &'static [(Method, &'static str)] = &[
+        (Method::Pruning, "pruning"),
+        (Method::Basic, "basic"),
+        (Method::Uniform, "uniform"),
+    ];
 }
 
 impl std::fmt::Display for Method {
@@ -90,25 +90,46 @@ impl BasicError {
 
     /// Parses `reference` or `pointwise`.
     pub fn parse(s: &str) -> Option<BasicError> {
-        match s {
-            "reference" => Some(BasicError::Reference),
-            "pointwise" => Some(BasicError::Pointwise),
-            _ => None,
-        }
+        BasicError::from_name(s)
     }
 
     /// The name [`BasicError::parse`] reads.
     pub fn name(self) -> &'static str {
-        match self {
-            BasicError::Reference => "reference",
-            BasicError::Pointwise => "pointwise",
-        }
+        self.name_of()
     }
+}
+
+impl Named for BasicError {
+    const NAMED: &'static [(BasicError, &'static str)] = &[
+        (BasicError::Reference, "reference"),
+        (BasicError::Pointwise, "pointwise"),
+    ];
 }
 
 impl std::fmt::Display for BasicError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for AmrConfig {
+    /// The settings in one line, as `neuvis amr` prints them before the first iteration.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "method {}, T {}, P {}, ε {}, τ {}, ID samples {}, error samples {}, max_it {}, max_dofs {}, {} initial refinements, {} total-error points",
+            self.method,
+            self.t,
+            self.p,
+            self.eps,
+            self.tau,
+            self.id_samples,
+            self.error_samples,
+            self.max_it,
+            self.max_dofs,
+            self.initial_refinements,
+            self.total_error_samples
+        )
     }
 }
 
@@ -515,7 +536,7 @@ pub fn run(
     run_with_progress(net, domain, config, progress, &|_, _, _| {})
 }
 
-/// The processes that share an AMR run (MPI ranks, or this process alone).
+/// The processes that share an AMR run (MPI ranks, or this process alone): [`neuvis_base::ranks`].
 ///
 /// Every rank holds the same tree; each iteration's element tests, and the INR evaluations (the
 /// total-error sample once, the new vertices every iteration), are split into contiguous blocks,
@@ -523,36 +544,9 @@ pub fn run(
 /// results, so every rank refines the same elements. The total error (interpolating the mesh at
 /// the sample) is computed by every rank. Each element draws its samples
 /// from its own seeded stream (its position in the tree), so the result does not depend on how
-/// many ranks share the work. The MPI implementation lives in the CLI, behind its `mpi` feature,
-/// so this crate needs no MPI library.
-pub trait Ranks {
-    /// This process's rank, `0..size`.
-    fn rank(&self) -> usize;
-    /// Number of ranks.
-    fn size(&self) -> usize;
-    /// Gathers every rank's `local` values (rank `r` contributes `counts[r]` of them) into one
-    /// vector in rank order, on every rank.
-    fn all_gather(&self, local: &[f64], counts: &[usize]) -> Result<Vec<f64>>;
-    /// Ends every rank after an error on this one (a rank alone cannot leave a collective run);
-    /// nothing for a single process.
-    fn abort(&self) {}
-}
-
-/// This process alone.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SingleProcess;
-
-impl Ranks for SingleProcess {
-    fn rank(&self) -> usize {
-        0
-    }
-    fn size(&self) -> usize {
-        1
-    }
-    fn all_gather(&self, local: &[f64], _counts: &[usize]) -> Result<Vec<f64>> {
-        Ok(local.to_vec())
-    }
-}
+/// many ranks share the work. The MPI implementation is behind this crate's `mpi` feature
+/// ([`crate::ranks::from_launcher`]).
+pub use neuvis_base::ranks::{Ranks, SingleProcess};
 
 /// [`run`], also calling `elements(iteration, examined, active)` from the worker threads while an
 /// iteration examines its elements (every 64 elements and at the end), for progress bars.

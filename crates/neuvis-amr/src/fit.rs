@@ -58,6 +58,79 @@ impl Default for InrFitOptions {
     }
 }
 
+/// A scalar field of a point of a fit's domain.
+pub type FieldFn<'a> = Box<dyn Fn(&[f64]) -> f64 + Sync + 'a>;
+
+/// What an INR is fitted to: a field over a box, named for reports and the spec's description.
+pub struct FitTarget<'a> {
+    /// The field at a point of the domain.
+    pub field: FieldFn<'a>,
+    /// The box, one `[lo, hi]` per input.
+    pub domain: Vec<[f64; 2]>,
+    /// The command-line flag that names it (`--function sin-inv-r`, `--volume head.vti`), for
+    /// the spec's description.
+    pub flag: String,
+    /// What it is, for reports (`function sin-inv-r`, `volume head.vti`).
+    pub what: String,
+    /// Its whole value range where known (a volume's), the PSNR peak; otherwise the held-out
+    /// points' range ([`FitReport::range`]) is.
+    pub range: Option<f64>,
+}
+
+impl FitTarget<'static> {
+    /// A named analytic function ([`crate::functions::by_name`]) over its natural domain.
+    pub fn function(name: &str) -> Result<Self, TrainError> {
+        let (f, domain) = crate::functions::by_name(name).ok_or_else(|| {
+            TrainError::Options(format!(
+                "--function {name:?}: known functions are sin-inv-r and dynamic-ct"
+            ))
+        })?;
+        Ok(FitTarget {
+            field: Box::new(f),
+            domain,
+            flag: format!("--function {name}"),
+            what: format!("function {name}"),
+            range: None,
+        })
+    }
+}
+
+impl InrFitOptions {
+    /// The spec's description of a fit: the target, the command that made it (every setting,
+    /// so the same command gives the same file) and the held-out RMSE.
+    pub fn description(&self, target: &FitTarget<'_>, rmse: f64) -> String {
+        let (m, sigma) = self.fourier.unwrap_or((0, DEFAULT_FOURIER_SIGMA));
+        format!(
+            "{}; made by: neuvis inr fit {} --hidden {} --activation {} --fourier {m} --sigma {sigma} --steps {} --batch {} --lr {} --seed {}; held-out RMSE {rmse:.4e}",
+            target.what,
+            target.flag,
+            self.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","),
+            self.activation.name(),
+            self.steps,
+            self.batch,
+            self.lr,
+            self.seed,
+        )
+    }
+}
+
+/// Fits an INR to `target` ([`fit`]) and writes its spec to `spec_path` with the weights beside
+/// it (`<stem>.safetensors`) and the description ([`InrFitOptions::description`]).
+pub fn fit_to_file(
+    target: &FitTarget<'_>,
+    opts: &InrFitOptions,
+    device: &Device,
+    spec_path: &std::path::Path,
+    progress: impl FnMut(usize, f64),
+) -> Result<(InrSpec, Mlp, FitReport), crate::AmrError> {
+    let (mut spec, net, report) = fit(&*target.field, &target.domain, opts, device, progress)?;
+    let stem = spec_path.file_stem().and_then(|s| s.to_str()).unwrap_or("inr");
+    spec.weights = Some(format!("{stem}.safetensors"));
+    spec.description = Some(opts.description(target, report.rmse));
+    crate::Inr::save(&spec, &net, spec_path)?;
+    Ok((spec, net, report))
+}
+
 /// What a fit reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitReport {

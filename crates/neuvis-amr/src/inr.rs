@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::weights::TensorMap;
 use crate::{AmrError, Result};
+use neuvis_base::named::Named;
 
 /// Largest input dimension an INR may have (the mesh is a 2^d-tree with d ≤ 4).
 pub const MAX_DIM: usize = 4;
@@ -35,28 +36,30 @@ pub enum Activation {
     Sine,
 }
 
+impl Named for Activation {
+    const NAMED: &'static [(Activation, &'static str)] = &[
+        (Activation::Relu, "relu"),
+        (Activation::Silu, "silu"),
+        (Activation::Tanh, "tanh"),
+        (Activation::Gelu, "gelu"),
+        (Activation::Sine, "sine"),
+    ];
+}
+
 impl Activation {
-    /// Parses a name as the CLI and the spec spell it.
+    /// Parses a name as the CLI and the spec spell it: a [`Named::NAMED`] name or an alias
+    /// (`swish`, `sin`, `siren`), in any case.
     pub fn parse(name: &str) -> Option<Activation> {
         match name.to_ascii_lowercase().as_str() {
-            "relu" => Some(Activation::Relu),
-            "silu" | "swish" => Some(Activation::Silu),
-            "tanh" => Some(Activation::Tanh),
-            "gelu" => Some(Activation::Gelu),
-            "sine" | "sin" | "siren" => Some(Activation::Sine),
-            _ => None,
+            "swish" => Some(Activation::Silu),
+            "sin" | "siren" => Some(Activation::Sine),
+            n => Activation::from_name(n),
         }
     }
 
     /// The name the CLI and the spec write.
     pub fn name(self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::Silu => "silu",
-            Activation::Tanh => "tanh",
-            Activation::Gelu => "gelu",
-            Activation::Sine => "sine",
-        }
+        self.name_of()
     }
 
     /// Applies the activation in place (`omega0` is used by [`Activation::Sine`] only).

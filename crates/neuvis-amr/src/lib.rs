@@ -89,6 +89,13 @@ pub enum AmrError {
     /// Settings are out of range.
     #[error("{0}")]
     Config(String),
+    /// Fitting an INR failed (bad settings, a failed device, divergence).
+    #[cfg(feature = "train")]
+    #[error(transparent)]
+    Fit(#[from] neuvis_nn::TrainError),
+    /// A collective of the MPI ranks failed.
+    #[error(transparent)]
+    Ranks(#[from] neuvis_base::ranks::RanksError),
     /// The output folder breaks the output rule (an input, a user's folder, …) or cannot be created.
     #[error(transparent)]
     Output(#[from] neuvis_base::OutputError),

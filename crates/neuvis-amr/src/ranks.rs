@@ -1,22 +1,16 @@
 //! The processes a run is shared by ([`from_launcher`]): MPI ranks when neuvis-amr was built with
 //! its `mpi` feature and the process was started by `mpirun`/`srun`, this process alone otherwise.
-//! Each rank tests its share of an iteration's elements and every rank gathers all decisions, so
-//! every rank holds the same tree (the `Ranks` of [`crate::run_on`]).
+//! The AMR tests its elements on them ([`crate::run_on`]), and `neuvis compress` trains one model
+//! on them (`neuvis_codec::train::train_on`): the [`Ranks`] of [`neuvis_base::ranks`].
+//!
+//! The MPI binding lives here, behind this crate's `mpi` feature, so that building it recompiles
+//! only this crate and the binary (the trait is in `neuvis-base`, which every crate shares).
 //!
 //! A build without MPI that finds itself started as one of several ranks refuses to run:
-//! otherwise every rank would do the whole run and all would write the same output folder.
+//! otherwise every rank would do the whole run and all would write the same output.
 
-use crate::{AmrError, Ranks, Result, SingleProcess};
-
-/// The number of ranks the launcher says this process is one of (Open MPI's `OMPI_COMM_WORLD_SIZE`,
-/// MPICH/Hydra's `PMI_SIZE`, Slurm's `srun` `SLURM_NTASKS` with `SLURM_PROCID`), if any.
-fn launched_size() -> Option<usize> {
-    let get = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok());
-    get("OMPI_COMM_WORLD_SIZE")
-        .or_else(|| get("PMI_SIZE"))
-        .or_else(|| get("PMIX_SIZE"))
-        .or_else(|| std::env::var("SLURM_PROCID").ok().and(get("SLURM_NTASKS")))
-}
+use crate::{AmrError, Result};
+use neuvis_base::ranks::{launched_size, Ranks, SingleProcess};
 
 /// The ranks of this run.
 pub fn from_launcher() -> Result<Box<dyn Ranks>> {
@@ -40,8 +34,10 @@ pub fn from_launcher() -> Result<Box<dyn Ranks>> {
 #[cfg(feature = "mpi")]
 mod mpi_ranks {
     use crate::{AmrError, Result};
+    use mpi::collective::SystemOperation;
     use mpi::datatype::PartitionMut;
     use mpi::traits::*;
+    use neuvis_base::ranks::RanksError;
 
     /// MPI's world communicator (the universe is finalized when this is dropped).
     pub struct MpiRanks {
@@ -62,15 +58,15 @@ mod mpi_ranks {
         }
     }
 
-    impl crate::Ranks for MpiRanks {
+    impl neuvis_base::ranks::Ranks for MpiRanks {
         fn rank(&self) -> usize {
             self.world.rank() as usize
         }
         fn size(&self) -> usize {
             self.world.size() as usize
         }
-        fn all_gather(&self, local: &[f64], counts: &[usize]) -> Result<Vec<f64>> {
-            let too_big = || AmrError::Config("an iteration's decisions exceed MPI's 32-bit counts".into());
+        fn all_gather(&self, local: &[f64], counts: &[usize]) -> std::result::Result<Vec<f64>, RanksError> {
+            let too_big = || RanksError("an iteration's decisions exceed MPI's 32-bit counts".into());
             let c: Vec<i32> = counts
                 .iter()
                 .map(|&n| i32::try_from(n).map_err(|_| too_big()))
@@ -85,6 +81,17 @@ mod mpi_ranks {
             let mut part = PartitionMut::new(&mut buf[..], c, displs);
             self.world.all_gather_varcount_into(local, &mut part);
             Ok(buf)
+        }
+        fn all_reduce_sum(&self, values: &mut [f32]) -> std::result::Result<(), RanksError> {
+            if i32::try_from(values.len()).is_err() {
+                return Err(RanksError(format!(
+                    "{} values exceed MPI's 32-bit counts in one all-reduce",
+                    values.len()
+                )));
+            }
+            let local = values.to_vec();
+            self.world.all_reduce_into(&local[..], values, SystemOperation::sum());
+            Ok(())
         }
         fn abort(&self) {
             self.world.abort(1)

@@ -13,6 +13,9 @@
 //! - [`shard`]: which block of a job task I of N does, part names, and finding every part to merge.
 //! - [`fmt_num`]: numbers for CSV files without trailing noise.
 //! - [`interrupt`]: Ctrl-C as a request that long loops poll, and the error saying what they kept.
+//! - [`named::Named`]: the one spelling of each value of a closed set (methods, kinds).
+//! - [`ranks`]: the processes a job is shared by (MPI ranks or this process), for the AMR and
+//!   data-parallel training.
 //!
 //! Main design decision: this crate depends on nothing heavier than `image`, so any crate can use
 //! it without pulling in burn, a file format or a server; a helper goes here only when at least two
@@ -26,6 +29,8 @@ pub mod image;
 pub mod interrupt;
 pub mod lru;
 pub mod mem;
+pub mod named;
+pub mod ranks;
 pub mod rng;
 pub mod shard;
 pub mod slurm;

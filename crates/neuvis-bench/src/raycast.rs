@@ -35,7 +35,7 @@ pub struct RaycastBenchArgs {
         long,
         default_value = "full,exact,neural,trilinear,compressed,dense,mesh",
         value_delimiter = ',',
-        value_parser = method
+        value_parser = neuvis_cli::flags::named::<OrbitMethod>()
     )]
     pub methods: Vec<OrbitMethod>,
     /// Prefetch the extrapolated next view after each frame (speculative methods).
@@ -55,11 +55,6 @@ fn default_size() -> neuvis_cli::num::ImageSize {
         width: o.width,
         height: o.height,
     }
-}
-
-/// Parses a method of `--methods`.
-fn method(s: &str) -> Result<OrbitMethod, String> {
-    OrbitMethod::parse(s).ok_or_else(|| format!("'{s}': expected one of {}", OrbitMethod::NAMES.join(", ")))
 }
 
 /// Runs the benchmark and prints the table.

@@ -1,8 +1,10 @@
 //! Flag groups more than one command takes, each written once: `--overwrite` ([`OutputArgs`]) and
 //! `--device` ([`DeviceArg`]). A command flattens them (`#[command(flatten)]`), so the flag, its
-//! help and its default read the same everywhere.
+//! help and its default read the same everywhere. [`named`] parses the libraries' closed sets of
+//! values ([`Named`]: methods, kinds) with the names they define.
 
 use clap::Args;
+use neuvis_base::named::Named;
 
 /// `--overwrite`: the flag of the output rule ([`neuvis_base::fs::check_output`]).
 #[derive(Args, Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,5 +53,50 @@ impl std::ops::Deref for DeviceArg {
 impl std::fmt::Display for DeviceArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.name)
+    }
+}
+
+/// clap's parser of a [`Named`] value (`value_parser = named::<Method>()`): `--help` lists the
+/// names, and a value that is none of them is refused with the list.
+pub fn named<T: Named + Send + Sync>() -> NamedParser<T> {
+    NamedParser { parse: T::from_name }
+}
+
+/// [`named`] with the type's own reading (aliases, any case), listing the same names.
+pub fn named_with<T: Named + Send + Sync>(parse: fn(&str) -> Option<T>) -> NamedParser<T> {
+    NamedParser { parse }
+}
+
+/// See [`named`].
+#[derive(Clone)]
+pub struct NamedParser<T> {
+    parse: fn(&str) -> Option<T>,
+}
+
+impl<T: Named + Send + Sync> clap::builder::TypedValueParser for NamedParser<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let text = value.to_string_lossy();
+        (self.parse)(&text).ok_or_else(|| {
+            let mut e = clap::Error::new(ErrorKind::InvalidValue).with_cmd(cmd);
+            if let Some(a) = arg {
+                e.insert(ContextKind::InvalidArg, ContextValue::String(a.to_string()));
+            }
+            e.insert(ContextKind::InvalidValue, ContextValue::String(text.into_owned()));
+            let names = T::names().into_iter().map(String::from).collect();
+            e.insert(ContextKind::ValidValue, ContextValue::Strings(names));
+            e
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(T::names().into_iter().map(clap::builder::PossibleValue::new)))
     }
 }

@@ -169,6 +169,31 @@ impl Decoder {
         self.header.grid.contains(p)
     }
 
+    /// The views a decode asks for: the training grid's when `views` is empty, else each
+    /// `"t,θ,φ"` (degrees, as `neuvis decompress --view` takes them) parsed and checked against
+    /// the trained ranges ([`Decoder::check_range`]).
+    pub fn views(&self, views: &[String]) -> Result<Vec<[f64; 3]>, CodecError> {
+        if views.is_empty() {
+            return Ok(self.header.grid.params());
+        }
+        views
+            .iter()
+            .map(|s| {
+                let bad = |why: String| CodecError::Input(format!("--view '{s}': {why}"));
+                let v = s
+                    .split(',')
+                    .map(|x| x.trim().parse::<f64>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| bad(e.to_string()))?;
+                let [t, th, ph] = v[..] else {
+                    return Err(bad("expected t,theta,phi".into()));
+                };
+                self.check_range([t, th, ph])?;
+                Ok([t, th, ph])
+            })
+            .collect()
+    }
+
     /// Checks that `p` lies inside the trained parameter ranges (φ is periodic and always valid).
     pub fn check_range(&self, p: [f64; 3]) -> Result<(), CodecError> {
         let s = &self.header.params;

@@ -7,9 +7,10 @@ use crate::codec::{build_container, overhead_bytes, predicted_bytes, size_for_ta
 use crate::config::{Arch, NetConfig, Plan, Skip};
 use crate::container::{Source, SourceBits};
 use crate::quant::BitWidths;
-use crate::train::{train, Checkpointing, EpochStats, Qat, TrainOptions};
+use crate::train::{train_on, Checkpointing, EpochStats, Qat, TrainOptions};
 use crate::{CodecError, Dataset};
 use burn::prelude::Device;
+use neuvis_base::ranks::{Ranks, SingleProcess};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -261,6 +262,39 @@ pub struct CompressInput {
     pub plan: CompressPlan,
 }
 
+impl std::fmt::Display for CompressInput {
+    /// One line: the images, the network and its predicted size (`neuvis compress` prints it
+    /// after the collection's name).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (data, net, predicted) = (&self.data, &self.plan.net, self.plan.predicted_bytes);
+        write!(
+            f,
+            "{} images of {}x{} ({:.1} MB raw{}) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",
+            data.len(),
+            data.width,
+            data.height,
+            data.raw_bytes() as f64 / 1e6,
+            if data.is_streamed() { ", streamed" } else { "" },
+            net.arch,
+            if net.arch == Arch::Nervi {
+                format!(" (skip {:?})", net.skip)
+            } else {
+                String::new()
+            },
+            net.c1,
+            net.c0,
+            net.c2,
+            net.w0,
+            net.h0,
+            net.factors,
+            net.param_count(),
+            self.plan.bits,
+            predicted / 1e3,
+            data.raw_bytes() as f64 / predicted
+        )
+    }
+}
+
 /// Opens the collection `input` for `neuvis compress`: its images (`residency`: in memory or
 /// streamed), every `holdout_every`-th time step left out of training, and the [`plan`]. The
 /// provenance records the held-out times and the collection's step folders (`t0024/` …, so
@@ -322,6 +356,33 @@ pub struct CompressReport {
     pub history: Vec<EpochStats>,
     /// Whether the last epochs trained through the quantized weights.
     pub qat: bool,
+    /// Processes that trained the network ([`compress_on`]'s ranks).
+    pub ranks: usize,
+    /// Seconds rank 0 spent exchanging gradients (read-back, all-reduce, upload; 0 in one process).
+    pub allreduce_seconds: f64,
+}
+
+impl std::fmt::Display for CompressReport {
+    /// One line: the file, its ratio and bits per pixel, the training (`neuvis compress` prints it
+    /// after the file's name).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} bytes, ratio {:.1}, {:.4} bits/pixel, {} parameters, trained {} epochs in {:.1} s (final epoch's PSNR of the pooled error {:.2} dB, {})",
+            self.file_bytes,
+            self.ratio(),
+            self.bpp(),
+            self.params,
+            self.history.len(),
+            self.train_seconds,
+            self.history.last().map(|h| h.psnr).unwrap_or(f64::NAN),
+            if self.qat {
+                "through the quantized weights"
+            } else {
+                "before quantization"
+            }
+        )
+    }
 }
 
 impl CompressReport {
@@ -355,6 +416,21 @@ pub fn compress(
     device: &Device,
     progress: impl FnMut(usize, usize, usize, f64, f64),
 ) -> Result<CompressReport, CodecError> {
+    compress_on(data, plan, opts, output, device, &SingleProcess, progress)
+}
+
+/// [`compress`] trained by `ranks` ([`crate::train::train_on`]: data-parallel, `opts.batch` the
+/// global batch); rank 0 alone writes the checkpoints and the file, and every rank returns the
+/// same report.
+pub fn compress_on(
+    data: &Dataset,
+    plan: &CompressPlan,
+    opts: &CompressOptions,
+    output: &Path,
+    device: &Device,
+    ranks: &dyn Ranks,
+    progress: impl FnMut(usize, usize, usize, f64, f64),
+) -> Result<CompressReport, CodecError> {
     let topts = TrainOptions {
         net: plan.net.clone(),
         epochs: opts.epochs,
@@ -381,20 +457,25 @@ pub fn compress(
         )));
     }
     let t0 = Instant::now();
-    let (trained, history) = train(data, &topts, device, Some(&ck), progress)?;
+    let (trained, history) = train_on(data, &topts, device, Some(&ck), ranks, progress)?;
     let train_seconds = t0.elapsed().as_secs_f64();
     let mut source = plan.source.clone();
     source.final_train_psnr = history.last().map(|h| h.psnr);
     let file = build_container(&trained, &plan.net, data, plan.bits, source.to_value())?;
     let bytes = file.to_bytes()?;
-    neuvis_base::write_atomic(output, |w| std::io::Write::write_all(w, &bytes)).map_err(|source| CodecError::Io {
-        path: output.to_path_buf(),
-        source,
-    })?;
-    // Remove the checkpoint only when it is one neuvis wrote (its `state.json` is there).
-    if ck.dir.join("state.json").is_file() {
-        let _ = std::fs::remove_dir_all(&ck.dir);
+    if ranks.rank() == 0 {
+        neuvis_base::write_atomic(output, |w| std::io::Write::write_all(w, &bytes)).map_err(|source| {
+            CodecError::Io {
+                path: output.to_path_buf(),
+                source,
+            }
+        })?;
+        // Remove the checkpoint only when it is one neuvis wrote (its `state.json` is there).
+        if ck.dir.join("state.json").is_file() {
+            let _ = std::fs::remove_dir_all(&ck.dir);
+        }
     }
+    let allreduce_seconds = history.iter().map(|h| h.allreduce_seconds).sum();
     Ok(CompressReport {
         output: output.to_path_buf(),
         params: plan.net.param_count(),
@@ -405,5 +486,7 @@ pub fn compress(
         train_seconds,
         history,
         qat: opts.qat_epochs > 0,
+        ranks: ranks.size(),
+        allreduce_seconds,
     })
 }

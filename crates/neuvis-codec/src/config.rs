@@ -16,6 +16,10 @@ pub enum Arch {
     Nerv,
 }
 
+impl neuvis_base::named::Named for Arch {
+    const NAMED: &'static [(Arch, &'static str)] = &[(Arch::Nervi, "nervi"), (Arch::Nerv, "nerv")];
+}
+
 /// The skip connection of one of NeRVI's SIREN residual blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockSkip {
@@ -46,6 +50,16 @@ pub enum Skip {
     Tile,
     /// No skip connections (a plain SIREN MLP).
     None,
+}
+
+impl neuvis_base::named::Named for Skip {
+    const NAMED: &'static [(Skip, &'static str)] = &[
+        (Skip::Project, "project"),
+        (Skip::ProjectTile, "project-tile"),
+        (Skip::ProjectNone, "project-none"),
+        (Skip::Tile, "tile"),
+        (Skip::None, "none"),
+    ];
 }
 
 impl Skip {

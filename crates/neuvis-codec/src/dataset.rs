@@ -27,15 +27,24 @@ use std::sync::mpsc;
 pub const THETA_SPAN: [f64; 2] = [0.0, 360.0];
 
 /// Where the pixels of a [`Dataset`] live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Residency {
     /// Every image decoded once and kept in memory (4 bytes per pixel).
     Memory,
     /// Images decoded from their PNG files whenever a batch needs them.
     Stream,
     /// [`Residency::Memory`] when the images take at most [`Residency::AUTO_MEMORY_BYTES`],
-    /// otherwise [`Residency::Stream`].
+    /// otherwise [`Residency::Stream`]. The default.
+    #[default]
     Auto,
+}
+
+impl neuvis_base::named::Named for Residency {
+    const NAMED: &'static [(Residency, &'static str)] = &[
+        (Residency::Auto, "auto"),
+        (Residency::Memory, "memory"),
+        (Residency::Stream, "stream"),
+    ];
 }
 
 impl Residency {
@@ -334,13 +343,27 @@ impl Prefetch {
         order: &[usize],
         batch: usize,
         depth: usize,
+        state: S,
+        consume: impl FnMut(S, usize, &[usize], HostBatch) -> Result<S, E>,
+    ) -> Result<S, E> {
+        let batches: Vec<&[usize]> = order.chunks(batch).collect();
+        Prefetch::run_batches(data, net, &batches, depth, state, consume)
+    }
+
+    /// [`Prefetch::run`] over explicit batches (a rank's shares of the global batches, some of
+    /// them possibly empty); only their images are read.
+    pub fn run_batches<S, E: From<CodecError>>(
+        data: &Dataset,
+        net: &NetConfig,
+        batches: &[&[usize]],
+        depth: usize,
         mut state: S,
         mut consume: impl FnMut(S, usize, &[usize], HostBatch) -> Result<S, E>,
     ) -> Result<S, E> {
         std::thread::scope(|s| {
             let (tx, rx) = mpsc::sync_channel::<Result<HostBatch, CodecError>>(depth.max(1));
             s.spawn(move || {
-                for idx in order.chunks(batch) {
+                for idx in batches {
                     let b = data.host_batch(idx, net);
                     let failed = b.is_err();
                     if tx.send(b).is_err() || failed {
@@ -348,7 +371,7 @@ impl Prefetch {
                     }
                 }
             });
-            for (k, idx) in order.chunks(batch).enumerate() {
+            for (k, &idx) in batches.iter().enumerate() {
                 let b = rx
                     .recv()
                     .map_err(|_| CodecError::Input("the batch loader stopped".into()))??;

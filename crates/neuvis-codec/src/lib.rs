@@ -9,11 +9,14 @@
 //! The network is described by [`config::NetConfig`] (NeRVI §3.1, Table 1; eq. 1's positional
 //! encoding in [`encoding`]) and built on burn by [`net::NerviNet`].
 //!
-//! Used by `neuvis compress`, `neuvis decompress`, `neuvis eval` (model side) and the explorer.
+//! Used by `neuvis compress`, `neuvis decompress`, `neuvis eval` (`eval`: a model on either
+//! side) and the explorer.
 //!
 //! Features: `train` (default) adds training, the burn network and decoding on burn devices
 //! (GPUs). Without it (`default-features = false`, as the explorer and the fuzz target use it) the
-//! crate reads, writes and decodes `.nrvi` files on the CPU and links no burn.
+//! crate reads, writes and decodes `.nrvi` files on the CPU and links no burn. `eval` adds
+//! `neuvis eval`'s comparison of a model with a collection (`eval`; it links neuvis-metrics, which
+//! the CLI turns on and the Python package leaves off).
 //!
 //! Main design decision: the file stores the network *configuration* plus quantized weights, never
 //! code or framework records, so it is small, versioned, and decodable by any build of neuvis on
@@ -27,9 +30,13 @@ pub mod container;
 pub mod cpu;
 pub mod dataset;
 pub mod encoding;
+#[cfg(feature = "eval")]
+pub mod eval;
 pub mod huffman;
 #[cfg(feature = "train")]
 pub mod net;
+#[cfg(feature = "train")]
+pub mod parallel;
 pub mod quant;
 #[cfg(feature = "train")]
 pub mod train;
@@ -82,6 +89,19 @@ pub enum CodecError {
     /// Reading the collection failed.
     #[error(transparent)]
     Collection(#[from] neuvis_collection::CollectionError),
+    /// Scoring a comparison (`eval`) failed.
+    #[cfg(feature = "eval")]
+    #[error(transparent)]
+    Metric(#[from] neuvis_metrics::MetricError),
+    /// Decoding a model's images failed (the error names the model).
+    #[error("decoding {}: {source}", path.display())]
+    Decoding {
+        /// The model file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        #[source]
+        source: Box<CodecError>,
+    },
     /// Stopped by a Ctrl-C (or SIGTERM) between training steps; the last checkpoint is kept (the
     /// source says where: a caller finds it in the error's chain).
     #[error("training stopped")]

@@ -4,13 +4,16 @@
 use crate::config::{Arch, NetConfig};
 use crate::dataset::{Dataset, HostBatch, Prefetch};
 use crate::net::NerviNet;
+use crate::parallel::{local_share, Group, StepScalars, StepSync};
 use crate::CodecError;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
+use neuvis_base::ranks::{Ranks, SingleProcess};
 use neuvis_base::SplitMix64;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Training hyper-parameters.
@@ -86,6 +89,9 @@ pub struct EpochStats {
     pub psnr: f64,
     /// Learning rate at the end of the epoch.
     pub lr: f64,
+    /// Seconds this rank spent in the steps' all-reduces (0 in one process).
+    #[serde(default)]
+    pub allreduce_seconds: f64,
 }
 
 /// Saved between epochs so an interrupted run can continue exactly.
@@ -164,6 +170,15 @@ pub fn loss(out: Tensor<4>, rgb: Tensor<4>, mask: Tensor<4>, arch: Arch, alpha: 
             (l1 * alpha + (ssim.neg() + 1.0) * (1.0 - alpha), mse)
         }
     }
+}
+
+/// The step's loss and MSE, in one read-back (it waits for the device to finish the step's work).
+fn read_loss(l: Tensor<1>, mse: Tensor<1>) -> Result<(f64, f64), CodecError> {
+    let lm = Tensor::cat(vec![l.detach(), mse], 0)
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| CodecError::Device(format!("reading the loss back: {e:?}")))?;
+    Ok((lm[0] as f64, lm[1] as f64))
 }
 
 fn save_checkpoint(
@@ -310,6 +325,23 @@ pub fn train(
     opts: &TrainOptions,
     device: &Device,
     ck: Option<&Checkpointing>,
+    progress: impl FnMut(usize, usize, usize, f64, f64),
+) -> Result<(NerviNet, Vec<EpochStats>), CodecError> {
+    train_on(data, opts, device, ck, &SingleProcess, progress)
+}
+
+/// [`train`] shared by `ranks` ([`crate::parallel`]): each rank trains on its share of every
+/// global batch of `opts.batch` images, one all-reduce per step sums the gradients, and every
+/// rank applies the same step, so every rank ends with the same network, the network one process
+/// would train (up to the order of floating-point sums). Rank 0 alone writes checkpoints; a
+/// checkpoint resumes with any number of ranks. A stop request on any rank stops all of them
+/// after the same step.
+pub fn train_on(
+    data: &Dataset,
+    opts: &TrainOptions,
+    device: &Device,
+    ck: Option<&Checkpointing>,
+    ranks: &dyn Ranks,
     mut progress: impl FnMut(usize, usize, usize, f64, f64),
 ) -> Result<(NerviNet, Vec<EpochStats>), CodecError> {
     if data.is_empty() || opts.batch == 0 || opts.epochs == 0 {
@@ -357,65 +389,136 @@ pub fn train(
     let n = data.len();
     let per_epoch = n.div_ceil(opts.batch);
     let total = per_epoch * opts.epochs;
+    let (rank, size) = (ranks.rank(), ranks.size());
+    // the parameter groups the all-reduce carries: the MLP's (with its own rate) and the rest
+    let all_ids = StepSync::ids(&net);
+    let mlp_ids = StepSync::ids(&net.mlp);
+    let not_mlp: HashSet<_> = all_ids.difference(&mlp_ids).copied().collect();
+    let none = HashSet::new();
     for e in start..opts.epochs {
         let order = epoch_order(n, opts.seed, e);
+        let global: Vec<&[usize]> = order.chunks(opts.batch).collect();
+        let local: Vec<&[usize]> = global.iter().map(|b| local_share(b, rank, size)).collect();
         let (mut loss_sum, mut mse_sum) = (0.0, 0.0);
         let mut lr = 0.0;
-        // the next batches are assembled (streamed images decoded) while this one trains
-        net = Prefetch::run(
-            data,
-            &opts.net,
-            &order,
-            opts.batch,
-            PREFETCH_DEPTH,
-            net,
-            |mut net, k, idx, host| {
-                if neuvis_base::interrupt::requested() {
+        let mut allreduce_seconds = 0.0;
+        // the next batches (this rank's shares) are assembled while this one trains
+        net = Prefetch::run_batches(data, &opts.net, &local, PREFETCH_DEPTH, net, |mut net, k, idx, host| {
+            if size > 1 {
+                lr = learning_rate(opts.lr, opts.warmup, e * per_epoch + k, total);
+                let groups: Vec<Group<'_, NerviNet>> = if opts.mlp_lr != 1.0 {
+                    vec![
+                        Group {
+                            module: &net,
+                            skip: &not_mlp,
+                        },
+                        Group {
+                            module: &net,
+                            skip: &mlp_ids,
+                        },
+                    ]
+                } else {
+                    vec![Group {
+                        module: &net,
+                        skip: &none,
+                    }]
+                };
+                let share = idx.len() as f64 / global[k].len() as f64;
+                let (grads, lv, mv) = if idx.is_empty() {
+                    (groups.iter().map(|_| GradientsParams::new()).collect(), 0.0, 0.0)
+                } else {
+                    let (x, rgb, mask) = batch_tensors(&host, data.width, data.height, &opts.net, &ad);
+                    let qnet = match opts.qat.filter(|q| e + q.epochs >= opts.epochs) {
+                        Some(q) => Some(fake_quantized(&net, q.bits, &ad)?),
+                        None => None,
+                    };
+                    let fwd = qnet.as_ref().unwrap_or(&net);
+                    let (l, mse) = loss(fwd.forward(x), rgb, mask, opts.net.arch, opts.alpha);
+                    // this share's part of the global batch's mean loss
+                    let mut g = (l.clone() * share).backward();
+                    let mut grads = Vec::new();
+                    if opts.mlp_lr != 1.0 {
+                        grads.push(GradientsParams::from_module(&mut g, &fwd.mlp));
+                    }
+                    grads.push(GradientsParams::from_grads(g, fwd));
+                    let (lv, mv) = read_loss(l, mse)?;
+                    (grads, lv * share, mv * share)
+                };
+                drop(host);
+                let scalars = StepScalars {
+                    loss: lv,
+                    mse: mv,
+                    stop: neuvis_base::interrupt::requested(),
+                };
+                let t = std::time::Instant::now();
+                let (summed, s) = StepSync::all_reduce(ranks, &groups, grads, scalars, device)?;
+                allreduce_seconds += t.elapsed().as_secs_f64();
+                drop(groups);
+                if s.stop {
                     return Err(CodecError::from(interrupted(e, opts.epochs, ck)));
                 }
-                let (x, rgb, mask) = batch_tensors(&host, data.width, data.height, &opts.net, &ad);
-                drop(host);
-                let qnet = match opts.qat.filter(|q| e + q.epochs >= opts.epochs) {
-                    Some(q) => Some(fake_quantized(&net, q.bits, &ad)?),
-                    None => None,
-                };
-                // Gradients are taken through the network that ran the forward pass (the fake-quantized
-                // copy shares the parameter ids) and applied to `net`.
-                let fwd = qnet.as_ref().unwrap_or(&net);
-                let (l, mse) = loss(fwd.forward(x), rgb, mask, opts.net.arch, opts.alpha);
-                let mut g = l.backward();
-                lr = learning_rate(opts.lr, opts.warmup, e * per_epoch + k, total);
+                let mut summed = summed.into_iter();
                 if opts.mlp_lr != 1.0 {
-                    let mlp = GradientsParams::from_module(&mut g, &fwd.mlp);
-                    net = optim.step(lr * opts.mlp_lr, net, mlp);
+                    if let Some(mlp) = summed.next() {
+                        net = optim.step(lr * opts.mlp_lr, net, mlp);
+                    }
                 }
-                let grads = GradientsParams::from_grads(g, qnet.as_ref().unwrap_or(&net));
-                net = optim.step(lr, net, grads);
-                // one read-back per step (each waits for the device to finish the step's work)
-                let lm = Tensor::cat(vec![l.detach(), mse], 0)
-                    .into_data()
-                    .try_to_vec::<f32>()
-                    .map_err(|e| CodecError::Device(format!("reading the loss back: {e:?}")))?;
-                let (lv, mv) = (lm[0] as f64, lm[1] as f64);
-                if !lv.is_finite() {
+                if let Some(rest) = summed.next() {
+                    net = optim.step(lr, net, rest);
+                }
+                if !s.loss.is_finite() {
                     return Err(CodecError::Diverged(format!(
-                        "loss became {lv} in epoch {} (try a lower --lr)",
+                        "loss became {} in epoch {} (try a lower --lr)",
+                        s.loss,
                         e + 1
                     )));
                 }
-                loss_sum += lv * idx.len() as f64;
-                mse_sum += mv * idx.len() as f64;
-                progress(e + 1, k + 1, per_epoch, lv, -10.0 * (mv.max(1e-12)).log10());
-                Ok(net)
-            },
-        )?;
+                loss_sum += s.loss * global[k].len() as f64;
+                mse_sum += s.mse * global[k].len() as f64;
+                progress(e + 1, k + 1, per_epoch, s.loss, -10.0 * (s.mse.max(1e-12)).log10());
+                return Ok(net);
+            }
+            if neuvis_base::interrupt::requested() {
+                return Err(CodecError::from(interrupted(e, opts.epochs, ck)));
+            }
+            let (x, rgb, mask) = batch_tensors(&host, data.width, data.height, &opts.net, &ad);
+            drop(host);
+            let qnet = match opts.qat.filter(|q| e + q.epochs >= opts.epochs) {
+                Some(q) => Some(fake_quantized(&net, q.bits, &ad)?),
+                None => None,
+            };
+            // Gradients are taken through the network that ran the forward pass (the fake-quantized
+            // copy shares the parameter ids) and applied to `net`.
+            let fwd = qnet.as_ref().unwrap_or(&net);
+            let (l, mse) = loss(fwd.forward(x), rgb, mask, opts.net.arch, opts.alpha);
+            let mut g = l.backward();
+            lr = learning_rate(opts.lr, opts.warmup, e * per_epoch + k, total);
+            if opts.mlp_lr != 1.0 {
+                let mlp = GradientsParams::from_module(&mut g, &fwd.mlp);
+                net = optim.step(lr * opts.mlp_lr, net, mlp);
+            }
+            let grads = GradientsParams::from_grads(g, qnet.as_ref().unwrap_or(&net));
+            net = optim.step(lr, net, grads);
+            let (lv, mv) = read_loss(l, mse)?;
+            if !lv.is_finite() {
+                return Err(CodecError::Diverged(format!(
+                    "loss became {lv} in epoch {} (try a lower --lr)",
+                    e + 1
+                )));
+            }
+            loss_sum += lv * idx.len() as f64;
+            mse_sum += mv * idx.len() as f64;
+            progress(e + 1, k + 1, per_epoch, lv, -10.0 * (mv.max(1e-12)).log10());
+            Ok(net)
+        })?;
         history.push(EpochStats {
             epoch: e + 1,
             loss: loss_sum / n as f64,
             psnr: -10.0 * (mse_sum / n as f64).max(1e-12).log10(),
             lr,
+            allreduce_seconds,
         });
-        if let Some(ck) = ck {
+        if let Some(ck) = ck.filter(|_| rank == 0) {
             if ck.every > 0 && ((e + 1) % ck.every == 0 || e + 1 == opts.epochs) {
                 let state = CheckpointState {
                     options: opts.clone(),

@@ -145,3 +145,82 @@ pub fn probe_device(name: &str) -> Probe {
     }
     Ok(t0.elapsed().as_secs_f64() * 1e3)
 }
+
+impl std::fmt::Display for DevicesReport {
+    /// `neuvis devices`'s text: the backends, CUDA's pieces, the adapters, the kernel cache and
+    /// the probes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (names, adapters, cache, cuda) = (&self.backends, &self.adapters, &self.kernel_cache, &self.cuda);
+        let (probe, cuda_probe, nvrtc_test, nothing_probed) =
+            (&self.probe, &self.cuda_probe, &self.nvrtc_test, &self.probe_skipped);
+        writeln!(f, "neuvis {}", env!("CARGO_PKG_VERSION"))?;
+        writeln!(f, "compute backends in this build (--device): {}", names.join(", "))?;
+        if let Some(r) = &cuda {
+            writeln!(f, "CUDA (--device cuda; kernels compiled by NVRTC at run time):")?;
+            for p in &r.pieces {
+                match &p.found {
+                    Ok(d) => writeln!(f, "  {}: {d}", p.what)?,
+                    Err(e) => writeln!(f, "  {}: MISSING: {e}", p.what)?,
+                }
+            }
+            match &nvrtc_test {
+                Some(Ok(n)) => writeln!(
+                    f,
+                    "  NVRTC test: compiled a kernel with these headers ({n} bytes of PTX for compute_90)"
+                )?,
+                Some(Err(e)) => writeln!(f, "  NVRTC test: FAILED: {e}")?,
+                None => {}
+            }
+            for (i, d) in r.devices.iter().enumerate() {
+                let (ma, mi) = d.capability;
+                writeln!(f, "  device {i}: {} (compute capability {ma}.{mi})", d.name)?;
+            }
+            match (r.missing(), &cuda_probe) {
+                (Some(m), _) => writeln!(f, "  --device cuda cannot open: {m}")?,
+                (None, Some(Ok(ms))) => writeln!(f, "  probe: --device cuda opened and computed in {ms:.0} ms")?,
+                (None, Some(Err(e))) => writeln!(f, "  probe: {e}")?,
+                (None, None) => writeln!(f, "  ready (`neuvis devices --probe` computes there)")?,
+            }
+        }
+        if !names.contains(&"gpu") {
+            writeln!(
+                f,
+                "wgpu: not in this build (it is in the default build; `--features gpu` where default features are off)"
+            )?;
+            if let Some(why) = &nothing_probed {
+                writeln!(f, "probe: nothing computed: {why}")?;
+            }
+            return Ok(());
+        }
+        if adapters.is_empty() {
+            writeln!(f,
+                "GPU adapters: none found (Linux: install a Vulkan driver, e.g. NVIDIA's or Mesa's mesa-vulkan-drivers)"
+            )?;
+        } else {
+            writeln!(
+                f,
+                "GPU adapters wgpu finds (--device gpu takes the best: discrete, then integrated, then software):"
+            )?;
+            writeln!(f, "| # | name | API | kind | driver |")?;
+            writeln!(f, "|---:|---|---|---|---|")?;
+            for (i, x) in adapters.iter().enumerate() {
+                writeln!(f, "| {i} | {} | {} | {} | {} |", x.name, x.backend, x.kind, x.driver)?;
+            }
+        }
+        if let Some(dir) = &cache {
+            writeln!(f,
+                "kernel cache (compiled kernels and autotune results, kept between runs; NEUVIS_KERNEL_CACHE sets it): {}",
+                dir.display()
+            )?;
+        }
+        match probe {
+            Some(Ok(ms)) => writeln!(f, "probe: --device gpu opened and computed in {ms:.0} ms")?,
+            Some(Err(e)) => writeln!(f, "probe: {e}")?,
+            None => {}
+        }
+        if let Some(why) = &nothing_probed {
+            writeln!(f, "probe: nothing computed: {why}")?;
+        }
+        Ok(())
+    }
+}

@@ -6,11 +6,14 @@
 //! The views lie on a circle of polar angle θ, φ = 360°·v/views; every view is rendered to its
 //! converged frame with the cache carried from view to view. With `prefetch`, after each view the
 //! engine fetches the bricks of the extrapolated next view at quarter resolution, timed apart.
+//!
+//! [`render_view`] renders and measures one view (`neuvis raycast render`), with the same methods.
 
-use crate::engine::{Engine, Method, RenderOptions};
+use crate::engine::{Budget, Engine, Method, RenderOptions};
 use crate::mesh::MeshBaseline;
 use crate::{RaycastError, Result};
 use neuvis_base::mem::peak_rss;
+use neuvis_base::named::Named;
 use neuvis_base::stats::median;
 use neuvis_base::MaskedImage;
 use serde::{Deserialize, Serialize};
@@ -27,29 +30,32 @@ pub enum OrbitMethod {
 }
 
 impl OrbitMethod {
-    /// Every method's name, as `--method` takes it: the engine's ([`Method::NAMES`]) and `mesh`.
-    pub const NAMES: [&'static str; 7] = ["full", "exact", "neural", "trilinear", "dense", "compressed", "mesh"];
-
-    /// The method named `s` (one of [`OrbitMethod::NAMES`]).
+    /// The method named `s`: the engine's methods' names and `mesh`.
     pub fn parse(s: &str) -> Option<OrbitMethod> {
-        match s {
-            "mesh" => Some(OrbitMethod::Mesh),
-            _ => Method::parse(s).map(OrbitMethod::Engine),
-        }
+        OrbitMethod::from_name(s)
     }
 
     /// The method's name.
     pub fn name(self) -> &'static str {
-        match self {
-            OrbitMethod::Engine(m) => m.name(),
-            OrbitMethod::Mesh => "mesh",
-        }
+        self.name_of()
     }
 
     /// Whether the method works within a memory budget (and can prefetch).
     pub fn speculative(self) -> bool {
         matches!(self, OrbitMethod::Engine(m) if m.speculative())
     }
+}
+
+impl Named for OrbitMethod {
+    const NAMED: &'static [(OrbitMethod, &'static str)] = &[
+        (OrbitMethod::Engine(Method::Full), "full"),
+        (OrbitMethod::Engine(Method::Exact), "exact"),
+        (OrbitMethod::Engine(Method::Neural), "neural"),
+        (OrbitMethod::Engine(Method::Trilinear), "trilinear"),
+        (OrbitMethod::Engine(Method::Dense), "dense"),
+        (OrbitMethod::Engine(Method::Compressed), "compressed"),
+        (OrbitMethod::Mesh, "mesh"),
+    ];
 }
 
 /// The orbit and the frames.
@@ -259,4 +265,150 @@ pub fn run(store: &Path, method: OrbitMethod, opts: &OrbitOptions, dir: &Path) -
     };
     stats.write(dir)?;
     Ok(stats)
+}
+
+/// One view of a store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewOptions {
+    /// Isovalue.
+    pub iso: f32,
+    /// Polar angle, degrees.
+    pub theta: f32,
+    /// Azimuth, degrees.
+    pub phi: f32,
+    /// Frame width in pixels (1–8192).
+    pub width: usize,
+    /// Frame height in pixels (1–8192).
+    pub height: usize,
+    /// Memory budget of an engine method in bytes (`None`: unbounded).
+    pub budget: Option<usize>,
+}
+
+/// What rendering one view measured (`neuvis raycast render --json`, less its command and output).
+#[derive(Debug, Clone, Serialize)]
+pub struct ViewStats {
+    /// The method's name.
+    pub method: String,
+    /// The isovalue.
+    pub isovalue: f32,
+    /// The method's own measurements.
+    #[serde(flatten)]
+    pub detail: ViewDetail,
+    /// The process's peak resident memory (where the system reports it).
+    pub peak_rss_bytes: Option<u64>,
+    /// What the user should be told: no surface at the isovalue.
+    #[serde(skip)]
+    pub warning: Option<String>,
+}
+
+/// The measurements of one view, by kind of method.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ViewDetail {
+    /// The marching-cubes baseline.
+    Mesh {
+        /// Seconds to extract the surface.
+        extraction_s: f64,
+        /// Its triangles.
+        triangles: usize,
+        /// Its bytes.
+        mesh_bytes: usize,
+        /// Milliseconds to rasterize the frame.
+        frame_ms: f64,
+    },
+    /// A method of the engine.
+    Engine {
+        /// Milliseconds to the first (progressive) frame.
+        first_frame_ms: f64,
+        /// Milliseconds to the converged frame.
+        converged_ms: f64,
+        /// Progressive passes.
+        passes: usize,
+        /// Bricks fetched (read, reconstructed or upsampled).
+        bricks_fetched: usize,
+        /// Milliseconds spent fetching.
+        fetch_ms: f64,
+        /// Distinct resident bricks used.
+        brick_hits: usize,
+        /// Distinct bricks that were not resident.
+        brick_misses: usize,
+        /// Bytes held outside the cache: base volume, octree, network.
+        resident_fixed_bytes: usize,
+        /// The cache's bytes after the frame.
+        cache_bytes: usize,
+        /// The cache's peak bytes.
+        cache_peak_bytes: usize,
+        /// The cache's budget.
+        #[serde(skip)]
+        cache_budget: Budget,
+        /// The store file's size.
+        store_bytes: u64,
+    },
+}
+
+/// Renders one view of `store` with `method` and measures it; an engine method's progressive
+/// frames go to `on_pass(frame, pass)` as they are made. Returns the converged frame.
+pub fn render_view(
+    store: &Path,
+    method: OrbitMethod,
+    view: &ViewOptions,
+    on_pass: impl FnMut(&MaskedImage, usize),
+) -> Result<(MaskedImage, ViewStats)> {
+    if view.width == 0 || view.height == 0 || view.width > 8192 || view.height > 8192 {
+        return Err(RaycastError::Settings(format!(
+            "frame size {}x{}: each side must be 1–8192",
+            view.width, view.height
+        )));
+    }
+    let opts = RenderOptions::new(view.width, view.height, view.iso);
+    let (img, detail, warning) = match method {
+        OrbitMethod::Mesh => {
+            let mb = MeshBaseline::open(store, view.iso)?;
+            let t = std::time::Instant::now();
+            let img = mb.render(&opts, view.theta, view.phi);
+            let detail = ViewDetail::Mesh {
+                extraction_s: mb.extract_s,
+                triangles: mb.mesh.tris.len(),
+                mesh_bytes: mb.mesh.bytes(),
+                frame_ms: t.elapsed().as_secs_f64() * 1e3,
+            };
+            (img, detail, None)
+        }
+        OrbitMethod::Engine(m) => {
+            let engine = Engine::open(store, m, view.budget, view.width, view.height)?;
+            let (lo, hi) = engine.store().header.range;
+            let warning = (!(lo..=hi).contains(&view.iso)).then(|| {
+                format!(
+                    "no surface at --iso {}: the volume ranges over [{lo}, {hi}], so the image is empty",
+                    view.iso
+                )
+            });
+            let cam = engine.camera(&opts, view.theta, view.phi);
+            let (img, st) = engine.render(&cam, &opts, on_pass)?;
+            let (used, cap, cs) = engine.cache_state();
+            let detail = ViewDetail::Engine {
+                first_frame_ms: st.first_s * 1e3,
+                converged_ms: st.converged_s * 1e3,
+                passes: st.passes,
+                bricks_fetched: st.fetched,
+                fetch_ms: st.fetch_s * 1e3,
+                brick_hits: st.hits,
+                brick_misses: st.misses,
+                resident_fixed_bytes: engine.resident_fixed(),
+                cache_bytes: used,
+                cache_peak_bytes: cs.peak_bytes,
+                cache_budget: cap,
+                store_bytes: engine.store().file_len(),
+            };
+            (img, detail, warning)
+        }
+    };
+    let stats = ViewStats {
+        method: method.name().into(),
+        isovalue: view.iso,
+        detail,
+        peak_rss_bytes: peak_rss(),
+        warning,
+    };
+    Ok((img, stats))
 }

@@ -280,6 +280,27 @@ pub struct PrepareReport {
     pub max_slab_bytes: u64,
 }
 
+impl std::fmt::Display for PrepareReport {
+    /// One line: the store's size, against the f32 volume, its bricks and base, the largest slab.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let g = &self.geometry;
+        let raw = g.dims.iter().product::<usize>() as f64 * 4.0;
+        write!(
+            f,
+            "{:.2} MB, {:.3}× the f32 volume; bricks {:.2} MB, {} bricks of {}³ + apron, base {}x{}x{}; largest slab {:.1} MB",
+            self.bytes as f64 / 1e6,
+            self.bytes as f64 / raw,
+            self.brick_bytes as f64 / 1e6,
+            g.nbricks(),
+            g.brick,
+            g.base_dims[0],
+            g.base_dims[1],
+            g.base_dims[2],
+            self.max_slab_bytes as f64 / 1e6
+        )
+    }
+}
+
 /// The serialized network `trainer` makes from the base and the sampled bricks, when `wanted`.
 fn train_network(
     wanted: bool,

@@ -13,6 +13,7 @@
 
 use crate::error::{RaycastError, Result};
 use crate::geom::Geometry;
+use neuvis_base::named::Named;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -50,21 +51,22 @@ pub enum StoreKind {
     Both,
 }
 
-impl StoreKind {
-    /// Every kind, in the order the command line lists them.
-    pub const ALL: [StoreKind; 3] = [StoreKind::Exact, StoreKind::Neural, StoreKind::Both];
+impl Named for StoreKind {
+    const NAMED: &'static [(StoreKind, &'static str)] = &[
+        (StoreKind::Exact, "exact"),
+        (StoreKind::Neural, "neural"),
+        (StoreKind::Both, "both"),
+    ];
+}
 
+impl StoreKind {
     /// Parses `exact`, `neural` or `both`.
     pub fn parse(s: &str) -> Option<StoreKind> {
-        StoreKind::ALL.into_iter().find(|k| k.name() == s)
+        StoreKind::from_name(s)
     }
     /// The command-line name.
     pub fn name(self) -> &'static str {
-        match self {
-            StoreKind::Exact => "exact",
-            StoreKind::Neural => "neural",
-            StoreKind::Both => "both",
-        }
+        self.name_of()
     }
     /// Whether full-resolution bricks are stored.
     pub fn has_bricks(self) -> bool {

@@ -7,10 +7,11 @@ use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use neuvis_amr::fit::{fit, InrFitOptions};
+use neuvis_amr::fit::{fit_to_file, FitTarget, InrFitOptions};
 use neuvis_amr::job::{table_header, table_row, write_outputs, AmrOptions, History};
 use neuvis_amr::plot::plot_error_vs_dofs;
 use neuvis_amr::{Activation, BasicError, Inr, Method};
+use neuvis_cli::flags::{named, named_with};
 
 /// `neuvis inr …`.
 #[derive(Subcommand, Debug)]
@@ -45,7 +46,7 @@ pub struct FitArgs {
     #[arg(long, default_values_t = fit_defaults().hidden, value_delimiter = ',')]
     pub hidden: Vec<usize>,
     /// Activation: relu, silu (swish), tanh, gelu or sine.
-    #[arg(long, default_value = fit_defaults().activation.name(), value_parser = activation)]
+    #[arg(long, default_value = fit_defaults().activation.name(), value_parser = named_with(Activation::parse))]
     pub activation: Activation,
     /// ω₀ of the sine activation.
     #[arg(value_parser = crate::num::finite_f64, long, default_value_t = fit_defaults().omega0)]
@@ -72,24 +73,9 @@ pub struct FitArgs {
     pub device: neuvis_cli::flags::DeviceArg,
 }
 
-/// Parses `amr --method`.
-fn method(s: &str) -> Result<Method, String> {
-    Method::parse(s).ok_or_else(|| format!("'{s}': use pruning, basic or uniform"))
-}
-
-/// Parses `amr --basic-error`.
-fn basic_error(s: &str) -> Result<BasicError, String> {
-    BasicError::parse(s).ok_or_else(|| format!("'{s}': use reference or pointwise"))
-}
-
 /// `inr fit`'s defaults: the library's.
 fn fit_defaults() -> InrFitOptions {
     InrFitOptions::default()
-}
-
-/// Parses `--activation`.
-fn activation(s: &str) -> Result<Activation, String> {
-    Activation::parse(s).ok_or_else(|| format!("'{s}': use relu, silu, tanh, gelu or sine"))
 }
 
 impl FitArgs {
@@ -107,9 +93,6 @@ impl FitArgs {
         }
     }
 }
-
-/// What an INR is fitted to.
-type Target<'a> = Box<dyn Fn(&[f64]) -> f64 + Sync + 'a>;
 
 /// Runs `neuvis inr fit`.
 pub fn inr(cmd: &InrCmd) -> Result<()> {
@@ -136,30 +119,23 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         }
     }
     let field;
-    // a volume's whole value range is the PSNR peak (the held-out points' range otherwise)
-    let mut volume_range = None;
-    let (target, domain, what): (Target, Vec<[f64; 2]>, String) = match (&a.function, &a.volume) {
-        (Some(name), _) => {
-            let (f, dom) = neuvis_amr::functions::by_name(name)
-                .with_context(|| format!("--function {name:?}: known functions are sin-inv-r and dynamic-ct"))?;
-            (Box::new(f), dom, format!("function {name}"))
-        }
+    let target = match (&a.function, &a.volume) {
+        (Some(name), _) => FitTarget::function(name)?,
         (None, Some(v)) => {
             field = a
                 .vol
                 .read_one(v, a.seed, &a.step)
                 .with_context(|| format!("{v}: cannot load the volume"))?;
             info!("{v}: {}", field.value_summary());
-            let (lo, hi) = field.range();
-            volume_range = Some(hi as f64 - lo as f64);
-            let (lo, hi) = field.bounds();
-            let dom: Vec<[f64; 2]> = (0..3).map(|a| [lo[a] as f64, hi[a] as f64]).collect();
+            let ((lo, hi), (blo, bhi)) = (field.range(), field.bounds());
             let f = &field;
-            (
-                Box::new(move |p: &[f64]| f.sample([p[0] as f32, p[1] as f32, p[2] as f32]) as f64),
-                dom,
-                format!("volume {v}"),
-            )
+            FitTarget {
+                field: Box::new(move |p: &[f64]| f.sample([p[0] as f32, p[1] as f32, p[2] as f32]) as f64),
+                domain: (0..3).map(|a| [blo[a] as f64, bhi[a] as f64]).collect(),
+                flag: format!("--volume {v}"),
+                what: format!("volume {v}"),
+                range: Some(hi as f64 - lo as f64),
+            }
         }
         (None, None) => bail!("give --function or --volume"),
     };
@@ -174,7 +150,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
     .with_rate("samples", a.batch as f64);
     let t0 = Instant::now();
     let mut running = f64::NAN;
-    let (mut spec, net, report) = fit(&*target, &domain, &opts, &device, |s, loss| {
+    let (spec, net, report) = fit_to_file(&target, &opts, &device, &a.output, |s, loss| {
         running = if running.is_nan() {
             loss
         } else {
@@ -184,32 +160,12 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         if s % 25 == 0 {
             pb.set_message(format!("loss {running:.3e}"));
         }
-    })
-    .map_err(anyhow::Error::msg)?;
+    })?;
     pb.finish();
-    let stem = a.output.file_stem().and_then(|s| s.to_str()).unwrap_or("inr");
-    spec.weights = Some(format!("{stem}.safetensors"));
-    spec.description = Some(format!(
-        "{what}; made by: neuvis inr fit {} --hidden {} --activation {} --fourier {} --sigma {} --steps {} --batch {} --lr {} --seed {}; held-out RMSE {:.4e}",
-        match (&a.function, &a.volume) {
-            (Some(f), _) => format!("--function {f}"),
-            (_, Some(v)) => format!("--volume {v}"),
-            _ => String::new(),
-        },
-        a.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","),
-        a.activation.name(),
-        a.fourier,
-        a.sigma,
-        a.steps,
-        a.batch,
-        a.lr,
-        a.seed,
-        report.rmse
-    ));
-    Inr::save(&spec, &net, &a.output)?;
-    let range = volume_range.unwrap_or(report.range);
+    let range = target.range.unwrap_or(report.range);
     say!(
-        "fitted {what}: {} parameters, {} hidden neurons, {:.1} s; held-out RMSE {:.4e} (PSNR {:.2} dB over the value range {:.4})",
+        "fitted {}: {} parameters, {} hidden neurons, {:.1} s; held-out RMSE {:.4e} (PSNR {:.2} dB over the value range {:.4})",
+        target.what,
         net.hidden.iter().map(|l| l.w.nrows() * (l.w.ncols() + 1)).sum::<usize>() + net.output.w.ncols() + 1,
         net.hidden_neurons(),
         t0.elapsed().as_secs_f64(),
@@ -272,7 +228,7 @@ pub struct AmrArgs {
     #[command(flatten)]
     pub out: neuvis_cli::flags::OutputArgs,
     /// pruning (Algorithm 1), basic (interpolation error) or uniform.
-    #[arg(long, default_value = AmrOptions::default().method.name(), value_parser = method)]
+    #[arg(long, default_value = AmrOptions::default().method.name(), value_parser = named::<Method>())]
     pub method: Method,
     /// The paper's T: refine an element while the pruned INR's relative error on it exceeds this
     /// (`--t`/`--T` of earlier releases still work, with a warning).
@@ -290,7 +246,7 @@ pub struct AmrArgs {
     pub tau: f64,
     /// The basic method's relative error: `reference` (mean|f − g| · mean(1/|f|) ≥ τ, LLNL's
     /// implementation, so its τ values carry over) or `pointwise` (mean(|f − g| / max(|f|, δ)) > τ).
-    #[arg(long, default_value_t = AmrOptions::default().basic_error, value_parser = basic_error)]
+    #[arg(long, default_value_t = AmrOptions::default().basic_error, value_parser = named::<BasicError>())]
     pub basic_error: BasicError,
     /// Points per element for the ID.
     #[arg(long, default_value_t = AmrOptions::default().id_samples)]
@@ -407,21 +363,10 @@ fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks)
         say!("{} MPI ranks share each iteration's element tests", ranks.size());
     }
     say!(
-        "{}: {d}-D INR, {} hidden neurons in {} layers; method {}, T {}, P {}, ε {}, τ {}, ID samples {}, error samples {}, max_it {}, max_dofs {}, {} initial refinements, {} total-error points",
+        "{}: {d}-D INR, {} hidden neurons in {} layers; {cfg}",
         model.display(),
         inr.net.hidden_neurons(),
         inr.net.hidden.len(),
-        cfg.method,
-        cfg.t,
-        cfg.p,
-        cfg.eps,
-        cfg.tau,
-        cfg.id_samples,
-        cfg.error_samples,
-        cfg.max_it,
-        cfg.max_dofs,
-        cfg.initial_refinements,
-        cfg.total_error_samples
     );
     say!("{}", table_header());
     // A bar over the elements of long iterations, shown only while an iteration examines its

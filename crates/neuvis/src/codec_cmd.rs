@@ -1,97 +1,22 @@
 //! `neuvis compress` and `neuvis decompress`.
 
 use crate::progress::Progress;
-use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use anyhow::{bail, Result};
+use clap::Args;
+use neuvis_base::named::Named;
+use neuvis_cli::flags::named;
 use neuvis_codec::codec::Decoder;
 use neuvis_codec::compress::{CompressOptions, Size, DEFAULT_RATIO, DEFAULT_START_GRID};
 use neuvis_codec::dataset::Residency;
 use neuvis_codec::Nrvi;
 use neuvis_codec::{Arch, Plan, Skip};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
-
-/// The flag value of a `ValueEnum`, for clap's `default_value_t`.
-fn flag_value(v: &impl ValueEnum, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-    match v.to_possible_value() {
-        Some(p) => f.write_str(p.get_name()),
-        None => Ok(()),
-    }
-}
-
-impl std::fmt::Display for ArchArg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        flag_value(self, f)
-    }
-}
-
-impl std::fmt::Display for SkipArg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        flag_value(self, f)
-    }
-}
-
-impl From<Arch> for ArchArg {
-    fn from(a: Arch) -> ArchArg {
-        match a {
-            Arch::Nervi => ArchArg::Nervi,
-            Arch::Nerv => ArchArg::Nerv,
-        }
-    }
-}
-
-impl From<Skip> for SkipArg {
-    fn from(s: Skip) -> SkipArg {
-        match s {
-            Skip::Project => SkipArg::Project,
-            Skip::ProjectTile => SkipArg::ProjectTile,
-            Skip::ProjectNone => SkipArg::ProjectNone,
-            Skip::Tile => SkipArg::Tile,
-            Skip::None => SkipArg::None,
-        }
-    }
-}
 
 /// `neuvis compress`'s defaults: the library's, which clap shows and fills in.
 fn d() -> CompressOptions {
     CompressOptions::default()
-}
-
-/// Network family.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArchArg {
-    /// NeRVI: SIREN residual MLP, RGB + mask head, masked loss.
-    Nervi,
-    /// NeRV baseline: GELU MLP, RGB head, loss over all pixels.
-    Nerv,
-}
-
-/// NeRVI's skip connections (see `neuvis_codec::Skip`).
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SkipArg {
-    /// Learned projections in both SIREN blocks where widths differ.
-    Project,
-    /// A learned projection in the first block, the input tiled (no parameters) in the second.
-    ProjectTile,
-    /// A learned projection in the first block, none in the second.
-    ProjectNone,
-    /// Tiled (parameter-free) skips in both blocks.
-    Tile,
-    /// No skip connections.
-    None,
-}
-
-impl From<SkipArg> for Skip {
-    fn from(s: SkipArg) -> Skip {
-        match s {
-            SkipArg::Project => Skip::Project,
-            SkipArg::ProjectTile => Skip::ProjectTile,
-            SkipArg::ProjectNone => Skip::ProjectNone,
-            SkipArg::Tile => Skip::Tile,
-            SkipArg::None => Skip::None,
-        }
-    }
 }
 
 /// Options of `neuvis compress`.
@@ -104,9 +29,10 @@ pub struct CompressArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub out: neuvis_cli::flags::OutputArgs,
-    /// Network family.
-    #[arg(long, value_enum, default_value_t = ArchArg::from(d().arch))]
-    pub arch: ArchArg,
+    /// Network family: nervi (NeRVI: SIREN residual MLP, RGB + mask head, masked loss) or nerv
+    /// (the NeRV baseline: GELU MLP, RGB head, loss over all pixels).
+    #[arg(long, default_value = d().arch.name_of(), value_parser = named::<Arch>())]
+    pub arch: Arch,
     /// Target compression ratio raw/file; picks c1 = c0 = c2 (or give the widths with --c1).
     #[arg(value_parser = crate::num::positive_f64, long, default_value_t = DEFAULT_RATIO)]
     pub ratio: f64,
@@ -127,9 +53,12 @@ pub struct CompressArgs {
     /// NeRVI's Table 1 plan instead: 2×2 start grid, 4× steps first (better for wide networks).
     #[arg(long)]
     pub paper_plan: bool,
-    /// NeRVI's skip connections where a SIREN block changes width (BENCHMARKS.md compares them).
-    #[arg(long, value_enum, default_value_t = SkipArg::from(d().skip))]
-    pub skip: SkipArg,
+    /// NeRVI's skip connections where a SIREN block changes width: project (learned projections in
+    /// both blocks), project-tile (a projection in the first, the input tiled in the second),
+    /// project-none (a projection in the first, none in the second), tile (tiled, parameter-free,
+    /// in both) or none (BENCHMARKS.md compares them).
+    #[arg(long, default_value = d().skip.name_of(), value_parser = named::<Skip>())]
+    pub skip: Skip,
     /// Quantization bits per weight (1–16) of the upscale convolutions, and of NeRV's MLP (the head
     /// convolution takes the wider of --bits and --mlp-bits).
     #[arg(long, default_value_t = d().bits)]
@@ -177,24 +106,13 @@ pub struct CompressArgs {
     /// Where the training images live: memory (decoded once), stream (decoded from the PNGs batch
     /// by batch on worker threads, ahead of the training step; memory does not grow with the
     /// number of images), auto (memory up to 512 MiB of pixels, stream beyond). Same model either way.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub load: LoadArg,
+    #[arg(long, default_value = Residency::default().name_of(), value_parser = named::<Residency>())]
+    pub load: Residency,
     /// Leave every K-th time step out of training (the first and last are always trained) to
     /// measure interpolation in time: `neuvis eval --holdout` reports them separately, the file
     /// records them, the explorer's time slider shows them.
     #[arg(long, value_name = "K")]
     pub holdout_times: Option<usize>,
-}
-
-/// Where the training images live (see `neuvis_codec::dataset::Residency`).
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoadArg {
-    /// Memory up to 512 MiB of pixels, streamed beyond.
-    Auto,
-    /// Every image decoded once and kept in memory.
-    Memory,
-    /// Decoded from the PNG files batch by batch.
-    Stream,
 }
 
 /// What a compression run produced.
@@ -204,11 +122,7 @@ impl CompressArgs {
     /// The library options these flags give.
     pub fn options(&self) -> CompressOptions {
         CompressOptions {
-            arch: if self.arch == ArchArg::Nervi {
-                Arch::Nervi
-            } else {
-                Arch::Nerv
-            },
+            arch: self.arch,
             size: match self.c1 {
                 Some(c1) => Size::Widths {
                     c1,
@@ -222,7 +136,7 @@ impl CompressArgs {
             } else {
                 Plan::Start(self.start_grid)
             },
-            skip: Skip::from(self.skip),
+            skip: self.skip,
             bits: self.bits,
             mlp_bits: self.mlp_bits,
             omega0: self.omega0,
@@ -240,59 +154,63 @@ impl CompressArgs {
 }
 
 /// Runs `neuvis compress`.
-pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
+pub fn compress(a: &CompressArgs) -> Result<Option<CompressReport>> {
+    // under mpirun/srun every rank trains its share of each batch; rank 0 alone checks and writes
+    // the output and prints (the others return None)
+    let ranks = neuvis_amr::ranks::from_launcher()?;
+    if ranks.rank() != 0 {
+        neuvis_cli::report::set_quiet(true);
+    }
+    let res = compress_on(a, ranks.as_ref());
+    if let (Err(e), true) = (&res, ranks.size() > 1) {
+        // a stop request ends every rank after the same step; any other error leaves the other
+        // ranks waiting in the step's all-reduce: end them all, after saying why
+        if !e.chain().any(|c| c.is::<neuvis_base::Interrupted>()) {
+            eprintln!("error (rank {} of {}): {e:#}", ranks.rank(), ranks.size());
+            ranks.abort();
+        }
+    }
+    Ok(res?.filter(|_| ranks.rank() == 0))
+}
+
+fn compress_on(a: &CompressArgs, ranks: &dyn neuvis_base::ranks::Ranks) -> Result<Option<CompressReport>> {
+    let root = ranks.rank() == 0;
     let opts = a.options();
     // before anything is read: the numbers (each error names its flag), then the output
     opts.validate()?;
     if a.output.extension().is_none_or(|e| e != "nrvi") {
         bail!("{}: the output file should end in .nrvi", a.output.display());
     }
-    crate::outputs::check(&a.output, crate::outputs::NRVI, a.out.overwrite, &[&a.input])?;
+    if root {
+        crate::outputs::check(&a.output, crate::outputs::NRVI, a.out.overwrite, &[&a.input])?;
+    }
     let device = neuvis_nn::device::device(&a.device)?;
-    let residency = match a.load {
-        LoadArg::Auto => Residency::Auto,
-        LoadArg::Memory => Residency::Memory,
-        LoadArg::Stream => Residency::Stream,
-    };
-    let neuvis_codec::compress::CompressInput {
-        data,
-        held_out,
-        all_times,
-        plan,
-    } = neuvis_codec::compress::open_input(&a.input, residency, a.holdout_times, &opts)?;
+    let input = neuvis_codec::compress::open_input(&a.input, a.load, a.holdout_times, &opts)?;
     if let Some(k) = a.holdout_times {
         info!(
-            "holding out {} of {all_times} time steps (every {k}th): {}",
-            held_out.len(),
-            held_out.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+            "holding out {} of {} time steps (every {k}th): {}",
+            input.held_out.len(),
+            input.all_times,
+            input
+                .held_out
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
-    let (net, bits, predicted) = (&plan.net, plan.bits, plan.predicted_bytes);
-    say!(
-        "{}: {} images of {}x{} ({:.1} MB raw{}) → {:?}{} c1={} c0={} c2={} start {}x{} upscale {:?}: {} parameters at {} bits, predicted {:.1} kB (ratio ≈ {:.0})",
-        a.input.display(),
-        data.len(),
-        data.width,
-        data.height,
-        data.raw_bytes() as f64 / 1e6,
-        if data.is_streamed() { ", streamed" } else { "" },
-        net.arch,
-        if net.arch == Arch::Nervi {
-            format!(" (skip {:?})", net.skip)
-        } else {
-            String::new()
-        },
-        net.c1,
-        net.c0,
-        net.c2,
-        net.w0,
-        net.h0,
-        net.factors,
-        net.param_count(),
-        bits,
-        predicted / 1e3,
-        data.raw_bytes() as f64 / predicted
-    );
+    if root {
+        say!("{}: {input}", a.input.display());
+        if ranks.size() > 1 {
+            say!(
+                "{} MPI ranks share each batch of {} images (about {} each)",
+                ranks.size(),
+                a.batch,
+                a.batch.div_ceil(ranks.size())
+            );
+        }
+    }
+    let (data, plan) = (&input.data, &input.plan);
     let steps = (data.len().div_ceil(a.batch) * a.epochs) as u64;
     let pb = Progress::new(
         "compress",
@@ -312,20 +230,21 @@ pub fn compress(a: &CompressArgs) -> Result<CompressReport> {
         }
     }
     let mut running = (0.0, 0.0);
-    let report = neuvis_codec::compress::compress(&data, &plan, &opts, &a.output, &device, |e, k, per, loss, psnr| {
-        running = if k == 1 {
-            (loss, psnr)
-        } else {
-            (0.9 * running.0 + 0.1 * loss, 0.9 * running.1 + 0.1 * psnr)
-        };
-        pb.set_position(((e - 1) * per + k) as u64);
-        pb.set_message(format!(
-            "epoch {e}/{}: loss {:.4}, PSNR {:.2} dB",
-            a.epochs, running.0, running.1
-        ));
-    })?;
+    let report =
+        neuvis_codec::compress::compress_on(data, plan, &opts, &a.output, &device, ranks, |e, k, per, loss, psnr| {
+            running = if k == 1 {
+                (loss, psnr)
+            } else {
+                (0.9 * running.0 + 0.1 * loss, 0.9 * running.1 + 0.1 * psnr)
+            };
+            pb.set_position(((e - 1) * per + k) as u64);
+            pb.set_message(format!(
+                "epoch {e}/{}: loss {:.4}, PSNR {:.2} dB",
+                a.epochs, running.0, running.1
+            ));
+        })?;
     pb.finish();
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// Prints the compression summary.
@@ -335,23 +254,9 @@ pub fn print_compress(r: &CompressReport) {
         "ratio": r.ratio(), "bits_per_pixel": r.bpp(), "parameters": r.params, "epochs": r.history.len(),
         "train_seconds": r.train_seconds, "final_train_psnr": r.history.last().map(|h| h.psnr),
         "quantization_aware": r.qat, "peak_rss_bytes": neuvis_base::mem::peak_rss(),
+        "ranks": r.ranks, "allreduce_seconds": r.allreduce_seconds,
     }));
-    say!(
-        "wrote {}: {} bytes, ratio {:.1}, {:.4} bits/pixel, {} parameters, trained {} epochs in {:.1} s (final epoch's PSNR of the pooled error {:.2} dB, {})",
-        r.output.display(),
-        r.file_bytes,
-        r.ratio(),
-        r.bpp(),
-        r.params,
-        r.history.len(),
-        r.train_seconds,
-        r.history.last().map(|h| h.psnr).unwrap_or(f64::NAN),
-        if r.qat {
-            "through the quantized weights"
-        } else {
-            "before quantization"
-        }
-    );
+    say!("wrote {}: {r}", r.output.display());
     if let Some(b) = neuvis_base::mem::peak_rss() {
         say!("peak memory (resident set): {:.1} MB", b as f64 / 1e6);
     }
@@ -405,25 +310,7 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
     let file = Nrvi::read(&a.model)?;
     let device = neuvis_nn::device::device(&a.device)?;
     let dec = Decoder::new(&file, &device)?;
-    let params: Vec<[f64; 3]> = if a.views.is_empty() {
-        dec.header.grid.params()
-    } else {
-        a.views
-            .iter()
-            .map(|s| {
-                let v: Vec<f64> = s
-                    .split(',')
-                    .map(|x| x.trim().parse::<f64>())
-                    .collect::<Result<_, _>>()
-                    .with_context(|| format!("--view '{s}'"))?;
-                let [t, th, ph] = v[..] else {
-                    bail!("--view '{s}': expected t,theta,phi")
-                };
-                dec.check_range([t, th, ph])?;
-                Ok([t, th, ph])
-            })
-            .collect::<Result<_>>()?
-    };
+    let params = dec.views(&a.views)?;
     if params.len() > a.max_images {
         bail!(
             "{}: the model's grid (field `grid`) holds {} images, more than --max-images {}; raise it or pick views with --view",
@@ -435,16 +322,17 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
     let unseen = params.iter().filter(|p| !dec.on_grid(**p)).count();
     let meta = neuvis_codec::codec::decoded_meta(&a.model, &dec.header, unseen);
     let t0 = Instant::now();
-    let decode_s = decode_to_db(
-        &dec,
-        &params,
-        &a.output,
-        &meta,
-        a.out.overwrite,
-        a.batch,
-        shard,
-        crate::quiet(),
-    )?;
+    let pb = Progress::new(
+        "decompress",
+        "images",
+        Some(shard.range(params.len()).len() as u64),
+        "[{elapsed_precise}] {bar:40} {pos}/{len} images, {per_sec}, ETA {eta}",
+    );
+    let decode_s =
+        neuvis_codec::codec::decode_to_db(&dec, &params, &a.output, &meta, a.out.overwrite, a.batch, shard, |n| {
+            pb.inc(n as u64)
+        })?;
+    pb.finish();
     let views_len = shard.range(params.len()).len();
     crate::emit_json(json!({
         "command": "decompress", "output": target, "images": views_len, "unseen": unseen,
@@ -465,35 +353,6 @@ pub fn decompress(a: &DecompressArgs) -> Result<(usize, f64)> {
         views_len as f64 / decode_s.max(1e-9)
     );
     Ok((views_len, decode_s))
-}
-
-/// Decodes `params` into a new Cinema database at `out` with a progress bar unless `quiet`;
-/// returns the seconds spent in the network.
-#[allow(clippy::too_many_arguments)]
-pub fn decode_to_db(
-    dec: &Decoder,
-    params: &[[f64; 3]],
-    out: &Path,
-    meta: &serde_json::Value,
-    overwrite: bool,
-    batch: usize,
-    shard: neuvis_base::Shard,
-    quiet: bool,
-) -> Result<f64> {
-    let n = shard.range(params.len()).len() as u64;
-    let pb = if quiet {
-        Progress::hidden()
-    } else {
-        Progress::new(
-            "decompress",
-            "images",
-            Some(n),
-            "[{elapsed_precise}] {bar:40} {pos}/{len} images, {per_sec}, ETA {eta}",
-        )
-    };
-    let s = neuvis_codec::codec::decode_to_db(dec, params, out, meta, overwrite, batch, shard, |n| pb.inc(n as u64))?;
-    pb.finish();
-    Ok(s)
 }
 
 #[cfg(test)]

@@ -140,7 +140,7 @@ fn run_in(a: &DemoArgs, r: &RenderArgs) -> Result<()> {
         .chain(DEMO_TRAINING.iter().copied())
         .collect::<Vec<_>>(),
     )?;
-    let cr = codec_cmd::compress(&c)?;
+    let cr = codec_cmd::compress(&c)?.ok_or_else(|| anyhow::anyhow!("the demo runs as one process"))?;
     println!(
         "2/4 compressed: {} bytes, ratio {:.1}, trained in {:.1} s",
         cr.file_bytes,

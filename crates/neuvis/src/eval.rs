@@ -1,15 +1,14 @@
-//! `neuvis eval`: compare two image collections with PSNR, SSIM, MS-SSIM and FLIP.
+//! `neuvis eval`: compare two image collections (or a collection and a `.nrvi` model) with PSNR,
+//! SSIM, MS-SSIM and FLIP ([`neuvis_codec::eval`] compares, this prints).
 
 use crate::progress::Progress;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Args;
 use neuvis_base::Shard;
-use neuvis_codec::container::Split;
-use neuvis_collection::CinemaDb;
-use neuvis_metrics::eval::{csv_text, evaluate_shard, means, shard_rows, Scores, CSV_HEADER};
+use neuvis_codec::eval::{Comparison, EvalOptions, Evaluation};
+use neuvis_metrics::eval::{csv_text, means, Scores, CSV_HEADER};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
 /// Options of `neuvis eval`.
 #[derive(Args, Debug, Clone)]
@@ -26,7 +25,7 @@ pub struct EvalArgs {
     pub diff_images: Option<PathBuf>,
     /// ΔE*uv mapped to the top (red) of the difference colour scale (the explorer's and the
     /// demo's scale too).
-    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = neuvis_metrics::DEFAULT_MAX_DELTA_E)]
+    #[arg(value_parser = crate::num::finite_f32, long, default_value_t = EvalOptions::default().max_delta_e)]
     pub max_delta_e: f32,
     /// How many of the worst images (lowest PSNR) to list.
     #[arg(long, default_value_t = 5)]
@@ -44,61 +43,24 @@ pub struct EvalArgs {
     pub holdout: bool,
 }
 
-fn is_model(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e == "nrvi")
-}
-
-/// Decodes `model` at the parameters of `db` (only the shard's block of them) into a temporary
-/// collection; returns the collection, the shard's rows of `db`, and the model's size and raw size.
-fn decode_like(
-    model: &Path,
-    db: &CinemaDb,
-    dir: &Path,
-    shard: Shard,
-) -> Result<(CinemaDb, CinemaDb, u64, u64, neuvis_codec::container::Grid)> {
-    let file = neuvis_codec::Nrvi::read(model)?;
-    // the sizes are compared before anything is decoded (and the message names the two inputs,
-    // not the temporary folder the decoded images would go to)
-    if !db.entries.is_empty() {
-        let (w, h) = db.dimensions(0)?;
-        if (w, h) != (file.header.width, file.header.height) {
-            bail!(
-                "{} decodes {}x{} images but {} holds {w}x{h} images: they cannot be compared",
-                model.display(),
-                file.header.width,
-                file.header.height,
-                db.dir.display()
-            );
+impl EvalArgs {
+    /// The library's options these flags give.
+    pub fn options(&self) -> EvalOptions {
+        EvalOptions {
+            shard: self.shard.unwrap_or(Shard::WHOLE),
+            holdout: self.holdout,
+            diff_images: self.diff_images.clone(),
+            max_delta_e: self.max_delta_e,
         }
     }
-    let dec = neuvis_codec::Decoder::cpu(&file)?;
-    // every row in the pairing order; the shard's block of it is decoded, numbered (t0003/…) over all
-    let sorted = shard_rows(db, Shard::WHOLE)?;
-    let params: Vec<[f64; 3]> = sorted.entries.iter().map(|e| [e.time, e.theta, e.phi]).collect();
-    let out = dir.join("decoded.cdb");
-    let meta = serde_json::json!({"decoded_from": model.display().to_string()});
-    crate::codec_cmd::decode_to_db(&dec, &params, &out, &meta, false, 16, shard, true)
-        .with_context(|| format!("decoding {}", model.display()))?;
-    let size = std::fs::metadata(model).map(|m| m.len()).unwrap_or(0);
-    Ok((
-        CinemaDb::open(&shard.part_path(&out))?,
-        shard_rows(db, shard)?,
-        size,
-        file.header.raw_bytes,
-        file.header.grid.clone(),
-    ))
-}
-
-fn diff_name(file: &str) -> String {
-    file.replace(['/', '\\'], "_")
 }
 
 /// Runs `neuvis eval`; returns the scores.
 pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     use crate::outputs::{check, OutputKind};
     let inputs = [a.reference.as_path(), a.test.as_path()];
-    let shard = a.shard.unwrap_or(Shard::WHOLE);
-    let csv = a.csv.as_ref().map(|c| shard.part_path(c));
+    let opts = a.options();
+    let csv = a.csv.as_ref().map(|c| opts.shard.part_path(c));
     if let Some(c) = &csv {
         let kind = OutputKind::FileWithMark(CSV_HEADER.as_bytes(), "a table neuvis eval wrote (its header row)");
         check(c, kind, a.out.overwrite, &inputs)?;
@@ -106,74 +68,31 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
     if let Some(d) = &a.diff_images {
         check(d, OutputKind::NeuvisFolder, a.out.overwrite, &inputs)?;
     }
-    let tmp = tempfile::tempdir()?;
-    let mut model_info = None;
-    // with a model on one side, only the shard's images are decoded (and then scored whole)
-    let mut part = shard;
-    let (ra, rb) = match (is_model(&a.reference), is_model(&a.test)) {
-        (false, false) => (CinemaDb::open(&a.reference)?, CinemaDb::open(&a.test)?),
-        (false, true) => {
-            let ra = CinemaDb::open(&a.reference)?;
-            let (rb, ra, size, raw, grid) = decode_like(&a.test, &ra, tmp.path(), shard)?;
-            model_info = Some((a.test.clone(), size, raw, grid));
-            part = Shard::WHOLE;
-            (ra, rb)
-        }
-        (true, false) => {
-            let rb = CinemaDb::open(&a.test)?;
-            let (ra, rb, size, raw, grid) = decode_like(&a.reference, &rb, tmp.path(), shard)?;
-            model_info = Some((a.reference.clone(), size, raw, grid));
-            part = Shard::WHOLE;
-            (ra, rb)
-        }
-        (true, true) => bail!("give at least one image collection: two models have no common ground truth"),
-    };
-    if a.holdout && model_info.is_none() {
-        bail!("--holdout splits the scores by what a model was trained on: give a .nrvi model as one side");
-    }
-    if !(a.max_delta_e > 0.0 && a.max_delta_e.is_finite()) {
-        bail!("--max-delta-e must be positive");
-    }
+    let cmp = Comparison::open(&a.reference, &a.test, &opts)?;
+    // the difference images' folder is made once both sides have been read
     if let Some(d) = &a.diff_images {
         crate::outputs::create_folder(d, a.out.overwrite, &inputs, "CIELUV difference images of neuvis eval")?;
     }
-    let n = part.range(ra.entries.len()).len();
     let pb = Progress::new(
         "eval",
         "pairs",
-        Some(n as u64),
+        Some(cmp.pairs() as u64),
         "[{elapsed_precise}] {bar:40} {pos}/{len} pairs, {per_sec}, ETA {eta}",
     );
-    let t0 = Instant::now();
-    let scores = evaluate_shard(&ra, &rb, part, |s, ia, ib| {
-        if neuvis_base::interrupt::requested() {
-            return Err(neuvis_base::Interrupted {
-                kept: match &a.diff_images {
-                    Some(d) => format!(
-                        "stopped while scoring; no table was written, the difference images so far are in {}",
-                        d.display()
-                    ),
-                    None => "stopped while scoring; nothing was written".into(),
-                },
-                resumable: false,
-            }
-            .into());
-        }
-        if let Some(d) = &a.diff_images {
-            let img = neuvis_metrics::difference_image(ia, ib, a.max_delta_e)?;
-            img.save_png(&d.join(diff_name(&s.file_a)))?;
-        }
-        pb.inc(1);
-        Ok(())
-    })?;
+    let ev = cmp.score(&opts, || pb.inc(1))?;
     pb.finish();
-    let secs = t0.elapsed().as_secs_f64();
     if let Some(p) = &csv {
-        let text = csv_text(&scores);
+        let text = csv_text(&ev.scores);
         neuvis_collection::write_atomic(p, |w| w.write_all(text.as_bytes()))?;
     }
-    let (p, s, m, f) = means(&scores);
-    let (w, h) = ra.load(0).map(|i| (i.width(), i.height())).unwrap_or((0, 0));
+    print(a, &ev, csv.as_deref());
+    Ok(ev.scores)
+}
+
+/// Prints the tables (and the `--json` object).
+fn print(a: &EvalArgs, ev: &Evaluation, csv: Option<&std::path::Path>) {
+    let (scores, secs, (w, h)) = (&ev.scores, ev.seconds, (ev.width, ev.height));
+    let (p, s, m, f) = ev.means();
     say!(
         "{} vs {}: {} image pairs of {w}x{h}, evaluated in {secs:.1} s ({:.0} pairs/s)\n",
         a.reference.display(),
@@ -190,33 +109,15 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         scores.first().map(|x| x.ms_ssim_scales).unwrap_or(0)
     );
     say!("| FLIP (mean error, lower is better) | {f:.5} |");
-    if let Some((path, size, raw, _)) = &model_info {
-        say!("| model file {} (bytes) | {size} |", path.display());
-        say!(
-            "| compression ratio (raw RGB / file) | {:.1} |",
-            *raw as f64 / (*size).max(1) as f64
-        );
+    if let Some(model) = &ev.model {
+        say!("| model file {} (bytes) | {} |", model.path.display(), model.bytes);
+        say!("| compression ratio (raw RGB / file) | {:.1} |", model.ratio());
     }
-    // the scores grouped by what the model was trained on (`--holdout`)
-    let groups: Vec<(Split, Vec<Scores>)> = match (a.holdout, &model_info) {
-        (true, Some((_, _, _, grid))) => Split::ALL
-            .into_iter()
-            .map(|split| {
-                let part = scores
-                    .iter()
-                    .filter(|x| Split::of(grid, [x.time, x.theta, x.phi]) == split)
-                    .cloned()
-                    .collect();
-                (split, part)
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    if !groups.is_empty() {
+    if !ev.splits.is_empty() {
         say!("\nby what the model was trained on:");
         say!("| images | count | PSNR (dB) | SSIM | MS-SSIM | FLIP |");
         say!("|---|---:|---:|---:|---:|---:|");
-        for (split, part) in &groups {
+        for (split, part) in &ev.splits {
             if part.is_empty() {
                 say!("| {} | 0 | | | | |", split.label());
                 continue;
@@ -229,15 +130,14 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
             );
         }
     }
-    let mut worst: Vec<&Scores> = scores.iter().collect();
-    worst.sort_by(|x, y| x.psnr.total_cmp(&y.psnr));
+    let worst = ev.worst(a.worst);
     let score_json = |x: &Scores| {
         serde_json::json!({"time": x.time, "theta": x.theta, "phi": x.phi, "psnr": x.psnr, "ssim": x.ssim,
             "ms_ssim": x.ms_ssim, "flip": x.flip, "file": x.file_a})
     };
     // `--holdout`'s groups by stable keys; the means of an empty group are null
-    let splits: Option<serde_json::Map<String, serde_json::Value>> = (!groups.is_empty()).then(|| {
-        groups
+    let splits: Option<serde_json::Map<String, serde_json::Value>> = (!ev.splits.is_empty()).then(|| {
+        ev.splits
             .iter()
             .map(|(split, part)| {
                 let v = if part.is_empty() {
@@ -254,16 +154,16 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
         "command": "eval", "reference": a.reference, "test": a.test, "pairs": scores.len(),
         "width": w, "height": h, "seconds": secs,
         "psnr": p, "ssim": s, "ms_ssim": m, "flip": f,
-        "model_bytes": model_info.as_ref().map(|i| i.1),
-        "raw_bytes": model_info.as_ref().map(|i| i.2),
-        "ratio": model_info.as_ref().map(|i| i.2 as f64 / i.1.max(1) as f64),
+        "model_bytes": ev.model.as_ref().map(|m| m.bytes),
+        "raw_bytes": ev.model.as_ref().map(|m| m.raw_bytes),
+        "ratio": ev.model.as_ref().map(|m| m.ratio()),
         "splits": splits,
-        "worst": worst.iter().take(a.worst).map(|x| score_json(x)).collect::<Vec<_>>(),
+        "worst": worst.iter().map(|x| score_json(x)).collect::<Vec<_>>(),
     }));
-    say!("\nworst {} by PSNR:", a.worst.min(worst.len()));
+    say!("\nworst {} by PSNR:", worst.len());
     say!("| time | θ | φ | PSNR | SSIM | MS-SSIM | FLIP | file |");
     say!("|---:|---:|---:|---:|---:|---:|---:|---|");
-    for x in worst.iter().take(a.worst) {
+    for x in &worst {
         say!(
             "| {} | {} | {} | {:.2} | {:.4} | {:.4} | {:.4} | {} |",
             x.time,
@@ -276,10 +176,10 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
             x.file_a
         );
     }
-    if let Some(p) = &csv {
+    if let Some(p) = csv {
         say!("\nper-image scores: {}", p.display());
     }
-    if !shard.is_whole() {
+    if let Some(shard) = a.shard.filter(|s| !s.is_whole()) {
         say!("(shard {shard}: the means above are of this part's pairs; `neuvis merge` gives the whole table)");
     }
     if let Some(d) = &a.diff_images {
@@ -289,5 +189,4 @@ pub fn run(a: &EvalArgs) -> Result<Vec<Scores>> {
             d.display()
         );
     }
-    Ok(scores)
 }

@@ -283,7 +283,7 @@ fn main() -> std::process::ExitCode {
     };
     let res = match cli.cmd {
         Cmd::Render(a) => render::run(&a).map(|s| render::print_summary(&s)),
-        Cmd::Compress(a) => codec_cmd::compress(&a).map(|r| codec_cmd::print_compress(&r)),
+        Cmd::Compress(a) => codec_cmd::compress(&a).map(|r| r.iter().for_each(codec_cmd::print_compress)),
         Cmd::Decompress(a) => codec_cmd::decompress(&a).map(|_| ()),
         Cmd::Eval(a) => eval::run(&a).map(|_| ()),
         Cmd::Serve(a) => serve::run(&a),

@@ -3,12 +3,12 @@
 use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use neuvis_base::mem::peak_rss;
+use neuvis_cli::flags::named;
 use neuvis_raycast::mesh::{Mesh, MeshFormat};
-use neuvis_raycast::orbit::{OrbitMethod, OrbitOptions};
+use neuvis_raycast::orbit::{OrbitMethod, OrbitOptions, ViewDetail, ViewOptions};
 use neuvis_raycast::prepare::{FieldSource, RawSource, TrainingData, TurbulenceSource};
 use neuvis_raycast::sr::SrTrainOptions;
-use neuvis_raycast::{prepare, Engine, Method, PrepareOptions, RenderOptions, SlabSource, StoreKind};
+use neuvis_raycast::{prepare, Method, PrepareOptions, SlabSource, StoreKind};
 use neuvis_volume::{Procedural, Turbulence};
 use std::path::{Path, PathBuf};
 
@@ -25,21 +25,6 @@ pub enum RaycastCmd {
     /// write the frames and a stats.json.
     #[command(hide = true)]
     Orbit(OrbitArgs),
-}
-
-/// Parses `--store` of `raycast prepare`.
-fn store_kind(s: &str) -> Result<StoreKind, String> {
-    StoreKind::parse(s).ok_or_else(|| format!("'{s}': expected exact, neural or both"))
-}
-
-/// Parses `--method` of `raycast serve` (the engine's methods).
-fn engine_method(s: &str) -> Result<Method, String> {
-    Method::parse(s).ok_or_else(|| format!("'{s}': expected one of {}", Method::NAMES.join(", ")))
-}
-
-/// Parses `--method` of `raycast render` and `raycast orbit`.
-fn orbit_method(s: &str) -> Result<OrbitMethod, String> {
-    OrbitMethod::parse(s).ok_or_else(|| format!("'{s}': expected one of {}", OrbitMethod::NAMES.join(", ")))
 }
 
 /// `neuvis raycast orbit`.
@@ -64,7 +49,7 @@ pub struct OrbitArgs {
     #[arg(value_parser = crate::num::finite_f64, long, allow_negative_numbers = true)]
     pub budget_mb: Option<f64>,
     /// Method: full, exact, neural, trilinear, dense, compressed or mesh.
-    #[arg(long, value_parser = orbit_method)]
+    #[arg(long, value_parser = named::<OrbitMethod>())]
     pub method: OrbitMethod,
     /// Prefetch the bricks of the extrapolated next view (at quarter resolution) after each
     /// frame; its time is reported separately.
@@ -103,7 +88,7 @@ pub struct PrepareArgs {
     #[arg(long, default_value_t = PrepareOptions::default().factor)]
     pub base_factor: usize,
     /// What to keep: exact (bricks), neural (base + network only), both.
-    #[arg(long, default_value = PrepareOptions::default().kind.name(), value_parser = store_kind)]
+    #[arg(long, default_value = PrepareOptions::default().kind.name(), value_parser = named::<StoreKind>())]
     pub store: StoreKind,
     /// Training time budget of the network, minutes (ignored with --train-steps).
     #[arg(value_parser = crate::num::finite_f64, long, default_value_t = SrTrainOptions::default().minutes)]
@@ -151,7 +136,7 @@ pub struct ServeArgs {
     #[arg(value_parser = crate::num::finite_f32, long, allow_negative_numbers = true)]
     pub iso: Option<f32>,
     /// Method: exact, neural, trilinear (speculative), full, dense or compressed.
-    #[arg(long, default_value = "neural", value_parser = engine_method)]
+    #[arg(long, default_value = "neural", value_parser = named::<Method>())]
     pub method: Method,
     /// Memory budget in MB (10⁶ bytes).
     #[arg(value_parser = crate::num::finite_f64, long)]
@@ -207,7 +192,7 @@ pub struct RenderArgs {
     pub budget_mb: Option<f64>,
     /// full, exact, neural, trilinear, dense, compressed (ZFP bricks) or mesh (marching cubes +
     /// z-buffer).
-    #[arg(long, default_value = "neural", value_parser = orbit_method)]
+    #[arg(long, default_value = "neural", value_parser = named::<OrbitMethod>())]
     pub method: OrbitMethod,
     /// Output PNG.
     #[arg(short, long)]
@@ -313,7 +298,6 @@ pub fn sr_trainer(
     let topts = topts.clone();
     Ok(move |data: &TrainingData| -> neuvis_raycast::Result<Vec<u8>> {
         let pb = bar(topts.steps.unwrap_or(0) as u64, "training", "steps");
-        let t0 = std::time::Instant::now();
         let (net, rep) = neuvis_raycast::train::train(data, &topts, &device, |s, total, loss| {
             if total != usize::MAX {
                 pb.set_length(total as u64);
@@ -323,16 +307,7 @@ pub fn sr_trainer(
         })
         .map_err(|e| neuvis_raycast::RaycastError::Settings(e.to_string()))?;
         pb.finish();
-        eprintln!(
-            "network: {} parameters, {} steps in {:.1} s on {} bricks; held-out {} bricks: trilinear {:.2} dB -> network {:.2} dB",
-            rep.params,
-            rep.steps,
-            t0.elapsed().as_secs_f64(),
-            rep.split.0,
-            rep.split.1,
-            rep.psnr_trilinear,
-            rep.psnr_network
-        );
+        eprintln!("network: {rep}");
         Ok(net.to_bytes())
     })
 }
@@ -382,7 +357,6 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         |done, _| pb.set_position(done as u64),
     )?;
     pb.finish();
-    let raw = d.iter().product::<usize>() as f64 * 4.0;
     if !shard.is_whole() {
         say!(
             "wrote part {shard} {} ({:.2} MB, brick layers of {} bricks) in {:.1} s; `neuvis merge {}` makes the store once every part is there",
@@ -395,17 +369,8 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         return Ok(());
     }
     say!(
-        "wrote {} ({:.2} MB, {:.3}× the f32 volume; bricks {:.2} MB, {} bricks of {}³ + apron, base {}x{}x{}; largest slab {:.1} MB) in {:.1} s",
+        "wrote {} ({rep}) in {:.1} s",
         a.output.display(),
-        rep.bytes as f64 / 1e6,
-        rep.bytes as f64 / raw,
-        rep.brick_bytes as f64 / 1e6,
-        rep.geometry.nbricks(),
-        rep.geometry.brick,
-        rep.geometry.base_dims[0],
-        rep.geometry.base_dims[1],
-        rep.geometry.base_dims[2],
-        rep.max_slab_bytes as f64 / 1e6,
         t0.elapsed().as_secs_f64()
     );
     Ok(())
@@ -426,6 +391,7 @@ fn store_range(path: &Path) -> Result<(f32, f32)> {
 }
 
 fn run_render(a: &RenderArgs) -> Result<()> {
+    a.size.at_most(8192)?;
     let iso = match a.iso {
         Some(v) => v,
         None => crate::volume_args::iso_or_mid(None, store_range(&a.store)?, crate::quiet()),
@@ -440,44 +406,9 @@ fn run_render(a: &RenderArgs) -> Result<()> {
             &[&a.store],
         )?;
     }
-    let method = match a.method {
-        OrbitMethod::Engine(m) => m,
-        OrbitMethod::Mesh => {
-            let mb = neuvis_raycast::mesh::MeshBaseline::open(&a.store, iso)?;
-            let t = std::time::Instant::now();
-            let img = mb.render(&RenderOptions::new(a.size.width, a.size.height, iso), a.theta, a.phi);
-            let ms = t.elapsed().as_secs_f64() * 1e3;
-            neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
-                .with_context(|| format!("writing {}", a.output.display()))?;
-            crate::emit_json(serde_json::json!({
-                "command": "raycast render", "output": a.output, "method": "mesh", "isovalue": iso,
-                "extraction_s": mb.extract_s, "triangles": mb.mesh.tris.len(), "mesh_bytes": mb.mesh.bytes(),
-                "frame_ms": ms, "peak_rss_bytes": peak_rss(),
-            }));
-            say!(
-                "method mesh | extraction {:.1} s ({} triangles, {:.1} MB) | frame {ms:.1} ms | peak RSS {} | wrote {}",
-                mb.extract_s,
-                mb.mesh.tris.len(),
-                mb.mesh.bytes() as f64 / 1e6,
-                peak_rss().map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
-                a.output.display()
-            );
-            return Ok(());
-        }
-    };
-    a.size.at_most(8192)?;
-    let budget = budget_bytes(a.budget_mb)?;
-    let engine = Engine::open(&a.store, method, budget, a.size.width, a.size.height)?;
-    let (lo, hi) = engine.store().header.range;
-    if !(lo..=hi).contains(&iso) {
-        eprintln!(
-            "warning: no surface at --iso {}: the volume ranges over [{lo}, {hi}], so the image is empty",
-            iso
-        );
-    }
-    let opts = RenderOptions::new(a.size.width, a.size.height, iso);
-    let cam = engine.camera(&opts, a.theta, a.phi);
-    if let Some(dir) = &a.frames {
+    // the mesh baseline draws one frame: no progressive passes to keep
+    let frames = a.frames.as_deref().filter(|_| a.method != OrbitMethod::Mesh);
+    if let Some(dir) = frames {
         crate::outputs::create_folder(
             dir,
             a.out.overwrite,
@@ -485,9 +416,17 @@ fn run_render(a: &RenderArgs) -> Result<()> {
             "progressive frames of neuvis raycast render",
         )?;
     }
+    let view = ViewOptions {
+        iso,
+        theta: a.theta,
+        phi: a.phi,
+        width: a.size.width,
+        height: a.size.height,
+        budget: budget_bytes(a.budget_mb)?,
+    };
     let mut frame_err = None;
-    let (img, st) = engine.render(&cam, &opts, |img, pass| {
-        if let Some(dir) = &a.frames {
+    let (img, st) = neuvis_raycast::orbit::render_view(&a.store, a.method, &view, |img, pass| {
+        if let Some(dir) = frames {
             let p = dir.join(format!("pass_{pass:03}.png"));
             if let Err(e) = neuvis_base::write_atomic(&p, |w| img.write_png(w).map_err(std::io::Error::other)) {
                 frame_err.get_or_insert(anyhow::anyhow!("{}: {e}", p.display()));
@@ -497,28 +436,54 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     if let Some(e) = frame_err {
         return Err(e);
     }
+    if let Some(w) = &st.warning {
+        eprintln!("warning: {w}");
+    }
     neuvis_base::write_atomic(&a.output, |w| img.write_png(w).map_err(std::io::Error::other))
         .with_context(|| format!("writing {}", a.output.display()))?;
-    let (used, cap, cs) = engine.cache_state();
-    crate::emit_json(serde_json::json!({
-        "command": "raycast render", "output": a.output, "method": method.name(), "isovalue": iso,
-        "first_frame_ms": st.first_s * 1e3, "converged_ms": st.converged_s * 1e3, "passes": st.passes,
-        "bricks_fetched": st.fetched, "fetch_ms": st.fetch_s * 1e3, "brick_hits": st.hits, "brick_misses": st.misses,
-        "resident_fixed_bytes": engine.resident_fixed(), "cache_bytes": used, "cache_peak_bytes": cs.peak_bytes,
-        "peak_rss_bytes": peak_rss(), "store_bytes": engine.store().file_len(),
-    }));
-    say!("method {} | first frame {:.1} ms | converged {:.1} ms in {} passes | bricks fetched {} ({:.1} ms) | brick hits {} misses {}",
-        method.name(), st.first_s * 1e3, st.converged_s * 1e3, st.passes, st.fetched, st.fetch_s * 1e3, st.hits, st.misses);
-    say!(
-        "resident: fixed {:.1} MB + cache {:.1} MB (peak {:.1} MB, budget {}) | peak RSS {} | store {:.2} MB | wrote {}",
-        engine.resident_fixed() as f64 / 1e6,
-        used as f64 / 1e6,
-        cs.peak_bytes as f64 / 1e6,
-        cap,
-        peak_rss().map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
-        engine.store().file_len() as f64 / 1e6,
-        a.output.display()
-    );
+    let mut json = serde_json::to_value(&st)?;
+    json["command"] = "raycast render".into();
+    json["output"] = serde_json::to_value(&a.output)?;
+    crate::emit_json(json);
+    let rss = st
+        .peak_rss_bytes
+        .map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6));
+    match &st.detail {
+        ViewDetail::Mesh {
+            extraction_s,
+            triangles,
+            mesh_bytes,
+            frame_ms,
+        } => say!(
+            "method mesh | extraction {extraction_s:.1} s ({triangles} triangles, {:.1} MB) | frame {frame_ms:.1} ms | peak RSS {rss} | wrote {}",
+            *mesh_bytes as f64 / 1e6,
+            a.output.display()
+        ),
+        ViewDetail::Engine {
+            first_frame_ms,
+            converged_ms,
+            passes,
+            bricks_fetched,
+            fetch_ms,
+            brick_hits,
+            brick_misses,
+            resident_fixed_bytes,
+            cache_bytes,
+            cache_peak_bytes,
+            cache_budget,
+            store_bytes,
+        } => {
+            say!("method {} | first frame {first_frame_ms:.1} ms | converged {converged_ms:.1} ms in {passes} passes | bricks fetched {bricks_fetched} ({fetch_ms:.1} ms) | brick hits {brick_hits} misses {brick_misses}", st.method);
+            say!(
+                "resident: fixed {:.1} MB + cache {:.1} MB (peak {:.1} MB, budget {cache_budget}) | peak RSS {rss} | store {:.2} MB | wrote {}",
+                *resident_fixed_bytes as f64 / 1e6,
+                *cache_bytes as f64 / 1e6,
+                *cache_peak_bytes as f64 / 1e6,
+                *store_bytes as f64 / 1e6,
+                a.output.display()
+            );
+        }
+    }
     Ok(())
 }
 

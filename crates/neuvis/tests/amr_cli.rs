@@ -211,7 +211,7 @@ fn amr_bad_inputs_fail_cleanly_without_output() {
         (vec!["amr", "missing.json", "-o", "o1"], "missing.json"),
         (
             vec!["amr", model, "--method", "magic", "-o", "o2"],
-            "use pruning, basic or uniform",
+            "[possible values: pruning, basic, uniform]",
         ),
         (
             vec!["amr", model, "--error-threshold", "nan", "-o", "o3"],

@@ -1,6 +1,7 @@
 //! The engine's API types: methods, render options, frame statistics and the memory budget.
 
 use neuvis_base::camera::Phong;
+use neuvis_base::named::Named;
 
 /// How bricks are obtained and traversed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,32 +22,14 @@ pub enum Method {
 }
 
 impl Method {
-    /// Every method, in the order the command line lists them.
-    pub const ALL: [Method; 6] = [
-        Method::Full,
-        Method::Exact,
-        Method::Neural,
-        Method::Trilinear,
-        Method::Dense,
-        Method::Compressed,
-    ];
-    /// Every method's command-line name.
-    pub const NAMES: [&'static str; 6] = ["full", "exact", "neural", "trilinear", "dense", "compressed"];
-
-    /// Parses a command-line name (one of [`Method::NAMES`]).
+    /// Parses a command-line name (one of [`Named::NAMED`]'s, in the order the command line
+    /// lists them).
     pub fn parse(s: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.name() == s)
+        Method::from_name(s)
     }
     /// Command-line name.
     pub fn name(self) -> &'static str {
-        match self {
-            Method::Full => "full",
-            Method::Exact => "exact",
-            Method::Neural => "neural",
-            Method::Trilinear => "trilinear",
-            Method::Dense => "dense",
-            Method::Compressed => "compressed",
-        }
+        self.name_of()
     }
     /// Whether bricks stream through the cache.
     pub fn speculative(self) -> bool {
@@ -55,6 +38,17 @@ impl Method {
             Method::Exact | Method::Neural | Method::Trilinear | Method::Compressed
         )
     }
+}
+
+impl Named for Method {
+    const NAMED: &'static [(Method, &'static str)] = &[
+        (Method::Full, "full"),
+        (Method::Exact, "exact"),
+        (Method::Neural, "neural"),
+        (Method::Trilinear, "trilinear"),
+        (Method::Dense, "dense"),
+        (Method::Compressed, "compressed"),
+    ];
 }
 
 /// Image and shading settings.

@@ -1,0 +1,74 @@
+//! The processes one job is shared by: MPI ranks under `mpirun`/`srun`, or this process alone.
+//!
+//! [`Ranks`] is what the parallel algorithms need of them (the AMR's element tests, the codec's
+//! data-parallel training): a rank, a size, two collectives and a way to stop everybody. This
+//! crate holds the trait, [`SingleProcess`] and [`launched_size`]; the MPI implementation is built
+//! only with `neuvis-amr`'s `mpi` feature (`neuvis_amr::ranks::from_launcher`), so nothing else
+//! links an MPI library.
+
+/// Why a collective failed.
+#[derive(Debug, thiserror::Error)]
+#[error("MPI: {0}")]
+pub struct RanksError(pub String);
+
+/// The processes that share a job.
+pub trait Ranks {
+    /// This process's rank, `0..size`.
+    fn rank(&self) -> usize;
+    /// Number of ranks.
+    fn size(&self) -> usize;
+    /// Gathers every rank's `local` values (rank `r` contributes `counts[r]` of them) into one
+    /// vector in rank order, on every rank.
+    fn all_gather(&self, local: &[f64], counts: &[usize]) -> Result<Vec<f64>, RanksError>;
+    /// Replaces `values` on every rank with their element-wise sum over the ranks (every rank
+    /// passes the same length). The sum's order is the implementation's, the same on every rank.
+    fn all_reduce_sum(&self, values: &mut [f32]) -> Result<(), RanksError>;
+    /// Ends every rank after an error on this one (a rank alone cannot leave a collective run);
+    /// nothing for a single process.
+    fn abort(&self) {}
+}
+
+/// This process alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SingleProcess;
+
+impl Ranks for SingleProcess {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn all_gather(&self, local: &[f64], _counts: &[usize]) -> Result<Vec<f64>, RanksError> {
+        Ok(local.to_vec())
+    }
+    fn all_reduce_sum(&self, _values: &mut [f32]) -> Result<(), RanksError> {
+        Ok(())
+    }
+}
+
+/// The number of ranks the launcher says this process is one of (Open MPI's `OMPI_COMM_WORLD_SIZE`,
+/// MPICH/Hydra's `PMI_SIZE`, PMIx's `PMIX_SIZE`, Slurm's `srun` `SLURM_NTASKS` with `SLURM_PROCID`),
+/// if any.
+pub fn launched_size() -> Option<usize> {
+    let get = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok());
+    get("OMPI_COMM_WORLD_SIZE")
+        .or_else(|| get("PMI_SIZE"))
+        .or_else(|| get("PMIX_SIZE"))
+        .or_else(|| std::env::var("SLURM_PROCID").ok().and(get("SLURM_NTASKS")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_single_process_gathers_and_sums_what_it_has() {
+        let r = SingleProcess;
+        assert_eq!((r.rank(), r.size()), (0, 1));
+        assert_eq!(r.all_gather(&[1.0, 2.0], &[2]).unwrap(), vec![1.0, 2.0]);
+        let mut v = [1.5f32, -2.0];
+        r.all_reduce_sum(&mut v).unwrap();
+        assert_eq!(v, [1.5, -2.0]);
+    }
+}
