@@ -19,7 +19,30 @@ pub fn from_launcher() -> Result<Box<dyn Ranks>> {
     {
         if launched > 1 || std::env::var_os("OMPI_COMM_WORLD_SIZE").is_some() || std::env::var_os("PMI_SIZE").is_some()
         {
-            return Ok(Box::new(mpi_ranks::MpiRanks::init()?));
+            // srun without an MPI plugin gives the processes nothing to join (Open MPI aborts in
+            // MPI_Init): say what is missing first
+            let var = |k: &str| std::env::var_os(k).is_some();
+            if var("SLURM_PROCID")
+                && !["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_FD"]
+                    .iter()
+                    .any(|k| var(k))
+            {
+                return Err(AmrError::Config(format!(
+                    "srun started {launched} processes without an MPI plugin, so they cannot form one MPI job: \
+run `srun --mpi=pmix …` (or the plugin your MPI needs; `srun --mpi=list` lists them), or `neuvis slurm --mpi pmix …`"
+                )));
+            }
+            let ranks = mpi_ranks::MpiRanks::init()?;
+            // srun without an MPI plugin starts N processes that each see a world of one: every
+            // one would run the whole job and write the same output
+            if ranks.size() != launched {
+                return Err(AmrError::Config(format!(
+                    "the launcher started {launched} processes but MPI joins {} of them: with srun, \
+pass the MPI plugin your MPI was built for (`srun --mpi=pmix`, or pmi2; `srun --mpi=list` lists them)",
+                    ranks.size()
+                )));
+            }
+            return Ok(Box::new(ranks));
         }
     }
     if launched > 1 {

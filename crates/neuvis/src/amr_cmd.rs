@@ -322,6 +322,16 @@ impl AmrArgs {
     }
 }
 
+impl AmrCmd {
+    /// The output folder of `neuvis amr MODEL -o OUT` (none for `amr compare`).
+    pub fn output(&self) -> Option<&Path> {
+        match self.sub {
+            Some(_) => None,
+            None => self.run.output.as_deref(),
+        }
+    }
+}
+
 /// Runs `neuvis amr`.
 pub fn amr(cmd: &AmrCmd) -> Result<()> {
     if let Some(AmrSub::Compare(c)) = &cmd.sub {

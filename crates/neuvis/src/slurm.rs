@@ -1,6 +1,7 @@
 //! `neuvis slurm`: runs a shardable command (`render`, `decompress`, `eval --csv`, `raycast
-//! prepare`) as a Slurm job array plus a merge job ([`neuvis_base::slurm`] writes the scripts and
-//! runs `sbatch`); here the command after `--` is parsed to find its output.
+//! prepare`) as a Slurm job array plus a merge job, or a command that runs on MPI ranks
+//! (`compress`, `amr`) as one MPI job (`--nodes`); [`neuvis_base::slurm`] writes the scripts and
+//! runs `sbatch`, here the command after `--` is parsed to find its output.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser};
@@ -8,14 +9,34 @@ use std::path::PathBuf;
 
 /// Options of `neuvis slurm`.
 #[derive(Args, Debug, Clone)]
-#[command(after_help = "Example (a 4-task job array rendering 48 × 800 views, then the merge):
+#[command(after_help = "Examples:
+  # a 4-task job array rendering 48 × 800 views, then the merge
   neuvis slurm --tasks 4 --cpus-per-task 8 --time 02:00:00 --submit -- \\
       render --volume 'tornado_t*.nrrd' --size 256 -o tornado.cdb
-  # writes tornado.slurm.sh (the array) and tornado.merge.slurm.sh (neuvis merge tornado.cdb)")]
+  # writes tornado.slurm.sh (the array) and tornado.merge.slurm.sh (neuvis merge tornado.cdb)
+  # one model trained on 4 nodes × 4 GPUs (a neuvis built with --features neuvis/mpi)
+  neuvis slurm --nodes 4 --gpus-per-node 4 --cpus-per-task 8 --submit -- \\
+      compress tornado.cdb -o tornado.nrvi --batch 64 --device cuda
+  # writes tornado.slurm.sh: 16 ranks started by srun, one GPU each")]
 pub struct SlurmArgs {
-    /// Tasks in the job array (shards of the work).
+    /// Tasks in the job array (shards of the work) of a sharded command.
+    #[arg(long, required_unless_present = "nodes", conflicts_with = "nodes")]
+    pub tasks: Option<usize>,
+    /// Run the command as one MPI job on this many nodes (compress: data-parallel training; amr:
+    /// element tests on every rank) instead of a job array.
     #[arg(long)]
-    pub tasks: usize,
+    pub nodes: Option<usize>,
+    /// With --nodes: MPI ranks per node (default: --gpus-per-node, else 1).
+    #[arg(long, requires = "nodes")]
+    pub tasks_per_node: Option<usize>,
+    /// With --nodes: GPUs per node, one rank per GPU (`--gpus-per-task=1`: Slurm gives each rank
+    /// its own GPU, which `--device cuda` then uses).
+    #[arg(long, requires = "nodes")]
+    pub gpus_per_node: Option<usize>,
+    /// With --nodes: srun's MPI plugin (`srun --mpi=PLUGIN`, e.g. pmix for Open MPI) where the
+    /// site's default (slurm.conf's MpiDefault) is not the one your MPI needs.
+    #[arg(long, value_name = "PLUGIN", requires = "nodes")]
+    pub mpi: Option<String>,
     /// Slurm partition (`#SBATCH --partition`).
     #[arg(long)]
     pub partition: Option<String>,
@@ -50,7 +71,7 @@ pub struct SlurmArgs {
     pub command: Vec<String>,
 }
 
-use neuvis_base::slurm::{on_path, quote, sbatch, JobSpec, Scripts, SCRIPT_MARK};
+use neuvis_base::slurm::{mpi_script, on_path, quote, sbatch, JobSpec, MpiShape, Scripts, SCRIPT_MARK};
 
 /// The output a shardable command names, or an error saying which commands shard.
 fn sharded_output(command: &[String]) -> Result<(String, PathBuf)> {
@@ -68,8 +89,12 @@ fn sharded_output(command: &[String]) -> Result<(String, PathBuf)> {
             crate::raycast_cmd::RaycastCmd::Prepare(a) => ("prepare", a.output.clone(), a.shard),
             _ => bail!("of the raycast commands only `raycast prepare` shards"),
         },
+        crate::Cmd::Compress(_) | crate::Cmd::Amr(_) => bail!(
+            "`{}` does not shard: it runs on MPI ranks; give --nodes N (one MPI job, from a neuvis built with --features neuvis/mpi) instead of --tasks",
+            command.first().map(String::as_str).unwrap_or("")
+        ),
         _ => bail!(
-            "`{}` does not shard: the sharded commands are render, decompress, eval --csv and raycast prepare (training is one process per model)",
+            "`{}` does not shard: the sharded commands are render, decompress, eval --csv and raycast prepare",
             command.first().map(String::as_str).unwrap_or("")
         ),
     };
@@ -79,11 +104,28 @@ fn sharded_output(command: &[String]) -> Result<(String, PathBuf)> {
     Ok((name.to_string(), out))
 }
 
-/// Builds the two scripts for `a` (nothing written).
-pub fn scripts(a: &SlurmArgs) -> Result<Scripts> {
-    let (name, out) = sharded_output(&a.command)?;
-    let spec = JobSpec {
-        tasks: a.tasks,
+/// The output of a command that runs on MPI ranks, or an error saying which commands do.
+fn mpi_output(command: &[String]) -> Result<(String, PathBuf)> {
+    let mut argv = vec!["neuvis".to_string()];
+    argv.extend(command.iter().cloned());
+    let cli = crate::Cli::try_parse_from(&argv).map_err(|e| anyhow::anyhow!("the command after --: {e}"))?;
+    match &cli.cmd {
+        crate::Cmd::Compress(a) => Ok(("compress".into(), a.output.clone())),
+        crate::Cmd::Amr(a) => match a.output() {
+            Some(o) => Ok(("amr".into(), o.to_path_buf())),
+            None => bail!("--nodes runs `neuvis amr MODEL -o OUT` on MPI ranks, not `amr compare`"),
+        },
+        _ => bail!(
+            "--nodes runs one MPI job, for compress (data-parallel training) and amr; `{}` shards as a job array: give --tasks N",
+            command.first().map(String::as_str).unwrap_or("")
+        ),
+    }
+}
+
+/// The job settings of `a`.
+fn spec(a: &SlurmArgs) -> JobSpec {
+    JobSpec {
+        tasks: a.tasks.unwrap_or(0),
         partition: a.partition.clone(),
         time: a.time.clone(),
         cpus_per_task: a.cpus_per_task,
@@ -91,10 +133,86 @@ pub fn scripts(a: &SlurmArgs) -> Result<Scripts> {
         account: a.account.clone(),
         job_name: a.job_name.clone(),
         extra: a.extra.clone(),
+    }
+}
+
+/// The binary and the working directory the scripts run.
+fn exe_and_cwd() -> Result<(PathBuf, PathBuf)> {
+    Ok((
+        std::env::current_exe().context("finding the neuvis binary")?,
+        std::env::current_dir().context("reading the working directory")?,
+    ))
+}
+
+/// Builds the two scripts for `a` (nothing written).
+pub fn scripts(a: &SlurmArgs) -> Result<Scripts> {
+    let (name, out) = sharded_output(&a.command)?;
+    let (exe, cwd) = exe_and_cwd()?;
+    Ok(neuvis_base::slurm::scripts(
+        &spec(a),
+        &exe,
+        &cwd,
+        &name,
+        &out,
+        &a.command,
+    )?)
+}
+
+/// Writes a script neuvis slurm made (refusing to replace anything else) and makes it executable.
+fn write_script(path: &std::path::Path, text: &str) -> Result<()> {
+    neuvis_base::write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
+    }
+    Ok(())
+}
+
+/// `neuvis slurm --nodes`: one MPI job.
+fn run_mpi(a: &SlurmArgs, nodes: usize) -> Result<()> {
+    let (name, out) = mpi_output(&a.command)?;
+    let shape = MpiShape {
+        nodes,
+        ranks_per_node: a.tasks_per_node.or(a.gpus_per_node).unwrap_or(1),
+        gpu_per_rank: a.gpus_per_node.is_some(),
+        plugin: a.mpi.clone(),
     };
-    let exe = std::env::current_exe().context("finding the neuvis binary")?;
-    let cwd = std::env::current_dir().context("reading the working directory")?;
-    Ok(neuvis_base::slurm::scripts(&spec, &exe, &cwd, &name, &out, &a.command)?)
+    if let (Some(t), Some(g)) = (a.tasks_per_node, a.gpus_per_node) {
+        if t != g {
+            bail!("--tasks-per-node {t} with --gpus-per-node {g}: one rank per GPU; give one of them");
+        }
+    }
+    let (exe, cwd) = exe_and_cwd()?;
+    let (path, text) = mpi_script(&spec(a), &shape, &exe, &cwd, &name, &out, &a.command)?;
+    let kind = crate::outputs::OutputKind::FileWithMark(SCRIPT_MARK, "a script neuvis slurm wrote");
+    crate::outputs::check(&path, kind, a.out.overwrite, &[])?;
+    write_script(&path, &text)?;
+    println!(
+        "wrote {} (one MPI job: {nodes} node{} × {} rank{})",
+        path.display(),
+        if nodes == 1 { "" } else { "s" },
+        shape.ranks_per_node,
+        if shape.ranks_per_node == 1 { "" } else { "s" }
+    );
+    let p = path.display().to_string();
+    if !a.submit {
+        println!("submit with:\n  sbatch {}", quote(&p));
+        return Ok(());
+    }
+    let mut args = Vec::new();
+    if a.wait {
+        args.push("--wait");
+    }
+    args.push(p.as_str());
+    let jid = sbatch(&args)?;
+    if a.wait {
+        println!("MPI job {jid} finished");
+    } else {
+        println!("submitted MPI job {jid}");
+    }
+    Ok(())
 }
 
 /// Runs `neuvis slurm`.
@@ -105,21 +223,22 @@ pub fn run(a: &SlurmArgs) -> Result<()> {
              Without --submit the scripts are written for you to submit where Slurm is"
         );
     }
+    if let Some(nodes) = a.nodes {
+        return run_mpi(a, nodes);
+    }
     let s = scripts(a)?;
     for (p, _) in [&s.array, &s.merge] {
         let kind = crate::outputs::OutputKind::FileWithMark(SCRIPT_MARK, "a script neuvis slurm wrote");
         crate::outputs::check(p, kind, a.out.overwrite, &[])?;
     }
     for (p, text) in [&s.array, &s.merge] {
-        neuvis_base::write_atomic(p, |w| std::io::Write::write_all(w, text.as_bytes()))
-            .with_context(|| format!("writing {}", p.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755));
-        }
+        write_script(p, text)?;
     }
-    println!("wrote {} (job array of {} tasks)", s.array.0.display(), a.tasks);
+    println!(
+        "wrote {} (job array of {} tasks)",
+        s.array.0.display(),
+        a.tasks.unwrap_or(0)
+    );
     println!("wrote {} (merge, after every task succeeded)", s.merge.0.display());
     if !a.submit {
         println!(

@@ -313,12 +313,114 @@ fn slurm_scripts_name_the_shard_and_the_merge() {
     // only the shardable commands
     let o = neuvis(p, &["slurm", "--tasks", "2", "--", "compress", "a.cdb", "-o", "m.nrvi"]);
     assert!(
-        !o.status.success() && text(&o).contains("does not shard"),
+        !o.status.success() && text(&o).contains("does not shard") && text(&o).contains("--nodes"),
         "{}",
         text(&o)
     );
     let o = neuvis(p, &["slurm", "--tasks", "2", "--", "eval", "a.cdb", "b.cdb"]);
     assert!(!o.status.success() && text(&o).contains("--csv"), "{}", text(&o));
+}
+
+#[test]
+fn slurm_writes_one_mpi_job_for_the_commands_that_run_on_ranks() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let o = ok(
+        p,
+        &[
+            "slurm",
+            "--nodes",
+            "2",
+            "--gpus-per-node",
+            "4",
+            "--cpus-per-task",
+            "8",
+            "--time",
+            "01:00:00",
+            "--",
+            "compress",
+            "a.cdb",
+            "-o",
+            "m.nrvi",
+            "--batch",
+            "64",
+            "--device",
+            "cuda",
+        ],
+    );
+    assert!(text(&o).contains("2 nodes × 4 ranks"), "{}", text(&o));
+    let s = std::fs::read_to_string(p.join("m.slurm.sh")).unwrap();
+    for line in [
+        "#SBATCH --nodes=2\n",
+        "#SBATCH --ntasks-per-node=4\n",
+        "#SBATCH --gpus-per-task=1\n",
+        "#SBATCH --cpus-per-task=8\n",
+        "#SBATCH --time=01:00:00\n",
+    ] {
+        assert!(s.contains(line), "{line}: {s}");
+    }
+    assert!(
+        s.contains("exec srun ") && s.contains(" compress a.cdb -o m.nrvi --batch 64 --device cuda\n"),
+        "{s}"
+    );
+    assert!(!s.contains("--array") && !s.contains("--shard") && !p.join("m.merge.slurm.sh").exists());
+    // amr runs on ranks too; the plugin is named where the site's default is not the MPI's
+    ok(
+        p,
+        &[
+            "slurm",
+            "--nodes",
+            "1",
+            "--tasks-per-node",
+            "8",
+            "--mpi",
+            "pmix",
+            "--",
+            "amr",
+            "x.json",
+            "-o",
+            "out",
+        ],
+    );
+    let s = std::fs::read_to_string(p.join("out.slurm.sh")).unwrap();
+    assert!(
+        s.contains("#SBATCH --ntasks-per-node=8\n") && !s.contains("gpus"),
+        "{s}"
+    );
+    assert!(
+        s.contains("exec srun --mpi=pmix ") && s.contains(" amr x.json -o out\n"),
+        "{s}"
+    );
+    // a sharded command is a job array, not an MPI job
+    let o = neuvis(
+        p,
+        &[
+            "slurm", "--nodes", "2", "--", "render", "--volume", "tornado", "-o", "r.cdb",
+        ],
+    );
+    assert!(!o.status.success() && text(&o).contains("--tasks"), "{}", text(&o));
+    let o = neuvis(
+        p,
+        &[
+            "slurm",
+            "--nodes",
+            "2",
+            "--tasks-per-node",
+            "2",
+            "--gpus-per-node",
+            "4",
+            "--",
+            "compress",
+            "a.cdb",
+            "-o",
+            "n.nrvi",
+        ],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("one rank per GPU"),
+        "{}",
+        text(&o)
+    );
 }
 
 /// Whether the Slurm tests run here.

@@ -243,3 +243,56 @@ fn a_killed_rank_ends_the_job_and_one_process_resumes_its_checkpoint() {
         "the checkpoint goes once the file is written"
     );
 }
+
+#[test]
+fn neuvis_slurm_runs_one_mpi_job_that_trains_the_model_one_process_trains() {
+    if std::env::var_os("NEUVIS_SLURM_TEST").is_none_or(|v| v != "1") {
+        eprintln!("skipped: set NEUVIS_SLURM_TEST=1 with a Slurm cluster (tools/slurm_local.sh start)");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    collection(p);
+    let mut one = vec!["compress", "t.cdb", "-o", "one.nrvi"];
+    one.extend_from_slice(TRAIN);
+    let psnr1 = json(&ok(p, &one))["final_train_psnr"].as_f64().unwrap();
+    // the local cluster's MpiDefault is none: name Open MPI's plugin
+    let mut args = vec![
+        "slurm",
+        "--nodes",
+        "1",
+        "--tasks-per-node",
+        "2",
+        "--mpi",
+        "pmix",
+        "--submit",
+        "--wait",
+        "--",
+        "compress",
+        "t.cdb",
+        "-o",
+        "job.nrvi",
+    ];
+    args.extend_from_slice(TRAIN);
+    let o = ok(p, &args);
+    assert!(text(&o).contains("MPI job"), "{}", text(&o));
+    let script = std::fs::read_to_string(p.join("job.slurm.sh")).unwrap();
+    assert!(
+        script.contains("#SBATCH --ntasks-per-node=2") && script.contains("srun --mpi=pmix"),
+        "{script}"
+    );
+    // the job's log holds rank 0's result object (the text report went to stderr, into the log too)
+    let log = std::fs::read_dir(p)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("job.slurm-"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .expect("the job's log");
+    assert!(log.contains("2 MPI ranks share each batch"), "{log}");
+    let start = log.find('{').expect("the result object");
+    let end = log.rfind('}').expect("the result object");
+    let v: serde_json::Value = serde_json::from_str(&log[start..=end]).unwrap();
+    let psnr = v["final_train_psnr"].as_f64().unwrap();
+    assert!((psnr - psnr1).abs() < 0.02, "Slurm job {psnr} vs one process {psnr1}");
+    assert!((eval_psnr(p, "job.nrvi") - eval_psnr(p, "one.nrvi")).abs() < 0.02);
+}
