@@ -58,9 +58,35 @@ pub fn launched_size() -> Option<usize> {
         .or_else(|| std::env::var("SLURM_PROCID").ok().and(get("SLURM_NTASKS")))
 }
 
+/// This process's rank among the ranks on its node (Open MPI's `OMPI_COMM_WORLD_LOCAL_RANK`,
+/// Slurm's `SLURM_LOCALID`, MPICH's `MPI_LOCALRANKID`; 0 outside a launcher), read by `env`: the
+/// rank picks its GPU by it.
+pub fn local_rank(env: &dyn Fn(&str) -> Option<String>) -> usize {
+    [
+        "OMPI_COMM_WORLD_LOCAL_RANK",
+        "SLURM_LOCALID",
+        "MPI_LOCALRANKID",
+        "PMI_LOCAL_RANK",
+    ]
+    .iter()
+    .find_map(|k| env(k).and_then(|v| v.trim().parse::<usize>().ok()))
+    .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_rank_comes_from_the_launcher() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(local_rank(&env(&[])), 0);
+        assert_eq!(local_rank(&env(&[("OMPI_COMM_WORLD_LOCAL_RANK", "3")])), 3);
+        assert_eq!(local_rank(&env(&[("SLURM_LOCALID", "2"), ("MPI_LOCALRANKID", "5")])), 2);
+        assert_eq!(local_rank(&env(&[("SLURM_LOCALID", "x")])), 0);
+    }
 
     #[test]
     fn a_single_process_gathers_and_sums_what_it_has() {

@@ -548,16 +548,6 @@ pub fn probe() -> Report {
     }
 }
 
-/// Makes ready what cudarc and cubecl-cuda load when the first CUDA device opens, or says what
-/// is missing and how to get it.
-pub fn prepare() -> Result<(), String> {
-    let r = probe();
-    match r.missing() {
-        None => Ok(()),
-        Some(m) => Err(m),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

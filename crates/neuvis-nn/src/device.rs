@@ -87,8 +87,14 @@ pub fn device(name: &str) -> Result<Device, DeviceError> {
         #[cfg(feature = "cuda")]
         "cuda" => {
             kernel_cache();
-            crate::cuda::prepare().map_err(err)?;
-            Ok(Device::cuda(0))
+            let r = crate::cuda::probe();
+            if let Some(m) = r.missing() {
+                return Err(err(m));
+            }
+            // one rank per GPU: each MPI rank of a node takes the GPU of its local rank (where
+            // Slurm bound one GPU to each rank, that is the one it sees)
+            let local = neuvis_base::ranks::local_rank(&|k| std::env::var(k).ok());
+            Ok(Device::cuda(local % r.devices.len().max(1)))
         }
         _ => Err(err(build_hint(canon).to_string())),
     }
@@ -111,7 +117,19 @@ fn wgpu_device() -> Result<Device, String> {
     DEVICE
         .get_or_init(|| {
             kernel_cache();
-            Device::wgpu_options().init().map_err(|e| {
+            let mut opts = Device::wgpu_options();
+            // one rank per GPU: the MPI ranks of a node spread over its discrete GPUs by local rank
+            if neuvis_base::ranks::launched_size().unwrap_or(1) > 1 {
+                let found = adapters();
+                let discrete: Vec<&Adapter> = found.iter().filter(|a| a.kind == "discrete GPU").collect();
+                let api = discrete.first().map(|a| a.backend.clone());
+                let n = discrete.iter().filter(|a| Some(&a.backend) == api.as_ref()).count();
+                if n > 1 {
+                    let local = neuvis_base::ranks::local_rank(&|k| std::env::var(k).ok());
+                    opts = opts.device_kind(burn::tensor::DeviceKind::DiscreteGpu(local % n));
+                }
+            }
+            opts.init().map_err(|e| {
                 format!(
                     "no usable GPU adapter ({e}); `neuvis devices` lists what the machine offers. On Linux, wgpu needs a Vulkan driver (NVIDIA's, or Mesa's `mesa-vulkan-drivers`, whose lavapipe runs Vulkan on the CPU)"
                 )
