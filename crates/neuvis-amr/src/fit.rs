@@ -13,8 +13,19 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, relu, silu};
 use faer::Mat;
-use neuvis_base::SplitMix64;
+use neuvis_base::ranks::{Ranks, SingleProcess};
+use neuvis_base::{Shard, SplitMix64};
+use neuvis_nn::parallel::{Group, StepScalars, StepSync};
 use neuvis_nn::TrainError;
+
+/// Rank `rank` of `size`'s block of a batch of `n` points.
+fn local_share_range(n: usize, rank: usize, size: usize) -> std::ops::Range<usize> {
+    Shard {
+        index: rank,
+        count: size,
+    }
+    .range(n)
+}
 
 /// Settings of an INR fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,20 +125,24 @@ impl InrFitOptions {
     }
 }
 
-/// Fits an INR to `target` ([`fit`]) and writes its spec to `spec_path` with the weights beside
-/// it (`<stem>.safetensors`) and the description ([`InrFitOptions::description`]).
+/// Fits an INR to `target` ([`fit_on`] on `ranks`) and writes its spec to `spec_path` with the
+/// weights beside it (`<stem>.safetensors`) and the description ([`InrFitOptions::description`]);
+/// rank 0 alone writes, every rank returns the same result.
 pub fn fit_to_file(
     target: &FitTarget<'_>,
     opts: &InrFitOptions,
     device: &Device,
+    ranks: &dyn Ranks,
     spec_path: &std::path::Path,
     progress: impl FnMut(usize, f64),
 ) -> Result<(InrSpec, Mlp, FitReport), crate::AmrError> {
-    let (mut spec, net, report) = fit(&*target.field, &target.domain, opts, device, progress)?;
+    let (mut spec, net, report) = fit_on(&*target.field, &target.domain, opts, device, ranks, progress)?;
     let stem = spec_path.file_stem().and_then(|s| s.to_str()).unwrap_or("inr");
     spec.weights = Some(format!("{stem}.safetensors"));
     spec.description = Some(opts.description(target, report.rmse));
-    crate::Inr::save(&spec, &net, spec_path)?;
+    if ranks.rank() == 0 {
+        crate::Inr::save(&spec, &net, spec_path)?;
+    }
     Ok((spec, net, report))
 }
 
@@ -162,6 +177,21 @@ pub fn fit(
     domain: &[[f64; 2]],
     opts: &InrFitOptions,
     device: &Device,
+    progress: impl FnMut(usize, f64),
+) -> Result<(InrSpec, Mlp, FitReport), TrainError> {
+    fit_on(target, domain, opts, device, &SingleProcess, progress)
+}
+
+/// [`fit`] shared by `ranks` (data-parallel, [`neuvis_nn::parallel`]): every rank draws the same
+/// seeded batch of points, evaluates the target and the network on its share of them, and one
+/// all-reduce a step sums the gradients, so every rank ends with the network one process fits (up
+/// to the order of floating-point sums).
+pub fn fit_on(
+    target: &(dyn Fn(&[f64]) -> f64 + Sync),
+    domain: &[[f64; 2]],
+    opts: &InrFitOptions,
+    device: &Device,
+    ranks: &dyn Ranks,
     mut progress: impl FnMut(usize, f64),
 ) -> Result<(InrSpec, Mlp, FitReport), TrainError> {
     let d = domain.len();
@@ -252,7 +282,57 @@ pub fn fit(
     let mut optim = AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).init();
     let mut data_rng = SplitMix64(opts.seed ^ 0xDA7A);
     let mut last_loss = f64::NAN;
+    let (rank, size) = (ranks.rank(), ranks.size());
+    let none = std::collections::HashSet::new();
     for step in 0..opts.steps {
+        if size > 1 {
+            // every rank draws the whole batch (the same points), and uses its share of it
+            let share = local_share_range(opts.batch, rank, size);
+            let mut xs = Vec::with_capacity(share.len() * d);
+            let mut ys = Vec::with_capacity(share.len());
+            for i in 0..opts.batch {
+                let p: Vec<f64> = domain.iter().map(|[lo, hi]| data_rng.uniform(*lo, *hi)).collect();
+                if share.contains(&i) {
+                    ys.push(target(&p) as f32);
+                    xs.extend(p.iter().map(|&v| v as f32));
+                }
+            }
+            let (grads, local_loss) = if share.is_empty() {
+                (GradientsParams::new(), 0.0)
+            } else {
+                let n = share.len();
+                let x = Tensor::<1>::from_floats(xs.as_slice(), &ad).reshape([n, d]);
+                let y = Tensor::<1>::from_floats(ys.as_slice(), &ad).reshape([n, 1]);
+                let diff = forward(&net, x) - y;
+                // this share's part of the whole batch's mean
+                let loss = (diff.clone() * diff).sum().div_scalar(opts.batch as f64);
+                let grads = GradientsParams::from_grads(loss.backward(), &net);
+                (grads, loss.into_scalar::<f32>() as f64)
+            };
+            let groups = [Group {
+                module: &net,
+                skip: &none,
+            }];
+            let scalars = StepScalars {
+                loss: local_loss,
+                mse: 0.0,
+                stop: false,
+            };
+            let (summed, s) = StepSync::all_reduce(ranks, &groups, vec![grads], scalars, device)?;
+            let lr = neuvis_nn::schedule::learning_rate(opts.lr, 0.02, step, opts.steps);
+            if let Some(g) = summed.into_iter().next() {
+                net = optim.step(lr, net, g);
+            }
+            last_loss = s.loss;
+            if !last_loss.is_finite() {
+                return Err(TrainError::Diverged {
+                    step: step + 1,
+                    loss: last_loss,
+                });
+            }
+            progress(step + 1, last_loss);
+            continue;
+        }
         let mut xs = Vec::with_capacity(opts.batch * d);
         let mut ys = Vec::with_capacity(opts.batch);
         for _ in 0..opts.batch {

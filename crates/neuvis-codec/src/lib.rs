@@ -35,8 +35,6 @@ pub mod eval;
 pub mod huffman;
 #[cfg(feature = "train")]
 pub mod net;
-#[cfg(feature = "train")]
-pub mod parallel;
 pub mod quant;
 #[cfg(feature = "train")]
 pub mod train;

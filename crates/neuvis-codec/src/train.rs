@@ -4,7 +4,6 @@
 use crate::config::{Arch, NetConfig};
 use crate::dataset::{Dataset, HostBatch, Prefetch};
 use crate::net::NerviNet;
-use crate::parallel::{local_share, Group, StepScalars, StepSync};
 use crate::CodecError;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -12,6 +11,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use neuvis_base::ranks::{Ranks, SingleProcess};
 use neuvis_base::SplitMix64;
+use neuvis_nn::parallel::{local_share, Group, StepScalars, StepSync};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -330,7 +330,7 @@ pub fn train(
     train_on(data, opts, device, ck, &SingleProcess, progress)
 }
 
-/// [`train`] shared by `ranks` ([`crate::parallel`]): each rank trains on its share of every
+/// [`train`] shared by `ranks` ([`neuvis_nn::parallel`]): each rank trains on its share of every
 /// global batch of `opts.batch` images, one all-reduce per step sums the gradients, and every
 /// rank applies the same step, so every rank ends with the same network, the network one process
 /// would train (up to the order of floating-point sums). Rank 0 alone writes checkpoints; a
@@ -451,7 +451,8 @@ pub fn train_on(
                     stop: neuvis_base::interrupt::requested(),
                 };
                 let t = std::time::Instant::now();
-                let (summed, s) = StepSync::all_reduce(ranks, &groups, grads, scalars, device)?;
+                let (summed, s) = StepSync::all_reduce(ranks, &groups, grads, scalars, device)
+                    .map_err(|e| CodecError::Device(e.to_string()))?;
                 allreduce_seconds += t.elapsed().as_secs_f64();
                 drop(groups);
                 if s.stop {

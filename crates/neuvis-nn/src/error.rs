@@ -17,6 +17,9 @@ pub enum TrainError {
     /// A tensor could not be read back from the device.
     #[error("reading a tensor back from the device: {0}")]
     Readback(String),
+    /// A collective of the ranks sharing the training failed.
+    #[error("{0}")]
+    Collective(String),
 }
 
 /// A compute device that this build does not have, or that the machine cannot open.

@@ -1,7 +1,8 @@
 //! Generic network building blocks for neuvis on burn 0.22: seeded layer initialization
 //! ([`init`]), a differentiable SSIM ([`ssim`]), the warm-up + cosine learning-rate schedule
-//! ([`schedule`]), flush-to-zero for training ([`denormals`]), device selection ([`device`]) and the
-//! error every trainer reports ([`TrainError`]).
+//! ([`schedule`]), flush-to-zero for training ([`denormals`]), device selection ([`device`]),
+//! data-parallel training over MPI ranks ([`parallel`]) and the error every trainer reports
+//! ([`TrainError`]).
 //!
 //! Each capability keeps its own network beside what it trains, behind its crate's `train` feature:
 //! the NeRVI network in `neuvis-codec`, the brick super-resolution network in `neuvis-raycast`, INR
@@ -19,6 +20,7 @@ pub mod denormals;
 pub mod device;
 pub mod error;
 pub mod init;
+pub mod parallel;
 pub mod report;
 pub mod schedule;
 pub mod ssim;

@@ -94,9 +94,14 @@ impl FitArgs {
     }
 }
 
-/// Runs `neuvis inr fit`.
+/// Runs `neuvis inr fit` (under mpirun/srun on every rank, data-parallel; rank 0 writes).
 pub fn inr(cmd: &InrCmd) -> Result<()> {
     let InrCmd::Fit(a) = cmd;
+    crate::ranks::run(|ranks| inr_fit(a, ranks))
+}
+
+fn inr_fit(a: &FitArgs, ranks: &dyn neuvis_base::ranks::Ranks) -> Result<()> {
+    let root = ranks.rank() == 0;
     if a.output.extension().and_then(|e| e.to_str()) != Some("json") {
         bail!(
             "{}: the output is the INR's spec and must end in .json",
@@ -114,7 +119,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
                 "safetensors weights neuvis wrote",
             ),
         ];
-        for (p, kind) in [&a.output, &weights].into_iter().zip(kinds) {
+        for (p, kind) in [&a.output, &weights].into_iter().zip(kinds).filter(|_| root) {
             crate::outputs::check(p, kind, a.out.overwrite, &inputs)?;
         }
     }
@@ -150,7 +155,7 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
     .with_rate("samples", a.batch as f64);
     let t0 = Instant::now();
     let mut running = f64::NAN;
-    let (spec, net, report) = fit_to_file(&target, &opts, &device, &a.output, |s, loss| {
+    let (spec, net, report) = fit_to_file(&target, &opts, &device, ranks, &a.output, |s, loss| {
         running = if running.is_nan() {
             loss
         } else {
@@ -162,6 +167,12 @@ pub fn inr(cmd: &InrCmd) -> Result<()> {
         }
     })?;
     pb.finish();
+    if !root {
+        return Ok(());
+    }
+    if ranks.size() > 1 {
+        say!("{} MPI ranks shared each batch of {} points", ranks.size(), a.batch);
+    }
     let range = target.range.unwrap_or(report.range);
     say!(
         "fitted {}: {} parameters, {} hidden neurons, {:.1} s; held-out RMSE {:.4e} (PSNR {:.2} dB over the value range {:.4})",
@@ -342,14 +353,7 @@ pub fn amr(cmd: &AmrCmd) -> Result<()> {
         bail!("usage: neuvis amr MODEL.json -o OUT/ [options], or neuvis amr compare OUT1 OUT2 …");
     };
     // under mpirun every rank runs this; rank 0 alone checks and writes the outputs and prints
-    let ranks = neuvis_amr::ranks::from_launcher()?;
-    let res = amr_run(a, model, out, ranks.as_ref());
-    if let (Err(e), true) = (&res, ranks.size() > 1) {
-        // the other ranks wait in a collective: end them all, after saying why
-        eprintln!("error (rank {}): {e:#}", ranks.rank());
-        ranks.abort();
-    }
-    res
+    crate::ranks::run(|ranks| amr_run(a, model, out, ranks))
 }
 
 fn amr_run(a: &AmrArgs, model: &Path, out: &Path, ranks: &dyn neuvis_amr::Ranks) -> Result<()> {

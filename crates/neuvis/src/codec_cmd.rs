@@ -157,20 +157,7 @@ impl CompressArgs {
 pub fn compress(a: &CompressArgs) -> Result<Option<CompressReport>> {
     // under mpirun/srun every rank trains its share of each batch; rank 0 alone checks and writes
     // the output and prints (the others return None)
-    let ranks = neuvis_amr::ranks::from_launcher()?;
-    if ranks.rank() != 0 {
-        neuvis_cli::report::set_quiet(true);
-    }
-    let res = compress_on(a, ranks.as_ref());
-    if let (Err(e), true) = (&res, ranks.size() > 1) {
-        // a stop request ends every rank after the same step; any other error leaves the other
-        // ranks waiting in the step's all-reduce: end them all, after saying why
-        if !e.chain().any(|c| c.is::<neuvis_base::Interrupted>()) {
-            eprintln!("error (rank {} of {}): {e:#}", ranks.rank(), ranks.size());
-            ranks.abort();
-        }
-    }
-    Ok(res?.filter(|_| ranks.rank() == 0))
+    crate::ranks::run(|ranks| Ok(compress_on(a, ranks)?.filter(|_| ranks.rank() == 0)))
 }
 
 fn compress_on(a: &CompressArgs, ranks: &dyn neuvis_base::ranks::Ranks) -> Result<Option<CompressReport>> {

@@ -15,6 +15,7 @@ mod demo;
 mod devices;
 mod eval;
 mod merge;
+mod ranks;
 mod raycast_cmd;
 mod render;
 mod serve;

@@ -1,5 +1,6 @@
-//! `neuvis compress` under `mpirun` (built with `--features mpi`): data-parallel training, each
-//! rank on its share of every global batch, one all-reduce of the gradients per step. Checked here:
+//! `neuvis compress` and `neuvis inr fit` under `mpirun` (built with `--features mpi`):
+//! data-parallel training, each rank on its share of every global batch, one all-reduce of the
+//! gradients per step. Checked here (and for `inr fit`, the held-out RMSE within 1 %):
 //! 2 and 3 ranks train the model one process trains (the same global batch and seed: the same
 //! training PSNR and decoded quality within 0.02 dB, the difference being the order of
 //! floating-point sums); an error on one rank ends every rank with a message naming it, and no
@@ -295,4 +296,49 @@ fn neuvis_slurm_runs_one_mpi_job_that_trains_the_model_one_process_trains() {
     let psnr = v["final_train_psnr"].as_f64().unwrap();
     assert!((psnr - psnr1).abs() < 0.02, "Slurm job {psnr} vs one process {psnr1}");
     assert!((eval_psnr(p, "job.nrvi") - eval_psnr(p, "one.nrvi")).abs() < 0.02);
+}
+
+/// The held-out RMSE `inr fit` reports.
+fn held_out_rmse(o: &Output) -> f64 {
+    let t = String::from_utf8_lossy(&o.stdout);
+    let at = t.find("held-out RMSE ").unwrap_or_else(|| panic!("{t}")) + "held-out RMSE ".len();
+    t[at..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn mpirun_fits_the_inr_one_process_fits() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    // 500 points a step: shares of 250 (2 ranks) and 167, 167, 166 (3 ranks)
+    let fit = [
+        "inr",
+        "fit",
+        "--function",
+        "sin-inv-r",
+        "--hidden",
+        "16,16",
+        "--steps",
+        "150",
+        "--batch",
+        "500",
+        "--seed",
+        "2",
+    ];
+    let mut one = fit.to_vec();
+    one.extend(["-o", "one.json"]);
+    let r1 = held_out_rmse(&ok(p, &one));
+    for ranks in [2, 3] {
+        let name = format!("ranks{ranks}.json");
+        let mut args = fit.to_vec();
+        args.extend(["-o", &name]);
+        let o = run_ranks(p, ranks, &args);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains(&format!("{ranks} MPI ranks shared")), "{}", text(&o));
+        let r = held_out_rmse(&o);
+        assert!(
+            (r - r1).abs() <= 0.01 * r1,
+            "{ranks} ranks: RMSE {r} vs {r1} in one process"
+        );
+        assert!(p.join(&name).is_file() && p.join(format!("ranks{ranks}.safetensors")).is_file());
+    }
 }

@@ -7,6 +7,9 @@
 //! batch: the losses are means over equally sized images, so the shares' gradients, each weighted
 //! by its share of the batch, add up to the whole batch's gradient, and the result does not depend
 //! on the number of ranks (up to the order of floating-point sums).
+//!
+//! Generic over burn modules: `neuvis-codec`'s trainer (`train::train_on`) uses it; the other
+//! trainers could (see ARCHITECTURE.md).
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
@@ -15,7 +18,7 @@ use neuvis_base::ranks::Ranks;
 use neuvis_base::Shard;
 use std::collections::HashSet;
 
-use crate::CodecError;
+use crate::TrainError;
 
 /// Rank `rank` of `size`'s contiguous block of a global batch (empty when the batch has fewer
 /// images than ranks and this rank's block is past its end).
@@ -63,7 +66,7 @@ impl ModuleVisitor for Flatten<'_> {
                         .get_or_insert(format!("a gradient of {} values for a parameter of {n}", v.len()));
                 }
                 Err(e) => {
-                    self.error.get_or_insert(format!("reading a gradient back: {e:?}"));
+                    self.error.get_or_insert(format!("a gradient: {e:?}"));
                 }
             },
             None => {
@@ -140,7 +143,7 @@ impl StepSync {
         grads: Vec<GradientsParams>,
         scalars: StepScalars,
         device: &Device,
-    ) -> Result<(Vec<GradientsParams>, StepScalars), CodecError> {
+    ) -> Result<(Vec<GradientsParams>, StepScalars), TrainError> {
         let (mut values, mut present) = (Vec::new(), Vec::new());
         let mut counts = Vec::with_capacity(groups.len());
         for (g, mut gp) in groups.iter().zip(grads) {
@@ -154,7 +157,7 @@ impl StepSync {
             };
             g.module.visit(&mut f);
             if let Some(e) = f.error {
-                return Err(CodecError::Device(e));
+                return Err(TrainError::Readback(e));
             }
             counts.push((values.len() - v0, present.len() - p0));
         }
@@ -167,7 +170,7 @@ impl StepSync {
         ]);
         ranks
             .all_reduce_sum(&mut values)
-            .map_err(|e| CodecError::Device(e.to_string()))?;
+            .map_err(|e| TrainError::Collective(e.to_string()))?;
         let n = values.len();
         let summed = StepScalars {
             loss: values[n - 3] as f64,
