@@ -122,7 +122,7 @@ enum Cmd {
     Render(Box<render::RenderArgs>),
     /// Compress an image collection into a .nrvi model (NeRVI or NeRV).
     #[command(
-        after_help = "Examples:\n  neuvis compress t.cdb -o t.nrvi --ratio 200 --epochs 200\n  neuvis compress t48.cdb -o t48.nrvi --ratio 1000 --holdout-times 4 --load stream --device gpu"
+        after_help = "Examples:\n  neuvis compress t.cdb -o t.nrvi --ratio 200 --epochs 200\n  neuvis compress t48.cdb -o t48.nrvi --ratio 1000 --holdout-times 4 --load stream --device gpu\n  mpirun -np 4 neuvis compress t.cdb -o t.nrvi     (a build with --features neuvis/mpi: one model, data-parallel; --batch stays the global batch)"
     )]
     Compress(Box<codec_cmd::CompressArgs>),
     /// Decode images from a .nrvi model (its training grid or any parameters).
@@ -172,9 +172,10 @@ enum Cmd {
         after_help = "Example:\n  neuvis merge tornado.cdb      (after: neuvis render ... --shard I/4 -o tornado.cdb)"
     )]
     Merge(merge::MergeArgs),
-    /// Write (and submit) a Slurm job array for a shardable command and the merge job after it.
+    /// Write (and submit) a Slurm job array for a shardable command and the merge job after it, or
+    /// one MPI job (--nodes) for compress or amr.
     #[command(
-        after_help = "Example:\n  neuvis slurm --tasks 16 -- render --volume tornado --size 256 --times all -o t.cdb"
+        after_help = "Examples:\n  neuvis slurm --tasks 16 -- render --volume tornado --size 256 --times all -o t.cdb\n  neuvis slurm --nodes 4 --gpus-per-node 4 --mpi pmix --submit -- compress t.cdb -o t.nrvi --device cuda"
     )]
     Slurm(slurm::SlurmArgs),
     /// List the compute backends of this build (--device) and the GPU adapters found.

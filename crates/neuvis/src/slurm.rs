@@ -9,15 +9,6 @@ use std::path::PathBuf;
 
 /// Options of `neuvis slurm`.
 #[derive(Args, Debug, Clone)]
-#[command(after_help = "Examples:
-  # a 4-task job array rendering 48 × 800 views, then the merge
-  neuvis slurm --tasks 4 --cpus-per-task 8 --time 02:00:00 --submit -- \\
-      render --volume 'tornado_t*.nrrd' --size 256 -o tornado.cdb
-  # writes tornado.slurm.sh (the array) and tornado.merge.slurm.sh (neuvis merge tornado.cdb)
-  # one model trained on 4 nodes × 4 GPUs (a neuvis built with --features neuvis/mpi)
-  neuvis slurm --nodes 4 --gpus-per-node 4 --cpus-per-task 8 --submit -- \\
-      compress tornado.cdb -o tornado.nrvi --batch 64 --device cuda
-  # writes tornado.slurm.sh: 16 ranks started by srun, one GPU each")]
 pub struct SlurmArgs {
     /// Tasks in the job array (shards of the work) of a sharded command.
     #[arg(long, required_unless_present = "nodes", conflicts_with = "nodes")]
@@ -58,15 +49,17 @@ pub struct SlurmArgs {
     /// Extra `#SBATCH` lines for both jobs (repeatable), e.g. `--sbatch=--qos=short`.
     #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
     pub extra: Vec<String>,
-    /// Submit both jobs with sbatch (the merge job depends on the array).
+    /// Submit the jobs with sbatch (the merge job depends on the array).
     #[arg(long)]
     pub submit: bool,
-    /// With --submit: wait until the merge job ends; fail if a task or the merge failed.
+    /// With --submit: wait until the merge job (or the MPI job) ends; fail if a task or the merge
+    /// failed.
     #[arg(long, requires = "submit")]
     pub wait: bool,
     #[command(flatten)]
     pub out: neuvis_cli::flags::OutputArgs,
-    /// The neuvis command to shard, after `--`: render …, decompress …, eval … --csv F, raycast prepare ….
+    /// The neuvis command, after `--`: render …, decompress …, eval … --csv F, raycast prepare …
+    /// (a job array), or compress …, amr … (one MPI job, with --nodes).
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
