@@ -236,7 +236,28 @@ fn mode_json(m: &Mode) -> serde_json::Value {
 /// rendered, into the part `OUT.part-IIII-of-NNNN.cdb`; the mode's data-dependent defaults (the
 /// isovalue, the transfer function's range) still come from the first step of the whole grid, so
 /// every part renders exactly what the single process would.
+///
+/// A failure part-way (a time step that does not load) keeps the images written before it for
+/// `resume` and says where ([`RenderError::PartlyDone`]); a stop request says so itself.
 pub fn render_collection(
+    series: &dyn FieldSeries,
+    opts: &CollectionOptions,
+    output: &Path,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<RenderSummary, RenderError> {
+    render_into(series, opts, output, progress).map_err(|e| match e {
+        e @ RenderError::Interrupted(_) => e,
+        e => match neuvis_collection::cdb::partial_path(&opts.shard.part_path(output)).filter(|p| p.is_dir()) {
+            Some(kept) => RenderError::PartlyDone {
+                source: Box::new(e),
+                kept,
+            },
+            None => e,
+        },
+    })
+}
+
+fn render_into(
     series: &dyn FieldSeries,
     opts: &CollectionOptions,
     output: &Path,

@@ -25,4 +25,17 @@ pub enum RenderError {
     /// The collection could not be written (or a grid is invalid).
     #[error(transparent)]
     Collection(#[from] neuvis_collection::CollectionError),
+    /// Rendering failed part-way; the images written before the failure are kept in `kept` for
+    /// `resume`.
+    #[error(
+        "{source}; the images rendered before it are kept in {} (fix the input and rerun with --resume to continue, or delete that folder)",
+        kept.display()
+    )]
+    PartlyDone {
+        /// What failed.
+        #[source]
+        source: Box<RenderError>,
+        /// The partial collection.
+        kept: std::path::PathBuf,
+    },
 }

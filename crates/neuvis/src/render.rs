@@ -206,23 +206,7 @@ pub fn run_series(a: &RenderArgs, series: &dyn FieldSeries) -> Result<RenderSumm
         Progress::Info(_) => {}
     });
     pb.finish();
-    let summary = match summary {
-        Ok(s) => s,
-        // an interrupt says itself what it kept
-        Err(e @ neuvis_render::RenderError::Interrupted(_)) => return Err(e.into()),
-        Err(e) => {
-            // a step that failed to load (missing, truncated) leaves the earlier images for --resume
-            let target = opts.shard.part_path(&a.output);
-            match neuvis_collection::cdb::partial_path(&target).filter(|p| p.is_dir()) {
-                Some(p) => bail!(
-                    "{e}; the images rendered before it are kept in {} (fix the input and rerun with --resume to continue, or delete that folder)",
-                    p.display()
-                ),
-                None => return Err(e.into()),
-            }
-        }
-    };
-    Ok(summary)
+    Ok(summary?)
 }
 
 /// Prints a one-line summary.

@@ -293,3 +293,56 @@ fn count_pngs_if(dir: &Path) -> usize {
         0
     }
 }
+
+#[test]
+fn a_step_that_fails_to_load_keeps_the_earlier_images_for_resume() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    // two 16³ u8 volumes (a ball); the second one truncated on disk
+    let ball: Vec<u8> = (0i32..16 * 16 * 16)
+        .map(|i| {
+            let (x, y, z) = (i % 16, (i / 16) % 16, i / 256);
+            let r2 = (x - 8).pow(2) + (y - 8).pow(2) + (z - 8).pow(2);
+            if r2 < 25 {
+                200
+            } else {
+                10
+            }
+        })
+        .collect();
+    std::fs::write(p.join("v_0.raw"), &ball).unwrap();
+    std::fs::write(p.join("v_1.raw"), &ball[..1000]).unwrap();
+    let args = [
+        "render",
+        "--volume",
+        "v_0.raw",
+        "v_1.raw",
+        "--raw-dims",
+        "16x16x16",
+        "--size",
+        "16",
+        "--theta-step",
+        "90",
+        "--phi-step",
+        "180",
+        "--iso",
+        "100",
+        "-o",
+        "s.cdb",
+        "-q",
+    ];
+    let o = neuvis(p, &args);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(
+        t.contains("v_1.raw") && t.contains("kept in") && t.contains(".s.cdb.partial") && t.contains("--resume"),
+        "{t}"
+    );
+    assert!(p.join(".s.cdb.partial").is_dir() && !p.join("s.cdb").exists());
+    // the input fixed, --resume renders the rest
+    std::fs::write(p.join("v_1.raw"), &ball).unwrap();
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    ok(p, &resume);
+    assert!(p.join("s.cdb/data.csv").is_file() && !p.join(".s.cdb.partial").exists());
+}
