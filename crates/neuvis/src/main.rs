@@ -173,7 +173,7 @@ enum Cmd {
     )]
     Merge(merge::MergeArgs),
     /// Write (and submit) a Slurm job array for a shardable command and the merge job after it, or
-    /// one MPI job (--nodes) for compress or amr.
+    /// one MPI job (--nodes) for compress, inr fit or amr.
     #[command(
         after_help = "Examples:\n  neuvis slurm --tasks 16 -- render --volume tornado --size 256 --times all -o t.cdb\n  neuvis slurm --nodes 4 --gpus-per-node 4 --mpi pmix --submit -- compress t.cdb -o t.nrvi --device cuda"
     )]

@@ -13,8 +13,8 @@ pub struct SlurmArgs {
     /// Tasks in the job array (shards of the work) of a sharded command.
     #[arg(long, required_unless_present = "nodes", conflicts_with = "nodes")]
     pub tasks: Option<usize>,
-    /// Run the command as one MPI job on this many nodes (compress: data-parallel training; amr:
-    /// element tests on every rank) instead of a job array.
+    /// Run the command as one MPI job on this many nodes (compress and inr fit: data-parallel
+    /// training; amr: element tests on every rank) instead of a job array.
     #[arg(long)]
     pub nodes: Option<usize>,
     /// With --nodes: MPI ranks per node (default: --gpus-per-node, else 1).
@@ -59,7 +59,7 @@ pub struct SlurmArgs {
     #[command(flatten)]
     pub out: neuvis_cli::flags::OutputArgs,
     /// The neuvis command, after `--`: render …, decompress …, eval … --csv F, raycast prepare …
-    /// (a job array), or compress …, amr … (one MPI job, with --nodes).
+    /// (a job array), or compress …, inr fit …, amr … (one MPI job, with --nodes).
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
@@ -82,7 +82,7 @@ fn sharded_output(command: &[String]) -> Result<(String, PathBuf)> {
             crate::raycast_cmd::RaycastCmd::Prepare(a) => ("prepare", a.output.clone(), a.shard),
             _ => bail!("of the raycast commands only `raycast prepare` shards"),
         },
-        crate::Cmd::Compress(_) | crate::Cmd::Amr(_) => bail!(
+        crate::Cmd::Compress(_) | crate::Cmd::Amr(_) | crate::Cmd::Inr(_) => bail!(
             "`{}` does not shard: it runs on MPI ranks; give --nodes N (one MPI job, from a neuvis built with --features neuvis/mpi) instead of --tasks",
             command.first().map(String::as_str).unwrap_or("")
         ),
@@ -104,12 +104,17 @@ fn mpi_output(command: &[String]) -> Result<(String, PathBuf)> {
     let cli = crate::Cli::try_parse_from(&argv).map_err(|e| anyhow::anyhow!("the command after --: {e}"))?;
     match &cli.cmd {
         crate::Cmd::Compress(a) => Ok(("compress".into(), a.output.clone())),
+        crate::Cmd::Inr(crate::amr_cmd::InrCmd::Fit(a)) => Ok(("inr-fit".into(), a.output.clone())),
         crate::Cmd::Amr(a) => match a.output() {
             Some(o) => Ok(("amr".into(), o.to_path_buf())),
             None => bail!("--nodes runs `neuvis amr MODEL -o OUT` on MPI ranks, not `amr compare`"),
         },
+        crate::Cmd::Render(_) | crate::Cmd::Decompress(_) | crate::Cmd::Eval(_) | crate::Cmd::Raycast(_) => bail!(
+            "--nodes runs one MPI job (compress, inr fit, amr); `{}` shards as a job array: give --tasks N",
+            command.first().map(String::as_str).unwrap_or("")
+        ),
         _ => bail!(
-            "--nodes runs one MPI job, for compress (data-parallel training) and amr; `{}` shards as a job array: give --tasks N",
+            "`{}` does not run on MPI ranks: --nodes is for compress, inr fit and amr",
             command.first().map(String::as_str).unwrap_or("")
         ),
     }

@@ -391,6 +391,33 @@ fn slurm_writes_one_mpi_job_for_the_commands_that_run_on_ranks() {
         s.contains("exec srun --mpi=pmix ") && s.contains(" amr x.json -o out\n"),
         "{s}"
     );
+    // inr fit trains on ranks too
+    ok(
+        p,
+        &[
+            "slurm",
+            "--nodes",
+            "2",
+            "--",
+            "inr",
+            "fit",
+            "--function",
+            "sin-inv-r",
+            "-o",
+            "f.json",
+        ],
+    );
+    let s = std::fs::read_to_string(p.join("f.slurm.sh")).unwrap();
+    assert!(
+        s.contains("#SBATCH --job-name=neuvis-inr-fit\n") && s.contains(" inr fit --function sin-inv-r -o f.json\n"),
+        "{s}"
+    );
+    let o = neuvis(p, &["slurm", "--nodes", "2", "--", "serve", "m.nrvi"]);
+    assert!(
+        !o.status.success() && text(&o).contains("does not run on MPI ranks"),
+        "{}",
+        text(&o)
+    );
     // a sharded command is a job array, not an MPI job
     let o = neuvis(
         p,
