@@ -22,7 +22,7 @@ pub fn from_launcher() -> Result<Box<dyn Ranks>> {
             // srun without an MPI plugin gives the processes nothing to join (Open MPI aborts in
             // MPI_Init): say what is missing first
             let var = |k: &str| std::env::var_os(k).is_some();
-            if var("SLURM_PROCID")
+            if var("SLURM_STEP_NUM_TASKS")
                 && !["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_FD"]
                     .iter()
                     .any(|k| var(k))

@@ -48,14 +48,20 @@ impl Ranks for SingleProcess {
 }
 
 /// The number of ranks the launcher says this process is one of (Open MPI's `OMPI_COMM_WORLD_SIZE`,
-/// MPICH/Hydra's `PMI_SIZE`, PMIx's `PMIX_SIZE`, Slurm's `srun` `SLURM_NTASKS` with `SLURM_PROCID`),
-/// if any.
+/// MPICH/Hydra's `PMI_SIZE`, PMIx's `PMIX_SIZE`, the tasks of the `srun` step it is one of:
+/// `SLURM_STEP_NUM_TASKS`), if any. A Slurm batch script's own process is not a rank, however many
+/// tasks the job has (`SLURM_NTASKS`): a command run there directly is one process.
 pub fn launched_size() -> Option<usize> {
-    let get = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok());
+    launched_size_in(&|k| std::env::var(k).ok())
+}
+
+/// [`launched_size`] with the environment read by `env`.
+pub fn launched_size_in(env: &dyn Fn(&str) -> Option<String>) -> Option<usize> {
+    let get = |k: &str| env(k).and_then(|v| v.trim().parse::<usize>().ok());
     get("OMPI_COMM_WORLD_SIZE")
         .or_else(|| get("PMI_SIZE"))
         .or_else(|| get("PMIX_SIZE"))
-        .or_else(|| std::env::var("SLURM_PROCID").ok().and(get("SLURM_NTASKS")))
+        .or_else(|| get("SLURM_STEP_NUM_TASKS"))
 }
 
 /// This process's rank among the ranks on its node (Open MPI's `OMPI_COMM_WORLD_LOCAL_RANK`,
@@ -76,6 +82,27 @@ pub fn local_rank(env: &dyn Fn(&str) -> Option<String>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_script_is_one_process_and_an_srun_step_is_its_tasks() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(launched_size_in(&env(&[])), None);
+        // `sbatch --ntasks=4` runs the script as one process with these
+        assert_eq!(
+            launched_size_in(&env(&[("SLURM_NTASKS", "4"), ("SLURM_PROCID", "0")])),
+            None
+        );
+        // each task of `srun -n 4`
+        const STEP: &[(&str, &str)] = &[
+            ("SLURM_NTASKS", "4"),
+            ("SLURM_PROCID", "2"),
+            ("SLURM_STEP_NUM_TASKS", "4"),
+        ];
+        assert_eq!(launched_size_in(&env(STEP)), Some(4));
+        assert_eq!(launched_size_in(&env(&[("OMPI_COMM_WORLD_SIZE", "3")])), Some(3));
+    }
 
     #[test]
     fn the_local_rank_comes_from_the_launcher() {

@@ -579,6 +579,37 @@ fn a_build_without_mpi_refuses_to_run_as_one_of_several_ranks() {
     assert!(!o.status.success());
     assert!(text(&o).contains("built without MPI"), "{}", text(&o));
     assert!(!d.path().join("out").exists());
+    // a task of an `srun -n 2` step is one of two ranks too
+    let run = |env: &[(&str, &str)], out: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_neuvis"));
+        c.current_dir(d.path())
+            .args(["amr", fixture.to_str().unwrap(), "-o", out, "--max-it", "1"])
+            .env_remove("OMPI_COMM_WORLD_SIZE")
+            .env_remove("PMI_SIZE")
+            .env_remove("PMIX_SIZE")
+            .env_remove("SLURM_STEP_NUM_TASKS");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let o = run(
+        &[
+            ("SLURM_NTASKS", "2"),
+            ("SLURM_PROCID", "1"),
+            ("SLURM_STEP_NUM_TASKS", "2"),
+        ],
+        "step",
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("built without MPI"),
+        "{}",
+        text(&o)
+    );
+    // but a batch script of a 2-task job (`sbatch --ntasks=2`) running neuvis directly is one process
+    let o = run(&[("SLURM_NTASKS", "2"), ("SLURM_PROCID", "0")], "batch");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(d.path().join("batch/history.csv").is_file());
 }
 
 #[test]
