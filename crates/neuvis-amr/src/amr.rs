@@ -41,11 +41,15 @@ impl Method {
 }
 
 impl Named for Method {
-    const NAMED: &'static [(Method, &'static str)] = &[
-        (Method::Pruning, "pruning"),
-        (Method::Basic, "basic"),
-        (Method::Uniform, "uniform"),
-    ];
+    const ALL: &'static [Method] = &[Method::Pruning, Method::Basic, Method::Uniform];
+
+    fn name_of(self) -> &'static str {
+        match self {
+            Method::Pruning => "pruning",
+            Method::Basic => "basic",
+            Method::Uniform => "uniform",
+        }
+    }
 }
 
 impl std::fmt::Display for Method {
@@ -100,10 +104,14 @@ impl BasicError {
 }
 
 impl Named for BasicError {
-    const NAMED: &'static [(BasicError, &'static str)] = &[
-        (BasicError::Reference, "reference"),
-        (BasicError::Pointwise, "pointwise"),
-    ];
+    const ALL: &'static [BasicError] = &[BasicError::Reference, BasicError::Pointwise];
+
+    fn name_of(self) -> &'static str {
+        match self {
+            BasicError::Reference => "reference",
+            BasicError::Pointwise => "pointwise",
+        }
+    }
 }
 
 impl std::fmt::Display for BasicError {

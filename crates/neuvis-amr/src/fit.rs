@@ -14,18 +14,9 @@ use burn::prelude::*;
 use burn::tensor::activation::{gelu, relu, silu};
 use faer::Mat;
 use neuvis_base::ranks::{Ranks, SingleProcess};
-use neuvis_base::{Shard, SplitMix64};
-use neuvis_nn::parallel::{Group, StepScalars, StepSync};
+use neuvis_base::SplitMix64;
+use neuvis_nn::parallel::{share_range, Group, StepScalars, StepSync};
 use neuvis_nn::TrainError;
-
-/// Rank `rank` of `size`'s block of a batch of `n` points.
-fn local_share_range(n: usize, rank: usize, size: usize) -> std::ops::Range<usize> {
-    Shard {
-        index: rank,
-        count: size,
-    }
-    .range(n)
-}
 
 /// Settings of an INR fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -287,7 +278,7 @@ pub fn fit_on(
     for step in 0..opts.steps {
         if size > 1 {
             // every rank draws the whole batch (the same points), and uses its share of it
-            let share = local_share_range(opts.batch, rank, size);
+            let share = share_range(opts.batch, rank, size);
             let mut xs = Vec::with_capacity(share.len() * d);
             let mut ys = Vec::with_capacity(share.len());
             for i in 0..opts.batch {

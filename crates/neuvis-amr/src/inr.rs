@@ -37,17 +37,27 @@ pub enum Activation {
 }
 
 impl Named for Activation {
-    const NAMED: &'static [(Activation, &'static str)] = &[
-        (Activation::Relu, "relu"),
-        (Activation::Silu, "silu"),
-        (Activation::Tanh, "tanh"),
-        (Activation::Gelu, "gelu"),
-        (Activation::Sine, "sine"),
+    const ALL: &'static [Activation] = &[
+        Activation::Relu,
+        Activation::Silu,
+        Activation::Tanh,
+        Activation::Gelu,
+        Activation::Sine,
     ];
+
+    fn name_of(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Silu => "silu",
+            Activation::Tanh => "tanh",
+            Activation::Gelu => "gelu",
+            Activation::Sine => "sine",
+        }
+    }
 }
 
 impl Activation {
-    /// Parses a name as the CLI and the spec spell it: a [`Named::NAMED`] name or an alias
+    /// Parses a name as the CLI and the spec spell it: a [`Named::names`] name or an alias
     /// (`swish`, `sin`, `siren`), in any case.
     pub fn parse(name: &str) -> Option<Activation> {
         match name.to_ascii_lowercase().as_str() {

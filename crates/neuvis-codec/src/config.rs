@@ -17,7 +17,14 @@ pub enum Arch {
 }
 
 impl neuvis_base::named::Named for Arch {
-    const NAMED: &'static [(Arch, &'static str)] = &[(Arch::Nervi, "nervi"), (Arch::Nerv, "nerv")];
+    const ALL: &'static [Arch] = &[Arch::Nervi, Arch::Nerv];
+
+    fn name_of(self) -> &'static str {
+        match self {
+            Arch::Nervi => "nervi",
+            Arch::Nerv => "nerv",
+        }
+    }
 }
 
 /// The skip connection of one of NeRVI's SIREN residual blocks.
@@ -53,13 +60,23 @@ pub enum Skip {
 }
 
 impl neuvis_base::named::Named for Skip {
-    const NAMED: &'static [(Skip, &'static str)] = &[
-        (Skip::Project, "project"),
-        (Skip::ProjectTile, "project-tile"),
-        (Skip::ProjectNone, "project-none"),
-        (Skip::Tile, "tile"),
-        (Skip::None, "none"),
+    const ALL: &'static [Skip] = &[
+        Skip::Project,
+        Skip::ProjectTile,
+        Skip::ProjectNone,
+        Skip::Tile,
+        Skip::None,
     ];
+
+    fn name_of(self) -> &'static str {
+        match self {
+            Skip::Project => "project",
+            Skip::ProjectTile => "project-tile",
+            Skip::ProjectNone => "project-none",
+            Skip::Tile => "tile",
+            Skip::None => "none",
+        }
+    }
 }
 
 impl Skip {

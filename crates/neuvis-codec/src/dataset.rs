@@ -40,11 +40,15 @@ pub enum Residency {
 }
 
 impl neuvis_base::named::Named for Residency {
-    const NAMED: &'static [(Residency, &'static str)] = &[
-        (Residency::Auto, "auto"),
-        (Residency::Memory, "memory"),
-        (Residency::Stream, "stream"),
-    ];
+    const ALL: &'static [Residency] = &[Residency::Auto, Residency::Memory, Residency::Stream];
+
+    fn name_of(self) -> &'static str {
+        match self {
+            Residency::Auto => "auto",
+            Residency::Memory => "memory",
+            Residency::Stream => "stream",
+        }
+    }
 }
 
 impl Residency {

@@ -23,11 +23,16 @@ use crate::TrainError;
 /// Rank `rank` of `size`'s contiguous block of a global batch (empty when the batch has fewer
 /// images than ranks and this rank's block is past its end).
 pub fn local_share(batch: &[usize], rank: usize, size: usize) -> &[usize] {
-    &batch[Shard {
+    &batch[share_range(batch.len(), rank, size)]
+}
+
+/// The positions of [`local_share`]'s block in a batch of `n`.
+pub fn share_range(n: usize, rank: usize, size: usize) -> std::ops::Range<usize> {
+    Shard {
         index: rank,
         count: size,
     }
-    .range(batch.len())]
+    .range(n)
 }
 
 /// The ids of a module's float parameters.

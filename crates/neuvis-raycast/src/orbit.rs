@@ -47,15 +47,22 @@ impl OrbitMethod {
 }
 
 impl Named for OrbitMethod {
-    const NAMED: &'static [(OrbitMethod, &'static str)] = &[
-        (OrbitMethod::Engine(Method::Full), "full"),
-        (OrbitMethod::Engine(Method::Exact), "exact"),
-        (OrbitMethod::Engine(Method::Neural), "neural"),
-        (OrbitMethod::Engine(Method::Trilinear), "trilinear"),
-        (OrbitMethod::Engine(Method::Dense), "dense"),
-        (OrbitMethod::Engine(Method::Compressed), "compressed"),
-        (OrbitMethod::Mesh, "mesh"),
+    const ALL: &'static [OrbitMethod] = &[
+        OrbitMethod::Engine(Method::Full),
+        OrbitMethod::Engine(Method::Exact),
+        OrbitMethod::Engine(Method::Neural),
+        OrbitMethod::Engine(Method::Trilinear),
+        OrbitMethod::Engine(Method::Dense),
+        OrbitMethod::Engine(Method::Compressed),
+        OrbitMethod::Mesh,
     ];
+
+    fn name_of(self) -> &'static str {
+        match self {
+            OrbitMethod::Engine(m) => m.name_of(),
+            OrbitMethod::Mesh => "mesh",
+        }
+    }
 }
 
 /// The orbit and the frames.

@@ -52,11 +52,15 @@ pub enum StoreKind {
 }
 
 impl Named for StoreKind {
-    const NAMED: &'static [(StoreKind, &'static str)] = &[
-        (StoreKind::Exact, "exact"),
-        (StoreKind::Neural, "neural"),
-        (StoreKind::Both, "both"),
-    ];
+    const ALL: &'static [StoreKind] = &[StoreKind::Exact, StoreKind::Neural, StoreKind::Both];
+
+    fn name_of(self) -> &'static str {
+        match self {
+            StoreKind::Exact => "exact",
+            StoreKind::Neural => "neural",
+            StoreKind::Both => "both",
+        }
+    }
 }
 
 impl StoreKind {

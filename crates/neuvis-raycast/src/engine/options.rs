@@ -22,7 +22,7 @@ pub enum Method {
 }
 
 impl Method {
-    /// Parses a command-line name (one of [`Named::NAMED`]'s, in the order the command line
+    /// Parses a command-line name (one of [`Named::names`], in the order the command line
     /// lists them).
     pub fn parse(s: &str) -> Option<Method> {
         Method::from_name(s)
@@ -41,14 +41,25 @@ impl Method {
 }
 
 impl Named for Method {
-    const NAMED: &'static [(Method, &'static str)] = &[
-        (Method::Full, "full"),
-        (Method::Exact, "exact"),
-        (Method::Neural, "neural"),
-        (Method::Trilinear, "trilinear"),
-        (Method::Dense, "dense"),
-        (Method::Compressed, "compressed"),
+    const ALL: &'static [Method] = &[
+        Method::Full,
+        Method::Exact,
+        Method::Neural,
+        Method::Trilinear,
+        Method::Dense,
+        Method::Compressed,
     ];
+
+    fn name_of(self) -> &'static str {
+        match self {
+            Method::Full => "full",
+            Method::Exact => "exact",
+            Method::Neural => "neural",
+            Method::Trilinear => "trilinear",
+            Method::Dense => "dense",
+            Method::Compressed => "compressed",
+        }
+    }
 }
 
 /// Image and shading settings.
