@@ -14,6 +14,7 @@
 //! - [`fmt_num`]: numbers for CSV files without trailing noise.
 //! - [`interrupt`]: Ctrl-C as a request that long loops poll, and the error saying what they kept.
 //! - [`named::Named`]: the one spelling of each value of a closed set (methods, kinds).
+//! - [`activation`]: `e^x` and GELU in `f32` for the burn-free inference engines (codec, raycaster).
 //! - [`ranks`]: the processes a job is shared by (MPI ranks or this process), for the AMR and
 //!   data-parallel training.
 //!
@@ -22,6 +23,7 @@
 //! crates of different layers need it (a helper living in a domain crate used to create a
 //! dependency that existed only for the helper).
 
+pub mod activation;
 pub mod camera;
 pub mod colormap;
 pub mod fs;

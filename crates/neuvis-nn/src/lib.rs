@@ -1,5 +1,5 @@
 //! Generic network building blocks for neuvis on burn 0.22: seeded layer initialization
-//! ([`init`]), a differentiable SSIM ([`ssim`]), the warm-up + cosine learning-rate schedule
+//! ([`init`]), a differentiable SSIM ([`ssim`]), adaptive gradient clipping ([`clip`]), the warm-up + cosine learning-rate schedule
 //! ([`schedule`]), flush-to-zero for training ([`denormals`]), device selection ([`device`]),
 //! data-parallel training over MPI ranks ([`parallel`]) and the error every trainer reports
 //! ([`TrainError`]).
@@ -15,6 +15,7 @@
 //! ([`device`]): burn's pure-Rust `flex` CPU backend always, GPU backends when built with the
 //! `wgpu` or `cuda` features ([`cuda`] finds what the CUDA backend loads at run time).
 
+pub mod clip;
 pub mod cuda;
 pub mod denormals;
 pub mod device;

@@ -13,6 +13,7 @@
 
 use crate::error::InvalidConfig;
 use crate::geom::Geometry;
+use neuvis_base::activation::gelu;
 use serde::{Deserialize, Serialize};
 
 /// The network's shape.
@@ -54,6 +55,9 @@ pub struct SrTrainOptions {
     pub lr: f64,
     /// Weight of the SSIM term (unused for bricks of under 8 cells).
     pub ssim_weight: f64,
+    /// AutoClip percentile (0–100): a step's gradient is scaled down to this percentile of the
+    /// norms seen so far when it exceeds it; 100 = no clipping.
+    pub clip_percentile: f64,
     /// Seed of the initialization, the split and the batches.
     pub seed: u64,
 }
@@ -69,8 +73,42 @@ impl Default for SrTrainOptions {
             batch: 4,
             lr: 2e-3,
             ssim_weight: 0.1,
+            clip_percentile: 10.0,
             seed: 0,
         }
+    }
+}
+
+impl SrTrainOptions {
+    /// Checks the settings that do not depend on the volume (the network's shape is checked with
+    /// the brick geometry by [`SrConfig::validate`]), so a command can refuse them before it
+    /// streams the volume.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        if self.batch == 0 || self.batch > 256 || !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(InvalidConfig(format!(
+                "batch {} must be 1–256 and the learning rate {} positive",
+                self.batch, self.lr
+            )));
+        }
+        if !(0.0..=100.0).contains(&self.clip_percentile) {
+            return Err(InvalidConfig(format!(
+                "the clipping percentile {} must be between 0 and 100",
+                self.clip_percentile
+            )));
+        }
+        if !(self.ssim_weight.is_finite() && self.ssim_weight >= 0.0) {
+            return Err(InvalidConfig(format!(
+                "the SSIM weight {} must be finite and non-negative",
+                self.ssim_weight
+            )));
+        }
+        if self.steps.is_none() && !(self.minutes.is_finite() && self.minutes > 0.0) {
+            return Err(InvalidConfig(format!(
+                "the training time {} minutes must be positive",
+                self.minutes
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -191,21 +229,41 @@ pub fn trilinear_brick(g: &Geometry, base: &[f32], b: [usize; 3]) -> Vec<f32> {
     };
     let (tx, ty, tz) = (table(0), table(1), table(2));
     let l = |a: f32, b: f32, t: f32| a + (b - a) * t;
-    let mut out = vec![0f32; s * s * s];
-    for (lk, &(k0, k1, fz)) in tz.iter().enumerate() {
-        for (lj, &(j0, j1, fy)) in ty.iter().enumerate() {
-            let r00 = &base[bd[0] * (j0 + bd[1] * k0)..];
-            let r10 = &base[bd[0] * (j1 + bd[1] * k0)..];
-            let r01 = &base[bd[0] * (j0 + bd[1] * k1)..];
-            let r11 = &base[bd[0] * (j1 + bd[1] * k1)..];
-            let row = &mut out[s * (lj + s * lk)..s * (lj + s * lk) + s];
+    // separably, in base_sample's order of operations: along x on the base rows the brick
+    // touches, then along y, then along z
+    let span = |t: &[(usize, usize, f32)]| {
+        let lo = t.iter().map(|e| e.0).min().unwrap_or(0);
+        let hi = t.iter().map(|e| e.1).max().unwrap_or(0);
+        (lo, hi + 1 - lo)
+    };
+    let ((y0, ny), (z0, nz)) = (span(&ty), span(&tz));
+    let mut along_x = vec![0f32; nz * ny * s];
+    for (zk, plane) in along_x.chunks_exact_mut(ny * s).enumerate() {
+        for (yj, row) in plane.chunks_exact_mut(s).enumerate() {
+            let r = &base[bd[0] * (y0 + yj + bd[1] * (z0 + zk))..];
             for (v, &(i0, i1, fx)) in row.iter_mut().zip(&tx) {
-                let c00 = l(r00[i0], r00[i1], fx);
-                let c10 = l(r10[i0], r10[i1], fx);
-                let c01 = l(r01[i0], r01[i1], fx);
-                let c11 = l(r11[i0], r11[i1], fx);
-                *v = l(l(c00, c10, fy), l(c01, c11, fy), fz);
+                *v = l(r[i0], r[i1], fx);
             }
+        }
+    }
+    let mut along_y = vec![0f32; nz * s * s];
+    for (zk, plane) in along_y.chunks_exact_mut(s * s).enumerate() {
+        let src = &along_x[zk * ny * s..(zk + 1) * ny * s];
+        for (row, &(j0, j1, fy)) in plane.chunks_exact_mut(s).zip(&ty) {
+            let (r0, r1) = (&src[(j0 - y0) * s..][..s], &src[(j1 - y0) * s..][..s]);
+            for ((v, &a), &b) in row.iter_mut().zip(r0).zip(r1) {
+                *v = l(a, b, fy);
+            }
+        }
+    }
+    let mut out = vec![0f32; s * s * s];
+    for (plane, &(k0, k1, fz)) in out.chunks_exact_mut(s * s).zip(&tz) {
+        let (p0, p1) = (
+            &along_y[(k0 - z0) * s * s..][..s * s],
+            &along_y[(k1 - z0) * s * s..][..s * s],
+        );
+        for ((v, &a), &b) in plane.iter_mut().zip(p0).zip(p1) {
+            *v = l(a, b, fz);
         }
     }
     out
@@ -287,17 +345,16 @@ pub struct SrNet {
     pub layers: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
-/// GELU with the error function (Abramowitz–Stegun 7.1.26, |error| ≤ 1.5e−7).
-#[inline]
-pub fn gelu(x: f32) -> f32 {
-    let z = (x as f64) / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * z.abs());
-    let y = 1.0
-        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t + 0.254_829_592)
-            * t
-            * (-z * z).exp();
-    let erf = if z >= 0.0 { y } else { -y };
-    (0.5 * x as f64 * (1.0 + erf)) as f32
+/// Whether this CPU runs the AVX2 + FMA convolution kernel.
+fn simd_kernel() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 impl SrNet {
@@ -342,37 +399,79 @@ impl SrNet {
     /// when the CPU has them (chosen at run time; results then differ from the portable loops by
     /// rounding only).
     pub fn forward(&self, input: &[f32]) -> Vec<f32> {
-        #[cfg(target_arch = "x86_64")]
-        let simd = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-        #[cfg(not(target_arch = "x86_64"))]
-        let simd = false;
-        self.forward_with(input, simd)
+        self.forward_with(input, simd_kernel())
     }
 
     /// [`SrNet::forward`] with the SIMD kernel on or off (for tests).
+    ///
+    /// Input channels that hold one value over the whole patch (the positional encoding of the
+    /// brick's centre, and the base channel of a uniform region) enter the first layer as a bias:
+    /// a valid convolution of a constant is the constant times the sum of the kernel's taps. The
+    /// first layer then convolves only the varying channels (one of 13 with the default two
+    /// frequencies).
     pub fn forward_with(&self, input: &[f32], simd: bool) -> Vec<f32> {
+        let x = self.forward_channel_last(input, simd);
+        // back to channel-major
+        let (oc, vol) = (self.config.out_channels(), self.config.out_side().pow(3));
+        let mut out = vec![0f32; vol * oc];
+        for v in 0..vol {
+            for c in 0..oc {
+                out[c * vol + v] = x[v * oc + c];
+            }
+        }
+        out
+    }
+
+    /// The network output channel-last, `[Po³, f³]`.
+    fn forward_channel_last(&self, input: &[f32], simd: bool) -> Vec<f32> {
         let cfg = &self.config;
         let mut side = cfg.in_side();
-        let mut cin = cfg.in_channels();
-        // channel-last activations
         let vol = side * side * side;
+        let cin_all = cfg.in_channels();
+        let constant: Vec<Option<f32>> = (0..cin_all)
+            .map(|c| {
+                let ch = &input[c * vol..(c + 1) * vol];
+                ch.iter().all(|&v| v.to_bits() == ch[0].to_bits()).then_some(ch[0])
+            })
+            .collect();
+        let varying: Vec<usize> = (0..cin_all).filter(|&c| constant[c].is_none()).collect();
+        let mut cin = varying.len();
+        // channel-last activations of the varying channels
         let mut x = vec![0f32; vol * cin];
-        for c in 0..cin {
+        for (n, &c) in varying.iter().enumerate() {
             for v in 0..vol {
-                x[v * cin + c] = input[c * vol + v];
+                x[v * cin + n] = input[c * vol + v];
             }
         }
         for (li, (w, b)) in self.layers.iter().enumerate() {
             let last = li + 1 == self.layers.len();
             let k = if last { 1 } else { 3 };
+            let taps = k * k * k;
             let cout = b.len();
             let os = side + 1 - k;
+            // the layer's input channels in the weights, and the bias with the constant ones folded in
+            let (chans, bias): (Vec<usize>, Vec<f32>) = if li == 0 {
+                let bias = (0..cout)
+                    .map(|co| {
+                        let folded: f32 = (0..cin_all)
+                            .filter_map(|c| {
+                                constant[c].map(|v| v * w[(co * cin_all + c) * taps..][..taps].iter().sum::<f32>())
+                            })
+                            .sum();
+                        b[co] + folded
+                    })
+                    .collect();
+                (varying.clone(), bias)
+            } else {
+                ((0..cin).collect(), b.clone())
+            };
+            let cw = if li == 0 { cin_all } else { cin };
             // weights to [kz][ky][kx][ci][co]
-            let mut wt = vec![0f32; k * k * k * cin * cout];
+            let mut wt = vec![0f32; taps * cin * cout];
             for co in 0..cout {
-                for ci in 0..cin {
-                    for kk in 0..k * k * k {
-                        wt[(kk * cin + ci) * cout + co] = w[((co * cin + ci) * k * k * k) + kk];
+                for (ci, &c) in chans.iter().enumerate() {
+                    for kk in 0..taps {
+                        wt[(kk * cin + ci) * cout + co] = w[((co * cw + c) * taps) + kk];
                     }
                 }
             }
@@ -382,20 +481,13 @@ impl SrNet {
                 side,
                 cin,
                 wt: &wt,
-                b,
+                b: &bias,
                 k,
                 os,
             };
             #[cfg(target_arch = "x86_64")]
-            let done = simd
-                && match cout {
-                    // SAFETY (all arms): `simd` is true only when AVX2 and FMA were detected.
-                    8 => unsafe { conv_avx2::<1>(&l, &mut y) },
-                    16 => unsafe { conv_avx2::<2>(&l, &mut y) },
-                    32 => unsafe { conv_avx2::<4>(&l, &mut y) },
-                    64 => unsafe { conv_avx2::<8>(&l, &mut y) },
-                    _ => false,
-                };
+            // SAFETY: `simd` is true only when AVX2 and FMA were detected.
+            let done = simd && unsafe { conv_avx2(&l, &mut y) };
             #[cfg(not(target_arch = "x86_64"))]
             let done = simd && false;
             if !done {
@@ -410,29 +502,34 @@ impl SrNet {
             side = os;
             cin = cout;
         }
-        // back to channel-major
-        let vol = side * side * side;
-        let mut out = vec![0f32; vol * cin];
-        for v in 0..vol {
-            for c in 0..cin {
-                out[c * vol + v] = x[v * cin + c];
-            }
-        }
-        out
+        x
     }
 
     /// Reconstructs brick `b`: trilinear upsampling of the base plus the network's residual.
     pub fn reconstruct(&self, g: &Geometry, base: &[f32], b: [usize; 3]) -> Vec<f32> {
         let mut out = trilinear_brick(g, base, b);
-        let r = self.forward(&input_patch(&self.config, g, base, self.norm, b));
+        let r = self.forward_channel_last(&input_patch(&self.config, g, base, self.norm, b), simd_kernel());
         let po = self.config.out_side();
-        let pv = po * po * po;
+        let f = self.config.factor;
         let s = g.side();
-        for lk in 0..s {
-            for lj in 0..s {
-                for li in 0..s {
-                    let (c, cell) = out_index(&self.config, [li, lj, lk]);
-                    out[li + s * (lj + s * lk)] += r[c * pv + cell] * self.norm.std;
+        let oc = self.config.out_channels();
+        // [`out_index`] is separable: per axis, the offset of the stored sample's cell and
+        // sub-position (channel) in the channel-last output `[Po³, f³]`
+        let axis = |stride_sub: usize, stride_cell: usize| -> Vec<usize> {
+            (0..s)
+                .map(|l| {
+                    let q = l + f - 1;
+                    (q % f) * stride_sub + (q / f) * stride_cell * oc
+                })
+                .collect()
+        };
+        let (ax, ay, az) = (axis(1, 1), axis(f, po), axis(f * f, po * po));
+        let std = self.norm.std;
+        for (lk, &oz) in az.iter().enumerate() {
+            for (lj, &oy) in ay.iter().enumerate() {
+                let row = &mut out[s * (lj + s * lk)..s * (lj + s * lk) + s];
+                for (v, &ox) in row.iter_mut().zip(&ax) {
+                    *v += r[ox + oy + oz] * std;
                 }
             }
         }
@@ -481,28 +578,78 @@ fn conv_portable(l: &Layer, y: &mut [f32]) {
     }
 }
 
-/// [`conv_portable`] for `cout = 8·NB` with the accumulators in AVX registers. Returns true.
+/// [`conv_portable`] with the accumulators in AVX registers, for `cout` a multiple of 8 (returns
+/// false otherwise): output channels in groups of up to 32 (`NB` vectors of 8), `XB` outputs along
+/// x at a time sharing each weight load (`XB·NB` accumulators, `NB` weights and one broadcast fit
+/// the 16 registers).
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn conv_avx2<const NB: usize>(l: &Layer, y: &mut [f32]) -> bool {
-    use std::arch::x86_64::*;
-    let cout = 8 * NB;
-    debug_assert_eq!(l.b.len(), cout);
-    let (k, cin, side, os) = (l.k, l.cin, l.side, l.os);
+unsafe fn conv_avx2(l: &Layer, y: &mut [f32]) -> bool {
+    let cout = l.b.len();
+    if !cout.is_multiple_of(8) {
+        return false;
+    }
     assert!(
-        l.x.len() >= side * side * side * cin && l.wt.len() >= k * k * k * cin * cout && y.len() >= os * os * os * cout
+        l.x.len() >= l.side * l.side * l.side * l.cin
+            && l.wt.len() >= l.k * l.k * l.k * l.cin * cout
+            && y.len() >= l.os * l.os * l.os * cout
     );
+    for c0 in (0..cout).step_by(32) {
+        // SAFETY (all arms): AVX2 and FMA are present (this function's contract); the sizes are
+        // asserted above and c0 + 8·NB ≤ cout.
+        unsafe {
+            match ((cout - c0) / 8).min(4) {
+                4 => conv_rows_avx2::<4, 2>(l, y, c0),
+                3 => conv_rows_avx2::<3, 3>(l, y, c0),
+                2 => conv_rows_avx2::<2, 4>(l, y, c0),
+                _ => conv_rows_avx2::<1, 8>(l, y, c0),
+            }
+        }
+    }
+    true
+}
+
+/// The output channels `c0 .. c0 + 8·NB` of [`conv_avx2`]: runs of `XB` outputs along x, then the
+/// rest of each row one at a time.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, the sizes must be those [`conv_avx2`] asserts, and
+/// `c0 + 8·NB ≤ cout`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn conv_rows_avx2<const NB: usize, const XB: usize>(l: &Layer, y: &mut [f32], c0: usize) {
+    let whole = l.os - l.os % XB;
+    // SAFETY: as this function's.
+    unsafe {
+        conv_run_avx2::<NB, XB>(l, y, c0, 0, whole);
+        conv_run_avx2::<NB, 1>(l, y, c0, whole, l.os);
+    }
+}
+
+/// The outputs `x0 .. x1` (a multiple of `XB` apart) of every row, channels `c0 .. c0 + 8·NB`.
+///
+/// # Safety
+/// As [`conv_rows_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn conv_run_avx2<const NB: usize, const XB: usize>(l: &Layer, y: &mut [f32], c0: usize, x0: usize, x1: usize) {
+    use std::arch::x86_64::*;
+    let cout = l.b.len();
+    let (k, cin, side, os) = (l.k, l.cin, l.side, l.os);
     let (xp, wp, bp, yp) = (l.x.as_ptr(), l.wt.as_ptr(), l.b.as_ptr(), y.as_mut_ptr());
     for oz in 0..os {
         for oy in 0..os {
-            for ox in 0..os {
-                let mut acc = [_mm256_setzero_ps(); NB];
-                for (n, a) in acc.iter_mut().enumerate() {
-                    // SAFETY: n < NB and the bias has cout = 8·NB entries.
-                    *a = unsafe { _mm256_loadu_ps(bp.add(8 * n)) };
+            let mut ox = x0;
+            while ox < x1 {
+                let mut acc = [[_mm256_setzero_ps(); NB]; XB];
+                for row in acc.iter_mut() {
+                    for (n, a) in row.iter_mut().enumerate() {
+                        // SAFETY: c0 + 8·n + 8 ≤ cout entries of the bias.
+                        *a = unsafe { _mm256_loadu_ps(bp.add(c0 + 8 * n)) };
+                    }
                 }
                 for dz in 0..k {
                     for dy in 0..k {
@@ -510,26 +657,34 @@ unsafe fn conv_avx2<const NB: usize>(l: &Layer, y: &mut [f32]) -> bool {
                             let iv = (ox + dx) + side * ((oy + dy) + side * (oz + dz));
                             let kk = dx + k * (dy + k * dz);
                             for ci in 0..cin {
-                                // SAFETY: iv < side³ and ci < cin, so iv·cin + ci is in x; the
-                                // weight row (kk·cin + ci)·cout .. + cout is in wt (asserted sizes).
+                                // SAFETY: ox + XB − 1 + dx < side, so every (iv + e)·cin + ci is in x;
+                                // the weights (kk·cin + ci)·cout + c0 .. + 8·NB are in wt.
                                 unsafe {
-                                    let xv = _mm256_set1_ps(*xp.add(iv * cin + ci));
-                                    let wr = wp.add((kk * cin + ci) * cout);
-                                    for (n, a) in acc.iter_mut().enumerate() {
-                                        *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wr.add(8 * n)), *a);
+                                    let wr = wp.add((kk * cin + ci) * cout + c0);
+                                    let mut wv = [_mm256_setzero_ps(); NB];
+                                    for (n, v) in wv.iter_mut().enumerate() {
+                                        *v = _mm256_loadu_ps(wr.add(8 * n));
+                                    }
+                                    for (e, row) in acc.iter_mut().enumerate() {
+                                        let xv = _mm256_set1_ps(*xp.add((iv + e) * cin + ci));
+                                        for (a, &w) in row.iter_mut().zip(&wv) {
+                                            *a = _mm256_fmadd_ps(xv, w, *a);
+                                        }
                                     }
                                 }
                             }
                         }
                     }
                 }
-                let ov = ox + os * (oy + os * oz);
-                for (n, a) in acc.iter().enumerate() {
-                    // SAFETY: ov < os³, so the output row ov·cout .. + cout is in y.
-                    unsafe { _mm256_storeu_ps(yp.add(ov * cout + 8 * n), *a) };
+                for (e, row) in acc.iter().enumerate() {
+                    let ov = ox + e + os * (oy + os * oz);
+                    for (n, a) in row.iter().enumerate() {
+                        // SAFETY: ov < os³, so the outputs ov·cout + c0 .. + 8·NB are in y.
+                        unsafe { _mm256_storeu_ps(yp.add(ov * cout + c0 + 8 * n), *a) };
+                    }
                 }
+                ox += XB;
             }
         }
     }
-    true
 }

@@ -422,6 +422,97 @@ fn read_at(file: &File, path: &Path, offset: u64, len: u64, file_len: u64, what:
     Ok(buf)
 }
 
+/// A reader that hashes (CRC-32) what passes through it.
+struct CrcRead<R> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+}
+
+impl<R: std::io::Read> std::io::Read for CrcRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Reads the base section (`n` samples): the compressed bytes stream from the file through the
+/// CRC and zstd, and the four byte planes of the shuffle are folded into the samples one plane at
+/// a time, so opening holds the base plus a quarter of it, not the compressed section, the
+/// inflated bytes and the samples at once (2–3× the base: a budget broken while it was checked).
+/// A damaged section is reported as such (CRC) even when it fails to decompress first.
+fn read_base(file: &File, path: &Path, s: &Section, file_len: u64, n: usize) -> Result<Vec<f32>> {
+    use std::io::Read;
+    if s.offset.checked_add(s.len).is_none_or(|e| e > file_len) {
+        return Err(RaycastError::corrupt(
+            path,
+            format!(
+                "base volume at bytes {}..+{} points past the end of the {file_len}-byte file",
+                s.offset, s.len
+            ),
+        ));
+    }
+    let mut src = CrcRead {
+        inner: std::io::BufReader::new(PositionedRead {
+            file,
+            at: s.offset,
+            end: s.offset + s.len,
+        }),
+        hasher: crc32fast::Hasher::new(),
+    };
+    let inflated = (|| -> std::io::Result<Result<Vec<u32>>> {
+        let mut dec = zstd::stream::read::Decoder::new(&mut src)?;
+        let mut words = vec![0u32; n];
+        let mut plane = vec![0u8; n];
+        for p in 0..4 {
+            if let Err(e) = dec.read_exact(&mut plane) {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    return Ok(Err(RaycastError::corrupt(path, "base volume has the wrong size")));
+                }
+                return Err(e);
+            }
+            for (w, &b) in words.iter_mut().zip(&plane) {
+                *w |= (b as u32) << (8 * p);
+            }
+        }
+        if dec.read(&mut [0u8; 1])? != 0 {
+            return Ok(Err(RaycastError::corrupt(path, "base volume has the wrong size")));
+        }
+        Ok(Ok(words))
+    })();
+    // the rest of the section, for the CRC
+    std::io::copy(&mut src, &mut std::io::sink()).map_err(|e| RaycastError::io(path, e))?;
+    if src.hasher.finalize() != s.crc {
+        return Err(RaycastError::corrupt(
+            path,
+            "base volume CRC mismatch: the file is damaged",
+        ));
+    }
+    let words =
+        inflated.map_err(|e| RaycastError::corrupt(path, format!("base volume does not decompress: {e}")))??;
+    Ok(words.into_iter().map(f32::from_bits).collect())
+}
+
+/// `Read` over the bytes `at..end` of a file by positioned reads (the file's cursor is not used).
+struct PositionedRead<'a> {
+    file: &'a File,
+    at: u64,
+    end: u64,
+}
+
+impl std::io::Read for PositionedRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let want = (buf.len() as u64).min(self.end - self.at) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
 impl Store {
     /// Opens and checks a store: magic, version, trailer, header, every section's bounds and
     /// CRC-32, index consistency. Bricks are checked when read.
@@ -575,15 +666,7 @@ impl Store {
         neuvis_base::mem::check_memory(base_bytes).map_err(|e| {
             RaycastError::corrupt(path, format!("base volume {:?} (field `geometry`): {e}", g.base_dims))
         })?;
-        let bb = section(&header.base, "base volume", None)?;
-        let mut raw = Vec::new();
-        zstd::stream::read::Decoder::new(&bb[..])
-            .and_then(|d| std::io::Read::read_to_end(&mut std::io::Read::take(d, base_bytes + 1), &mut raw))
-            .map_err(|e| RaycastError::corrupt(path, format!("base volume does not decompress: {e}")))?;
-        if raw.len() != g.base_len() * 4 {
-            return Err(RaycastError::corrupt(path, "base volume has the wrong size"));
-        }
-        let base = unshuffle(&raw).expect("multiple of 4");
+        let base = read_base(&file, path, &header.base, body, g.base_len())?;
         if base.iter().any(|v| !v.is_finite()) {
             return Err(RaycastError::corrupt(path, "base volume holds non-finite samples"));
         }

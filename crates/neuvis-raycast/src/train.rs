@@ -6,7 +6,9 @@
 //! bricks with MSE on the residual plus `ssim_weight·(1 − SSIM)` of the reconstructed brick,
 //! taken over its z-slices with an 11×11 Gaussian window on values scaled to `[0, 1]` by the
 //! volume's range (bricks of under 8 cells, whose sides the 11-sample window does not fit, train
-//! on the MSE alone). A tenth of the bricks (at least one) is held out to report the
+//! on the MSE alone). Adam's steps take AutoClip'd gradients ([`neuvis_nn::clip`]: held to the
+//! 10th percentile of the norms seen so far), which keeps a rare large gradient from throwing the
+//! run off for thousands of steps. A tenth of the bricks (at least one) is held out to report the
 //! reconstruction's PSNR against trilinear upsampling.
 
 use crate::prepare::TrainingData;
@@ -18,6 +20,7 @@ use burn::tensor::activation::gelu;
 use burn::tensor::module::conv3d;
 use burn::tensor::ops::ConvOptions;
 use neuvis_base::SplitMix64;
+use neuvis_nn::clip::AutoClip;
 use neuvis_nn::TrainError;
 
 pub use crate::sr::SrTrainOptions;
@@ -108,11 +111,7 @@ pub fn train(
     if data.bricks.is_empty() {
         return Err(TrainError::Options("no bricks to train the network on".into()));
     }
-    if opts.batch == 0 || opts.batch > 256 || !(opts.lr > 0.0 && opts.lr.is_finite()) {
-        return Err(TrainError::Options(
-            "batch must be 1–256 and the learning rate positive".into(),
-        ));
-    }
+    opts.validate().map_err(|e| TrainError::Options(e.0))?;
     let norm = Norm::of(&data.base);
     let span = (data.range.1 - data.range.0).max(1e-12);
     let samples: Vec<Sample> = data
@@ -171,6 +170,7 @@ pub fn train(
     }
     let mut model = SrModel { ws, bs };
     let mut optim = AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).init();
+    let mut clip = AutoClip::new(opts.clip_percentile);
     let (p, po, oc, cin) = (cfg.in_side(), cfg.out_side(), cfg.out_channels(), cfg.in_channels());
     let f = g.factor;
     let s = g.side();
@@ -214,7 +214,7 @@ pub fn train(
             let ss = neuvis_nn::ssim::ssim(rec.reshape([nb * s, 1, s, s]), truth.reshape([nb * s, 1, s, s]));
             loss = loss + (ss.neg().add_scalar(1.0)).mul_scalar(opts.ssim_weight);
         }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let (grads, _) = clip.clip(GradientsParams::from_grads(loss.backward(), &model), &model);
         if opts.steps.is_none() && matches!(step, 5 | 50 | 500) {
             // time per step after the first (which pays for warm-up), then the steps that fit in
             // what is left of the budget; re-estimated as the run goes

@@ -261,6 +261,15 @@ fn damaged_and_foreign_files_give_clear_errors() {
     assert!(m.contains("brick 0") && m.contains("CRC"), "{m}");
     let e = Engine::open(&q, Method::Full, None, 16, 16).err().unwrap().to_string();
     assert!(e.contains("CRC"), "{e}");
+    // a flipped byte in the base volume's section, in its zstd frame header (inflating fails
+    // first) or in its middle: the damage is named, whichever the decoder meets first
+    let base = Store::open(&p).unwrap().header.base;
+    for at in [1, base.len as usize / 2] {
+        let mut b = bytes.clone();
+        b[base.offset as usize + at] ^= 0x5A;
+        let m = msg(&write("base.nvb", &b));
+        assert!(m.contains("base volume CRC mismatch"), "{m}");
+    }
 }
 
 #[test]
@@ -379,6 +388,113 @@ fn trilinear_bricks_and_both_network_kernels_agree_with_direct_evaluation() {
     let (a, b) = (net.forward_with(&x, false), net.forward_with(&x, true));
     let err = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
     assert!(err < 1e-4, "SIMD and portable kernels differ by {err}");
+    // both against the textbook convolution, on a patch whose positional channels are constant
+    // (folded into the first layer's bias) and on one where every channel is constant
+    let uniform = {
+        let vol = cfg.in_side().pow(3);
+        let mut u = x.clone();
+        u[..vol].fill(0.37);
+        u
+    };
+    for patch in [&x, &uniform] {
+        let want = naive_forward(&net, patch);
+        for simd in [false, true] {
+            let got = net.forward_with(patch, simd);
+            let err = got.iter().zip(&want).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+            assert!(
+                err < 1e-4,
+                "simd {simd}: the network differs from direct convolution by {err}"
+            );
+        }
+    }
+    // a reconstructed brick is the trilinear brick plus the residual of its output cell and
+    // sub-position, scaled by the normalization
+    let b = [1, 2, 3];
+    let r = net.forward(&input_patch(&cfg, &g, &base, net.norm, b));
+    let tri = trilinear_brick(&g, &base, b);
+    let rec = net.reconstruct(&g, &base, b);
+    let (s, pv) = (g.side(), cfg.out_side().pow(3));
+    for lk in 0..s {
+        for lj in 0..s {
+            for li in 0..s {
+                let (c, cell) = neuvis_raycast::sr::out_index(&cfg, [li, lj, lk]);
+                let i = li + s * (lj + s * lk);
+                let want = tri[i] + r[c * pv + cell] * net.norm.std;
+                assert!(
+                    (rec[i] - want).abs() < 1e-5,
+                    "sample {li},{lj},{lk}: {} vs {want}",
+                    rec[i]
+                );
+            }
+        }
+    }
+}
+
+/// The brick network evaluated as written: valid 3-D convolutions over channel-major `[C, P³]`
+/// tensors in f64, exact-form GELU between them.
+fn naive_forward(net: &SrNet, input: &[f32]) -> Vec<f32> {
+    let erf = |x: f64| -> f64 {
+        let a = x.abs();
+        let e = if a < 2.0 {
+            // Taylor series
+            let (mut sum, mut term, mut n) = (0f64, a, 0);
+            while term.abs() > 1e-18 {
+                sum += term / (2 * n + 1) as f64;
+                n += 1;
+                term *= -a * a / n as f64;
+            }
+            sum * 2.0 / std::f64::consts::PI.sqrt()
+        } else {
+            // erfc by its continued fraction e^{−a²}/√π · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + …))))
+            let mut k = 0f64;
+            for n in (1..80).rev() {
+                k = (n as f64 / 2.0) / (a + k);
+            }
+            1.0 - (-a * a).exp() / std::f64::consts::PI.sqrt() / (a + k)
+        };
+        e.copysign(x)
+    };
+    // table values (Abramowitz–Stegun 7.1)
+    assert!((erf(1.0) - 0.842_700_792_949_714_9).abs() < 1e-12);
+    assert!((erf(-2.5) + 0.999_593_047_982_555).abs() < 1e-12);
+    let cfg = net.config;
+    let mut side = cfg.in_side();
+    let mut x: Vec<f64> = input.iter().map(|&v| v as f64).collect();
+    let n = net.layers.len();
+    for (li, (w, b)) in net.layers.iter().enumerate() {
+        let k = if li + 1 == n { 1 } else { 3 };
+        let (cout, cin, os) = (b.len(), x.len() / side.pow(3), side + 1 - k);
+        let mut y = vec![0f64; cout * os.pow(3)];
+        for co in 0..cout {
+            for oz in 0..os {
+                for oy in 0..os {
+                    for ox in 0..os {
+                        let mut acc = b[co] as f64;
+                        for ci in 0..cin {
+                            for dz in 0..k {
+                                for dy in 0..k {
+                                    for dx in 0..k {
+                                        let wv = w[(((co * cin + ci) * k + dz) * k + dy) * k + dx] as f64;
+                                        acc += wv
+                                            * x[ci * side.pow(3) + (ox + dx) + side * ((oy + dy) + side * (oz + dz))];
+                                    }
+                                }
+                            }
+                        }
+                        let v = if li + 1 == n {
+                            acc
+                        } else {
+                            0.5 * acc * (1.0 + erf(acc / std::f64::consts::SQRT_2))
+                        };
+                        y[co * os.pow(3) + ox + os * (oy + os * oz)] = v;
+                    }
+                }
+            }
+        }
+        x = y;
+        side = os;
+    }
+    x.into_iter().map(|v| v as f32).collect()
 }
 
 #[cfg(feature = "zfp")]

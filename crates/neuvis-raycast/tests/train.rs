@@ -84,6 +84,38 @@ fn training_beats_trilinear_and_both_forward_passes_agree() {
     // reproducible
     let (again, _) = train(&d, &o, &dev, |_, _, _| {}).unwrap();
     assert_eq!(again.to_bytes(), net.to_bytes());
-    let (other, _) = train(&d, &SrTrainOptions { seed: 4, ..o }, &dev, |_, _, _| {}).unwrap();
+    let (other, _) = train(&d, &SrTrainOptions { seed: 4, ..o.clone() }, &dev, |_, _, _| {}).unwrap();
     assert_ne!(other.to_bytes(), net.to_bytes());
+    // AutoClip changes the steps (100 = off), and settings out of range are refused by name
+    let (unclipped, _) = train(
+        &d,
+        &SrTrainOptions {
+            clip_percentile: 100.0,
+            ..o.clone()
+        },
+        &dev,
+        |_, _, _| {},
+    )
+    .unwrap();
+    assert_ne!(unclipped.to_bytes(), net.to_bytes());
+    for (bad, name) in [
+        (
+            SrTrainOptions {
+                clip_percentile: 150.0,
+                ..o.clone()
+            },
+            "clipping percentile 150",
+        ),
+        (
+            SrTrainOptions {
+                ssim_weight: -1.0,
+                ..o.clone()
+            },
+            "SSIM weight -1",
+        ),
+        (SrTrainOptions { batch: 0, ..o.clone() }, "batch 0"),
+    ] {
+        let e = train(&d, &bad, &dev, |_, _, _| {}).err().unwrap().to_string();
+        assert!(e.contains(name), "{e}");
+    }
 }

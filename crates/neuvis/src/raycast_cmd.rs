@@ -108,6 +108,13 @@ pub struct PrepareArgs {
     /// Peak learning rate.
     #[arg(value_parser = crate::num::finite_f64, long, default_value_t = SrTrainOptions::default().lr)]
     pub lr: f64,
+    /// Hidden 3×3×3 layers of the network.
+    #[arg(long, default_value_t = SrTrainOptions::default().hidden)]
+    pub layers: usize,
+    /// Adaptive gradient clipping (AutoClip): hold each step's gradient norm to this percentile
+    /// (0–100) of the norms seen so far; 100 = no clipping.
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = SrTrainOptions::default().clip_percentile)]
+    pub clip_percentile: f64,
     #[command(flatten)]
     pub device: neuvis_cli::flags::DeviceArg,
     /// Also store ZFP fixed-rate bricks at R bits per value for `--method compressed` (default 8
@@ -283,6 +290,8 @@ fn trainer_settings(a: &PrepareArgs) -> SrTrainOptions {
         minutes: a.train_minutes,
         batch: a.batch,
         lr: a.lr,
+        hidden: a.layers,
+        clip_percentile: a.clip_percentile,
         seed: a.seed,
         ..SrTrainOptions::default()
     }
@@ -323,6 +332,9 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
     }
     if a.train_bricks == 0 && kind.has_network() {
         bail!("--train-bricks must be at least 1 for a neural store");
+    }
+    if kind.has_network() {
+        trainer_settings(a).validate()?;
     }
     let src = source(a)?;
     let d = src.dims();
