@@ -15,6 +15,8 @@
 //! - [`interrupt`]: Ctrl-C as a request that long loops poll, and the error saying what they kept.
 //! - [`named::Named`]: the one spelling of each value of a closed set (methods, kinds).
 //! - [`activation`]: `e^x` and GELU in `f32` for the burn-free inference engines (codec, raycaster).
+//! - [`future::block_on`]: waits for a future on this thread (wgpu's requests, for the codec's
+//!   device listing and the raycaster's GPU engine).
 //! - [`ranks`]: the processes a job is shared by (MPI ranks or this process), for the AMR and
 //!   data-parallel training.
 //!
@@ -27,6 +29,7 @@ pub mod activation;
 pub mod camera;
 pub mod colormap;
 pub mod fs;
+pub mod future;
 pub mod image;
 pub mod interrupt;
 pub mod lru;

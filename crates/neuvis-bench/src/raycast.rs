@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use neuvis_base::named::Named;
 use neuvis_base::MaskedImage;
 use neuvis_raycast::orbit::{frame_name, OrbitMethod, OrbitOptions, OrbitStats};
 use std::path::PathBuf;
@@ -41,6 +42,15 @@ pub struct RaycastBenchArgs {
     /// Prefetch the extrapolated next view after each frame (speculative methods).
     #[arg(long)]
     pub prefetch: bool,
+    /// Where each method renders, comma-separated: cpu, gpu (wgpu compute shaders) or both; with
+    /// both every method runs on each (the reference stays the first `full`).
+    #[arg(
+        long,
+        default_value = "cpu",
+        value_delimiter = ',',
+        value_parser = neuvis_cli::flags::named::<neuvis_raycast::RenderDevice>()
+    )]
+    pub devices: Vec<neuvis_raycast::RenderDevice>,
     /// Folder for frames, stats and the table.
     #[arg(short, long, default_value = "bench-raycast")]
     pub output: PathBuf,
@@ -91,9 +101,23 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut reference: Vec<MaskedImage> = Vec::new();
     let mut failed: Vec<(String, String)> = Vec::new();
-    for &method in &a.methods {
+    let runs: Vec<(OrbitMethod, neuvis_raycast::RenderDevice)> = a
+        .methods
+        .iter()
+        .flat_map(|&m| a.devices.iter().map(move |&d| (m, d)))
+        .collect();
+    for &(method, device) in &runs {
+        // one device: the method's name; several: `neural-gpu` (mesh draws on the CPU only)
+        if method == OrbitMethod::Mesh && device != neuvis_raycast::RenderDevice::Cpu {
+            continue;
+        }
         let m = method.name();
-        let dir = a.output.join(m);
+        let label = if a.devices.len() > 1 {
+            format!("{m}-{}", device.name_of())
+        } else {
+            m.to_string()
+        };
+        let dir = a.output.join(&label);
         let mut cmd = Command::new(&exe);
         cmd.args(["raycast", "orbit"])
             .arg(&a.store)
@@ -105,6 +129,8 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
                 &a.size.to_string(),
                 "--method",
                 m,
+                "--device",
+                device.name_of(),
             ])
             .arg("-o")
             .arg(&dir);
@@ -114,15 +140,15 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
                 cmd.arg("--prefetch");
             }
         }
-        eprintln!("running {m} …");
+        eprintln!("running {label} …");
         let out = cmd.output().with_context(|| format!("running {}", exe.display()))?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ");
             if reference.is_empty() {
-                bail!("method {m} failed: {err}");
+                bail!("method {label} failed: {err}");
             }
-            eprintln!("method {m} failed: {err}");
-            failed.push((m.to_string(), err));
+            eprintln!("method {label} failed: {err}");
+            failed.push((label, err));
             continue;
         }
         let stats = OrbitStats::read(&dir)?;
@@ -144,13 +170,7 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
             finite.iter().sum::<f64>() / finite.len() as f64
         };
         let ssim = s.iter().sum::<f64>() / s.len() as f64;
-        rows.push((
-            m.to_string(),
-            stats,
-            psnr,
-            ssim,
-            p.iter().filter(|v| v.is_infinite()).count(),
-        ));
+        rows.push((label, stats, psnr, ssim, p.iter().filter(|v| v.is_infinite()).count()));
     }
     let mut table = crate::table::Table::new(
         "raycast",
@@ -169,6 +189,7 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
         ),
         &[
             "method",
+            "device",
             "median frame ms",
             "view 0: first ms",
             "view 0: converged ms",
@@ -182,6 +203,9 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
     for (m, st, psnr, ssim, identical) in &rows {
         table.row(vec![
             m.clone(),
+            st.gpu
+                .as_ref()
+                .map_or("CPU".into(), |g| format!("{} ({})", g.adapter, g.backend)),
             format!("{:.0}", st.median_frame_s * 1e3),
             format!("{:.0}", st.first_view_first_s * 1e3),
             format!("{:.0}", st.first_view_converged_s * 1e3),

@@ -17,7 +17,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use neuvis_base::mem::peak_rss;
 use neuvis_raycast::engine::Budget;
-use neuvis_raycast::{Engine, Method, RenderOptions};
+use neuvis_raycast::{Method, Raycaster, RenderDevice, RenderOptions};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -32,6 +32,8 @@ const SCRIPT: &str = include_str!("../web/raycast.js");
 pub struct RaycastOptions {
     /// The engine's method.
     pub method: Method,
+    /// Where frames render (the GPU engine needs the `gpu` feature).
+    pub device: RenderDevice,
     /// The engine's memory budget.
     pub budget: Budget,
     /// Image width in pixels (1–4096).
@@ -43,10 +45,11 @@ pub struct RaycastOptions {
 }
 
 impl Default for RaycastOptions {
-    /// `neuvis raycast serve`'s defaults: the neural method, no budget, 512² frames.
+    /// `neuvis raycast serve`'s defaults: the neural method on the CPU, no budget, 512² frames.
     fn default() -> Self {
         RaycastOptions {
             method: Method::Neural,
+            device: RenderDevice::Cpu,
             budget: Budget::Unbounded,
             width: 512,
             height: 512,
@@ -75,7 +78,7 @@ struct Published {
 
 /// Server state shared by the handlers and the render thread.
 pub struct Shared {
-    engine: Engine,
+    engine: Raycaster,
     size: (usize, usize),
     info: serde_json::Value,
     pending: Mutex<Option<View>>,
@@ -276,9 +279,11 @@ pub fn start(store: &Path, opts: &RaycastOptions) -> Result<Arc<Shared>, Explore
         )));
     }
     let engine =
-        Engine::open(store, opts.method, opts.budget, opts.width, opts.height).map_err(|e| ExplorerError::Model {
-            path: store.to_path_buf(),
-            msg: e.to_string(),
+        Raycaster::open(store, opts.method, opts.budget, opts.width, opts.height, opts.device).map_err(|e| {
+            ExplorerError::Model {
+                path: store.to_path_buf(),
+                msg: e.to_string(),
+            }
         })?;
     let h = &engine.store().header;
     let iso = opts.iso.unwrap_or(0.5 * (h.range.0 + h.range.1));
@@ -289,6 +294,10 @@ pub fn start(store: &Path, opts: &RaycastOptions) -> Result<Arc<Shared>, Explore
         "source": h.source,
         "dims": h.geometry.dims,
         "method": opts.method.name(),
+        "device": match engine.gpu_info() {
+            Some(g) => format!("GPU {} ({})", g.adapter, g.backend),
+            None => "CPU".into(),
+        },
         "store_mb": engine.store().file_len() as f64 / 1e6,
         "range": [h.range.0, h.range.1],
         "iso": iso,

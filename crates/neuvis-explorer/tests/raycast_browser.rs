@@ -41,6 +41,7 @@ async fn raycast_page_streams_orbits_and_zooms_in_chromium() {
         width: 128,
         height: 128,
         iso: Some(0.3),
+        ..Default::default()
     };
     let app = router(start(&store, &opts).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -90,6 +90,6 @@ $("iso").addEventListener("change", () => {
   const info = await r.json();
   view.iso = info.iso; view.theta = info.theta; view.phi = info.phi;
   $("iso").value = Number(info.iso.toPrecision(6));
-  $("storeinfo").textContent = `${info.source} · method ${info.method} · store ${info.store_mb.toFixed(1)} MB`;
+  $("storeinfo").textContent = `${info.source} · method ${info.method} on the ${info.device} · store ${info.store_mb.toFixed(1)} MB`;
   request();
 })();

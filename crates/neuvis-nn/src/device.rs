@@ -201,7 +201,7 @@ pub fn adapters() -> Vec<Adapter> {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = wgpu::Backends::PRIMARY;
         let instance = wgpu::Instance::new(desc);
-        let found = block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+        let found = neuvis_base::future::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
         found
             .iter()
             .map(|a| {
@@ -224,29 +224,6 @@ pub fn adapters() -> Vec<Adapter> {
     }
     #[cfg(not(feature = "wgpu"))]
     Vec::new()
-}
-
-/// Runs a future to completion on this thread (wgpu's adapter listing is a future that native
-/// backends complete at once).
-#[cfg(feature = "wgpu")]
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake};
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Arc::new(Unpark(std::thread::current())).into();
-    let mut cx = Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        match f.as_mut().poll(&mut cx) {
-            Poll::Ready(v) => return v,
-            Poll::Pending => std::thread::park(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,10 @@
 //!   and `dense`;
 //! - [`mesh`]: marching cubes (from a store, brick by brick, or a whole field) and a CPU z-buffer
 //!   rasterizer: the `mesh` baseline and `neuvis isosurface`;
+//! - [`raycaster`]: one [`Raycaster`] over either engine, by [`RenderDevice`];
 //! - [`zfp`]: ZFP fixed-rate bricks for the `compressed` baseline.
+//! - [`gpu`] (feature `gpu`): the same speculative raycaster as wgpu compute shaders, with a
+//!   budget-sized brick atlas on the GPU.
 //!
 //! It is used by the `neuvis raycast` subcommands and the raycast benchmark. Only the `train`
 //! feature links burn: the network is small enough to evaluate with plain loops, so the renderer
@@ -40,10 +43,13 @@ pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod geom;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod mesh;
 pub mod octree;
 pub mod orbit;
 pub mod prepare;
+pub mod raycaster;
 pub mod sr;
 pub mod store;
 #[cfg(feature = "train")]
@@ -53,4 +59,5 @@ pub mod zfp;
 pub use engine::{Engine, FrameStats, Method, RenderOptions};
 pub use error::{InvalidConfig, RaycastError, Result};
 pub use prepare::{prepare, PrepareOptions, SlabSource};
+pub use raycaster::{Raycaster, RenderDevice};
 pub use store::{Store, StoreKind};

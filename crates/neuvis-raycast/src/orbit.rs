@@ -9,8 +9,9 @@
 //!
 //! [`render_view`] renders and measures one view (`neuvis raycast render`), with the same methods.
 
-use crate::engine::{Budget, Engine, Method, RenderOptions};
+use crate::engine::{Budget, Method, RenderOptions};
 use crate::mesh::MeshBaseline;
+use crate::raycaster::{GpuInfo, Raycaster, RenderDevice};
 use crate::{RaycastError, Result};
 use neuvis_base::mem::peak_rss;
 use neuvis_base::named::Named;
@@ -82,6 +83,8 @@ pub struct OrbitOptions {
     pub budget: Option<usize>,
     /// Prefetch the extrapolated next view's bricks after each view (speculative methods).
     pub prefetch: bool,
+    /// Where the engine methods render.
+    pub device: RenderDevice,
 }
 
 impl Default for OrbitOptions {
@@ -96,6 +99,7 @@ impl Default for OrbitOptions {
             height: 512,
             budget: None,
             prefetch: false,
+            device: RenderDevice::Cpu,
         }
     }
 }
@@ -144,6 +148,9 @@ pub struct OrbitStats {
     pub peak_rss_bytes: Option<u64>,
     /// The store file's size.
     pub store_bytes: u64,
+    /// The GPU that rendered the frames (`None`: the CPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<GpuInfo>,
 }
 
 impl OrbitStats {
@@ -225,17 +232,18 @@ pub fn run(store: &Path, method: OrbitMethod, opts: &OrbitOptions, dir: &Path) -
                 mesh_bytes: Some(mb.mesh.bytes()),
                 peak_rss_bytes: peak_rss(),
                 store_bytes: mb.store_bytes,
+                gpu: None,
             }
         }
         OrbitMethod::Engine(m) => {
             let t_open = std::time::Instant::now();
-            let engine = Engine::open(store, m, opts.budget, opts.width, opts.height)?;
+            let engine = Raycaster::open(store, m, opts.budget, opts.width, opts.height, opts.device)?;
             let open_s = t_open.elapsed().as_secs_f64();
             let small = RenderOptions::new((opts.width / 4).max(1), (opts.height / 4).max(1), opts.iso);
             let (mut first, mut conv, mut pre, mut fetched) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
             for v in 0..opts.views {
                 let cam = engine.camera(&frame, opts.theta, phi(v));
-                let (img, st) = engine.render(&cam, &frame, |_, _| {})?;
+                let (img, st) = engine.render_converged(&cam, &frame)?;
                 first.push(st.first_s);
                 conv.push(st.converged_s);
                 fetched += st.fetched;
@@ -267,6 +275,7 @@ pub fn run(store: &Path, method: OrbitMethod, opts: &OrbitOptions, dir: &Path) -
                 mesh_bytes: None,
                 peak_rss_bytes: peak_rss(),
                 store_bytes: engine.store().file_len(),
+                gpu: engine.gpu_info().cloned(),
             }
         }
     };
@@ -289,6 +298,8 @@ pub struct ViewOptions {
     pub height: usize,
     /// Memory budget of an engine method in bytes (`None`: unbounded).
     pub budget: Option<usize>,
+    /// Where an engine method renders.
+    pub device: RenderDevice,
 }
 
 /// What rendering one view measured (`neuvis raycast render --json`, less its command and output).
@@ -350,6 +361,9 @@ pub enum ViewDetail {
         cache_budget: Budget,
         /// The store file's size.
         store_bytes: u64,
+        /// The GPU that rendered the frame (absent: the CPU).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gpu: Option<GpuInfo>,
     },
 }
 
@@ -382,7 +396,7 @@ pub fn render_view(
             (img, detail, None)
         }
         OrbitMethod::Engine(m) => {
-            let engine = Engine::open(store, m, view.budget, view.width, view.height)?;
+            let engine = Raycaster::open(store, m, view.budget, view.width, view.height, view.device)?;
             let (lo, hi) = engine.store().header.range;
             let warning = (!(lo..=hi).contains(&view.iso)).then(|| {
                 format!(
@@ -406,6 +420,7 @@ pub fn render_view(
                 cache_peak_bytes: cs.peak_bytes,
                 cache_budget: cap,
                 store_bytes: engine.store().file_len(),
+                gpu: engine.gpu_info().cloned(),
             };
             (img, detail, warning)
         }

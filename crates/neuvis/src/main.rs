@@ -158,7 +158,7 @@ enum Cmd {
     /// Speculative isosurface raycasting within a memory budget (prepare a brick store, render).
     #[command(subcommand)]
     #[command(
-        after_help = "Examples:\n  neuvis raycast prepare --volume turbulence --dims 512 -o turb.nvb\n  neuvis raycast render turb.nvb --budget-mb 64 --method neural -o frame.png"
+        after_help = "Examples:\n  neuvis raycast prepare --volume turbulence --dims 512 -o turb.nvb\n  neuvis raycast render turb.nvb --budget-mb 64 --method neural -o frame.png\n  neuvis raycast render turb.nvb --budget-mb 134 --method exact --device gpu -o frame.png     (wgpu compute shaders; the budget bounds GPU memory)\n  neuvis raycast serve turb.nvb --budget-mb 134 --device gpu"
     )]
     Raycast(raycast_cmd::RaycastCmd),
     /// Measure performance against named baselines and print a comparison table (runs the

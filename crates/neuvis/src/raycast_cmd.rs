@@ -8,7 +8,7 @@ use neuvis_raycast::mesh::{Mesh, MeshFormat};
 use neuvis_raycast::orbit::{OrbitMethod, OrbitOptions, ViewDetail, ViewOptions};
 use neuvis_raycast::prepare::{FieldSource, RawSource, TrainingData, TurbulenceSource};
 use neuvis_raycast::sr::SrTrainOptions;
-use neuvis_raycast::{prepare, Method, PrepareOptions, SlabSource, StoreKind};
+use neuvis_raycast::{prepare, Method, PrepareOptions, RenderDevice, SlabSource, StoreKind};
 use neuvis_volume::{Procedural, Turbulence};
 use std::path::{Path, PathBuf};
 
@@ -55,6 +55,10 @@ pub struct OrbitArgs {
     /// frame; its time is reported separately.
     #[arg(long)]
     pub prefetch: bool,
+    /// Where frames render: cpu, or gpu (wgpu compute shaders on Vulkan, Metal or DX12; the
+    /// budget then bounds the GPU's buffers and brick atlas).
+    #[arg(long, default_value = "cpu", value_parser = named::<RenderDevice>())]
+    pub device: RenderDevice,
     /// Output folder (frames and stats.json).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -145,6 +149,10 @@ pub struct ServeArgs {
     /// Method: exact, neural, trilinear (speculative), full, dense or compressed.
     #[arg(long, default_value = "neural", value_parser = named::<Method>())]
     pub method: Method,
+    /// Where frames render: cpu, or gpu (wgpu compute shaders on Vulkan, Metal or DX12; the
+    /// budget then bounds the GPU's buffers and brick atlas).
+    #[arg(long, default_value = "cpu", value_parser = named::<RenderDevice>())]
+    pub device: RenderDevice,
     /// Memory budget in MB (10⁶ bytes).
     #[arg(value_parser = crate::num::finite_f64, long)]
     pub budget_mb: Option<f64>,
@@ -164,6 +172,7 @@ fn serve(a: &ServeArgs) -> Result<()> {
     let size = a.size.at_most(4096)?;
     let opts = neuvis_explorer::raycast::RaycastOptions {
         method: a.method,
+        device: a.device,
         budget: budget_bytes(a.budget_mb)?.into(),
         width: size.width,
         height: size.height,
@@ -201,6 +210,10 @@ pub struct RenderArgs {
     /// z-buffer).
     #[arg(long, default_value = "neural", value_parser = named::<OrbitMethod>())]
     pub method: OrbitMethod,
+    /// Where frames render: cpu, or gpu (wgpu compute shaders on Vulkan, Metal or DX12; the
+    /// budget then bounds the GPU's buffers and brick atlas).
+    #[arg(long, default_value = "cpu", value_parser = named::<RenderDevice>())]
+    pub device: RenderDevice,
     /// Output PNG.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -435,6 +448,7 @@ fn run_render(a: &RenderArgs) -> Result<()> {
         width: a.size.width,
         height: a.size.height,
         budget: budget_bytes(a.budget_mb)?,
+        device: a.device,
     };
     let mut frame_err = None;
     let (img, st) = neuvis_raycast::orbit::render_view(&a.store, a.method, &view, |img, pass| {
@@ -484,7 +498,19 @@ fn run_render(a: &RenderArgs) -> Result<()> {
             cache_peak_bytes,
             cache_budget,
             store_bytes,
+            gpu,
         } => {
+            if let Some(g) = gpu {
+                say!(
+                    "GPU {} ({}, {}) | {:.1} MB allocated, atlas of {} bricks{}",
+                    g.adapter,
+                    g.backend,
+                    g.kind,
+                    g.gpu_bytes as f64 / 1e6,
+                    g.atlas_slots,
+                    if g.atlas_capped_by_adapter { " (capped by the adapter's largest buffer)" } else { "" }
+                );
+            }
             say!("method {} | first frame {first_frame_ms:.1} ms | converged {converged_ms:.1} ms in {passes} passes | bricks fetched {bricks_fetched} ({fetch_ms:.1} ms) | brick hits {brick_hits} misses {brick_misses}", st.method);
             say!(
                 "resident: fixed {:.1} MB + cache {:.1} MB (peak {:.1} MB, budget {cache_budget}) | peak RSS {rss} | store {:.2} MB | wrote {}",
@@ -512,6 +538,7 @@ fn run_orbit(a: &OrbitArgs) -> Result<()> {
         height: a.size.height,
         budget: budget_bytes(a.budget_mb)?,
         prefetch: a.prefetch,
+        device: a.device,
     };
     crate::outputs::create_folder(&a.output, a.out.overwrite, &[&a.store], "neuvis raycast orbit frames")?;
     let stats = neuvis_raycast::orbit::run(&a.store, a.method, &opts, &a.output)?;

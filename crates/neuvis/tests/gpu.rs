@@ -154,6 +154,113 @@ fn training_on_the_gpu_matches_the_cpu_and_files_decode_alike() {
 }
 
 #[test]
+fn raycast_render_orbit_and_bench_on_the_gpu_match_the_cpu() {
+    let _g = serial();
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    if !gpu_present(dir) {
+        return;
+    }
+    common::prepare_turbulence(
+        dir,
+        "t.nvb",
+        "41",
+        "8",
+        &["--store", "both", "--train-steps", "4", "--train-bricks", "16", "-q"],
+    );
+    let render = |device: &str, method: &str, budget: &str| -> serde_json::Value {
+        let out = format!("{method}-{device}-{budget}.png");
+        let o = ok(
+            dir,
+            &[
+                "raycast",
+                "render",
+                "t.nvb",
+                "--iso",
+                "0.3",
+                "--size",
+                "64",
+                "--method",
+                method,
+                "--device",
+                device,
+                "--budget-mb",
+                budget,
+                "-o",
+                &out,
+                "--json",
+                "--overwrite",
+            ],
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["image"] = out.into();
+        v
+    };
+    let load =
+        |v: &serde_json::Value| neuvis_base::MaskedImage::load_png(&dir.join(v["image"].as_str().unwrap())).unwrap();
+    let full = render("cpu", "full", "100");
+    for (method, budget) in [
+        ("exact", "100"),
+        ("exact", "0.45"),
+        ("neural", "100"),
+        ("trilinear", "100"),
+    ] {
+        let cpu = if method == "exact" {
+            full.clone()
+        } else {
+            render("cpu", method, budget)
+        };
+        let gpu = render("gpu", method, budget);
+        assert!(gpu["gpu"]["adapter"].is_string() && cpu.get("gpu").is_none(), "{gpu}");
+        let db = neuvis_metrics::psnr(&load(&cpu), &load(&gpu)).unwrap();
+        assert!(db >= 50.0, "{method} within {budget} MB: GPU {db} dB against the CPU");
+        let gpu_bytes = gpu["gpu"]["gpu_bytes"].as_u64().unwrap();
+        if budget == "0.45" {
+            // a budget of a few dozen bricks: the frame streams more bricks than the atlas
+            // holds, and the GPU holds no more than the budget
+            assert!(gpu_bytes <= 450_000, "{gpu}");
+            assert!(
+                gpu["bricks_fetched"].as_u64() > gpu["gpu"]["atlas_slots"].as_u64(),
+                "{gpu}"
+            );
+        }
+    }
+    // the benchmark runs every method on both devices and names the adapter
+    let o = ok(
+        dir,
+        &[
+            "bench",
+            "raycast",
+            "--store",
+            "t.nvb",
+            "--iso",
+            "0.3",
+            "--views",
+            "2",
+            "--size",
+            "32",
+            "--methods",
+            "full,exact,neural",
+            "--devices",
+            "cpu,gpu",
+            "--budget-mb",
+            "100",
+            "-o",
+            "b",
+        ],
+    );
+    let t = text(&o);
+    for row in ["| full-cpu", "| full-gpu", "| exact-gpu", "| neural-gpu"] {
+        assert!(t.contains(row), "{row}: {t}");
+    }
+    let st = neuvis_raycast::orbit::OrbitStats::read(&dir.join("b/exact-gpu")).unwrap();
+    assert!(
+        st.gpu.is_some_and(|g| g.atlas_slots > 0),
+        "stats of a GPU orbit name the GPU"
+    );
+}
+
+#[test]
 fn a_missing_gpu_is_a_clear_error() {
     let _g = serial();
     let d = tempfile::tempdir().unwrap();
@@ -168,6 +275,23 @@ fn a_missing_gpu_is_a_clear_error() {
         ("__EGL_VENDOR_LIBRARY_FILENAMES", none.as_path()),
     ];
     compress_fails_cleanly(dir, "gpu", &env, "Vulkan");
+    // the raycaster on the GPU: the same clear error, no image
+    common::prepare_turbulence(dir, "t.nvb", "17", "8", &["--store", "exact", "-q"]);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_neuvis"));
+    cmd.current_dir(dir).args([
+        "raycast", "render", "t.nvb", "--method", "exact", "--device", "gpu", "-o", "r.png",
+    ]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("no usable adapter") && t.contains("Vulkan") && !t.contains("panicked"),
+        "{t}"
+    );
+    assert!(!dir.join("r.png").exists());
 }
 
 /// `compress --device DEVICE` in `dir` (with `env`) fails naming the device and `says`, without a

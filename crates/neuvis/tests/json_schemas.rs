@@ -143,7 +143,19 @@ fn every_json_result_matches_its_schema() {
             ],
         );
     }
-    run("devices", &["devices"]);
+    let devices = run("devices", &["devices"]);
+    // the raycaster on the GPU adds its adapter and allocations (where wgpu finds an adapter:
+    // lavapipe in CI)
+    if devices["adapters"].as_array().is_some_and(|a| !a.is_empty()) {
+        let v = run(
+            "raycast-render",
+            &[
+                "raycast", "render", "s.nvb", "--method", "exact", "--device", "gpu", "--size", "24", "--iso", "0.5",
+                "-o", "gpu.png",
+            ],
+        );
+        assert!(v["gpu"]["gpu_bytes"].as_u64().is_some_and(|b| b > 0), "{v}");
+    }
     run(
         "bench",
         &[

@@ -13,7 +13,7 @@ pub(super) fn pack(c: Option<[f32; 3]>) -> u32 {
     }
 }
 
-pub(super) fn compose(w: usize, h: usize, color: &[u32], prov: &[u32]) -> MaskedImage {
+pub(crate) fn compose(w: usize, h: usize, color: &[u32], prov: &[u32]) -> MaskedImage {
     let mut rgb = vec![255u8; w * h * 3];
     let mut mask = vec![0u8; w * h];
     for p in 0..w * h {

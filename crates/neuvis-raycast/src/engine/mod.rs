@@ -36,6 +36,8 @@ mod trace;
 pub use crate::store::assemble;
 pub use options::{Budget, FrameStats, Method, RenderOptions};
 pub use sample::{gradient, sample, Dense, Voxels};
+#[cfg(feature = "gpu")]
+pub(crate) use {compose::compose as compose_image, passes::check_view};
 
 use crate::cache::BrickCache;
 use crate::error::{RaycastError, Result};
@@ -202,6 +204,11 @@ impl Engine {
     /// Bytes resident besides the cache.
     pub fn resident_fixed(&self) -> usize {
         self.resident_fixed
+    }
+    /// Bytes of the network's parameters (0 without one).
+    #[cfg(feature = "gpu")]
+    pub(crate) fn network_bytes(&self) -> usize {
+        self.net.as_ref().map_or(0, |n| n.config.params() * 4)
     }
     /// Cache bytes now, cache budget, and counters.
     pub fn cache_state(&self) -> (usize, Budget, crate::cache::CacheStats) {

@@ -15,6 +15,21 @@ use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+/// Refuses a view no ray could finish: a non-finite isovalue, camera or step.
+pub(crate) fn check_view(cam: &Camera, opts: &RenderOptions) -> Result<()> {
+    if !opts.iso.is_finite() {
+        return Err(RaycastError::Settings(format!("isovalue {} must be finite", opts.iso)));
+    }
+    // a non-finite camera (an angle of NaN or inf) would march rays that never end
+    let finite = |v: [f32; 3]| v.iter().all(|x| x.is_finite());
+    if !(finite(cam.eye) && finite(cam.ray_dir(0.5, 0.5)) && opts.step.is_finite() && opts.step > 0.0) {
+        return Err(RaycastError::Settings(
+            "the camera (eye, angles, field of view) and the step must be finite, the step positive".into(),
+        ));
+    }
+    Ok(())
+}
+
 impl Engine {
     /// Renders a view progressively. `on_frame(image, pass)` sees every intermediate image
     /// (pass 0 is the first frame); the returned image is the converged one.
@@ -56,16 +71,7 @@ impl Engine {
         provisional: bool,
         on_frame: &mut dyn FnMut(&MaskedImage, usize) -> ControlFlow<()>,
     ) -> Result<(MaskedImage, FrameStats)> {
-        if !opts.iso.is_finite() {
-            return Err(RaycastError::Settings(format!("isovalue {} must be finite", opts.iso)));
-        }
-        // a non-finite camera (an angle of NaN or inf) would march rays that never end
-        let finite = |v: [f32; 3]| v.iter().all(|x| x.is_finite());
-        if !(finite(cam.eye) && finite(cam.ray_dir(0.5, 0.5)) && opts.step.is_finite() && opts.step > 0.0) {
-            return Err(RaycastError::Settings(
-                "the camera (eye, angles, field of view) and the step must be finite, the step positive".into(),
-            ));
-        }
+        check_view(cam, opts)?;
         let start = Instant::now();
         let (w, hgt) = (cam.width, cam.height);
         let ray = |p: u32| {
