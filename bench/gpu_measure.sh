@@ -25,6 +25,12 @@
 #  5. `bench loader`: images/s of the streaming loader at 256² and 1024² against the training step.
 #  6. with SERIES=1: 48 steps × 800 views at 128² trained into one model on the GPU (every 4th step
 #     held out, streamed, SERIES_EPOCHS epochs, default 20) and `eval --holdout`.
+#  7. with RAYCAST=1 (the default): the raycaster (issue #33): turbulence 512³ prepared there
+#     (`--store both`, the network trained RAYCAST_MINUTES, default 2, on the first device), then
+#     `bench raycast --devices cpu,gpu` over 36 views of 512² at a quarter budget (full, exact,
+#     neural, trilinear on the CPU and the GPU, PSNR against the CPU's full); BIG=1 adds 1024³
+#     within 700 MB. TRAIN=0 skips 2.–3. (the codec's training and decoding), APP=0 skips 4.–5.
+#     (`TRAIN=0 APP=0 bash bench/gpu_measure.sh` measures the raycaster alone, ~6 min).
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 kit=$here/gpu-kit
@@ -67,6 +73,7 @@ run "$N" devices --probe
 py=${PYTHON:-python3}   # PYTHON=... picks another interpreter (one with CUDA torch)
 if $py -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then torch=(); else torch=(--no-torch); echo "PyTorch with CUDA not found: neuvis only" | tee -a "$log"; fi
 for dev in $DEVICES; do
+  [ "${TRAIN:-1}" = 1 ] || break
   tb() { run "$N" bench train --device "$dev" --script "$here/bench/torch_train.py" --python "$py" "${torch[@]}" "$@"; }
   for pass in cold warm; do
     [ $pass = cold ] && rm -rf "$NEUVIS_KERNEL_CACHE"
@@ -93,6 +100,16 @@ if [ "${SERIES:-0}" = 1 ]; then
   run "$N" render --volume tornado --size 128 --theta-step 36 --phi-step 36 --times all -o "$work/t48eval.cdb" -q
   run "$N" compress "$work/t48.cdb" -o "$work/t48.nrvi" --ratio 1000 --holdout-times 4 --load stream --epochs "${SERIES_EPOCHS:-20}" --device gpu -q
   run "$N" eval "$work/t48eval.cdb" "$work/t48.nrvi" --holdout -q
+fi
+if [ "${RAYCAST:-1}" = 1 ]; then
+  dev=${DEVICES%% *}
+  STEP_TIMEOUT=420 run "$N" raycast prepare --volume turbulence --dims 512 --store both --train-minutes "${RAYCAST_MINUTES:-2}" --device "$dev" -o "$work/t512.nvb" -q
+  run "$N" bench raycast --store "$work/t512.nvb" --iso 0.5 --methods full,exact,neural,trilinear --devices cpu,gpu --budget-mb 134 -o "$OUT/raycast512" --overwrite
+  if [ "${BIG:-0}" = 1 ]; then
+    STEP_TIMEOUT=540 run "$N" raycast prepare --volume turbulence --dims 1024 --store both --train-minutes "${RAYCAST_MINUTES:-2}" --device "$dev" -o "$work/t1024.nvb" -q
+    run "$N" bench raycast --store "$work/t1024.nvb" --iso 0.5 --methods full,exact,neural --devices cpu,gpu --budget-mb 700 -o "$OUT/raycast1024" --overwrite
+  fi
+  rm -f "$work"/t512.nvb "$work"/t1024.nvb
 fi
 cp "$log" "$OUT/" 2>/dev/null
 echo "results: $log"

@@ -143,7 +143,14 @@ pub fn run(a: &RaycastBenchArgs) -> Result<()> {
         eprintln!("running {label} …");
         let out = cmd.output().with_context(|| format!("running {}", exe.display()))?;
         if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ");
+            // the last `error:` line (a GPU driver may print its own lines first)
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let err = stderr
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("error:"))
+                .unwrap_or(stderr.trim())
+                .to_string();
             if reference.is_empty() {
                 bail!("method {label} failed: {err}");
             }

@@ -288,15 +288,21 @@ pub fn input_patch(cfg: &SrConfig, g: &Geometry, base: &[f32], norm: Norm, b: [u
         }
     }
     let vol = p * p * p;
-    let mut ch = 1;
+    for (ch, v) in positional_encoding(cfg, g, b).into_iter().enumerate() {
+        out[(ch + 1) * vol..(ch + 2) * vol].fill(v);
+    }
+    out
+}
+
+/// The positional-encoding channels of brick `b` (`6L` values, the input channels after the base
+/// one): `sin, cos(2^l π c)` of the brick's centre `c ∈ [−1, 1]` per axis, for `l < L`.
+pub fn positional_encoding(cfg: &SrConfig, g: &Geometry, b: [usize; 3]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(6 * cfg.pe_freqs);
     for l in 0..cfg.pe_freqs {
         for (&ba, &na) in b.iter().zip(&g.bdims) {
             let c = ((ba as f64 + 0.5) / na as f64) * 2.0 - 1.0;
             let w = (1u64 << l) as f64 * std::f64::consts::PI * c;
-            for v in [w.sin(), w.cos()] {
-                out[ch * vol..(ch + 1) * vol].fill(v as f32);
-                ch += 1;
-            }
+            out.extend([w.sin() as f32, w.cos() as f32]);
         }
     }
     out
@@ -503,6 +509,26 @@ impl SrNet {
             cin = cout;
         }
         x
+    }
+
+    /// The first layer's bias for brick `b` with its positional-encoding channels folded in (they
+    /// are constant over the patch: a valid convolution of a constant is the constant times the sum
+    /// of the kernel's taps), in the order of [`SrNet::forward`]'s folding: what a forward pass
+    /// that convolves only the base channel adds (the GPU engine's).
+    pub fn first_bias(&self, g: &Geometry, b: [usize; 3]) -> Vec<f32> {
+        let cin_all = self.config.in_channels();
+        let pe = positional_encoding(&self.config, g, b);
+        let (w, bias) = &self.layers[0];
+        let taps = 27;
+        bias.iter()
+            .enumerate()
+            .map(|(co, &b0)| {
+                let folded: f32 = (1..cin_all)
+                    .map(|c| pe[c - 1] * w[(co * cin_all + c) * taps..][..taps].iter().sum::<f32>())
+                    .sum();
+                b0 + folded
+            })
+            .collect()
     }
 
     /// Reconstructs brick `b`: trilinear upsampling of the base plus the network's residual.

@@ -147,6 +147,36 @@ fn gpu_methods_match_the_cpu_engine() {
 }
 
 #[test]
+fn the_network_on_the_gpu_reconstructs_the_cpus_bricks() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let p = store(dir.path());
+    let Some(e) = gpu(&p, Method::Neural, None) else {
+        return;
+    };
+    let cpu = Engine::open(&p, Method::Neural, None, W, W).unwrap();
+    let tri = Engine::open(&p, Method::Trilinear, None, W, W).unwrap();
+    gpu_image(&e);
+    let resident: Vec<usize> = (0..e.store().geometry().nbricks())
+        .filter(|&id| e.atlas_brick(id).unwrap().is_some())
+        .collect();
+    assert!(resident.len() > 10, "{} bricks", resident.len());
+    let (mut worst, mut residual) = (0f32, 0f32);
+    for &id in &resident {
+        let g = e.atlas_brick(id).unwrap().unwrap();
+        let (c, t) = (cpu.fetch(id).unwrap(), tri.fetch(id).unwrap());
+        for ((a, b), t) in g.iter().zip(&c).zip(&t) {
+            worst = worst.max((a - b).abs() / (1.0 + b.abs()));
+            residual = residual.max((b - t).abs());
+        }
+    }
+    // the network changes the bricks (its residual is not nothing), and both devices agree to
+    // rounding
+    assert!(residual > 0.05, "the network's residual {residual}");
+    assert!(worst < 1e-4, "GPU and CPU bricks differ by {worst}");
+}
+
+#[test]
 fn a_budget_of_a_few_bricks_streams_through_the_atlas() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();

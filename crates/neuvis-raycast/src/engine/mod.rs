@@ -210,6 +210,11 @@ impl Engine {
     pub(crate) fn network_bytes(&self) -> usize {
         self.net.as_ref().map_or(0, |n| n.config.params() * 4)
     }
+    /// The network (`neural` only).
+    #[cfg(feature = "gpu")]
+    pub(crate) fn network(&self) -> Option<&SrNet> {
+        self.net.as_ref()
+    }
     /// Cache bytes now, cache budget, and counters.
     pub fn cache_state(&self) -> (usize, Budget, crate::cache::CacheStats) {
         let c = self.cache.lock().expect("cache lock");

@@ -9,13 +9,16 @@
 //! atlas records a request for it, suspends there and continues on the base volume for the
 //! progressive image. After a pass the host reads back only the per-brick request counts and use
 //! flags (8 bytes a brick), answers the most requested bricks (at most the atlas's slots; least
-//! recently used slots are reused) with exact bricks from the store, the network's reconstruction
-//! or the trilinear upsampling, fetched in parallel batches on the host and written into their
-//! slots, and the suspended rays resume. `full` (the whole volume in one GPU buffer, the same
+//! recently used slots are reused) and the suspended rays resume. `neural` bricks are
+//! reconstructed on the GPU (`sr.wgsl`: the network's convolutions over the base already there,
+//! in batches, written straight into their slots; only each brick's coordinates, slot and
+//! first-layer bias are uploaded); exact bricks from the store, trilinear and ZFP bricks are made
+//! on the host in parallel batches and uploaded. `full` (the whole volume in one GPU buffer, the same
 //! traversal) is the in-core GPU baseline, `dense` marches it without skipping.
 //!
 //! Host memory stays bounded as well: the store's index and base, the network, and one batch of
-//! bricks in flight. The shader repeats the CPU engine's arithmetic (sampling, bracketing,
+//! bricks in flight. The budget counts what the GPU holds (base, tables, frame state, the
+//! network's weights and a batch's activations, the atlas) and the host's copy of the network. The shader repeats the CPU engine's arithmetic (sampling, bracketing,
 //! bisection, secant, gradient, shading), so `exact` on the GPU matches `full` on the CPU up to
 //! floating-point contraction on silhouettes; the tests check ≥ 50 dB.
 
@@ -33,6 +36,8 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
+
+mod sr;
 
 const NONE: u32 = u32::MAX;
 /// The shader's workgroup edge (8 × 8 pixels).
@@ -79,6 +84,8 @@ impl Atlas {
 /// The speculative raycaster on a GPU, bound to a store.
 pub struct GpuEngine {
     cpu: Engine,
+    /// The network on the GPU (`neural`).
+    sr: Option<sr::SrGpu>,
     method: Method,
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -182,7 +189,9 @@ impl GpuEngine {
             + 2 * padded(npx * 16)
             + 2 * padded(traffic_len);
         let net_bytes = cpu.network_bytes();
-        let fixed = gpu_fixed + net_bytes + full_bytes;
+        // the network on the GPU: weights, a batch's activations and tables
+        let sr_bytes = cpu.network().map_or(0, |n| sr::SrGpu::plan(n).0);
+        let fixed = gpu_fixed + net_bytes + sr_bytes + full_bytes;
         let (adapter, device, queue) = open_device()?;
         let limits = device.limits();
         let max_buf = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) as usize;
@@ -224,7 +233,10 @@ impl GpuEngine {
                 )));
             }
         }
+        // allocation failures and what a driver's shader compiler refuses become errors, not
+        // wgpu's default panic
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let invalid = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         let buffer = |label: &str, size: usize, usage: wgpu::BufferUsages| {
             device.create_buffer(&wgpu::BufferDescriptor {
@@ -241,7 +253,7 @@ impl GpuEngine {
         );
         let base = buffer("base", store.base.len() * 4, storage);
         let vol_bytes = if in_core { full_bytes } else { slots * brick_bytes };
-        let vol = buffer("volume", vol_bytes, storage);
+        let vol = buffer("volume", vol_bytes, storage | wgpu::BufferUsages::COPY_SRC);
         let ranges = buffer("ranges", nb * 8, storage);
         let page_buf = buffer("page", nb * 4, storage);
         let px = buffer("pixels", npx * 16, storage | wgpu::BufferUsages::COPY_SRC);
@@ -256,21 +268,18 @@ impl GpuEngine {
             traffic_len,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
-        if let Some(e) = block_on(oom.pop()) {
-            return Err(gpu_err(format!(
-                "out of GPU memory allocating {:.1} MB: {e}",
-                (fixed - net_bytes + vol_bytes) as f64 / 1e6
-            )));
-        }
         queue.write_buffer(&base, 0, bytemuck::cast_slice(&store.base));
         let rg: Vec<f32> = store.entries.iter().flat_map(|e| [e.min, e.max]).collect();
         queue.write_buffer(&ranges, 0, bytemuck::cast_slice(&rg));
         queue.write_buffer(&page_buf, 0, bytemuck::cast_slice(&vec![NONE; nb]));
         if in_core {
-            // the whole volume, assembled brick by brick and uploaded in z slabs of bricks, so
-            // the host holds it once
+            // the whole volume, assembled and uploaded one z layer of bricks at a time, so the
+            // host never holds all of it
             upload_volume(&queue, &vol, store)?;
         }
+        let sr = cpu
+            .network()
+            .map(|n| sr::SrGpu::new(&device, &queue, n, &geom, &base, &vol));
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("raycast.wgsl"),
             source: wgpu::ShaderSource::Wgsl(include_str!("raycast.wgsl").into()),
@@ -283,18 +292,21 @@ impl GpuEngine {
             compilation_options: Default::default(),
             cache: None,
         });
-        let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("raycast"),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &[&params, &base, &vol, &ranges, &page_buf, &px, &traffic]
-                .iter()
-                .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry {
-                    binding: i as u32,
-                    resource: b.as_entire_binding(),
-                })
-                .collect::<Vec<_>>(),
-        });
+        let bind = bind_all(
+            &device,
+            "raycast",
+            &pipeline.get_bind_group_layout(0),
+            &[&params, &base, &vol, &ranges, &page_buf, &px, &traffic],
+        );
+        if let Some(e) = block_on(invalid.pop()) {
+            return Err(gpu_err(format!("this adapter refused the raycaster's shaders: {e}")));
+        }
+        if let Some(e) = block_on(oom.pop()) {
+            return Err(gpu_err(format!(
+                "out of GPU memory allocating {:.1} MB: {e}",
+                (fixed - net_bytes - full_bytes + vol_bytes) as f64 / 1e6
+            )));
+        }
         let i = adapter.get_info();
         let info = GpuInfo {
             adapter: i.name,
@@ -320,7 +332,8 @@ impl GpuEngine {
             ]
             .iter()
             .map(|b| b.size() as usize)
-            .sum(),
+            .sum::<usize>()
+                + sr_bytes,
             atlas_slots: slots,
             atlas_capped_by_adapter: capped,
         };
@@ -333,6 +346,7 @@ impl GpuEngine {
                 stats: LruStats::default(),
             }),
             cpu,
+            sr,
             method,
             device,
             queue,
@@ -380,6 +394,27 @@ impl GpuEngine {
         };
         (a.used() * self.brick_bytes, cap, a.stats)
     }
+    /// The samples of brick `id` as the atlas holds them, or `None` when it is not resident: what
+    /// the shader samples, for checks against the CPU engine's bricks ([`Engine::fetch`]).
+    ///
+    /// # Errors
+    /// The device failed reading back.
+    pub fn atlas_brick(&self, id: usize) -> Result<Option<Vec<f32>>> {
+        let slot = match self.atlas.lock().expect("atlas lock").page.get(id) {
+            Some(&s) if s != NONE => s as usize,
+            _ => return Ok(None),
+        };
+        let read = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("brick read"),
+            size: self.brick_bytes as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let enc = self.device.create_command_encoder(&Default::default());
+        let words = self.read_back(enc, (&self.vol, slot * self.brick_bytes), &read, self.brick_bytes)?;
+        Ok(Some(words.into_iter().map(f32::from_bits).collect()))
+    }
+
     /// The orbit camera at (θ, φ), as [`Engine::camera`].
     pub fn camera(&self, opts: &RenderOptions, theta: f32, phi: f32) -> Camera {
         self.cpu.camera(opts, theta, phi)
@@ -466,11 +501,11 @@ impl GpuEngine {
     fn read_back(
         &self,
         mut enc: wgpu::CommandEncoder,
-        src: &wgpu::Buffer,
+        (src, offset): (&wgpu::Buffer, usize),
         dst: &wgpu::Buffer,
         len: usize,
     ) -> Result<Vec<u32>> {
-        enc.copy_buffer_to_buffer(src, 0, dst, 0, len as u64);
+        enc.copy_buffer_to_buffer(src, offset as u64, dst, 0, len as u64);
         self.queue.submit([enc.finish()]);
         let slice = dst.slice(..len as u64);
         let (tx, rx) = std::sync::mpsc::channel();
@@ -493,7 +528,7 @@ impl GpuEngine {
 
     fn image(&self, w: usize, h: usize) -> Result<MaskedImage> {
         let enc = self.device.create_command_encoder(&Default::default());
-        let px = self.read_back(enc, &self.px, &self.px_read, w * h * 16)?;
+        let px = self.read_back(enc, (&self.px, 0), &self.px_read, w * h * 16)?;
         let color: Vec<u32> = px.chunks_exact(4).map(|p| p[2]).collect();
         let prov: Vec<u32> = px.chunks_exact(4).map(|p| p[3]).collect();
         Ok(crate::engine::compose_image(w, h, &color, &prov))
@@ -533,7 +568,7 @@ impl GpuEngine {
                 pass.set_bind_group(0, &self.bind, &[]);
                 pass.dispatch_workgroups(w.div_ceil(WG) as u32, h.div_ceil(WG) as u32, 1);
             }
-            let traffic = self.read_back(enc, &self.traffic, &self.traffic_read, (HEAD + 2 * nb) * 4)?;
+            let traffic = self.read_back(enc, (&self.traffic, 0), &self.traffic_read, (HEAD + 2 * nb) * 4)?;
             enc = self.device.create_command_encoder(&Default::default());
             stats.passes += 1;
             if stats.passes == 1 {
@@ -573,13 +608,10 @@ impl GpuEngine {
             let mut victims: Vec<usize> = (0..atlas.owner.len()).collect();
             victims.sort_by_key(|&s| (atlas.owner[s] != NONE, atlas.stamp[s], s));
             let t0 = Instant::now();
-            let chunk = 4 * rayon::current_num_threads();
-            for (part, slots) in req.chunks(chunk).zip(victims.chunks(chunk)) {
-                let loaded: Vec<Vec<f32>> = part
-                    .par_iter()
-                    .map(|&(id, _)| self.cpu.fetch(id as usize))
-                    .collect::<Result<_>>()?;
-                for ((&(id, _), data), &slot) in part.iter().zip(&loaded).zip(slots) {
+            let assigned: Vec<(u32, usize)> = req
+                .iter()
+                .zip(&victims)
+                .map(|(&(id, _), &slot)| {
                     let old = atlas.owner[slot];
                     if old != NONE {
                         atlas.page[old as usize] = NONE;
@@ -591,11 +623,33 @@ impl GpuEngine {
                     atlas.stats.inserts += 1;
                     atlas.stats.misses += 1;
                     missed_all.insert(id);
-                    self.queue
-                        .write_buffer(&self.vol, (slot * self.brick_bytes) as u64, bytemuck::cast_slice(data));
+                    (id, slot)
+                })
+                .collect();
+            if let Some(sr) = &self.sr {
+                // the network on the GPU, in batches, straight into the slots
+                sr.run(&self.device, &self.queue, self.cpu.store().geometry(), &assigned);
+                self.device
+                    .poll(wgpu::PollType::wait_indefinitely())
+                    .map_err(|e| gpu_err(format!("the device stopped: {e}")))?;
+            } else {
+                // exact, trilinear or ZFP bricks from the host, in parallel batches
+                let chunk = 4 * rayon::current_num_threads();
+                for part in assigned.chunks(chunk) {
+                    let loaded: Vec<Vec<f32>> = part
+                        .par_iter()
+                        .map(|&(id, _)| self.cpu.fetch(id as usize))
+                        .collect::<Result<_>>()?;
+                    for (&(_, slot), data) in part.iter().zip(&loaded) {
+                        self.queue.write_buffer(
+                            &self.vol,
+                            (slot * self.brick_bytes) as u64,
+                            bytemuck::cast_slice(data),
+                        );
+                    }
                 }
-                stats.fetched += loaded.len();
             }
+            stats.fetched += assigned.len();
             let used_bytes = atlas.used() * self.brick_bytes;
             atlas.stats.peak_bytes = atlas.stats.peak_bytes.max(used_bytes);
             self.queue
@@ -617,6 +671,28 @@ impl GpuEngine {
         stats.converged_s = start.elapsed().as_secs_f64();
         Ok((img, stats))
     }
+}
+
+/// A bind group of `buffers` whole, at bindings 0, 1, … in order.
+fn bind_all(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::BindGroupLayout,
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout,
+        entries: &entries,
+    })
 }
 
 /// A buffer's allocated size: wgpu refuses empty bindings and wants multiples of 4 bytes.
@@ -663,4 +739,26 @@ fn upload_volume(queue: &wgpu::Queue, vol: &wgpu::Buffer, store: &Store) -> Resu
         queue.write_buffer(vol, (z0 * plane * 4) as u64, bytemuck::cast_slice(&slab));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The shaders parse and validate as WGSL with naga (wgpu's own front end), on any machine,
+    /// with or without an adapter.
+    #[test]
+    fn shaders_are_valid_wgsl() {
+        for (name, src) in [
+            ("raycast.wgsl", include_str!("raycast.wgsl")),
+            ("sr.wgsl", include_str!("sr.wgsl")),
+        ] {
+            let module =
+                naga::front::wgsl::parse_str(src).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::default(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        }
+    }
 }
