@@ -46,7 +46,7 @@ pub struct RaycastBenchArgs {
     /// both every method runs on each (the reference stays the first `full`).
     #[arg(
         long,
-        default_value = "cpu",
+        default_value = neuvis_raycast::RenderDevice::default().name_of(),
         value_delimiter = ',',
         value_parser = neuvis_cli::flags::named::<neuvis_raycast::RenderDevice>()
     )]

@@ -3,6 +3,7 @@
 use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use neuvis_base::named::Named;
 use neuvis_cli::flags::named;
 use neuvis_raycast::mesh::{Mesh, MeshFormat};
 use neuvis_raycast::orbit::{OrbitMethod, OrbitOptions, ViewDetail, ViewOptions};
@@ -57,7 +58,7 @@ pub struct OrbitArgs {
     pub prefetch: bool,
     /// Where frames render: cpu, or gpu (wgpu compute shaders on Vulkan, Metal or DX12; the
     /// budget then bounds the GPU's buffers and brick atlas).
-    #[arg(long, default_value = "cpu", value_parser = named::<RenderDevice>())]
+    #[arg(long, default_value = RenderDevice::default().name_of(), value_parser = named::<RenderDevice>())]
     pub device: RenderDevice,
     /// Output folder (frames and stats.json).
     #[arg(short, long)]
@@ -151,7 +152,7 @@ pub struct ServeArgs {
     pub method: Method,
     /// Where frames render: cpu, or gpu (wgpu compute shaders on Vulkan, Metal or DX12; the
     /// budget then bounds the GPU's buffers and brick atlas).
-    #[arg(long, default_value = "cpu", value_parser = named::<RenderDevice>())]
+    #[arg(long, default_value = RenderDevice::default().name_of(), value_parser = named::<RenderDevice>())]
     pub device: RenderDevice,
     /// Memory budget in MB (10⁶ bytes).
     #[arg(value_parser = crate::num::finite_f64, long)]
@@ -212,7 +213,7 @@ pub struct RenderArgs {
     pub method: OrbitMethod,
     /// Where frames render: cpu, or gpu (wgpu compute shaders on Vulkan, Metal or DX12; the
     /// budget then bounds the GPU's buffers and brick atlas).
-    #[arg(long, default_value = "cpu", value_parser = named::<RenderDevice>())]
+    #[arg(long, default_value = RenderDevice::default().name_of(), value_parser = named::<RenderDevice>())]
     pub device: RenderDevice,
     /// Output PNG.
     #[arg(short, long)]
