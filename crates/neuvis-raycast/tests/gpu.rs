@@ -40,8 +40,9 @@ fn store(dir: &Path) -> PathBuf {
         let cfg = SrConfig {
             factor: d.geometry.factor,
             brick: d.geometry.brick,
-            channels: 8,
-            hidden: 1,
+            // not a multiple of the GPU kernel's 8-channel blocks, and two hidden layers
+            channels: 12,
+            hidden: 2,
             pe_freqs: 1,
         };
         let mut rng = neuvis_base::rng::SplitMix64(7);

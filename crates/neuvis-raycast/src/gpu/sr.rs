@@ -14,6 +14,8 @@ const LAYER_WORDS: usize = 24;
 const SCRATCH_BYTES: usize = 8 << 20;
 /// Invocations per workgroup of every entry point.
 const WG: usize = 64;
+/// Output channels per invocation of a convolution (`CB` of `sr.wgsl`).
+const CB: usize = 8;
 
 /// One layer's dispatch: its entry point, bind group, uniform buffer and shape.
 struct Step {
@@ -151,7 +153,13 @@ impl SrGpu {
             } else {
                 let os = in_side - 2;
                 let cin = if li == 0 { cfg.in_channels() } else { cfg.channels };
-                (os, cin, cfg.channels, usize::from(li > 0), os.pow(3) * cfg.channels)
+                (
+                    os,
+                    cin,
+                    cfg.channels,
+                    usize::from(li > 0),
+                    os.pow(3) * cfg.channels.div_ceil(CB),
+                )
             };
             let mut words = head.clone();
             words.extend([u(in_side), u(os), u(cin), u(cout), wo, bo, u(cfg.hidden), 0]);

@@ -5,8 +5,8 @@
 // `SrNet::first_bias`), `hidden` valid 3×3×3 convolutions with GELU, a 1×1×1 convolution to f³
 // residuals per base cell (a voxel shuffle), added to the trilinear upsampling of the base.
 //
-// One invocation per output value: (brick, voxel, channel) for the convolutions, (brick, stored
-// sample) for the last layer. Activations are channel-last, `[brick][voxel][channel]`.
+// One invocation per (brick, voxel, block of CB output channels) for the convolutions, per (brick,
+// stored sample) for the last layer. Activations are channel-last, `[brick][voxel][channel]`.
 // Weights are PyTorch's `[C_out, C_in, k, k, k]`, all layers in one buffer (`w_off`, `b_off`).
 
 struct Layer {
@@ -45,17 +45,23 @@ fn flat(gid: vec3<u32>) -> u32 {
     return gid.x + gid.y * L.row;
 }
 
-// what a convolution's invocation computes: output channel `co` of voxel `v` (at `o`) of brick `n`
+// Output channels per invocation of a convolution: each input value read serves CB of them
+// (register blocking, as the CPU's AVX2 kernel keeps its accumulators in registers).
+const CB: u32 = 8u;
+
+// what a convolution's invocation computes: output channels `co .. co + CB` (those below `cout`)
+// of voxel `v` (at `o`) of brick `n`
 struct Target { ok: bool, n: u32, v: u32, co: u32, o: vec3<u32> };
 
 fn output_of(gid: vec3<u32>) -> Target {
     var t: Target;
     let vol = L.os * L.os * L.os;
+    let blocks = (L.cout + CB - 1u) / CB;
     let idx = flat(gid);
-    t.ok = idx < L.count * vol * L.cout;
-    t.co = idx % L.cout;
-    t.v = (idx / L.cout) % vol;
-    t.n = idx / (L.cout * vol);
+    t.ok = idx < L.count * vol * blocks;
+    t.co = (idx % blocks) * CB;
+    t.v = (idx / blocks) % vol;
+    t.n = idx / (blocks * vol);
     t.o = vec3<u32>(t.v % L.os, (t.v / L.os) % L.os, t.v / (L.os * L.os));
     return t;
 }
@@ -75,23 +81,27 @@ fn first(@builtin(global_invocation_id) gid: vec3<u32>) {
     if !t.ok {
         return;
     }
-    let co = t.co;
-    let v = t.v;
-    let n = t.n;
-    let o = t.o;
-    let vol = L.os * L.os * L.os;
-    let b = bricks[n].xyz;
-    var acc = bias0[n * L.cout + co];
-    let w0 = L.w_off + co * L.cin * 27u;
+    let nc = min(CB, L.cout - t.co);
+    let b = bricks[t.n].xyz;
+    var acc: array<f32, CB>;
+    for (var j = 0u; j < nc; j++) {
+        acc[j] = bias0[t.n * L.cout + t.co + j];
+    }
     for (var dz = 0u; dz < 3u; dz++) {
         for (var dy = 0u; dy < 3u; dy++) {
             for (var dx = 0u; dx < 3u; dx++) {
                 let kk = dx + 3u * (dy + 3u * dz);
-                acc += weights[w0 + kk] * input(b, o + vec3<u32>(dx, dy, dz));
+                let x = input(b, t.o + vec3<u32>(dx, dy, dz));
+                for (var j = 0u; j < nc; j++) {
+                    acc[j] += weights[L.w_off + (t.co + j) * L.cin * 27u + kk] * x;
+                }
             }
         }
     }
-    x_out[(n * vol + v) * L.cout + co] = gelu(acc);
+    let out = (t.n * L.os * L.os * L.os + t.v) * L.cout + t.co;
+    for (var j = 0u; j < nc; j++) {
+        x_out[out + j] = gelu(acc[j]);
+    }
 }
 
 // a hidden 3×3×3 convolution over all channels
@@ -101,26 +111,31 @@ fn hidden(@builtin(global_invocation_id) gid: vec3<u32>) {
     if !t.ok {
         return;
     }
-    let co = t.co;
-    let v = t.v;
-    let n = t.n;
-    let o = t.o;
-    let vol = L.os * L.os * L.os;
+    let nc = min(CB, L.cout - t.co);
     let s = L.in_side;
-    let in_base = n * s * s * s;
-    var acc = weights[L.b_off + co];
+    let in_base = t.n * s * s * s;
+    var acc: array<f32, CB>;
+    for (var j = 0u; j < nc; j++) {
+        acc[j] = weights[L.b_off + t.co + j];
+    }
     for (var dz = 0u; dz < 3u; dz++) {
         for (var dy = 0u; dy < 3u; dy++) {
             for (var dx = 0u; dx < 3u; dx++) {
                 let kk = dx + 3u * (dy + 3u * dz);
-                let iv = in_base + (o.x + dx) + s * ((o.y + dy) + s * (o.z + dz));
+                let iv = in_base + (t.o.x + dx) + s * ((t.o.y + dy) + s * (t.o.z + dz));
                 for (var ci = 0u; ci < L.cin; ci++) {
-                    acc += weights[L.w_off + (co * L.cin + ci) * 27u + kk] * x_in[iv * L.cin + ci];
+                    let x = x_in[iv * L.cin + ci];
+                    for (var j = 0u; j < nc; j++) {
+                        acc[j] += weights[L.w_off + ((t.co + j) * L.cin + ci) * 27u + kk] * x;
+                    }
                 }
             }
         }
     }
-    x_out[(n * vol + v) * L.cout + co] = gelu(acc);
+    let out = (t.n * L.os * L.os * L.os + t.v) * L.cout + t.co;
+    for (var j = 0u; j < nc; j++) {
+        x_out[out + j] = gelu(acc[j]);
+    }
 }
 
 // the base at fine index i along axis a, as sr.rs's trilinear_brick: (lower, upper, fraction)
