@@ -179,6 +179,16 @@ impl OrbitStats {
     }
 }
 
+/// The mesh baseline extracts and draws on the CPU only: a GPU device is refused, not ignored.
+fn mesh_on_cpu(device: RenderDevice) -> Result<()> {
+    if device == RenderDevice::Gpu {
+        return Err(RaycastError::Settings(
+            "method mesh (marching cubes + z-buffer) runs on the CPU only: drop --device gpu".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The name of view `v`'s frame in an orbit's folder.
 pub fn frame_name(v: usize) -> String {
     format!("view_{v:03}.png")
@@ -206,6 +216,7 @@ pub fn run(store: &Path, method: OrbitMethod, opts: &OrbitOptions, dir: &Path) -
     let frame = RenderOptions::new(opts.width, opts.height, opts.iso);
     let stats = match method {
         OrbitMethod::Mesh => {
+            mesh_on_cpu(opts.device)?;
             let mb = MeshBaseline::open(store, opts.iso)?;
             let mut times = Vec::with_capacity(opts.views);
             for v in 0..opts.views {
@@ -384,6 +395,7 @@ pub fn render_view(
     let opts = RenderOptions::new(view.width, view.height, view.iso);
     let (img, detail, warning) = match method {
         OrbitMethod::Mesh => {
+            mesh_on_cpu(view.device)?;
             let mb = MeshBaseline::open(store, view.iso)?;
             let t = std::time::Instant::now();
             let img = mb.render(&opts, view.theta, view.phi);

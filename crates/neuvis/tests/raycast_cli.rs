@@ -146,6 +146,18 @@ fn bad_raycast_inputs_fail_cleanly_without_output() {
             "missing.nvb",
         ),
         (
+            vec![
+                "raycast", "render", "t.nvb", "--iso", "0.3", "--method", "mesh", "--device", "gpu", "-o", "o.png",
+            ],
+            "runs on the CPU only",
+        ),
+        (
+            vec![
+                "raycast", "render", "t.nvb", "--iso", "0.3", "--device", "tpu", "-o", "o.png",
+            ],
+            "possible values: cpu, gpu",
+        ),
+        (
             vec!["raycast", "render", "junk.nvb", "--iso", "0", "-o", "o.png"],
             "not a neuvis brick store",
         ),
