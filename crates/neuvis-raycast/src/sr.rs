@@ -55,6 +55,10 @@ pub struct SrTrainOptions {
     pub lr: f64,
     /// Weight of the SSIM term (unused for bricks of under 8 cells).
     pub ssim_weight: f64,
+    /// Weight of the gradient term: the mean squared difference between neighbouring samples'
+    /// errors along x, y and z, in the units of the MSE term. It penalizes what the shading's
+    /// normals see (a ripple of the reconstruction at the base-cell period) more than the MSE does.
+    pub gradient_weight: f64,
     /// AutoClip percentile (0–100): a step's gradient is scaled down to this percentile of the
     /// norms seen so far when it exceeds it; 100 = no clipping.
     pub clip_percentile: f64,
@@ -73,6 +77,7 @@ impl Default for SrTrainOptions {
             batch: 4,
             lr: 2e-3,
             ssim_weight: 0.1,
+            gradient_weight: 0.0,
             clip_percentile: 10.0,
             seed: 0,
         }
@@ -100,6 +105,12 @@ impl SrTrainOptions {
             return Err(InvalidConfig(format!(
                 "the SSIM weight {} must be finite and non-negative",
                 self.ssim_weight
+            )));
+        }
+        if !(self.gradient_weight.is_finite() && self.gradient_weight >= 0.0) {
+            return Err(InvalidConfig(format!(
+                "the gradient weight {} must be finite and non-negative",
+                self.gradient_weight
             )));
         }
         if self.steps.is_none() && !(self.minutes.is_finite() && self.minutes > 0.0) {

@@ -3,8 +3,9 @@
 //! The architecture and its inputs are defined in [`crate::sr`] (which also evaluates the
 //! trained network without burn): `hidden` valid 3×3×3 convolutions with GELU and a 1×1×1 head
 //! to `f³` channels of residuals over trilinear upsampling. Here it is trained on the volume's own
-//! bricks with MSE on the residual plus `ssim_weight·(1 − SSIM)` of the reconstructed brick,
-//! taken over its z-slices with an 11×11 Gaussian window on values scaled to `[0, 1]` by the
+//! bricks with MSE on the residual plus `ssim_weight·(1 − SSIM)` of the reconstructed brick
+//! (and, with `gradient_weight`, that weight times the mean squared difference of neighbouring
+//! samples' errors, what the shading's normals see), the SSIM taken over its z-slices with an 11×11 Gaussian window on values scaled to `[0, 1]` by the
 //! volume's range (bricks of under 8 cells, whose sides the 11-sample window does not fit, train
 //! on the MSE alone). Adam's steps take AutoClip'd gradients ([`neuvis_nn::clip`]: held to the
 //! 10th percentile of the norms seen so far), which keeps a rare large gradient from throwing the
@@ -200,8 +201,8 @@ pub fn train(
         let d = (out.clone() - t) * m.clone();
         let mse = (d.clone() * d).sum() / m.sum();
         let mut loss = mse;
-        // bricks of fewer than 8 cells (sides below the 11-sample SSIM window) train on the MSE alone
-        if opts.ssim_weight > 0.0 && s >= neuvis_nn::ssim::WINDOW {
+        let ssim_on = opts.ssim_weight > 0.0 && s >= neuvis_nn::ssim::WINDOW;
+        if ssim_on || opts.gradient_weight > 0.0 {
             // fine brick in [0,1]: trilinear + residual·std/span, via the voxel shuffle
             let fine = out
                 .reshape([nb, f, f, f, po, po, po])
@@ -211,8 +212,23 @@ pub fn train(
             let tri = stack(&idx, &|s| &s.tri_n, &ad).reshape([nb, s, s, s]);
             let truth = stack(&idx, &|s| &s.brick_n, &ad).reshape([nb, s, s, s]);
             let rec = tri + fine.mul_scalar(norm.std / span);
-            let ss = neuvis_nn::ssim::ssim(rec.reshape([nb * s, 1, s, s]), truth.reshape([nb * s, 1, s, s]));
-            loss = loss + (ss.neg().add_scalar(1.0)).mul_scalar(opts.ssim_weight);
+            if opts.gradient_weight > 0.0 && s >= 2 {
+                // differences of neighbouring errors along each axis, scaled back to the
+                // residual's units (÷ std/span) so that the weight compares with the MSE's
+                let e = (rec.clone() - truth.clone()).mul_scalar(span / norm.std);
+                let mut g = e.clone().slice([0..nb, 1..s, 0..s, 0..s]) - e.clone().slice([0..nb, 0..s - 1, 0..s, 0..s]);
+                let mut gl = (g.clone() * g).mean();
+                g = e.clone().slice([0..nb, 0..s, 1..s, 0..s]) - e.clone().slice([0..nb, 0..s, 0..s - 1, 0..s]);
+                gl = gl + (g.clone() * g).mean();
+                g = e.clone().slice([0..nb, 0..s, 0..s, 1..s]) - e.slice([0..nb, 0..s, 0..s, 0..s - 1]);
+                gl = gl + (g.clone() * g).mean();
+                loss = loss + gl.mul_scalar(opts.gradient_weight / 3.0);
+            }
+            // bricks of fewer than 8 cells (sides below the 11-sample SSIM window) train without it
+            if ssim_on {
+                let ss = neuvis_nn::ssim::ssim(rec.reshape([nb * s, 1, s, s]), truth.reshape([nb * s, 1, s, s]));
+                loss = loss + (ss.neg().add_scalar(1.0)).mul_scalar(opts.ssim_weight);
+            }
         }
         let (grads, _) = clip.clip(GradientsParams::from_grads(loss.backward(), &model), &model);
         if opts.steps.is_none() && matches!(step, 5 | 50 | 500) {

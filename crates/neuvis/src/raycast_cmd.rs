@@ -120,6 +120,13 @@ pub struct PrepareArgs {
     /// (0–100) of the norms seen so far; 100 = no clipping.
     #[arg(value_parser = crate::num::finite_f64, long, default_value_t = SrTrainOptions::default().clip_percentile)]
     pub clip_percentile: f64,
+    /// Weight of the SSIM term of the training loss (MSE + weight·(1 − SSIM), as the paper trains).
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = SrTrainOptions::default().ssim_weight)]
+    pub ssim_weight: f64,
+    /// Weight of a loss term on the differences of neighbouring samples' errors, what the
+    /// shading's normals see (0 = off).
+    #[arg(value_parser = crate::num::finite_f64, long, default_value_t = SrTrainOptions::default().gradient_weight)]
+    pub gradient_weight: f64,
     #[command(flatten)]
     pub device: neuvis_cli::flags::DeviceArg,
     /// Also store ZFP fixed-rate bricks at R bits per value for `--method compressed` (default 8
@@ -306,6 +313,8 @@ fn trainer_settings(a: &PrepareArgs) -> SrTrainOptions {
         lr: a.lr,
         hidden: a.layers,
         clip_percentile: a.clip_percentile,
+        ssim_weight: a.ssim_weight,
+        gradient_weight: a.gradient_weight,
         seed: a.seed,
         ..SrTrainOptions::default()
     }
@@ -653,6 +662,10 @@ mod tests {
             "0.25",
             "--seed",
             "5",
+            "--ssim-weight",
+            "0.5",
+            "--gradient-weight",
+            "2",
             "--store",
             "neural",
         ])
@@ -665,6 +678,8 @@ mod tests {
             batch: 3,
             lr: 0.25,
             seed: 5,
+            ssim_weight: 0.5,
+            gradient_weight: 2.0,
             ..SrTrainOptions::default()
         };
         assert_eq!(trainer_settings(&a), want);
