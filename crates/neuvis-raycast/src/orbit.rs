@@ -330,6 +330,63 @@ pub struct ViewStats {
     pub warning: Option<String>,
 }
 
+impl std::fmt::Display for ViewStats {
+    /// What `neuvis raycast render` prints: for an engine method the GPU (if one rendered), the
+    /// frame times, the bricks and the cache, then the resident bytes, peak RSS and the store; for
+    /// the mesh baseline its extraction and frame. The last line ends without a newline, so a
+    /// caller can add what it wrote.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mb = |b: usize| b as f64 / 1e6;
+        let rss = self
+            .peak_rss_bytes
+            .map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6));
+        match &self.detail {
+            ViewDetail::Mesh {
+                extraction_s,
+                triangles,
+                mesh_bytes,
+                frame_ms,
+            } => write!(
+                f,
+                "method mesh | extraction {extraction_s:.1} s ({triangles} triangles, {:.1} MB) | frame {frame_ms:.1} ms | peak RSS {rss}",
+                mb(*mesh_bytes)
+            ),
+            ViewDetail::Engine {
+                first_frame_ms,
+                converged_ms,
+                passes,
+                bricks_fetched,
+                fetch_ms,
+                brick_hits,
+                brick_misses,
+                resident_fixed_bytes,
+                cache_bytes,
+                cache_peak_bytes,
+                cache_budget,
+                store_bytes,
+                gpu,
+            } => {
+                if let Some(g) = gpu {
+                    writeln!(f, "{g}")?;
+                }
+                writeln!(
+                    f,
+                    "method {} | first frame {first_frame_ms:.1} ms | converged {converged_ms:.1} ms in {passes} passes | bricks fetched {bricks_fetched} ({fetch_ms:.1} ms) | brick hits {brick_hits} misses {brick_misses}",
+                    self.method
+                )?;
+                write!(
+                    f,
+                    "resident: fixed {:.1} MB + cache {:.1} MB (peak {:.1} MB, budget {cache_budget}) | peak RSS {rss} | store {:.2} MB",
+                    mb(*resident_fixed_bytes),
+                    mb(*cache_bytes),
+                    mb(*cache_peak_bytes),
+                    *store_bytes as f64 / 1e6
+                )
+            }
+        }
+    }
+}
+
 /// The measurements of one view, by kind of method.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]

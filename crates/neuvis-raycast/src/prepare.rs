@@ -198,6 +198,33 @@ impl Default for PrepareOptions {
 }
 
 impl PrepareOptions {
+    /// Checks the settings that do not depend on the volume (the brick geometry is checked
+    /// against its dimensions by [`prepare`]), so a caller can refuse them before it reads the
+    /// volume; [`prepare`] checks them too.
+    pub fn validate(&self) -> Result<()> {
+        if self.zfp_rate.is_some() && !crate::zfp::AVAILABLE {
+            return Err(RaycastError::Settings(
+                "this neuvis was built without ZFP: rebuild with `--features zfp` (needs cmake and libclang-dev) or drop --zfp-rate".into(),
+            ));
+        }
+        if let Some(r) = self.zfp_rate {
+            if !(r.is_finite() && (1.0..=32.0).contains(&r)) {
+                return Err(RaycastError::Settings(format!(
+                    "ZFP rate {r} must be between 1 and 32 bits per value"
+                )));
+            }
+        }
+        if self.kind.has_network() {
+            if self.train_bricks == 0 {
+                return Err(RaycastError::Settings(
+                    "train bricks 0: a store with a network needs at least 1".into(),
+                ));
+            }
+            self.trainer_settings.validate()?;
+        }
+        Ok(())
+    }
+
     /// Bits per value of the ZFP bricks when the user asked for `requested` (`Some(0.0)`: none):
     /// by default [`DEFAULT_ZFP_RATE`] for a store with both exact bricks and a network in builds
     /// with ZFP (`--features zfp`), none otherwise.
@@ -359,19 +386,8 @@ pub fn prepare(
     trainer: Option<&Trainer>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<PrepareReport> {
+    opts.validate()?;
     let g = Geometry::new(src.dims(), opts.brick, opts.factor)?;
-    if opts.zfp_rate.is_some() && !crate::zfp::AVAILABLE {
-        return Err(RaycastError::Settings(
-            "this neuvis was built without ZFP: rebuild with `--features zfp` (needs cmake and libclang-dev) or drop --zfp-rate".into(),
-        ));
-    }
-    if let Some(r) = opts.zfp_rate {
-        if !(r.is_finite() && (1.0..=32.0).contains(&r)) {
-            return Err(RaycastError::Settings(format!(
-                "ZFP rate {r} must be between 1 and 32 bits per value"
-            )));
-        }
-    }
     let part = !opts.shard.is_whole();
     if opts.kind.has_network() && trainer.is_none() && !part {
         return Err(RaycastError::Settings("a neural store needs a network trainer".into()));

@@ -41,6 +41,14 @@ pub use crate::gpu::GpuInfo;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GpuInfo {}
 
+#[cfg(not(feature = "gpu"))]
+impl std::fmt::Display for GpuInfo {
+    /// The stand-in: a build without the GPU engine never reports one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GPU (this build has no GPU engine)")
+    }
+}
+
 /// The CPU or the GPU engine, bound to a store.
 pub enum Raycaster {
     /// The CPU engine.

@@ -223,6 +223,74 @@ fn budgets_below_one_brick_and_impossible_methods_fail_clearly() {
     assert!(e.render(&e.camera(&o, 0.0, 0.0), &o, |_, _| {}).is_err());
 }
 
+/// Settings that cannot make a store are refused by name before a volume is read, by
+/// `PrepareOptions::validate` and by `prepare` itself; an exact store needs no training settings.
+#[test]
+fn prepare_refuses_bad_settings_by_name() {
+    let bad = |o: PrepareOptions, name: &str| {
+        let e = o.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains(name), "{name}: {e}");
+    };
+    bad(
+        PrepareOptions {
+            train_bricks: 0,
+            ..opts(StoreKind::Neural)
+        },
+        "train bricks 0",
+    );
+    let mut o = opts(StoreKind::Both);
+    o.trainer_settings.lr = -1.0;
+    bad(o, "learning rate -1");
+    bad(
+        PrepareOptions {
+            zfp_rate: Some(0.5),
+            ..opts(StoreKind::Exact)
+        },
+        if neuvis_raycast::zfp::AVAILABLE {
+            "ZFP rate 0.5"
+        } else {
+            "without ZFP"
+        },
+    );
+    let mut o = opts(StoreKind::Exact);
+    o.train_bricks = 0;
+    o.trainer_settings.lr = -1.0;
+    assert!(o.validate().is_ok());
+    // prepare checks them too, and writes nothing
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.nvb");
+    let src = FieldSource {
+        field: field(),
+        name: "f".into(),
+    };
+    let e = prepare(
+        &src,
+        &out,
+        &PrepareOptions {
+            train_bricks: 0,
+            ..opts(StoreKind::Exact)
+        },
+        None,
+        |_, _| {},
+    );
+    assert!(e.is_ok());
+    let e = prepare(
+        &src,
+        &out.with_extension("n.nvb"),
+        &PrepareOptions {
+            train_bricks: 0,
+            ..opts(StoreKind::Neural)
+        },
+        None,
+        |_, _| {},
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("train bricks 0"), "{e}");
+    assert!(!out.with_extension("n.nvb").exists());
+}
+
 #[test]
 fn damaged_and_foreign_files_give_clear_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use neuvis_base::named::Named;
 use neuvis_cli::flags::named;
 use neuvis_raycast::mesh::{Mesh, MeshFormat};
-use neuvis_raycast::orbit::{OrbitMethod, OrbitOptions, ViewDetail, ViewOptions};
+use neuvis_raycast::orbit::{OrbitMethod, OrbitOptions, ViewOptions};
 use neuvis_raycast::prepare::{FieldSource, RawSource, TrainingData, TurbulenceSource};
 use neuvis_raycast::sr::SrTrainOptions;
 use neuvis_raycast::{prepare, Method, PrepareOptions, RenderDevice, SlabSource, StoreKind};
@@ -350,15 +350,17 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
     let target = shard.part_path(&a.output);
     crate::outputs::check(&target, crate::outputs::NVB, a.out.overwrite, &[Path::new(a.volume())])?;
     let kind = a.store;
-    if !(a.train_minutes.is_finite() && a.train_minutes > 0.0) {
-        bail!("--train-minutes {} must be positive", a.train_minutes);
-    }
-    if a.train_bricks == 0 && kind.has_network() {
-        bail!("--train-bricks must be at least 1 for a neural store");
-    }
-    if kind.has_network() {
-        trainer_settings(a).validate()?;
-    }
+    let opts = PrepareOptions {
+        brick: a.brick,
+        factor: a.base_factor,
+        kind,
+        train_bricks: a.train_bricks,
+        seed: a.seed,
+        zfp_rate: PrepareOptions::zfp_rate_for(kind, a.zfp_rate),
+        shard,
+        trainer_settings: trainer_settings(a),
+    };
+    opts.validate()?;
     let src = source(a)?;
     let d = src.dims();
     eprintln!(
@@ -370,17 +372,7 @@ fn run_prepare(a: &PrepareArgs) -> Result<()> {
         a.brick,
         a.base_factor
     );
-    let opts = PrepareOptions {
-        brick: a.brick,
-        factor: a.base_factor,
-        kind,
-        train_bricks: a.train_bricks,
-        seed: a.seed,
-        zfp_rate: PrepareOptions::zfp_rate_for(kind, a.zfp_rate),
-        shard,
-        trainer_settings: trainer_settings(a),
-    };
-    let trainer = sr_trainer(&trainer_settings(a), &a.device)?;
+    let trainer = sr_trainer(&opts.trainer_settings, &a.device)?;
     let t0 = std::time::Instant::now();
     let g = neuvis_raycast::geom::Geometry::new(d, a.brick, a.base_factor).map_err(anyhow::Error::msg)?;
     let pb = bar(g.bdims[2] as u64, "bricking", "brick layers");
@@ -481,57 +473,7 @@ fn run_render(a: &RenderArgs) -> Result<()> {
     json["command"] = "raycast render".into();
     json["output"] = serde_json::to_value(&a.output)?;
     crate::emit_json(json);
-    let rss = st
-        .peak_rss_bytes
-        .map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6));
-    match &st.detail {
-        ViewDetail::Mesh {
-            extraction_s,
-            triangles,
-            mesh_bytes,
-            frame_ms,
-        } => say!(
-            "method mesh | extraction {extraction_s:.1} s ({triangles} triangles, {:.1} MB) | frame {frame_ms:.1} ms | peak RSS {rss} | wrote {}",
-            *mesh_bytes as f64 / 1e6,
-            a.output.display()
-        ),
-        ViewDetail::Engine {
-            first_frame_ms,
-            converged_ms,
-            passes,
-            bricks_fetched,
-            fetch_ms,
-            brick_hits,
-            brick_misses,
-            resident_fixed_bytes,
-            cache_bytes,
-            cache_peak_bytes,
-            cache_budget,
-            store_bytes,
-            gpu,
-        } => {
-            if let Some(g) = gpu {
-                say!(
-                    "GPU {} ({}, {}) | {:.1} MB allocated, atlas of {} bricks{}",
-                    g.adapter,
-                    g.backend,
-                    g.kind,
-                    g.gpu_bytes as f64 / 1e6,
-                    g.atlas_slots,
-                    if g.atlas_capped_by_adapter { " (capped by the adapter's largest buffer)" } else { "" }
-                );
-            }
-            say!("method {} | first frame {first_frame_ms:.1} ms | converged {converged_ms:.1} ms in {passes} passes | bricks fetched {bricks_fetched} ({fetch_ms:.1} ms) | brick hits {brick_hits} misses {brick_misses}", st.method);
-            say!(
-                "resident: fixed {:.1} MB + cache {:.1} MB (peak {:.1} MB, budget {cache_budget}) | peak RSS {rss} | store {:.2} MB | wrote {}",
-                *resident_fixed_bytes as f64 / 1e6,
-                *cache_bytes as f64 / 1e6,
-                *cache_peak_bytes as f64 / 1e6,
-                *store_bytes as f64 / 1e6,
-                a.output.display()
-            );
-        }
-    }
+    say!("{st} | wrote {}", a.output.display());
     Ok(())
 }
 

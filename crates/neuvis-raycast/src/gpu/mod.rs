@@ -63,6 +63,26 @@ pub struct GpuInfo {
     pub atlas_capped_by_adapter: bool,
 }
 
+impl std::fmt::Display for GpuInfo {
+    /// One line: the adapter, its API and kind, what is allocated on it and the atlas's slots.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "GPU {} ({}, {}) | {:.1} MB allocated, atlas of {} bricks{}",
+            self.adapter,
+            self.backend,
+            self.kind,
+            self.gpu_bytes as f64 / 1e6,
+            self.atlas_slots,
+            if self.atlas_capped_by_adapter {
+                " (capped by the adapter's largest buffer)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
 /// The mutable part: the atlas's bookkeeping, mirrored by the GPU's page table.
 struct Atlas {
     /// Per brick: its slot, or `NONE`.
