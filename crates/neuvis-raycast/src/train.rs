@@ -5,9 +5,9 @@
 //! to `f³` channels of residuals over trilinear upsampling. Here it is trained on the volume's own
 //! bricks with MSE on the residual plus `ssim_weight·(1 − SSIM)` of the reconstructed brick
 //! (and, with `gradient_weight`, that weight times the mean squared difference of neighbouring
-//! samples' errors, what the shading's normals see), the SSIM taken over its z-slices with an 11×11 Gaussian window on values scaled to `[0, 1]` by the
-//! volume's range (bricks of under 8 cells, whose sides the 11-sample window does not fit, train
-//! on the MSE alone). Adam's steps take AutoClip'd gradients ([`neuvis_nn::clip`]: held to the
+//! samples' errors, what the shading's normals see), the SSIM taken over its z-slices with an
+//! 11×11 Gaussian window on values scaled to `[0, 1]` by the volume's range (bricks of under 8
+//! cells, whose sides the 11-sample window does not fit, train without it). Adam's steps take AutoClip'd gradients ([`neuvis_nn::clip`]: held to the
 //! 10th percentile of the norms seen so far), which keeps a rare large gradient from throwing the
 //! run off for thousands of steps. A tenth of the bricks (at least one) is held out to report the
 //! reconstruction's PSNR against trilinear upsampling.
