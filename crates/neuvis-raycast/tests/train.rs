@@ -61,16 +61,20 @@ fn data() -> TrainingData {
     }
 }
 
-#[test]
-fn training_beats_trilinear_and_both_forward_passes_agree() {
-    let d = data();
-    let dev = neuvis_nn::device::device("cpu").unwrap();
+/// The data, the CPU device and the short training both tests run.
+fn setup() -> (TrainingData, burn::prelude::Device, SrTrainOptions) {
     let o = SrTrainOptions {
         steps: Some(150),
         batch: 4,
         seed: 3,
         ..Default::default()
     };
+    (data(), neuvis_nn::device::device("cpu").unwrap(), o)
+}
+
+#[test]
+fn training_beats_trilinear_and_both_forward_passes_agree() {
+    let (d, dev, o) = setup();
     let (net, rep) = train(&d, &o, &dev, |_, _, _| {}).unwrap();
     assert_eq!(rep.steps, 150);
     assert_eq!(rep.split, (58, 6));
@@ -157,14 +161,7 @@ fn error_roughness(net: &neuvis_raycast::sr::SrNet, d: &TrainingData) -> f64 {
 /// gradient term leaves less error between neighbouring samples.
 #[test]
 fn the_gradient_term_smooths_the_error() {
-    let d = data();
-    let dev = neuvis_nn::device::device("cpu").unwrap();
-    let o = SrTrainOptions {
-        steps: Some(150),
-        batch: 4,
-        seed: 3,
-        ..Default::default()
-    };
+    let (d, dev, o) = setup();
     let (plain, _) = train(&d, &o, &dev, |_, _, _| {}).unwrap();
     let (smooth, rep) = train(
         &d,
